@@ -1,0 +1,40 @@
+"""The hub as one object: settings, declared exchanges, rules, store and key, loaded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.adapter import Adapter
+from hub.exchanges import HubConfig, load_exchanges
+from hub.model.rules import Rules
+from hub.plugins import get_adapter_class
+from hub.settings import Settings
+from hub.store import Store
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    config: HubConfig
+    rules: Rules
+    store: Store
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, key: str | None = None) -> Hub:
+        settings = settings or Settings.from_env()
+        return cls(
+            settings=settings,
+            config=load_exchanges(settings.exchanges_file),
+            rules=Rules.load(settings.rules_file),
+            store=Store(settings.store_url, settings.keyring(key)),
+        )
+
+    @property
+    def keys(self):
+        return self.store.keys
+
+    def adapter(self, system: str) -> Adapter:
+        return get_adapter_class(system)(self.config.system(system))
+
+    def close(self) -> None:
+        self.store.close()

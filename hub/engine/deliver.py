@@ -1,0 +1,210 @@
+"""Deliver: the outbox of an exchange → the target adapter, batch by batch.
+
+For each batch: load and decrypt the records, keep only the fields the exchange's legal basis
+allows, translate to the target's format, write the disclosure log (committed *before*
+anything is sent; no log, no sending), send with retries, then commit the outcome of every
+record. The idempotency key of a record version is the same on every attempt, so a batch
+resent after a crash or a timeout is recognised by the target and not applied twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
+from hub.engine.context import Hub
+from hub.engine.retry import retrying
+from hub.errors import HubError, TransientError
+from hub.exchanges import EntityFlow, Exchange, streams_of
+from hub.privacy import redact
+from hub.store import audit, deadletters, outbox, records, runs
+from hub.store.deadletters import Failure
+from hub.store.runs import BatchStats
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryIncomplete(HubError):
+    """Some records could not be delivered because of transient errors; they stay pending."""
+
+
+@dataclass
+class _Pending:
+    item: outbox.OutboxItem
+    write: WriteItem
+    subject: str | None
+    fields: tuple[str, ...]
+
+
+def project(data: dict, allowed: Sequence[str]) -> dict:
+    """The canonical record restricted to the allowed fields: nothing else leaves the hub."""
+    return {name: data[name] for name in allowed if name in data and data[name] is not None}
+
+
+def _send(
+    adapter: Adapter, stream: str, pending: Sequence[_Pending], exchange: Exchange
+) -> dict[str, WriteOutcome]:
+    """Send with retries. A transient failure of the whole call, or of single items, is
+    retried (same keys) with backoff honouring Retry-After; what remains transient after the
+    last attempt is returned as transient."""
+    waiting = {p.write.idempotency_key: p.write for p in pending}
+    results: dict[str, WriteOutcome] = {}
+    try:
+        for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):
+            with attempt:
+                outcomes = adapter.write(stream, list(waiting.values()))
+                by_key = {o.idempotency_key: o for o in outcomes}
+                missing = set(waiting) - set(by_key)
+                if missing:
+                    raise TransientError(
+                        f"{adapter.system_id}/{stream} returned no outcome for {len(missing)} "
+                        "records"
+                    )
+                retry_after = None
+                for key in list(waiting):
+                    outcome = by_key[key]
+                    results[key] = outcome
+                    if outcome.outcome != Outcome.TRANSIENT:
+                        del waiting[key]
+                    elif outcome.retry_after is not None:
+                        retry_after = max(retry_after or 0, outcome.retry_after)
+                if waiting:
+                    raise TransientError(
+                        f"{len(waiting)} records failed transiently: "
+                        f"{results[next(iter(waiting))].reason}",
+                        retry_after=retry_after,
+                    )
+    except TransientError as exc:
+        for key in waiting:
+            if key not in results or results[key].outcome != Outcome.TRANSIENT:
+                results[key] = WriteOutcome.transient(key, str(exc))
+    return results
+
+
+def _deliver_batch(
+    hub: Hub, adapter: Adapter, exchange: Exchange, flow: EntityFlow, stream: str,
+    items: Sequence[outbox.OutboxItem], run_id: str | None,
+) -> tuple[BatchStats, int]:
+    keys = hub.keys
+    with hub.store.transaction() as conn:
+        stored = records.load(conn, keys, [i.record_id for i in items])
+        known = records.native_ids_for(conn, keys, exchange.target, flow.entity, list(stored))
+
+    pending: list[_Pending] = []
+    failures: list[tuple[outbox.OutboxItem, str]] = []
+    gone: list[outbox.OutboxItem] = []
+    for item in items:
+        rec = stored.get(item.record_id)
+        if rec is None:  # cannot happen with foreign keys; never lose track of it silently
+            gone.append(item)
+            continue
+        data = project(rec.data, flow.fields)
+        try:
+            payload = adapter.to_native(stream, data)
+        except Exception as exc:
+            failures.append((item, f"cannot translate for {exchange.target}: {exc}"))
+            continue
+        pending.append(
+            _Pending(
+                item,
+                WriteItem(item.idempotency_key, item.record_id, payload, known.get(item.record_id)),
+                rec.subject,
+                tuple(data),
+            )
+        )
+
+    if pending:  # the disclosure log first, in its own committed transaction
+        with hub.store.transaction() as conn:
+            audit.log_disclosures(
+                conn, exchange.name, exchange.target, exchange.legal_basis,
+                [
+                    audit.Disclosure(p.item.record_id, p.subject, p.fields, p.write.idempotency_key)
+                    for p in pending
+                ],
+            )
+    results = _send(adapter, stream, pending, exchange) if pending else {}
+
+    stats = BatchStats(read=len(items))
+    marks, letters, links, settled = [], [], [], []
+    deferred = 0
+    for item, reason in failures:
+        marks.append((item.id, outbox.DEAD, reason))
+        letters.append(_failure(exchange, flow, stream, item, "permanent", reason))
+        stats.failed += 1
+    for item in gone:
+        marks.append((item.id, outbox.DEAD, "record missing from the store"))
+        stats.failed += 1
+    for p in pending:
+        outcome = results[p.write.idempotency_key]
+        if outcome.outcome == Outcome.OK:
+            marks.append((p.item.id, outbox.DELIVERED, None))
+            settled.append((p.write.idempotency_key, "ok"))
+            if outcome.native_id:
+                links.append((outcome.native_id, p.item.record_id))
+            stats.delivered += 1
+        elif outcome.outcome == Outcome.SKIPPED:
+            marks.append((p.item.id, outbox.SKIPPED, redact(outcome.reason)))
+            settled.append((p.write.idempotency_key, "skipped"))
+            stats.skipped += 1
+        elif outcome.outcome == Outcome.PERMANENT:
+            marks.append((p.item.id, outbox.DEAD, redact(outcome.reason)))
+            settled.append((p.write.idempotency_key, "failed"))
+            letters.append(_failure(exchange, flow, stream, p.item, "permanent", outcome.reason))
+            stats.failed += 1
+        else:  # still transient after every attempt: stays pending for the next run
+            marks.append((p.item.id, outbox.PENDING, redact(outcome.reason)))
+            deferred += 1
+    with hub.store.transaction() as conn:
+        outbox.mark(conn, marks)
+        deadletters.add(conn, keys, exchange.name, run_id, letters)
+        records.link_native(conn, keys, exchange.target, flow.entity, links)
+        audit.settle_disclosures(conn, settled)
+        if run_id:
+            runs.record_batch(conn, run_id, "deliver", stream, stats)
+    return stats, deferred
+
+
+def _failure(
+    exchange: Exchange, flow: EntityFlow, stream: str, item: outbox.OutboxItem,
+    error_class: str, reason: str,
+) -> Failure:
+    return Failure(
+        stage="deliver", system=exchange.target, stream=stream, error_class=error_class,
+        entity=flow.entity, record_id=item.record_id,
+        native_ref=f"{exchange.target}/{stream}/record {item.record_id}",
+        reason=f"record {item.record_id} v{item.version} to {exchange.target}/{stream}: {reason}",
+    )
+
+
+def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
+    """Deliver every pending record of ``exchange``. Raises :class:`DeliveryIncomplete` at the
+    end if some records are still failing transiently (they stay pending)."""
+    total, deferred = BatchStats(), 0
+    with hub.adapter(exchange.target) as adapter:
+        for flow in exchange.entities:
+            _, stream = streams_of(exchange, flow)
+            after = 0
+            while True:
+                with hub.store.transaction() as conn:
+                    items = outbox.next_pending(
+                        conn, exchange.name, flow.entity, exchange.batch_size, after
+                    )
+                if not items:
+                    break
+                after = items[-1].id
+                stats, late = _deliver_batch(hub, adapter, exchange, flow, stream, items, run_id)
+                total.add(stats)
+                deferred += late
+                log.info(
+                    "%s: %s/%s batch: %d delivered, %d skipped, %d failed, %d deferred",
+                    exchange.name, exchange.target, stream, stats.delivered, stats.skipped,
+                    stats.failed, late,
+                )
+    if deferred:
+        raise DeliveryIncomplete(
+            f"{exchange.name}: {deferred} records could not be delivered to {exchange.target} "
+            "after every retry; they stay pending for the next run"
+        )
+    return total

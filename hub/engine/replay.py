@@ -1,0 +1,90 @@
+"""Replaying dead letters after a fix, from the step where they failed.
+
+- a record that failed to translate or validate is processed again from its kept (encrypted)
+  native payload, or from a corrected payload the operator gives; on success it is stored
+  and queued like any record read from the source;
+- a record that failed delivery goes back to the outbox with the same version and
+  idempotency key, and is delivered again (the target recognises a repeat).
+
+Replaying is idempotent: a letter that is no longer open is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.adapter import NativeRecord
+from hub.engine.context import Hub
+from hub.engine.deliver import DeliveryIncomplete, deliver
+from hub.engine.extract import store_batch
+from hub.engine.translate import Translated, translate
+from hub.errors import HubError
+from hub.store import audit, deadletters, outbox
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    letter_id: int
+    ok: bool
+    detail: str
+
+
+def replay(
+    hub: Hub, letter_ids: Sequence[int], *, actor: str,
+    corrected: Mapping[int, Mapping[str, Any]] | None = None, deliver_now: bool = True,
+) -> list[ReplayResult]:
+    results: list[ReplayResult] = []
+    to_deliver: set[str] = set()
+    for letter_id in letter_ids:
+        with hub.store.transaction() as conn:
+            row = deadletters.get(conn, letter_id)
+        if row is None:
+            results.append(ReplayResult(letter_id, False, "no such dead letter"))
+            continue
+        if row.status != deadletters.OPEN:
+            results.append(ReplayResult(letter_id, True, f"already {row.status}; nothing to do"))
+            continue
+        exchange = hub.config.exchange(row.exchange)
+        if row.stage == "deliver":
+            with hub.store.transaction() as conn:
+                outbox.requeue(conn, exchange.name, [row.record_id])
+                deadletters.set_status(conn, letter_id, deadletters.REPLAYED, f"replayed by {actor}")
+            to_deliver.add(exchange.name)
+            results.append(ReplayResult(letter_id, True, "queued for delivery again"))
+            continue
+        results.append(_replay_extract(hub, row, actor, (corrected or {}).get(letter_id)))
+        to_deliver.add(exchange.name)
+    if deliver_now:
+        for name in sorted(to_deliver):
+            try:
+                deliver(hub, hub.config.exchange(name), None)
+            except DeliveryIncomplete as exc:
+                results.append(ReplayResult(0, False, str(exc)))
+    return results
+
+
+def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | None) -> ReplayResult:
+    exchange = hub.config.exchange(row.exchange)
+    kept = deadletters.payload_of(hub.keys, row)
+    if kept is None:
+        return ReplayResult(row.id, False, "no payload was kept for this record")
+    with hub.store.transaction() as conn:
+        audit.log_access(
+            conn, actor=actor, action="read", purpose=f"replay of dead letter {row.id}",
+            items=[audit.Access(None, None)], exchange=exchange.name,
+        )
+    record = NativeRecord(kept["native_id"], corrected if corrected is not None else kept["data"])
+    flow = exchange.flow(row.entity)
+    with hub.adapter(row.system) as adapter:
+        outcome = translate(adapter, row.stream, flow.entity, hub.rules, record)
+        store_batch(hub, adapter, exchange, flow, row.stream, [outcome], row.run_id, cursor=None)
+    if isinstance(outcome, Translated):
+        with hub.store.transaction() as conn:
+            deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")
+        return ReplayResult(row.id, True, "stored and queued for delivery")
+    return ReplayResult(row.id, False, f"failed again: {outcome.reason}")
+
+
+__all__ = ["HubError", "ReplayResult", "replay"]

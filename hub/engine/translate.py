@@ -1,0 +1,69 @@
+"""Native record → validated canonical entity, or a failure naming the record and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from hub.adapter import Adapter, NativeRecord
+from hub.errors import RecordError
+from hub.model import CanonicalEntity
+from hub.model.rules import Rules
+from hub.privacy import redact
+from hub.store.deadletters import Failure
+
+
+def native_ref(system: str, stream: str, native_id: str) -> str:
+    return f"{system}/{stream}/{native_id}"
+
+
+def describe_validation(error: ValidationError) -> tuple[str | None, str]:
+    """(first field, message naming every failing field). Input values are never included."""
+    parts, first = [], None
+    for err in error.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        first = first or loc
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return first, "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Translated:
+    record: NativeRecord
+    entity: CanonicalEntity
+
+
+def translate(
+    adapter: Adapter, stream: str, entity_name: str, rules: Rules, record: NativeRecord
+) -> Translated | Failure:
+    ref = native_ref(adapter.system_id, stream, record.native_id)
+    kept = {"native_id": record.native_id, "data": dict(record.data)}
+
+    def fail(stage: str, error_class: str, field: str | None, reason: str) -> Failure:
+        return Failure(
+            stage=stage, system=adapter.system_id, stream=stream, error_class=error_class,
+            entity=entity_name, native_ref=ref, field=field, payload=kept,
+            reason=redact(f"record {ref}" + (f", field {field}" if field else "") + f": {reason}"),
+        )
+
+    try:
+        entity = adapter.to_canonical(stream, record)
+    except RecordError as exc:
+        return fail("translate", "invalid", exc.field, exc.message)
+    except ValidationError as exc:
+        field, message = describe_validation(exc)
+        return fail("translate", "invalid", field, message)
+    except Exception as exc:  # an adapter bug must not stop the other records
+        return fail("translate", "adapter-error", None, f"{type(exc).__name__}: {exc}")
+    if entity.entity_name != entity_name:
+        return fail(
+            "translate", "adapter-error", None,
+            f"stream {stream} gave a {entity.entity_name}, expected {entity_name}",
+        )
+    violations = rules.check(entity)
+    if violations:
+        v = violations[0]
+        reason = "; ".join(x.message if x is v else f"{x.field}: {x.message}" for x in violations)
+        return fail("validate", "rule", v.field, reason)
+    return Translated(record, entity)

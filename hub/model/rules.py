@@ -1,0 +1,98 @@
+"""Configurable domain rules (``config/rules.yaml``), checked after model validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hub.errors import ConfigError
+from hub.model.entities import CanonicalEntity, ServiceEpisode
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = None
+    max: float | None = None
+
+
+class ServiceRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days_per_week: Range | None = None
+    hours_per_day: Range | None = None
+    duration_months: Range | None = None
+
+
+class RulesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_types: dict[str, ServiceRules] = {}
+
+
+@dataclass(frozen=True)
+class Violation:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    service_types: dict[str, ServiceRules] = field(default_factory=dict)
+    source: str = "<defaults>"
+
+    @classmethod
+    def load(cls, path: Path) -> Rules:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            parsed = RulesFile.model_validate(data)
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read rules: {exc}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{path}: {loc}: {first['msg']}") from None
+        return cls(service_types=parsed.service_types, source=path.name)
+
+    def check(self, record: CanonicalEntity) -> list[Violation]:
+        if isinstance(record, ServiceEpisode):
+            return self._check_episode(record)
+        return []
+
+    def _check_episode(self, ep: ServiceEpisode) -> list[Violation]:
+        rules = self.service_types.get(str(ep.service_type))
+        if rules is None:
+            return []
+        found: list[Violation] = []
+        for name in ("days_per_week", "hours_per_day"):
+            limit: Range | None = getattr(rules, name)
+            value = getattr(ep, name)
+            if limit is not None and value is not None:
+                found += self._range(name, name, value, limit, ep.service_type)
+        if rules.duration_months and ep.start_date and ep.planned_end_date:
+            months = _months_between(ep.start_date, ep.planned_end_date)
+            found += self._range(
+                "planned_end_date", "duration_months", months, rules.duration_months,
+                ep.service_type,
+                what="a period of", unit=" months",
+            )
+        return found
+
+    def _range(
+        self, name: str, rule_name: str, value: float, limit: Range, service: str,
+        *, what: str = "", unit: str = "",
+    ) -> list[Violation]:
+        rule = f"{self.source}: service_types.{service}.{rule_name}"
+        shown = f"{what} {value:g}{unit}".strip()
+        if limit.min is not None and value < limit.min:
+            return [Violation(name, f"{shown} is below the minimum {limit.min:g} ({rule})")]
+        if limit.max is not None and value > limit.max:
+            return [Violation(name, f"{shown} is above the maximum {limit.max:g} ({rule})")]
+        return []
+
+
+def _months_between(start: dt.date, end: dt.date) -> float:
+    """Whole months plus the fraction of the last one, e.g. 1.1.–1.4. is 3."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    return months + (end.day - start.day) / 30.0

@@ -1,0 +1,193 @@
+"""Sandboxes: local servers that speak an external system's protocol, for demos and tests.
+
+A plugin registers a :class:`Sandbox` (hook ``hub_register_sandboxes``). The sandbox's ASGI
+app is served over real HTTP on a local port by :func:`start` (in a background thread) or
+``hub sandbox serve`` (in the foreground). Every sandbox mounts the same control API under
+``/_sandbox`` so that tests and operators can switch faults on and off and see what the
+sandbox received:
+
+- ``GET  /_sandbox/faults`` / ``PUT /_sandbox/faults`` (JSON :class:`Faults`);
+- ``POST /_sandbox/reset`` — back to the seeded state, faults off;
+- ``GET  /_sandbox/received`` — the deliveries it accepted, one entry per idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+
+@dataclass
+class Faults:
+    """Faults a sandbox can inject. All off by default.
+
+    - ``rate_limit_every``: every n-th request gets 429 with ``Retry-After: retry_after``;
+    - ``unavailable_every``: every n-th request gets 503 (with ``Retry-After``);
+    - ``unavailable``: every request gets 503 until switched off (an outage);
+    - ``slow_seconds``: every response is delayed this long;
+    - ``malformed_every``: every n-th record served is malformed (breaks the model);
+    - ``reject_writes``: every write is rejected as permanently invalid;
+    """
+
+    rate_limit_every: int = 0
+    unavailable_every: int = 0
+    unavailable: bool = False
+    retry_after: float = 1.0
+    slow_seconds: float = 0.0
+    malformed_every: int = 0
+    reject_writes: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Faults:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown faults: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+class FaultState:
+    """Faults plus the request counter they are applied by. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.faults = Faults()
+        self.requests = 0
+
+    def set(self, faults: Faults) -> None:
+        with self._lock:
+            self.faults, self.requests = faults, 0
+
+    def next_request(self) -> tuple[int | None, float]:
+        """Count a request; return (status to fail it with or None, delay in seconds)."""
+        with self._lock:
+            self.requests += 1
+            f, n = self.faults, self.requests
+        if f.unavailable:
+            return 503, f.slow_seconds
+        if f.rate_limit_every and n % f.rate_limit_every == 0:
+            return 429, f.slow_seconds
+        if f.unavailable_every and n % f.unavailable_every == 0:
+            return 503, f.slow_seconds
+        return None, f.slow_seconds
+
+    def is_malformed(self, index: int) -> bool:
+        every = self.faults.malformed_every
+        return bool(every) and index % every == every - 1
+
+
+def control_routes(
+    state: FaultState, reset: Callable[[], None], received: Callable[[], list]
+) -> Mount:
+    """The ``/_sandbox`` control API every sandbox mounts."""
+
+    async def get_faults(request: Request) -> JSONResponse:
+        return JSONResponse(asdict(state.faults))
+
+    async def put_faults(request: Request) -> JSONResponse:
+        try:
+            state.set(Faults.from_json(await request.json()))
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(asdict(state.faults))
+
+    async def post_reset(request: Request) -> JSONResponse:
+        reset()
+        state.set(Faults())
+        return JSONResponse({"reset": True})
+
+    async def get_received(request: Request) -> JSONResponse:
+        return JSONResponse(received())
+
+    return Mount(
+        "/_sandbox",
+        routes=[
+            Route("/faults", get_faults, methods=["GET"]),
+            Route("/faults", put_faults, methods=["PUT"]),
+            Route("/reset", post_reset, methods=["POST"]),
+            Route("/received", get_received, methods=["GET"]),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A sandbox registered by a plugin.
+
+    ``app_factory(seed, size)`` returns the ASGI app with deterministic synthetic data:
+    ``seed`` fixes the data, ``size`` is the number of clients to generate.
+    """
+
+    system_id: str
+    title: str
+    app_factory: Callable[..., Any]
+    default_port: int
+    #: options the adapter needs to talk to this sandbox (merged into SystemConfig.options)
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+    #: path prefix of the service below the server root, appended to the base URL
+    base_path: str = ""
+
+
+class RunningSandbox:
+    """A sandbox served by uvicorn in a daemon thread."""
+
+    def __init__(self, sandbox: Sandbox, app: Any, host: str, port: int):
+        self.sandbox = sandbox
+        self.app = app
+        self.host, self.port = host, port
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve()),
+            name=f"sandbox-{sandbox.system_id}",
+            daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.url + self.sandbox.base_path
+
+    def start(self, timeout: float = 10.0) -> RunningSandbox:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox {self.sandbox.system_id} did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def start(
+    sandbox: Sandbox, *, host: str = "127.0.0.1", port: int | None = None, seed: int = 1,
+    size: int = 50,
+) -> RunningSandbox:
+    """Serve ``sandbox`` on ``host:port`` (a free port if None) in a background thread."""
+    app = sandbox.app_factory(seed=seed, size=size)
+    return RunningSandbox(sandbox, app, host, port or free_port(host)).start()

@@ -1,0 +1,135 @@
+"""Dead letters: every record that failed, with its reason, the step where it failed and
+(for extract failures) its native payload, encrypted, so that nothing is lost and it can be
+fixed and replayed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from hub.privacy import Keyring, redact
+from hub.store import schema as t
+from hub.store.records import now
+
+OPEN, REPLAYED, RESOLVED = "open", "replayed", "resolved"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A record that failed at ``stage`` (read, translate, validate, deliver)."""
+
+    stage: str
+    system: str
+    stream: str
+    error_class: str
+    reason: str
+    entity: str | None = None
+    native_ref: str | None = None
+    record_id: str | None = None
+    field: str | None = None
+    payload: Any = None  # native data (JSON-able), encrypted when stored
+
+
+def add(
+    conn: Connection, keys: Keyring, exchange: str, run_id: str | None, failures: Sequence[Failure]
+) -> None:
+    if not failures:
+        return
+    stamp = now()
+    rows = []
+    for f in failures:
+        blob = None
+        if f.payload is not None:
+            blob = keys.encrypt(
+                json.dumps(f.payload, ensure_ascii=False, default=str).encode(),
+                context=b"dead-letter",
+            )
+        rows.append(
+            {
+                "exchange": exchange, "run_id": run_id, "stage": f.stage, "system": f.system,
+                "stream": f.stream, "entity": f.entity,
+                "native_ref": redact(f.native_ref) if f.native_ref else None,
+                "record_id": f.record_id, "error_class": f.error_class,
+                "field": f.field, "reason": redact(f.reason)[:4000], "payload": blob,
+                "status": OPEN, "note": None, "created_at": stamp, "updated_at": stamp,
+            }
+        )
+    # a record that failed again replaces its earlier open letter, so counts stay honest
+    refs = [r["native_ref"] for r in rows if r["native_ref"]]
+    if refs:
+        conn.execute(
+            update(t.dead_letters)
+            .where(
+                t.dead_letters.c.exchange == exchange,
+                t.dead_letters.c.native_ref.in_(refs),
+                t.dead_letters.c.status == OPEN,
+            )
+            .values(status=RESOLVED, note="superseded by a later failure", updated_at=stamp)
+        )
+    conn.execute(t.dead_letters.insert(), rows)
+
+
+def resolve_for(conn: Connection, exchange: str, native_refs: Sequence[str], note: str) -> None:
+    """Close open letters of records that have now gone through (e.g. fixed at the source)."""
+    if not native_refs:
+        return
+    conn.execute(
+        update(t.dead_letters)
+        .where(
+            t.dead_letters.c.exchange == exchange,
+            t.dead_letters.c.native_ref.in_(list(native_refs)),
+            t.dead_letters.c.status == OPEN,
+        )
+        .values(status=RESOLVED, note=note, updated_at=now())
+    )
+
+
+def get(conn: Connection, letter_id: int):
+    return conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == letter_id)).first()
+
+
+def payload_of(keys: Keyring, row) -> Any:
+    if row.payload is None:
+        return None
+    return json.loads(keys.decrypt(row.payload, context=b"dead-letter"))
+
+
+def list_letters(
+    conn: Connection,
+    *,
+    exchange: str | None = None,
+    status: str | None = OPEN,
+    stage: str | None = None,
+    error_class: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+):
+    q = select(t.dead_letters).order_by(t.dead_letters.c.id.desc()).limit(limit).offset(offset)
+    if exchange:
+        q = q.where(t.dead_letters.c.exchange == exchange)
+    if status:
+        q = q.where(t.dead_letters.c.status == status)
+    if stage:
+        q = q.where(t.dead_letters.c.stage == stage)
+    if error_class:
+        q = q.where(t.dead_letters.c.error_class == error_class)
+    return list(conn.execute(q))
+
+
+def set_status(conn: Connection, letter_id: int, status: str, note: str | None = None) -> None:
+    conn.execute(
+        update(t.dead_letters)
+        .where(t.dead_letters.c.id == letter_id)
+        .values(status=status, note=note, updated_at=now())
+    )
+
+
+def open_count(conn: Connection, exchange: str | None = None) -> int:
+    q = select(func.count()).select_from(t.dead_letters).where(t.dead_letters.c.status == OPEN)
+    if exchange:
+        q = q.where(t.dead_letters.c.exchange == exchange)
+    return conn.execute(q).scalar_one()

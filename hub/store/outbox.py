@@ -1,0 +1,148 @@
+"""The outbox: what each exchange still has to deliver, one row per (exchange, record).
+
+A new record version is queued for every exchange that reads its entity from the system the
+version came from. The row holds the latest version wanted at the target; a row already
+delivered goes back to pending when a newer version arrives. The idempotency key names the
+exchange, the record and the version, so a retried or replayed delivery is recognised by the
+target as the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from hub.store import schema as t
+from hub.store.records import now
+
+PENDING, DELIVERED, SKIPPED, DEAD = "pending", "delivered", "skipped", "dead"
+
+
+def idempotency_key(exchange: str, record_id: str, version: int) -> str:
+    return f"{exchange}:{record_id}:v{version}"
+
+
+def enqueue(
+    conn: Connection, exchanges: Iterable[str], changed: Sequence[tuple[str, str, int, str]]
+) -> int:
+    """Queue ``changed`` (record id, entity, version, hash) for each exchange. Returns rows."""
+    exchanges = list(exchanges)
+    if not changed or not exchanges:
+        return 0
+    stamp = now()
+    count = 0
+    for exchange in exchanges:
+        ids = [c[0] for c in changed]
+        existing = {
+            rid: (version, status)
+            for rid, version, status in conn.execute(
+                select(t.outbox.c.record_id, t.outbox.c.version, t.outbox.c.status).where(
+                    t.outbox.c.exchange == exchange, t.outbox.c.record_id.in_(ids)
+                )
+            )
+        }
+        inserts, updates = [], []
+        for rid, entity, version, digest in changed:
+            row = {
+                "version": version, "content_hash": digest,
+                "idempotency_key": idempotency_key(exchange, rid, version),
+                "status": PENDING, "attempts": 0, "last_error": None, "updated_at": stamp,
+            }
+            if rid not in existing:
+                inserts.append(
+                    {"exchange": exchange, "record_id": rid, "entity": entity,
+                     "enqueued_at": stamp, **row}
+                )
+            elif existing[rid][0] != version or existing[rid][1] != PENDING:
+                updates.append({"x": exchange, "rid": rid, **row})
+        if inserts:
+            conn.execute(t.outbox.insert(), inserts)
+        if updates:
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.exchange == bindparam("x"))
+                .where(t.outbox.c.record_id == bindparam("rid"))
+                .values(
+                    version=bindparam("version"), content_hash=bindparam("content_hash"),
+                    idempotency_key=bindparam("idempotency_key"), status=bindparam("status"),
+                    attempts=bindparam("attempts"), last_error=bindparam("last_error"),
+                    updated_at=bindparam("updated_at"), enqueued_at=bindparam("updated_at"),
+                ),
+                updates,
+            )
+        count += len(inserts) + len(updates)
+    return count
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    record_id: str
+    entity: str
+    version: int
+    idempotency_key: str
+    attempts: int
+
+
+def next_pending(
+    conn: Connection, exchange: str, entity: str, limit: int, after_id: int = 0
+) -> list[OutboxItem]:
+    rows = conn.execute(
+        select(
+            t.outbox.c.id, t.outbox.c.record_id, t.outbox.c.entity, t.outbox.c.version,
+            t.outbox.c.idempotency_key, t.outbox.c.attempts,
+        )
+        .where(
+            t.outbox.c.exchange == exchange,
+            t.outbox.c.entity == entity,
+            t.outbox.c.status == PENDING,
+            t.outbox.c.id > after_id,
+        )
+        .order_by(t.outbox.c.id)
+        .limit(limit)
+    )
+    return [OutboxItem(*row) for row in rows]
+
+
+def mark(
+    conn: Connection, items: Sequence[tuple[int, str, str | None]], *, bump_attempts: bool = True
+) -> None:
+    """Set (outbox id, status, last error) for each item."""
+    if not items:
+        return
+    conn.execute(
+        update(t.outbox)
+        .where(t.outbox.c.id == bindparam("oid"))
+        .values(
+            status=bindparam("status"),
+            last_error=bindparam("err"),
+            attempts=t.outbox.c.attempts + (1 if bump_attempts else 0),
+            updated_at=now(),
+        ),
+        [{"oid": oid, "status": status, "err": err} for oid, status, err in items],
+    )
+
+
+def requeue(conn: Connection, exchange: str, record_ids: Sequence[str]) -> int:
+    """Put dead rows back to pending, same version and key (replay after a fix)."""
+    result = conn.execute(
+        update(t.outbox)
+        .where(
+            t.outbox.c.exchange == exchange,
+            t.outbox.c.record_id.in_(record_ids),
+            t.outbox.c.status == DEAD,
+        )
+        .values(status=PENDING, attempts=0, last_error=None, updated_at=now())
+    )
+    return result.rowcount
+
+
+def counts(conn: Connection, exchange: str) -> dict[str, int]:
+    rows = conn.execute(
+        select(t.outbox.c.status, func.count())
+        .where(t.outbox.c.exchange == exchange)
+        .group_by(t.outbox.c.status)
+    )
+    return {status: n for status, n in rows}

@@ -1,0 +1,192 @@
+"""Tables of the hub store (SQLAlchemy Core). Alembic migrations mirror these; a test fails
+when they drift apart.
+
+No column holds an identity code or a client's data in plaintext: payloads are AES-GCM
+encrypted, lookups go through keyed pseudonyms (``subject``, ``native_key``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+#: canonical records, current version; the payload is the encrypted canonical JSON
+records = Table(
+    "records",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("entity", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("subject", String(64), nullable=True, comment="pseudonym of the client's identity code"),
+    Column("origin_system", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index(None, "entity", "updated_at"),
+    Index(None, "subject"),
+)
+
+#: (system, entity, native id) <-> canonical id; the native id is kept as a keyed hash for
+#: lookup and encrypted for delivery (some systems use identity codes as ids)
+identity_map = Table(
+    "identity_map",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("entity", String(64), primary_key=True),
+    Column("native_key", String(64), primary_key=True),
+    Column("native_id", LargeBinary, nullable=False),
+    Column("record_id", String(36), ForeignKey("records.id"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index(None, "record_id", "system"),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("exchange", String(128), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("value", Text, nullable=True),
+    Column("updated_at", TS, nullable=False),
+)
+
+#: one row per (exchange, record): the latest version wanted at the target and its state
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exchange", String(128), nullable=False),
+    Column("record_id", String(36), ForeignKey("records.id"), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("status", String(16), nullable=False, comment="pending|delivered|skipped|dead"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("enqueued_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("exchange", "record_id"),
+    Index(None, "exchange", "status", "id"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exchange", String(128), nullable=False),
+    Column("run_id", String(36), nullable=True),
+    Column("stage", String(16), nullable=False, comment="read|translate|validate|deliver"),
+    Column("system", String(64), nullable=False),
+    Column("stream", String(64), nullable=False),
+    Column("entity", String(64), nullable=True),
+    Column("native_ref", String(300), nullable=True),
+    Column("record_id", String(36), nullable=True),
+    Column("error_class", String(32), nullable=False, comment="invalid|rule|permanent"),
+    Column("field", String(200), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=True, comment="encrypted native record"),
+    Column("status", String(16), nullable=False, comment="open|replayed|resolved"),
+    Column("note", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index(None, "status", "exchange", "created_at"),
+    Index(None, "record_id"),
+    Index(None, "native_ref"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("exchange", String(128), nullable=False),
+    Column("external_id", String(250), nullable=False, comment="e.g. the Airflow run id"),
+    Column("state", String(16), nullable=False, comment="running|success|failed"),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=True),
+    Column("read", Integer, nullable=False, default=0),
+    Column("upserted", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("exchange", "external_id"),
+    Index(None, "exchange", "started_at"),
+)
+
+run_batches = Table(
+    "run_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), ForeignKey("runs.id"), nullable=False),
+    Column("phase", String(16), nullable=False, comment="extract|deliver"),
+    Column("stream", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("read", Integer, nullable=False, default=0),
+    Column("upserted", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("cursor", Text, nullable=True),
+    Column("at", TS, nullable=False),
+    Index(None, "run_id", "seq"),
+)
+
+#: who read which client's data, when and why (Act 703/2023)
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(32), nullable=False, comment="receive|read|reveal"),
+    Column("subject", String(64), nullable=True),
+    Column("record_id", String(36), nullable=True),
+    Column("exchange", String(128), nullable=True),
+    Column("purpose", Text, nullable=False),
+    Index(None, "subject", "at"),
+    Index(None, "at"),
+)
+
+#: what was disclosed to whom on which legal basis (Act 703/2023); written before sending
+disclosure_log = Table(
+    "disclosure_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("exchange", String(128), nullable=False),
+    Column("target_system", String(64), nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("subject", String(64), nullable=True),
+    Column("fields", Text, nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed"),
+    Index(None, "subject", "at"),
+    Index(None, "record_id"),
+    Index(None, "idempotency_key"),
+)

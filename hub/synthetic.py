@@ -1,0 +1,76 @@
+"""Deterministic synthetic people for sandboxes, demos, tests and benchmarks.
+
+Identity codes come only from the temporary range (individual number 900–999), so no
+generated code can belong to a real person with a permanent code. The same ``seed`` gives
+the same people in every sandbox, so the hub can match a client across systems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from stdnum.fi import hetu as _hetu
+
+FIRST_NAMES = [
+    "Aino", "Eino", "Helmi", "Väinö", "Sofia", "Onni", "Aada", "Leo", "Lilja", "Elias",
+    "Venla", "Oliver", "Ellen", "Toivo", "Kerttu", "Juho", "Siiri", "Eetu", "Iida", "Matias",
+]
+LAST_NAMES = [
+    "Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine", "Heikkinen",
+    "Koskinen", "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen", "Heinonen",
+]
+#: municipalities of the Etelä-Pohjanmaa and Uusimaa examples in DOMAIN.md
+MUNICIPALITIES = ["743", "145", "010", "005", "408", "791", "934", "049", "092", "179"]
+_CENTURY_SIGNS = {1900: "-YXWVU", 2000: "ABCDEF"}
+_CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+_FIRST_BIRTH = dt.date(1962, 1, 1)
+_BIRTH_SPAN_DAYS = 15_000  # births 1962-2003
+
+
+@dataclass(frozen=True)
+class Person:
+    hetu: str
+    first_name: str
+    last_name: str
+    home_municipality: str
+    language: str
+    birth_date: dt.date
+
+
+def make_hetu(birth: dt.date, individual: int, sign: str | None = None) -> str:
+    """A valid identity code with the given individual number (900–999 for test people)."""
+    if not 900 <= individual <= 999:
+        raise ValueError("test identity codes must use individual numbers 900-999")
+    century = 1900 if birth.year < 2000 else 2000
+    sign = sign or _CENTURY_SIGNS[century][0]
+    if sign not in _CENTURY_SIGNS[century]:
+        raise ValueError(f"century sign {sign} does not fit the birth year")
+    body = birth.strftime("%d%m%y")
+    check = _CHECK_CHARS[int(f"{body}{individual:03d}") % 31]
+    return _hetu.validate(f"{body}{sign}{individual:03d}{check}", allow_temporary=True)
+
+
+def person(seed: int, index: int) -> Person:
+    """The ``index``-th person of ``seed``; the same inputs always give the same person."""
+    rng = random.Random(f"hub-synthetic/{seed}/{index}")
+    # (birth date, individual number, century sign) is unique for the first 9 million indexes;
+    # the new century signs of 2023 are used too
+    rest, number = divmod(index, 100)
+    rest, sign_index = divmod(rest, 6)
+    day = (rest * 7919 + seed * 104729) % _BIRTH_SPAN_DAYS
+    birth = _FIRST_BIRTH + dt.timedelta(days=day)
+    sign = _CENTURY_SIGNS[1900 if birth.year < 2000 else 2000][sign_index]
+    return Person(
+        hetu=make_hetu(birth, 900 + number, sign),
+        first_name=rng.choice(FIRST_NAMES),
+        last_name=rng.choice(LAST_NAMES),
+        home_municipality=rng.choice(MUNICIPALITIES),
+        language="sv" if rng.random() < 0.05 else "fi",
+        birth_date=birth,
+    )
+
+
+def people(seed: int, count: int) -> list[Person]:
+    return [person(seed, i) for i in range(count)]

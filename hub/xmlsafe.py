@@ -1,0 +1,146 @@
+"""The one XML parser of the hub. Every XML input goes through here.
+
+lxml defaults are not safe enough: before 6.1 ``iterparse()`` resolved external entities
+(CVE-2026-41066), and internal entities are still expanded by default. Here every parser is
+built with ``resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+attribute_defaults=False, huge_tree=False, decompress=False``; documents with a DOCTYPE
+(internal DTD) or entity references are rejected outright; input size is capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from lxml import etree
+
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+PARSER_OPTIONS = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    attribute_defaults=False,
+    huge_tree=False,
+    decompress=False,
+    remove_blank_text=False,
+)
+
+
+class UnsafeXmlError(ValueError):
+    """The document uses a DTD, entities or is too large."""
+
+
+class XmlSyntaxError(ValueError):
+    """The document is not well-formed or not valid against its schema."""
+
+
+def make_parser(schema: etree.XMLSchema | None = None) -> etree.XMLParser:
+    return etree.XMLParser(schema=schema, **PARSER_OPTIONS)
+
+
+def _check_tree(root: etree._Element) -> None:
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:
+        raise UnsafeXmlError("XML documents with a DOCTYPE or DTD are not accepted")
+
+
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def _check_declarations(data: bytes) -> None:
+    """Refuse DTD and entity declarations before libxml2 sees them (ASCII-compatible
+    encodings; others are caught by the DOCTYPE check of the parsed tree)."""
+    for marker in _DECLARATIONS:
+        if marker in data:
+            raise UnsafeXmlError("XML documents with a DOCTYPE or DTD are not accepted")
+
+
+def _check_entities(elem: etree._Element) -> None:
+    for node in elem.iter(etree.Entity):
+        raise UnsafeXmlError(f"XML entity reference &{node.name}; is not accepted")
+
+
+def parse_bytes(
+    data: bytes, *, schema: etree.XMLSchema | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> etree._Element:
+    """Parse a whole document held in memory (small documents: SOAP envelopes, responses)."""
+    if len(data) > max_bytes:
+        raise UnsafeXmlError(f"XML document larger than {max_bytes} bytes")
+    _check_declarations(data)
+    try:
+        root = etree.fromstring(data, parser=make_parser(schema))
+    except etree.XMLSyntaxError as exc:
+        raise XmlSyntaxError(f"XML is not well-formed or not valid: {exc}") from None
+    _check_tree(root)
+    _check_entities(root)
+    return root
+
+
+def load_schema(path: Path) -> etree.XMLSchema:
+    """Load an XSD (a local file; imports resolve to local files only, no network)."""
+    doc = etree.parse(str(path), parser=make_parser())
+    return etree.XMLSchema(doc)
+
+
+def iter_elements(
+    chunks: Iterable[bytes],
+    tag: str,
+    *,
+    schema: etree.XMLSchema | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[etree._Element]:
+    """Stream a document chunk by chunk and yield each complete ``tag`` element.
+
+    Memory stays flat: each element is cleared after the caller has used it (so copy what
+    you need before asking for the next one), and processed siblings are dropped. With
+    ``schema`` the whole document is validated while it streams; a violation raises
+    :class:`XmlSyntaxError` at the element where it is found.
+    """
+    parser = etree.XMLPullParser(events=("start", "end"), schema=schema, **PARSER_OPTIONS)
+    total = 0
+    checked = False
+    tail = b""
+    try:
+        for chunk in chunks:
+            total += len(chunk)
+            if total > max_bytes:
+                raise UnsafeXmlError(f"XML document larger than {max_bytes} bytes")
+            if not checked:  # declarations can only come before the root element
+                _check_declarations(tail + chunk)
+                tail = chunk[-16:]
+            parser.feed(chunk)
+            for event, elem in parser.read_events():
+                if not checked:
+                    _check_tree(elem)
+                    checked = True
+                if event == "end" and elem.tag == tag:
+                    _check_entities(elem)
+                    yield elem
+                    elem.clear(keep_tail=False)
+                    parent = elem.getparent()
+                    if parent is not None:
+                        while elem.getprevious() is not None:
+                            del parent[0]
+        parser.close()
+        for event, elem in parser.read_events():
+            if event == "end" and elem.tag == tag:
+                _check_entities(elem)
+                yield elem
+    except etree.XMLSyntaxError as exc:
+        raise XmlSyntaxError(f"XML is not well-formed or not valid: {exc}") from None
+
+
+def iter_file_elements(
+    path: Path, tag: str, *, schema: etree.XMLSchema | None = None, chunk_size: int = 1 << 16,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[etree._Element]:
+    """:func:`iter_elements` over a file on disk."""
+
+    def chunks() -> Iterator[bytes]:
+        with open(path, "rb") as fh:
+            while block := fh.read(chunk_size):
+                yield block
+
+    return iter_elements(chunks(), tag, schema=schema, max_bytes=max_bytes)

@@ -1,0 +1,1 @@
+"""Adapter and sandbox for te_office."""

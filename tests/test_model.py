@@ -1,0 +1,127 @@
+"""Canonical model: schemas in sync, identity codes, domain rules from configuration."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from hub.engine.translate import describe_validation
+from hub.model import ENTITIES, Client, ServiceEpisode
+from hub.model.rules import Rules
+from hub.model.schemas import render, schema_path
+from hub.privacy import HETU_PATTERN
+from hub.settings import PROJECT_ROOT
+from hub.synthetic import make_hetu, person
+
+RULES = Rules.load(PROJECT_ROOT / "config" / "rules.yaml")
+
+
+@pytest.mark.parametrize("entity", sorted(ENTITIES))
+def test_committed_schema_matches_model(entity):
+    path = schema_path(entity)
+    assert path.exists(), f"{path} missing: run `hub schemas export`"
+    assert path.read_text(encoding="utf-8") == render(entity), (
+        f"{path.name} and the {entity} model have drifted apart: run `hub schemas export`"
+    )
+
+
+def test_schema_validates_model_output():
+    import jsonschema
+
+    p = person(1, 3)
+    ep = episode(client_hetu=p.hetu)
+    schema = json.loads(schema_path("ServiceEpisode").read_text())
+    jsonschema.validate(ep.model_dump(mode="json"), schema)
+    bad = {**ep.model_dump(mode="json"), "unknown": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def episode(**over):
+    base = dict(
+        client_hetu=person(1, 0).hetu, service_type="rehabilitative_work_activity",
+        decision_date=dt.date(2026, 1, 5), start_date=dt.date(2026, 1, 12),
+        planned_end_date=dt.date(2026, 7, 12), days_per_week=3, hours_per_day=6,
+        status="active",
+    )
+    base.update(over)
+    return ServiceEpisode(**base)
+
+
+@given(st.integers(min_value=0, max_value=200_000))
+def test_synthetic_identity_codes_are_valid_and_temporary(index):
+    p = person(7, index)
+    client = Client(hetu=p.hetu)
+    assert client.hetu == p.hetu
+    assert 900 <= int(p.hetu[7:10]) <= 999
+    assert HETU_PATTERN.fullmatch(p.hetu)
+
+
+def test_century_signs_of_2023_distinguish_people():
+    born = dt.date(1990, 1, 1)
+    a, b = make_hetu(born, 999, "-"), make_hetu(born, 999, "Y")
+    assert a != b and a[:6] == b[:6]
+    assert Client(hetu=a).hetu != Client(hetu=b).hetu
+    assert Client(hetu=make_hetu(dt.date(2005, 3, 4), 950, "B")).hetu[6] == "B"
+
+
+def test_invalid_identity_code_error_names_field_not_value():
+    bad = person(1, 5).hetu[:-1] + ("A" if person(1, 5).hetu[-1] != "A" else "B")
+    with pytest.raises(ValidationError) as info:
+        Client(hetu=bad)
+    field, message = describe_validation(info.value)
+    assert field == "hetu"
+    assert "identity code" in message
+    assert bad not in str(info.value) and bad not in message
+    assert not HETU_PATTERN.search(str(info.value))
+
+
+def test_repr_masks_identity_code():
+    p = person(1, 1)
+    text = repr(Client(hetu=p.hetu, first_name=p.first_name))
+    assert p.hetu not in text
+
+
+def test_episode_consistency_rules():
+    with pytest.raises(ValidationError, match="interruption_reason is required"):
+        episode(status="interrupted", actual_end_date=dt.date(2026, 3, 1))
+    with pytest.raises(ValidationError, match="before start_date"):
+        episode(planned_end_date=dt.date(2025, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("over", "field", "words"),
+    [
+        ({"days_per_week": 5}, "days_per_week", "above the maximum 4"),
+        ({"hours_per_day": 3}, "hours_per_day", "below the minimum 4"),
+        ({"planned_end_date": dt.date(2026, 2, 12)}, "planned_end_date", "below the minimum 3"),
+        ({"planned_end_date": dt.date(2028, 6, 12)}, "planned_end_date", "above the maximum 24"),
+    ],
+)
+def test_configured_rules_reject_with_field_and_rule(over, field, words):
+    violations = RULES.check(episode(**over))
+    assert [v.field for v in violations] == [field]
+    assert words in violations[0].message
+    assert "rules.yaml: service_types.rehabilitative_work_activity" in violations[0].message
+
+
+def test_rules_are_configuration(tmp_path: Path):
+    custom = tmp_path / "rules.yaml"
+    custom.write_text(
+        "service_types:\n  rehabilitative_work_activity:\n    days_per_week: {min: 1, max: 5}\n"
+    )
+    assert Rules.load(custom).check(episode(days_per_week=5)) == []
+    assert RULES.check(episode(days_per_week=4)) == []
+
+
+def test_bad_rules_file_names_the_key(tmp_path: Path):
+    from hub.errors import ConfigError
+
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("service_types:\n  rehabilitative_work_activity:\n    days: {min: 1}\n")
+    with pytest.raises(ConfigError, match="rehabilitative_work_activity.days"):
+        Rules.load(bad)
