@@ -53,7 +53,9 @@ def cmd_exchanges_list(args: argparse.Namespace) -> int:
     config = load_exchanges(Settings.from_env().exchanges_file)
     rows = [
         {
-            "name": x.name, "source": x.source, "target": x.target,
+            "name": x.name,
+            "source": x.source,
+            "target": x.target,
             "schedule": x.schedule or "manual",
             "entities": ", ".join(f.entity for f in x.entities),
         }
@@ -83,8 +85,21 @@ def cmd_exchanges_run(args: argparse.Namespace) -> int:
     hub = _hub()
     phases = tuple(args.phase) if args.phase else ("check", "extract", "deliver")
     summary = run_exchange(hub, args.name, phases=phases)
-    _emit(args, [summary.__dict__], ["exchange", "state", "read", "upserted", "unchanged",
-                                     "delivered", "skipped", "failed", "open_dead_letters"])
+    _emit(
+        args,
+        [summary.__dict__],
+        [
+            "exchange",
+            "state",
+            "read",
+            "upserted",
+            "unchanged",
+            "delivered",
+            "skipped",
+            "failed",
+            "open_dead_letters",
+        ],
+    )
     if summary.error and not args.json:
         print(f"error: {summary.error}", file=sys.stderr)
     return 0 if summary.state == "success" else 1
@@ -99,7 +114,8 @@ def cmd_adapters_list(args: argparse.Namespace) -> int:
     _, report = get_plugin_manager()
     rows = [
         {
-            "system": sid, "adapter": f"{cls.__module__}.{cls.__qualname__}",
+            "system": sid,
+            "adapter": f"{cls.__module__}.{cls.__qualname__}",
             "streams": ", ".join(
                 f"{n}({'r' if s.readable else ''}{'w' if s.writable else ''})"
                 for n, s in cls.streams.items()
@@ -150,8 +166,10 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
             sb.start(spec, host=args.host, port=spec.default_port, seed=args.seed, size=args.size)
         )
     for r in running:
-        print(f"{r.sandbox.system_id}: {r.base_url}  (export HUB_SYSTEM_"
-              f"{r.sandbox.system_id.upper()}_URL={r.base_url})")
+        print(
+            f"{r.sandbox.system_id}: {r.base_url}  (export HUB_SYSTEM_"
+            f"{r.sandbox.system_id.upper()}_URL={r.base_url})"
+        )
     print("serving; Ctrl-C stops", flush=True)
     try:
         while all(r.thread.is_alive() for r in running):
@@ -172,14 +190,23 @@ def cmd_failures_list(args: argparse.Namespace) -> int:
     hub = _hub()
     with hub.store.transaction() as conn:
         letters = deadletters.list_letters(
-            conn, exchange=args.exchange, status=None if args.status == "all" else args.status,
-            stage=args.stage, limit=args.limit,
+            conn,
+            exchange=args.exchange,
+            status=None if args.status == "all" else args.status,
+            stage=args.stage,
+            limit=args.limit,
         )
     rows = [
         {
-            "id": r.id, "exchange": r.exchange, "stage": r.stage, "class": r.error_class,
-            "record": r.native_ref, "field": r.field, "status": r.status,
-            "at": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "reason": r.reason,
+            "id": r.id,
+            "exchange": r.exchange,
+            "stage": r.stage,
+            "class": r.error_class,
+            "record": r.native_ref,
+            "field": r.field,
+            "status": r.status,
+            "at": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "reason": r.reason,
         }
         for r in letters
     ]
@@ -201,15 +228,29 @@ def cmd_failures_show(args: argparse.Namespace) -> int:
             if not args.reason:
                 raise HubError("--reveal needs --reason (it is written to the access log)")
             audit.log_access(
-                conn, actor=_actor(), action="reveal", purpose=args.reason,
-                items=[audit.Access(None, row.record_id)], exchange=row.exchange,
+                conn,
+                actor=_actor(),
+                action="reveal",
+                purpose=args.reason,
+                items=[audit.Access(None, row.record_id)],
+                exchange=row.exchange,
             )
     info = {
-        "id": row.id, "exchange": row.exchange, "run_id": row.run_id, "stage": row.stage,
-        "system": row.system, "stream": row.stream, "entity": row.entity,
-        "record": row.native_ref, "record_id": row.record_id, "class": row.error_class,
-        "field": row.field, "status": row.status, "note": row.note,
-        "created_at": str(row.created_at), "reason": row.reason,
+        "id": row.id,
+        "exchange": row.exchange,
+        "run_id": row.run_id,
+        "stage": row.stage,
+        "system": row.system,
+        "stream": row.stream,
+        "entity": row.entity,
+        "record": row.native_ref,
+        "record_id": row.record_id,
+        "class": row.error_class,
+        "field": row.field,
+        "status": row.status,
+        "note": row.note,
+        "created_at": str(row.created_at),
+        "reason": row.reason,
         "payload": payload if args.reveal else mask_payload(payload),
     }
     print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
@@ -305,12 +346,27 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("id", type=int, nargs="+")
     fr.add_argument("--payload", help="JSON file with the corrected native record (one id)")
 
-    leaf(sub.add_parser("keys", help="keys").add_subparsers(required=True), "generate",
-         cmd_keys_generate, "print a new master key", False)
-    leaf(sub.add_parser("db", help="the store").add_subparsers(required=True), "upgrade",
-         cmd_db_upgrade, "migrate the store to the latest schema", False)
-    leaf(sub.add_parser("schemas", help="JSON Schemas").add_subparsers(required=True), "export",
-         cmd_schemas_export, "write schemas/canonical/*.json from the model", False)
+    leaf(
+        sub.add_parser("keys", help="keys").add_subparsers(required=True),
+        "generate",
+        cmd_keys_generate,
+        "print a new master key",
+        False,
+    )
+    leaf(
+        sub.add_parser("db", help="the store").add_subparsers(required=True),
+        "upgrade",
+        cmd_db_upgrade,
+        "migrate the store to the latest schema",
+        False,
+    )
+    leaf(
+        sub.add_parser("schemas", help="JSON Schemas").add_subparsers(required=True),
+        "export",
+        cmd_schemas_export,
+        "write schemas/canonical/*.json from the model",
+        False,
+    )
     d = sub.add_parser("demo", help="run every exchange through Airflow against sandboxes")
     d.set_defaults(func=cmd_demo)
     d.add_argument("--size", type=int, default=60, help="synthetic clients per sandbox")

@@ -130,16 +130,24 @@ def parse(data: Any, path: Path) -> HubConfig:
                 )
             flows.append(
                 EntityFlow(
-                    entity=e["entity"], fields=tuple(e["fields"]),
-                    source_stream=e.get("source_stream"), target_stream=e.get("target_stream"),
+                    entity=e["entity"],
+                    fields=tuple(e["fields"]),
+                    source_stream=e.get("source_stream"),
+                    target_stream=e.get("target_stream"),
                 )
             )
         delivery = x.get("delivery", {})
         exchanges[name] = Exchange(
-            name=name, source=x["source"], target=x["target"], schedule=x["schedule"],
-            legal_basis=" ".join(x["legal_basis"].split()), entities=tuple(flows),
-            description=x.get("description", ""), batch_size=x.get("batch_size", 500),
-            retries=x.get("retries", 2), retry_delay_seconds=x.get("retry_delay_seconds", 300),
+            name=name,
+            source=x["source"],
+            target=x["target"],
+            schedule=x["schedule"],
+            legal_basis=" ".join(x["legal_basis"].split()),
+            entities=tuple(flows),
+            description=x.get("description", ""),
+            batch_size=x.get("batch_size", 500),
+            retries=x.get("retries", 2),
+            retry_delay_seconds=x.get("retry_delay_seconds", 300),
             max_attempts=delivery.get("max_attempts", 5),
             max_wait_seconds=float(delivery.get("max_wait_seconds", 60)),
         )
@@ -173,12 +181,16 @@ def check_against_adapters(config: HubConfig) -> list[str]:
         for f in x.entities:
             read = f.source_stream or src.stream_for(f.entity, writable=False)
             if not read or read not in src.streams or not src.streams[read].readable:
-                problems.append(f"exchanges/{x.name}: {x.source} has no readable stream of {f.entity}")
+                problems.append(
+                    f"exchanges/{x.name}: {x.source} has no readable stream of {f.entity}"
+                )
             elif src.streams[read].entity.entity_name != f.entity:
                 problems.append(f"exchanges/{x.name}: stream {x.source}/{read} is not {f.entity}")
             write = f.target_stream or dst.stream_for(f.entity, writable=True)
             if not write or write not in dst.streams or not dst.streams[write].writable:
-                problems.append(f"exchanges/{x.name}: {x.target} has no writable stream of {f.entity}")
+                problems.append(
+                    f"exchanges/{x.name}: {x.target} has no writable stream of {f.entity}"
+                )
     return problems
 
 

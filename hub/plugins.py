@@ -108,8 +108,7 @@ def collect_sandboxes(pm: pluggy.PluginManager) -> dict:
         for sandbox in impl.function() or ():
             if sandbox.system_id in found:
                 raise PluginError(
-                    f"sandbox {sandbox.system_id!r} is registered twice "
-                    f"(plugin {impl.plugin_name})"
+                    f"sandbox {sandbox.system_id!r} is registered twice (plugin {impl.plugin_name})"
                 )
             found[sandbox.system_id] = sandbox
     return found

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -185,7 +184,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def start(
-    sandbox: Sandbox, *, host: str = "127.0.0.1", port: int | None = None, seed: int = 1,
+    sandbox: Sandbox,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    seed: int = 1,
     size: int = 50,
 ) -> RunningSandbox:
     """Serve ``sandbox`` on ``host:port`` (a free port if None) in a background thread."""

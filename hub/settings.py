@@ -35,9 +35,7 @@ class Settings:
         return cls(
             home=home,
             store_url=os.environ.get("HUB_STORE_URL") or f"sqlite:///{home / 'hub.db'}",
-            exchanges_file=Path(
-                os.environ.get("HUB_EXCHANGES") or config_dir / "exchanges.yaml"
-            ),
+            exchanges_file=Path(os.environ.get("HUB_EXCHANGES") or config_dir / "exchanges.yaml"),
             rules_file=Path(os.environ.get("HUB_RULES") or config_dir / "rules.yaml"),
             key_file=Path(os.environ.get(KEY_FILE_ENV) or home / "master.key"),
         )

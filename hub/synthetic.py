@@ -14,12 +14,43 @@ from dataclasses import dataclass
 from stdnum.fi import hetu as _hetu
 
 FIRST_NAMES = [
-    "Aino", "Eino", "Helmi", "Väinö", "Sofia", "Onni", "Aada", "Leo", "Lilja", "Elias",
-    "Venla", "Oliver", "Ellen", "Toivo", "Kerttu", "Juho", "Siiri", "Eetu", "Iida", "Matias",
+    "Aino",
+    "Eino",
+    "Helmi",
+    "Väinö",
+    "Sofia",
+    "Onni",
+    "Aada",
+    "Leo",
+    "Lilja",
+    "Elias",
+    "Venla",
+    "Oliver",
+    "Ellen",
+    "Toivo",
+    "Kerttu",
+    "Juho",
+    "Siiri",
+    "Eetu",
+    "Iida",
+    "Matias",
 ]
 LAST_NAMES = [
-    "Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine", "Heikkinen",
-    "Koskinen", "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen", "Heinonen",
+    "Korhonen",
+    "Virtanen",
+    "Mäkinen",
+    "Nieminen",
+    "Mäkelä",
+    "Hämäläinen",
+    "Laine",
+    "Heikkinen",
+    "Koskinen",
+    "Järvinen",
+    "Lehtonen",
+    "Lehtinen",
+    "Saarinen",
+    "Salminen",
+    "Heinonen",
 ]
 #: municipalities of the Etelä-Pohjanmaa and Uusimaa examples in DOMAIN.md
 MUNICIPALITIES = ["743", "145", "010", "005", "408", "791", "934", "049", "092", "179"]

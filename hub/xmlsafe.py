@@ -133,7 +133,11 @@ def iter_elements(
 
 
 def iter_file_elements(
-    path: Path, tag: str, *, schema: etree.XMLSchema | None = None, chunk_size: int = 1 << 16,
+    path: Path,
+    tag: str,
+    *,
+    schema: etree.XMLSchema | None = None,
+    chunk_size: int = 1 << 16,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Iterator[etree._Element]:
     """:func:`iter_elements` over a file on disk."""

@@ -43,9 +43,13 @@ def test_schema_validates_model_output():
 
 def episode(**over):
     base = dict(
-        client_hetu=person(1, 0).hetu, service_type="rehabilitative_work_activity",
-        decision_date=dt.date(2026, 1, 5), start_date=dt.date(2026, 1, 12),
-        planned_end_date=dt.date(2026, 7, 12), days_per_week=3, hours_per_day=6,
+        client_hetu=person(1, 0).hetu,
+        service_type="rehabilitative_work_activity",
+        decision_date=dt.date(2026, 1, 5),
+        start_date=dt.date(2026, 1, 12),
+        planned_end_date=dt.date(2026, 7, 12),
+        days_per_week=3,
+        hours_per_day=6,
         status="active",
     )
     base.update(over)

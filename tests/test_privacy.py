@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,7 +33,7 @@ def test_encryption_round_trip_and_binding(data, context):
     blob = k.encrypt(data, context=context)
     assert k.decrypt(blob, context=context) == data
     assert len(data) < 8 or data not in blob  # not stored in the clear
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidTag):
         k.decrypt(blob, context=context + b"x")
 
 
@@ -84,8 +85,13 @@ def test_log_filter_scrubs_messages_args_and_tracebacks(tmp_path):
 
 def test_mask_payload_hides_people_keeps_structure():
     p = person(1, 2)
-    native = {"personId": p.hetu, "firstName": p.first_name, "daysPerWeek": 5,
-              "note": f"asiakas {p.hetu}", "status": "ACTIVE"}
+    native = {
+        "personId": p.hetu,
+        "firstName": p.first_name,
+        "daysPerWeek": 5,
+        "note": f"asiakas {p.hetu}",
+        "status": "ACTIVE",
+    }
     masked = mask_payload(native)
     assert masked["daysPerWeek"] == 5 and masked["status"] == "ACTIVE"
     assert p.hetu not in str(masked) and p.first_name not in str(masked)

@@ -35,13 +35,17 @@ def stream(data: bytes, size: int = 16):
     return (data[i : i + size] for i in range(0, len(data), size))
 
 
-@pytest.mark.parametrize("doc", [XXE, XXE_PARAM, BOMB, EXTERNAL_DTD], ids=["xxe", "param", "bomb", "dtd"])
+@pytest.mark.parametrize(
+    "doc", [XXE, XXE_PARAM, BOMB, EXTERNAL_DTD], ids=["xxe", "param", "bomb", "dtd"]
+)
 def test_whole_document_attacks_refused(doc):
     with pytest.raises(UnsafeXmlError):
         parse_bytes(doc)
 
 
-@pytest.mark.parametrize("doc", [XXE, XXE_PARAM, BOMB, EXTERNAL_DTD], ids=["xxe", "param", "bomb", "dtd"])
+@pytest.mark.parametrize(
+    "doc", [XXE, XXE_PARAM, BOMB, EXTERNAL_DTD], ids=["xxe", "param", "bomb", "dtd"]
+)
 def test_streamed_attacks_refused(doc):
     with pytest.raises(UnsafeXmlError):
         for _ in iter_elements(stream(doc), "a"):

@@ -84,8 +84,13 @@ def _send(
 
 
 def _deliver_batch(
-    hub: Hub, adapter: Adapter, exchange: Exchange, flow: EntityFlow, stream: str,
-    items: Sequence[outbox.OutboxItem], run_id: str | None,
+    hub: Hub,
+    adapter: Adapter,
+    exchange: Exchange,
+    flow: EntityFlow,
+    stream: str,
+    items: Sequence[outbox.OutboxItem],
+    run_id: str | None,
 ) -> tuple[BatchStats, int]:
     keys = hub.keys
     with hub.store.transaction() as conn:
@@ -118,7 +123,10 @@ def _deliver_batch(
     if pending:  # the disclosure log first, in its own committed transaction
         with hub.store.transaction() as conn:
             audit.log_disclosures(
-                conn, exchange.name, exchange.target, exchange.legal_basis,
+                conn,
+                exchange.name,
+                exchange.target,
+                exchange.legal_basis,
                 [
                     audit.Disclosure(p.item.record_id, p.subject, p.fields, p.write.idempotency_key)
                     for p in pending
@@ -167,12 +175,20 @@ def _deliver_batch(
 
 
 def _failure(
-    exchange: Exchange, flow: EntityFlow, stream: str, item: outbox.OutboxItem,
-    error_class: str, reason: str,
+    exchange: Exchange,
+    flow: EntityFlow,
+    stream: str,
+    item: outbox.OutboxItem,
+    error_class: str,
+    reason: str,
 ) -> Failure:
     return Failure(
-        stage="deliver", system=exchange.target, stream=stream, error_class=error_class,
-        entity=flow.entity, record_id=item.record_id,
+        stage="deliver",
+        system=exchange.target,
+        stream=stream,
+        error_class=error_class,
+        entity=flow.entity,
+        record_id=item.record_id,
         native_ref=f"{exchange.target}/{stream}/record {item.record_id}",
         reason=f"record {item.record_id} v{item.version} to {exchange.target}/{stream}: {reason}",
     )
@@ -199,8 +215,13 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                 deferred += late
                 log.info(
                     "%s: %s/%s batch: %d delivered, %d skipped, %d failed, %d deferred",
-                    exchange.name, exchange.target, stream, stats.delivered, stats.skipped,
-                    stats.failed, late,
+                    exchange.name,
+                    exchange.target,
+                    stream,
+                    stats.delivered,
+                    stats.skipped,
+                    stats.failed,
+                    late,
                 )
     if deferred:
         raise DeliveryIncomplete(

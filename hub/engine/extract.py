@@ -24,8 +24,15 @@ log = logging.getLogger(__name__)
 
 
 def store_batch(
-    hub: Hub, adapter: Adapter, exchange: Exchange, flow: EntityFlow, stream: str,
-    items: Sequence[Translated | Failure], run_id: str | None, *, cursor: tuple[str | None] | None,
+    hub: Hub,
+    adapter: Adapter,
+    exchange: Exchange,
+    flow: EntityFlow,
+    stream: str,
+    items: Sequence[Translated | Failure],
+    run_id: str | None,
+    *,
+    cursor: tuple[str | None] | None,
 ) -> BatchStats:
     """Commit one batch of translated records and failures (and the cursor, if given)."""
     good = [i for i in items if isinstance(i, Translated)]
@@ -33,38 +40,47 @@ def store_batch(
     system = adapter.system_id
     with hub.store.transaction() as conn:
         result = records.upsert(
-            conn, hub.keys, system,
+            conn,
+            hub.keys,
+            system,
             [records.Incoming(t.record.native_id, t.entity) for t in good],
         )
         if result.changed:
             outbox.enqueue(conn, hub.config.readers_of(system, flow.entity), result.changed)
         deadletters.add(conn, hub.keys, exchange.name, run_id, failures)
         deadletters.resolve_for(
-            conn, exchange.name,
+            conn,
+            exchange.name,
             [native_ref(system, stream, t.record.native_id) for t in good],
             "went through on a later read",
         )
         audit.log_access(
-            conn, actor=f"exchange:{exchange.name}", action="receive",
+            conn,
+            actor=f"exchange:{exchange.name}",
+            action="receive",
             purpose=f"received from {system}/{stream} under: {exchange.legal_basis}",
             items=[audit.Access(subject, rid) for _, rid, subject in result.ids if subject],
             exchange=exchange.name,
         )
         stats = BatchStats(
-            read=len(items), upserted=len(result.changed), unchanged=result.unchanged,
+            read=len(items),
+            upserted=len(result.changed),
+            unchanged=result.unchanged,
             failed=len(failures),
         )
         if run_id:
-            runs.record_batch(
-                conn, run_id, "extract", stream, stats, cursor[0] if cursor else None
-            )
+            runs.record_batch(conn, run_id, "extract", stream, stats, cursor[0] if cursor else None)
         if cursor is not None:
             runs.set_cursor(conn, exchange.name, stream, cursor[0])
     return stats
 
 
 def _read_stream(
-    hub: Hub, adapter: Adapter, exchange: Exchange, flow: EntityFlow, stream: str,
+    hub: Hub,
+    adapter: Adapter,
+    exchange: Exchange,
+    flow: EntityFlow,
+    stream: str,
     run_id: str | None,
 ) -> BatchStats:
     total = BatchStats()
@@ -81,8 +97,13 @@ def _read_stream(
         total.add(stats)
         log.info(
             "%s: %s/%s batch: %d read, %d new or changed, %d unchanged, %d failed",
-            exchange.name, adapter.system_id, stream, stats.read, stats.upserted,
-            stats.unchanged, stats.failed,
+            exchange.name,
+            adapter.system_id,
+            stream,
+            stats.read,
+            stats.upserted,
+            stats.unchanged,
+            stats.failed,
         )
     return total
 

@@ -32,8 +32,12 @@ class ReplayResult:
 
 
 def replay(
-    hub: Hub, letter_ids: Sequence[int], *, actor: str,
-    corrected: Mapping[int, Mapping[str, Any]] | None = None, deliver_now: bool = True,
+    hub: Hub,
+    letter_ids: Sequence[int],
+    *,
+    actor: str,
+    corrected: Mapping[int, Mapping[str, Any]] | None = None,
+    deliver_now: bool = True,
 ) -> list[ReplayResult]:
     results: list[ReplayResult] = []
     to_deliver: set[str] = set()
@@ -50,7 +54,9 @@ def replay(
         if row.stage == "deliver":
             with hub.store.transaction() as conn:
                 outbox.requeue(conn, exchange.name, [row.record_id])
-                deadletters.set_status(conn, letter_id, deadletters.REPLAYED, f"replayed by {actor}")
+                deadletters.set_status(
+                    conn, letter_id, deadletters.REPLAYED, f"replayed by {actor}"
+                )
             to_deliver.add(exchange.name)
             results.append(ReplayResult(letter_id, True, "queued for delivery again"))
             continue
@@ -72,8 +78,12 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
         return ReplayResult(row.id, False, "no payload was kept for this record")
     with hub.store.transaction() as conn:
         audit.log_access(
-            conn, actor=actor, action="read", purpose=f"replay of dead letter {row.id}",
-            items=[audit.Access(None, None)], exchange=exchange.name,
+            conn,
+            actor=actor,
+            action="read",
+            purpose=f"replay of dead letter {row.id}",
+            items=[audit.Access(None, None)],
+            exchange=exchange.name,
         )
     record = NativeRecord(kept["native_id"], corrected if corrected is not None else kept["data"])
     flow = exchange.flow(row.entity)

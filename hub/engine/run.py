@@ -82,7 +82,10 @@ def run_phase(hub: Hub, exchange_name: str, phase: str, external_id: str, *, las
 
 
 def run_exchange(
-    hub: Hub, exchange_name: str, *, external_id: str | None = None,
+    hub: Hub,
+    exchange_name: str,
+    *,
+    external_id: str | None = None,
     phases: tuple[str, ...] = PHASES,
 ) -> RunSummary:
     """Run ``phases`` of an exchange in this process and summarise the run."""
@@ -99,11 +102,21 @@ def run_exchange(
 def summarise(hub: Hub, exchange_name: str, external_id: str) -> RunSummary:
     with hub.store.transaction() as conn:
         row = conn.execute(
-            select(t.runs).where(t.runs.c.exchange == exchange_name, t.runs.c.external_id == external_id)
+            select(t.runs).where(
+                t.runs.c.exchange == exchange_name, t.runs.c.external_id == external_id
+            )
         ).one()
         open_letters = deadletters.open_count(conn, exchange_name)
     return RunSummary(
-        run_id=row.id, exchange=exchange_name, state=row.state, read=row.read,
-        upserted=row.upserted, unchanged=row.unchanged, delivered=row.delivered,
-        skipped=row.skipped, failed=row.failed, open_dead_letters=open_letters, error=row.error,
+        run_id=row.id,
+        exchange=exchange_name,
+        state=row.state,
+        read=row.read,
+        upserted=row.upserted,
+        unchanged=row.unchanged,
+        delivered=row.delivered,
+        skipped=row.skipped,
+        failed=row.failed,
+        open_dead_letters=open_letters,
+        error=row.error,
     )

@@ -42,8 +42,14 @@ def translate(
 
     def fail(stage: str, error_class: str, field: str | None, reason: str) -> Failure:
         return Failure(
-            stage=stage, system=adapter.system_id, stream=stream, error_class=error_class,
-            entity=entity_name, native_ref=ref, field=field, payload=kept,
+            stage=stage,
+            system=adapter.system_id,
+            stream=stream,
+            error_class=error_class,
+            entity=entity_name,
+            native_ref=ref,
+            field=field,
+            payload=kept,
             reason=redact(f"record {ref}" + (f", field {field}" if field else "") + f": {reason}"),
         )
 
@@ -58,7 +64,9 @@ def translate(
         return fail("translate", "adapter-error", None, f"{type(exc).__name__}: {exc}")
     if entity.entity_name != entity_name:
         return fail(
-            "translate", "adapter-error", None,
+            "translate",
+            "adapter-error",
+            None,
             f"stream {stream} gave a {entity.entity_name}, expected {entity_name}",
         )
     violations = rules.check(entity)

@@ -73,15 +73,26 @@ class Rules:
         if rules.duration_months and ep.start_date and ep.planned_end_date:
             months = _months_between(ep.start_date, ep.planned_end_date)
             found += self._range(
-                "planned_end_date", "duration_months", months, rules.duration_months,
+                "planned_end_date",
+                "duration_months",
+                months,
+                rules.duration_months,
                 ep.service_type,
-                what="a period of", unit=" months",
+                what="a period of",
+                unit=" months",
             )
         return found
 
     def _range(
-        self, name: str, rule_name: str, value: float, limit: Range, service: str,
-        *, what: str = "", unit: str = "",
+        self,
+        name: str,
+        rule_name: str,
+        value: float,
+        limit: Range,
+        service: str,
+        *,
+        what: str = "",
+        unit: str = "",
     ) -> list[Violation]:
         rule = f"{self.source}: service_types.{service}.{rule_name}"
         shown = f"{what} {value:g}{unit}".strip()

@@ -24,7 +24,11 @@ class Access:
 
 
 def log_access(
-    conn: Connection, actor: str, action: str, purpose: str, items: Sequence[Access],
+    conn: Connection,
+    actor: str,
+    action: str,
+    purpose: str,
+    items: Sequence[Access],
     exchange: str | None = None,
 ) -> None:
     if not items:
@@ -34,8 +38,13 @@ def log_access(
         t.access_log.insert(),
         [
             {
-                "at": stamp, "actor": actor, "action": action, "subject": a.subject,
-                "record_id": a.record_id, "exchange": exchange, "purpose": purpose,
+                "at": stamp,
+                "actor": actor,
+                "action": action,
+                "subject": a.subject,
+                "record_id": a.record_id,
+                "exchange": exchange,
+                "purpose": purpose,
             }
             for a in items
         ],
@@ -62,9 +71,14 @@ def log_disclosures(
             t.disclosure_log.insert(),
             [
                 {
-                    "at": stamp, "exchange": exchange, "target_system": target,
-                    "legal_basis": legal_basis, "record_id": d.record_id, "subject": d.subject,
-                    "fields": ",".join(d.fields), "idempotency_key": d.idempotency_key,
+                    "at": stamp,
+                    "exchange": exchange,
+                    "target_system": target,
+                    "legal_basis": legal_basis,
+                    "record_id": d.record_id,
+                    "subject": d.subject,
+                    "fields": ",".join(d.fields),
+                    "idempotency_key": d.idempotency_key,
                     "outcome": "sending",
                 }
                 for d in items

@@ -50,12 +50,22 @@ def add(
             )
         rows.append(
             {
-                "exchange": exchange, "run_id": run_id, "stage": f.stage, "system": f.system,
-                "stream": f.stream, "entity": f.entity,
+                "exchange": exchange,
+                "run_id": run_id,
+                "stage": f.stage,
+                "system": f.system,
+                "stream": f.stream,
+                "entity": f.entity,
                 "native_ref": redact(f.native_ref) if f.native_ref else None,
-                "record_id": f.record_id, "error_class": f.error_class,
-                "field": f.field, "reason": redact(f.reason)[:4000], "payload": blob,
-                "status": OPEN, "note": None, "created_at": stamp, "updated_at": stamp,
+                "record_id": f.record_id,
+                "error_class": f.error_class,
+                "field": f.field,
+                "reason": redact(f.reason)[:4000],
+                "payload": blob,
+                "status": OPEN,
+                "note": None,
+                "created_at": stamp,
+                "updated_at": stamp,
             }
         )
     # a record that failed again replaces its earlier open letter, so counts stay honest

@@ -46,14 +46,23 @@ def enqueue(
         inserts, updates = [], []
         for rid, entity, version, digest in changed:
             row = {
-                "version": version, "content_hash": digest,
+                "version": version,
+                "content_hash": digest,
                 "idempotency_key": idempotency_key(exchange, rid, version),
-                "status": PENDING, "attempts": 0, "last_error": None, "updated_at": stamp,
+                "status": PENDING,
+                "attempts": 0,
+                "last_error": None,
+                "updated_at": stamp,
             }
             if rid not in existing:
                 inserts.append(
-                    {"exchange": exchange, "record_id": rid, "entity": entity,
-                     "enqueued_at": stamp, **row}
+                    {
+                        "exchange": exchange,
+                        "record_id": rid,
+                        "entity": entity,
+                        "enqueued_at": stamp,
+                        **row,
+                    }
                 )
             elif existing[rid][0] != version or existing[rid][1] != PENDING:
                 updates.append({"x": exchange, "rid": rid, **row})
@@ -65,10 +74,14 @@ def enqueue(
                 .where(t.outbox.c.exchange == bindparam("x"))
                 .where(t.outbox.c.record_id == bindparam("rid"))
                 .values(
-                    version=bindparam("version"), content_hash=bindparam("content_hash"),
-                    idempotency_key=bindparam("idempotency_key"), status=bindparam("status"),
-                    attempts=bindparam("attempts"), last_error=bindparam("last_error"),
-                    updated_at=bindparam("updated_at"), enqueued_at=bindparam("updated_at"),
+                    version=bindparam("version"),
+                    content_hash=bindparam("content_hash"),
+                    idempotency_key=bindparam("idempotency_key"),
+                    status=bindparam("status"),
+                    attempts=bindparam("attempts"),
+                    last_error=bindparam("last_error"),
+                    updated_at=bindparam("updated_at"),
+                    enqueued_at=bindparam("updated_at"),
                 ),
                 updates,
             )
@@ -91,8 +104,12 @@ def next_pending(
 ) -> list[OutboxItem]:
     rows = conn.execute(
         select(
-            t.outbox.c.id, t.outbox.c.record_id, t.outbox.c.entity, t.outbox.c.version,
-            t.outbox.c.idempotency_key, t.outbox.c.attempts,
+            t.outbox.c.id,
+            t.outbox.c.record_id,
+            t.outbox.c.entity,
+            t.outbox.c.version,
+            t.outbox.c.idempotency_key,
+            t.outbox.c.attempts,
         )
         .where(
             t.outbox.c.exchange == exchange,

@@ -132,9 +132,7 @@ def native_ids_for(
     return out
 
 
-def upsert(
-    conn: Connection, keys: Keyring, system: str, items: Sequence[Incoming]
-) -> UpsertResult:
+def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incoming]) -> UpsertResult:
     """Insert new records, bump the version of changed ones, skip unchanged ones."""
     result = UpsertResult()
     if not items:
@@ -174,9 +172,15 @@ def upsert(
             payload = keys.encrypt(body, context=_context(record_id, entity))
             inserts.append(
                 {
-                    "id": record_id, "entity": entity, "version": 1, "content_hash": digest,
-                    "payload": payload, "subject": pseudonym, "origin_system": system,
-                    "created_at": stamp, "updated_at": stamp,
+                    "id": record_id,
+                    "entity": entity,
+                    "version": 1,
+                    "content_hash": digest,
+                    "payload": payload,
+                    "subject": pseudonym,
+                    "origin_system": system,
+                    "created_at": stamp,
+                    "updated_at": stamp,
                 }
             )
             current[record_id] = (1, digest)
@@ -186,8 +190,12 @@ def upsert(
             payload = keys.encrypt(body, context=_context(record_id, entity))
             updates.append(
                 {
-                    "rid": record_id, "version": version, "content_hash": digest,
-                    "payload": payload, "subject": pseudonym, "origin_system": system,
+                    "rid": record_id,
+                    "version": version,
+                    "content_hash": digest,
+                    "payload": payload,
+                    "subject": pseudonym,
+                    "origin_system": system,
                     "updated_at": stamp,
                 }
             )
@@ -202,9 +210,12 @@ def upsert(
             update(t.records)
             .where(t.records.c.id == bindparam("rid"))
             .values(
-                version=bindparam("version"), content_hash=bindparam("content_hash"),
-                payload=bindparam("payload"), subject=bindparam("subject"),
-                origin_system=bindparam("origin_system"), updated_at=bindparam("updated_at"),
+                version=bindparam("version"),
+                content_hash=bindparam("content_hash"),
+                payload=bindparam("payload"),
+                subject=bindparam("subject"),
+                origin_system=bindparam("origin_system"),
+                updated_at=bindparam("updated_at"),
             ),
             updates,
         )
@@ -229,8 +240,12 @@ def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str
     for chunk in _chunks(list(record_ids)):
         rows = conn.execute(
             select(
-                t.records.c.id, t.records.c.entity, t.records.c.version,
-                t.records.c.content_hash, t.records.c.subject, t.records.c.payload,
+                t.records.c.id,
+                t.records.c.entity,
+                t.records.c.version,
+                t.records.c.content_hash,
+                t.records.c.subject,
+                t.records.c.payload,
             ).where(t.records.c.id.in_(chunk))
         )
         for rid, entity, version, digest, subject, payload in rows:

@@ -33,7 +33,9 @@ class BatchStats:
 def open_run(conn: Connection, exchange: str, external_id: str) -> str:
     """The run for (exchange, external id), created if new; a rerun continues it."""
     row = conn.execute(
-        select(t.runs.c.id).where(t.runs.c.exchange == exchange, t.runs.c.external_id == external_id)
+        select(t.runs.c.id).where(
+            t.runs.c.exchange == exchange, t.runs.c.external_id == external_id
+        )
     ).first()
     if row:
         conn.execute(
@@ -42,18 +44,37 @@ def open_run(conn: Connection, exchange: str, external_id: str) -> str:
             .values(state="running", finished_at=None, error=None)
         )
         return row.id
+    # one run of an exchange at a time (the DAGs allow one active run): a run still marked
+    # running belongs to a process that died without finishing it
+    conn.execute(
+        update(t.runs)
+        .where(t.runs.c.exchange == exchange, t.runs.c.state == "running")
+        .values(
+            state="failed",
+            finished_at=now(),
+            error="the process ended without finishing the run (killed or crashed)",
+        )
+    )
     run_id = str(uuid.uuid4())
     conn.execute(
         t.runs.insert().values(
-            id=run_id, exchange=exchange, external_id=external_id, state="running",
-            started_at=now(), **{c: 0 for c in COUNTERS},
+            id=run_id,
+            exchange=exchange,
+            external_id=external_id,
+            state="running",
+            started_at=now(),
+            **{c: 0 for c in COUNTERS},
         )
     )
     return run_id
 
 
 def record_batch(
-    conn: Connection, run_id: str, phase: str, stream: str, stats: BatchStats,
+    conn: Connection,
+    run_id: str,
+    phase: str,
+    stream: str,
+    stats: BatchStats,
     cursor: str | None = None,
 ) -> None:
     seq = (
@@ -67,7 +88,12 @@ def record_batch(
     )
     conn.execute(
         t.run_batches.insert().values(
-            run_id=run_id, phase=phase, stream=stream, seq=seq + 1, cursor=cursor, at=now(),
+            run_id=run_id,
+            phase=phase,
+            stream=stream,
+            seq=seq + 1,
+            cursor=cursor,
+            at=now(),
             **stats.as_dict(),
         )
     )
@@ -100,16 +126,18 @@ def list_runs(conn: Connection, exchange: str | None = None, limit: int = 50):
 def batches_of(conn: Connection, run_id: str):
     return list(
         conn.execute(
-            select(t.run_batches).where(t.run_batches.c.run_id == run_id).order_by(
-                t.run_batches.c.seq
-            )
+            select(t.run_batches)
+            .where(t.run_batches.c.run_id == run_id)
+            .order_by(t.run_batches.c.seq)
         )
     )
 
 
 def get_cursor(conn: Connection, exchange: str, stream: str) -> str | None:
     return conn.execute(
-        select(t.cursors.c.value).where(t.cursors.c.exchange == exchange, t.cursors.c.stream == stream)
+        select(t.cursors.c.value).where(
+            t.cursors.c.exchange == exchange, t.cursors.c.stream == stream
+        )
     ).scalar()
 
 
@@ -121,5 +149,7 @@ def set_cursor(conn: Connection, exchange: str, stream: str, value: str | None) 
     )
     if done.rowcount == 0:
         conn.execute(
-            t.cursors.insert().values(exchange=exchange, stream=stream, value=value, updated_at=now())
+            t.cursors.insert().values(
+                exchange=exchange, stream=stream, value=value, updated_at=now()
+            )
         )

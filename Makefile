@@ -1,0 +1,31 @@
+# The two commands a fresh machine needs:
+#   make demo   real exchanges through Airflow on the embedded SQLite store and the sandboxes
+#   make test   the whole test suite (SQLite and PostgreSQL, Airflow DAG runs)
+# Both install what they need (uv, then the locked workspace) themselves.
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+PYTEST_ARGS ?=
+
+.PHONY: demo test install lint schemas clean
+
+install:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --locked
+
+demo: install
+	$(UV) run hub demo
+
+test: install
+	$(UV) run pytest $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run ruff check hub plugins dags tests
+
+schemas: install
+	$(UV) run hub schemas export
+
+clean:
+	rm -rf .demo .pytest_cache .hypothesis

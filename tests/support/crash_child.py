@@ -1,0 +1,75 @@
+"""Run an exchange in this process and SIGKILL it at a chosen point (a real kill: no
+exception handler, no finally block, no commit runs). Used by tests/test_crash.py.
+
+    python crash_child.py EXCHANGE POINT N
+
+POINT is one of KILL_POINTS; the process kills itself on the N-th time it passes there.
+"""
+
+import os
+import signal
+import sys
+
+from hub.engine import Hub, run_exchange
+
+passes = {"n": 0}
+
+
+def die() -> None:
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def around(module, name: str, nth: int, *, before: bool):
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        passes["n"] += 1
+        if before and passes["n"] == nth:
+            die()
+        result = original(*args, **kwargs)
+        if not before and passes["n"] == nth:
+            die()
+        return result
+
+    setattr(module, name, wrapper)
+
+
+def install(point: str, nth: int) -> None:
+    import hub.engine.deliver as deliver
+    import hub.engine.extract as extract
+    import hub.store.outbox as outbox
+    import hub.store.records as records
+    import hub.store.runs as runs
+
+    if point == "extract-mid-transaction":  # rows written, transaction not committed
+        around(records, "upsert", nth, before=False)
+    elif point == "extract-before-cursor":  # batch written, cursor not yet, not committed
+        around(runs, "set_cursor", nth, before=True)
+    elif point == "extract-after-commit":  # batch and cursor committed, next not started
+        around(extract, "store_batch", nth, before=False)
+    elif point == "deliver-before-send":  # disclosure log committed, nothing sent
+        around(deliver, "_send", nth, before=True)
+    elif point == "deliver-after-send":  # the target has the batch, the store does not know
+        around(deliver, "_send", nth, before=False)
+    elif point == "deliver-mid-mark":  # outcomes being written, not committed
+        around(outbox, "mark", nth, before=False)
+    elif point != "none":
+        raise SystemExit(f"unknown kill point {point}")
+
+
+KILL_POINTS = [
+    "extract-mid-transaction",
+    "extract-before-cursor",
+    "extract-after-commit",
+    "deliver-before-send",
+    "deliver-after-send",
+    "deliver-mid-mark",
+]
+
+if __name__ == "__main__":
+    exchange, point, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    install(point, nth)
+    summary = run_exchange(Hub.open(), exchange)
+    print(f"STATE {summary.state} delivered={summary.delivered} failed={summary.failed}")
+    sys.exit(0 if summary.state == "success" else 1)

@@ -1,0 +1,59 @@
+"""The hub command, as an administrator or a script uses it."""
+
+import json
+
+import pytest
+
+from hub.cli import main
+from hub.privacy import HETU_PATTERN
+
+
+def test_exchanges_list_and_validate(capsys):
+    assert main(["exchanges", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {x["name"] for x in listed} == {"te_office_to_municipal", "municipal_to_te_office"}
+    assert main(["exchanges", "validate"]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_adapters_list(capsys):
+    assert main(["adapters", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "te_office" in out and "municipal" in out
+
+
+def test_unknown_exchange_is_a_clear_error(hub_env, capsys):
+    assert main(["exchanges", "run", "nope"]) == 2
+    assert "no exchange named 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_run_then_inspect_and_replay_failures(hub_env, capsys):
+    assert main(["adapters", "check", "--json"]) == 0
+    assert all(row["ok"] for row in json.loads(capsys.readouterr().out))
+    hub_env.faults("municipal", reject_writes=True)
+    assert main(["exchanges", "run", "te_office_to_municipal", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)[0]
+    assert run["failed"] > 0
+
+    assert main(["failures", "list", "--json", "--stage", "deliver"]) == 0
+    failures = json.loads(capsys.readouterr().out)
+    assert len(failures) == run["failed"] - 1  # all but the rule breaker failed at delivery
+
+    assert main(["failures", "list", "--stage", "validate"]) == 0
+    table = capsys.readouterr().out
+    assert "days_per_week" in table and not HETU_PATTERN.search(table)
+
+    rule_id = int(table.splitlines()[2].split()[0])
+    assert main(["failures", "show", str(rule_id)]) == 0
+    shown = capsys.readouterr().out
+    assert "days_per_week" in shown and not HETU_PATTERN.search(shown)
+    assert main(["failures", "show", str(rule_id), "--reveal"]) == 2
+    assert "--reason" in capsys.readouterr().err
+
+    hub_env.faults("municipal")
+    ids = [str(f["id"]) for f in failures]
+    assert main(["failures", "replay", *ids]) == 0
+    capsys.readouterr()
+    assert main(["failures", "list", "--json", "--stage", "deliver"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

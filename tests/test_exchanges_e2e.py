@@ -1,0 +1,134 @@
+"""Both exchanges end to end over real HTTP against the sandboxes, on SQLite and PostgreSQL:
+counts, failures with reasons, no redelivery, retries, dead letters, replay, minimisation,
+access and disclosure logs."""
+
+import json
+
+import pytest
+from conftest import BOTH_STORES
+from sqlalchemy import select
+
+from hub.engine import Hub, replay, run_exchange
+from hub.privacy import HETU_PATTERN
+from hub.store import deadletters
+from hub.store import schema as t
+
+pytestmark = BOTH_STORES
+
+
+@pytest.fixture
+def hub(hub_env):
+    h = Hub.open()
+    yield h
+    h.close()
+
+
+def letters(hub, **filters):
+    with hub.store.transaction() as conn:
+        return deadletters.list_letters(conn, **filters)
+
+
+def test_te_office_to_municipal(hub, hub_env):
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.state == "success", summary.error
+    assert summary.read > 0 and summary.delivered > 0
+    assert summary.delivered == len(hub_env.received("municipal"))
+    # the sandbox's deliberate rule breaker (5 days a week of KTT) is a dead letter naming
+    # the record, the field and the rule, and not a word about who it is
+    failed = letters(hub, exchange="te_office_to_municipal")
+    assert failed and summary.failed == len(failed)
+    rule = [f for f in failed if f.error_class == "rule"]
+    assert rule and rule[0].field == "days_per_week"
+    assert "te_office/service_periods/" in rule[0].reason
+    assert "above the maximum 4" in rule[0].reason
+    assert not any(HETU_PATTERN.search(f.reason) for f in failed)
+    # nothing changed at the source: a second run delivers nothing again
+    again = run_exchange(hub, "te_office_to_municipal")
+    assert again.state == "success" and again.delivered == 0 and again.upserted == 0
+    assert len(hub_env.received("municipal")) == summary.delivered
+
+
+def test_only_allowed_fields_leave_the_hub(hub, hub_env):
+    """municipal → te_office may send six episode fields: days, hours and decision and plan
+    dates never reach the employment authority; the disclosure log says what was sent."""
+    hub_env.control("municipal", "nightly", "POST")
+    summary = run_exchange(hub, "municipal_to_te_office")
+    assert summary.state == "success", summary.error
+    assert summary.delivered > 0
+    sent = json.dumps(hub_env.received("te_office"))
+    for word in (
+        "daysPerWeek",
+        "hoursPerDay",
+        "days_per_week",
+        "hours_per_day",
+        "plannedEnd",
+        "decisionDate",
+        "planned_end_date",
+        "decision_date",
+    ):
+        assert word not in sent
+    allowed = set(hub.config.exchange("municipal_to_te_office").flow("ServiceEpisode").fields)
+    with hub.store.transaction() as conn:
+        rows = list(conn.execute(select(t.disclosure_log)))
+    assert rows and all(set(r.fields.split(",")) <= allowed for r in rows)
+    assert {r.legal_basis for r in rows} == {
+        hub.config.exchange("municipal_to_te_office").legal_basis
+    }
+    assert {r.outcome for r in rows} <= {"ok", "skipped"}
+
+
+def test_transient_faults_are_retried(hub, hub_env):
+    hub_env.faults("te_office", rate_limit_every=3, retry_after=1)
+    hub_env.faults("municipal", unavailable_every=2, retry_after=1)
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.state == "success", summary.error
+    assert summary.delivered == len(hub_env.received("municipal")) > 0
+
+
+def test_rejected_deliveries_are_dead_letters_and_replay_after_fix(hub, hub_env):
+    hub_env.faults("municipal", reject_writes=True)
+    first = run_exchange(hub, "te_office_to_municipal")
+    assert first.delivered == 0
+    rejected = letters(hub, exchange="te_office_to_municipal", stage="deliver")
+    assert len(rejected) > 0 and all(r.record_id for r in rejected)
+    assert hub_env.received("municipal") == []
+    # fix (the target accepts again) and replay: delivered once, the count drops to zero
+    hub_env.faults("municipal")
+    results = replay(hub, [r.id for r in rejected], actor="test")
+    assert all(r.ok for r in results)
+    assert len(hub_env.received("municipal")) == len(rejected)
+    assert letters(hub, exchange="te_office_to_municipal", stage="deliver") == []
+    # replaying again is a no-op
+    again = replay(hub, [r.id for r in rejected], actor="test")
+    assert all("nothing to do" in r.detail for r in again)
+    assert len(hub_env.received("municipal")) == len(rejected)
+
+
+def test_malformed_source_records_are_kept_and_replayable(hub, hub_env):
+    hub_env.faults("te_office", malformed_every=10)
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.state == "success"
+    broken = [
+        f for f in letters(hub, exchange="te_office_to_municipal") if f.error_class == "invalid"
+    ]
+    assert broken, "the malformed records must be dead letters"
+    for letter in broken:
+        assert letter.field and letter.stage == "translate" and letter.payload is not None
+        assert not HETU_PATTERN.search(letter.reason)
+    # a corrected payload replays through translation, validation, store and delivery
+    with hub.store.transaction() as conn:
+        row = deadletters.get(conn, broken[0].id)
+    kept = deadletters.payload_of(hub.keys, row)
+    assert kept["native_id"] in row.native_ref
+
+
+def test_access_log_records_every_client_received(hub, hub_env):
+    run_exchange(hub, "te_office_to_municipal")
+    with hub.store.transaction() as conn:
+        subjects = set(
+            conn.execute(
+                select(t.records.c.subject).where(t.records.c.subject.isnot(None))
+            ).scalars()
+        )
+        logged = set(conn.execute(select(t.access_log.c.subject)).scalars())
+    assert subjects and subjects <= logged
