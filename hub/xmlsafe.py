@@ -93,41 +93,47 @@ def iter_elements(
 ) -> Iterator[etree._Element]:
     """Stream a document chunk by chunk and yield each complete ``tag`` element.
 
-    Memory stays flat: each element is cleared after the caller has used it (so copy what
-    you need before asking for the next one), and processed siblings are dropped. With
-    ``schema`` the whole document is validated while it streams; a violation raises
-    :class:`XmlSyntaxError` at the element where it is found.
+    Memory stays flat: each yielded element is cleared after the caller has used it (so copy
+    what you need before asking for the next one), and every finished child of the root
+    element, wanted or not, is dropped from the tree. With ``schema`` the whole document is
+    validated while it streams; a violation raises :class:`XmlSyntaxError` where it is found.
     """
     parser = etree.XMLPullParser(events=("start", "end"), schema=schema, **PARSER_OPTIONS)
-    total = 0
-    checked = False
-    tail = b""
+    total, depth, started, tail = 0, 0, False, b""
+
+    def events() -> Iterator[etree._Element]:
+        nonlocal depth, started
+        for event, elem in parser.read_events():
+            if event == "start":
+                if not started:
+                    _check_tree(elem)
+                    started = True
+                depth += 1
+                continue
+            depth -= 1
+            if elem.tag == tag:
+                _check_entities(elem)
+                yield elem
+            if depth == 1:  # a finished child of the root: drop it and what came before
+                elem.clear(keep_tail=False)
+                parent = elem.getparent()
+                if parent is not None:
+                    while elem.getprevious() is not None:
+                        del parent[0]
+                    parent.remove(elem)
+
     try:
         for chunk in chunks:
             total += len(chunk)
             if total > max_bytes:
                 raise UnsafeXmlError(f"XML document larger than {max_bytes} bytes")
-            if not checked:  # declarations can only come before the root element
+            if not started:  # declarations can only come before the root element
                 _check_declarations(tail + chunk)
                 tail = chunk[-16:]
             parser.feed(chunk)
-            for event, elem in parser.read_events():
-                if not checked:
-                    _check_tree(elem)
-                    checked = True
-                if event == "end" and elem.tag == tag:
-                    _check_entities(elem)
-                    yield elem
-                    elem.clear(keep_tail=False)
-                    parent = elem.getparent()
-                    if parent is not None:
-                        while elem.getprevious() is not None:
-                            del parent[0]
+            yield from events()
         parser.close()
-        for event, elem in parser.read_events():
-            if event == "end" and elem.tag == tag:
-                _check_entities(elem)
-                yield elem
+        yield from events()
     except etree.XMLSyntaxError as exc:
         raise XmlSyntaxError(f"XML is not well-formed or not valid: {exc}") from None
 

@@ -54,13 +54,19 @@ def end_state(store_url: str, received: list[dict]) -> dict:
             return conn.execute(text(sql)).scalar_one()
 
         state = {
-            "records": dict(
-                conn.execute(select(t.records.c.entity, func.count()).group_by(t.records.c.entity))
-            ),
+            "records": {
+                e: n
+                for e, n in conn.execute(
+                    select(t.records.c.entity, func.count()).group_by(t.records.c.entity)
+                )
+            },
             "versions>1": scalar("SELECT count(*) FROM records WHERE version > 1"),
-            "outbox": dict(
-                conn.execute(select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status))
-            ),
+            "outbox": {
+                st: n
+                for st, n in conn.execute(
+                    select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
+                )
+            },
             "open_dead_letters": scalar("SELECT count(*) FROM dead_letters WHERE status='open'"),
             # orphans: none of these may exist
             "records_without_identity": scalar(

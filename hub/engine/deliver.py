@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
-from hub.errors import HubError, TransientError
+from hub.errors import HubError, PermanentError, TransientError
 from hub.exchanges import EntityFlow, Exchange, streams_of
 from hub.privacy import redact
 from hub.store import audit, deadletters, outbox, records, runs
@@ -48,8 +48,25 @@ def _send(
 ) -> dict[str, WriteOutcome]:
     """Send with retries. A transient failure of the whole call, or of single items, is
     retried (same keys) with backoff honouring Retry-After; what remains transient after the
-    last attempt is returned as transient."""
-    waiting = {p.write.idempotency_key: p.write for p in pending}
+    last attempt is returned as transient. When the target refuses the whole batch as
+    invalid, the records are sent one by one, so that only the bad ones fail."""
+    try:
+        return _send_batch(adapter, stream, [p.write for p in pending], exchange)
+    except PermanentError as exc:
+        if len(pending) == 1:
+            key = pending[0].write.idempotency_key
+            return {key: WriteOutcome.permanent(key, str(exc))}
+        log.warning("%s: batch refused (%s); sending its records one by one", exchange.name, exc)
+    results: dict[str, WriteOutcome] = {}
+    for p in pending:
+        results.update(_send(adapter, stream, [p], exchange))
+    return results
+
+
+def _send_batch(
+    adapter: Adapter, stream: str, writes: Sequence[WriteItem], exchange: Exchange
+) -> dict[str, WriteOutcome]:
+    waiting = {w.idempotency_key: w for w in writes}
     results: dict[str, WriteOutcome] = {}
     try:
         for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):

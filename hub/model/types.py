@@ -27,7 +27,7 @@ def _identity_code(value: str) -> IdentityCodeStr:
 
 def _business_id(value: str) -> str:
     try:
-        return ytunnus.validate(value)
+        return ytunnus.format(ytunnus.validate(value))
     except StdnumValidationError as exc:
         raise ValueError(f"not a valid business ID (Y-tunnus): {exc.message}") from None
 
