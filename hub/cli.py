@@ -224,17 +224,16 @@ def cmd_failures_show(args: argparse.Namespace) -> int:
         if row is None:
             raise HubError(f"no dead letter {args.id}")
         payload = deadletters.payload_of(hub.keys, row)
-        if args.reveal:
-            if not args.reason:
-                raise HubError("--reveal needs --reason (it is written to the access log)")
-            audit.log_access(
-                conn,
-                actor=_actor(),
-                action="reveal",
-                purpose=args.reason,
-                items=[audit.Access(None, row.record_id)],
-                exchange=row.exchange,
-            )
+        if args.reveal and not args.reason:
+            raise HubError("--reveal needs --reason (it is written to the access log)")
+        audit.log_access(
+            conn,
+            actor=_actor(),
+            action="reveal" if args.reveal else "read",
+            purpose=args.reason or f"inspect dead letter {row.id} (masked)",
+            items=[audit.Access(None, row.record_id)],
+            exchange=row.exchange,
+        )
     info = {
         "id": row.id,
         "exchange": row.exchange,

@@ -151,7 +151,7 @@ def _deliver_batch(
             )
     results = _send(adapter, stream, pending, exchange) if pending else {}
 
-    stats = BatchStats(read=len(items))
+    stats = BatchStats()
     marks, letters, links, settled = [], [], [], []
     deferred = 0
     for item, reason in failures:

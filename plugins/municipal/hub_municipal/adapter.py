@@ -127,7 +127,9 @@ class MunicipalAdapter(Adapter):
                 sendable.append((rt.element, item.idempotency_key, item.native_id, item.payload))
         if sendable:
             _, body = self.http.request(
-                "POST", mapping.IMPORT_PATH, content=import_document(sendable),
+                "POST",
+                mapping.IMPORT_PATH,
+                content=import_document(sendable),
                 headers={"Content-Type": "application/xml"},
             )
             try:

@@ -17,13 +17,22 @@ from hub.synthetic import person
 
 EXPORT_IDS = ("2026-11-20", "2026-11-21", "2026-11-22")
 PROVIDER = "0211675-2"
-REASONS = ("Asiakkaan terveydentila", "Asiakas aloitti koulutuksen", "Asiakas ei ole tavoitettavissa")
+REASONS = (
+    "Asiakkaan terveydentila",
+    "Asiakas aloitti koulutuksen",
+    "Asiakas ei ole tavoitettavissa",
+)
 
 
 def client(seed: int, i: int) -> dict[str, Any]:
     p = person(seed, i)
-    return {"hetu": p.hetu, "firstName": p.first_name, "lastName": p.last_name,
-            "homeMunicipality": p.home_municipality, "language": p.language}
+    return {
+        "hetu": p.hetu,
+        "firstName": p.first_name,
+        "lastName": p.last_name,
+        "homeMunicipality": p.home_municipality,
+        "language": p.language,
+    }
 
 
 def episode(seed: int, i: int, *, malformed: bool = False) -> dict[str, Any]:
@@ -55,7 +64,8 @@ def episode(seed: int, i: int, *, malformed: bool = False) -> dict[str, Any]:
 def plan(seed: int, i: int) -> dict[str, Any]:
     drawn = dt.date(2026, 2, 2) + dt.timedelta(days=i % 120)
     return {
-        "hetu": person(seed, i).hetu, "drawnUp": drawn.isoformat(),
+        "hetu": person(seed, i).hetu,
+        "drawnUp": drawn.isoformat(),
         "goal": ["Päivärytmin vahvistaminen", "Ryhmässä toimimisen harjoittelu"],
         "measure": ["Kuntouttava työtoiminta", "Sosiaaliohjaus"],
         "official": "Sosiaaliohjaaja Matti Malli",

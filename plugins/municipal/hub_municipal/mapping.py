@@ -63,7 +63,8 @@ _REQUIRED = {
 
 RECORD_TYPES = {
     "clients": RecordType(
-        "client", Client,
+        "client",
+        Client,
         (
             Field("hetu", "hetu"),
             Field("firstName", "first_name"),
@@ -73,7 +74,8 @@ RECORD_TYPES = {
         ),
     ),
     "service_episodes": RecordType(
-        "episode", ServiceEpisode,
+        "episode",
+        ServiceEpisode,
         (
             Field("hetu", "client_hetu"),
             Field("serviceCode", "service_type", SERVICE_CODES),
@@ -89,7 +91,8 @@ RECORD_TYPES = {
         ),
     ),
     "activation_plans": RecordType(
-        "plan", ActivationPlan,
+        "plan",
+        ActivationPlan,
         (
             Field("hetu", "client_hetu"),
             Field("drawnUp", "drawn_up_date"),

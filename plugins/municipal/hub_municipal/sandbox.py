@@ -113,8 +113,12 @@ def create_app(seed: int = 1, size: int = 50, municipality: str = "743") -> Star
                 state["records"][record_id] = (element, fields)
                 state["pending"].append(record_id)
                 state["results"][key] = record_id
-                state["received"][key] = {"idempotencyKey": key, "kind": element,
-                                          "id": record_id, **fields}
+                state["received"][key] = {
+                    "idempotencyKey": key,
+                    "kind": element,
+                    "id": record_id,
+                    **fields,
+                }
                 results.append((key, "accepted", record_id, ""))
         return Response(result_document(results), media_type=XML)
 

@@ -50,8 +50,12 @@ def record_fields(elem: etree._Element) -> dict[str, Any]:
 
 
 def export_chunks(
-    export_id: str, municipality: str, generated: str,
-    records: Iterable[tuple[str, str, Mapping[str, Any]]], *, per_chunk: int = 200,
+    export_id: str,
+    municipality: str,
+    generated: str,
+    records: Iterable[tuple[str, str, Mapping[str, Any]]],
+    *,
+    per_chunk: int = 200,
 ) -> Iterator[bytes]:
     """An export document, streamed: records are (element, id, fields)."""
     yield (
@@ -79,9 +83,7 @@ def import_document(items: Iterable[tuple[str, str, str | None, Mapping[str, Any
 
 def read_import(body: bytes) -> list[tuple[str, str, str | None, dict[str, Any]]]:
     root = parse_bytes(body, schema=schema())
-    return [
-        (etree.QName(e).localname, e.get("key"), e.get("id"), record_fields(e)) for e in root
-    ]
+    return [(etree.QName(e).localname, e.get("key"), e.get("id"), record_fields(e)) for e in root]
 
 
 def result_document(results: Iterable[tuple[str, str, str | None, str]]) -> bytes:

@@ -56,7 +56,9 @@ class TeOfficeAdapter(Adapter):
         "service_periods": StreamSpec(ServiceEpisode, description="KTT and social rehab periods"),
         "activation_plans": StreamSpec(ActivationPlan, description="activation plans"),
         "period_notifications": StreamSpec(
-            ServiceEpisode, readable=False, writable=True,
+            ServiceEpisode,
+            readable=False,
+            writable=True,
             description="the municipality's notice that a period started, was interrupted or ended",
         ),
     }
@@ -80,7 +82,9 @@ class TeOfficeAdapter(Adapter):
             response, _ = self.http.request("GET", mapping.PATHS["clients"], params={"limit": 1})
         except DeliveryError as exc:
             return CheckResult(False, str(exc))
-        return CheckResult(True, f"{mapping.PROVIDER} answers (X-Road-Id {response.headers.get('X-Road-Id')})")
+        return CheckResult(
+            True, f"{mapping.PROVIDER} answers (X-Road-Id {response.headers.get('X-Road-Id')})"
+        )
 
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         if stream not in mapping.TO_CANONICAL:
@@ -89,15 +93,21 @@ class TeOfficeAdapter(Adapter):
         id_field = mapping.ID_FIELD[stream]
         while True:
             _, body = self.http.request(
-                "GET", mapping.PATHS[stream],
-                params={"modifiedAfter": modified, "afterId": after_id,
-                        "limit": min(batch_size, mapping.MAX_PAGE)},
+                "GET",
+                mapping.PATHS[stream],
+                params={
+                    "modifiedAfter": modified,
+                    "afterId": after_id,
+                    "limit": min(batch_size, mapping.MAX_PAGE),
+                },
             )
             try:
                 page = json.loads(body)
                 items = page["items"]
             except (ValueError, KeyError, TypeError):
-                raise PermanentError(f"te_office/{stream}: the page is not {{items: [...]}}") from None
+                raise PermanentError(
+                    f"te_office/{stream}: the page is not {{items: [...]}}"
+                ) from None
             if not items:
                 return
             records = []
@@ -123,7 +133,9 @@ class TeOfficeAdapter(Adapter):
                 return mapping.notification_from_canonical(record)
             except KeyError as exc:
                 raise RecordError(
-                    "ServiceEpisode", exc.args[0], "is needed for the notification but missing "
+                    "ServiceEpisode",
+                    exc.args[0],
+                    "is needed for the notification but missing "
                     "(not sent, or not allowed by the exchange)",
                 ) from None
         if stream == "service_periods":

@@ -59,9 +59,13 @@ def generate(seed: int, size: int) -> dict[str, list[dict[str, Any]]]:
         modified = iso(EPOCH + dt.timedelta(minutes=i // 3))
         clients.append(
             {
-                "clientId": f"C-{i:06d}", "personId": p.hetu, "firstName": p.first_name,
-                "lastName": p.last_name, "homeMunicipality": p.home_municipality,
-                "language": p.language, "modified": modified,
+                "clientId": f"C-{i:06d}",
+                "personId": p.hetu,
+                "firstName": p.first_name,
+                "lastName": p.last_name,
+                "homeMunicipality": p.home_municipality,
+                "language": p.language,
+                "modified": modified,
             }
         )
         for n in range(2 if i % 4 == 0 else 1):
@@ -70,7 +74,9 @@ def generate(seed: int, size: int) -> dict[str, list[dict[str, Any]]]:
             drawn = dt.date(2026, 1, 2) + dt.timedelta(days=i % 150)
             plans.append(
                 {
-                    "planId": f"AP-{i:06d}", "personId": p.hetu, "drawnUp": drawn.isoformat(),
+                    "planId": f"AP-{i:06d}",
+                    "personId": p.hetu,
+                    "drawnUp": drawn.isoformat(),
                     "goals": ["Arjen hallinnan vahvistaminen", "Työelämätaitojen harjoittelu"],
                     "measures": ["Kuntouttava työtoiminta 3 pv/vko", "Ohjaus työkokeiluun"],
                     "responsibleOfficial": "Työvalmentaja Leena Esimerkki",

@@ -82,15 +82,21 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
         client = request.headers.get("X-Road-Client")
         if not client or not CLIENT_HEADER.match(client):
             return _xroad_error(
-                400, "Client.InvalidClientHeader",
-                "X-Road-Client header missing or not INSTANCE/CLASS/MEMBER/SUBSYSTEM", request,
+                400,
+                "Client.InvalidClientHeader",
+                "X-Road-Client header missing or not INSTANCE/CLASS/MEMBER/SUBSYSTEM",
+                request,
             )
         status, delay = faults.next_request()
         if delay:
             await asyncio.sleep(delay)
         if status:
             retry = str(max(1, round(faults.faults.retry_after)))
-            code = "Server.ServerProxy.RateLimited" if status == 429 else "Server.ServerProxy.ServiceUnavailable"
+            code = (
+                "Server.ServerProxy.RateLimited"
+                if status == 429
+                else "Server.ServerProxy.ServiceUnavailable"
+            )
             return _xroad_error(status, code, "try again later", request, **{"Retry-After": retry})
         return None
 
@@ -134,7 +140,9 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             items = payload["notifications"]
             assert isinstance(items, list)
         except Exception:
-            return _xroad_error(400, "Client.BadRequest", "body must be {notifications: [...]}", request)
+            return _xroad_error(
+                400, "Client.BadRequest", "body must be {notifications: [...]}", request
+            )
         results = []
         with lock:
             for item in items:
@@ -144,8 +152,13 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
                     continue
                 if key in state["notifications"]:
                     earlier = state["notifications"][key]
-                    results.append({"idempotencyKey": key, "status": "duplicate",
-                                    "notificationId": earlier["notificationId"]})
+                    results.append(
+                        {
+                            "idempotencyKey": key,
+                            "status": "duplicate",
+                            "notificationId": earlier["notificationId"],
+                        }
+                    )
                     continue
                 problem = _invalid(item)
                 if faults.faults.reject_writes:
@@ -155,8 +168,13 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
                     continue
                 stored = {**item, "notificationId": f"N-{len(state['notifications']) + 1:06d}"}
                 state["notifications"][key] = stored
-                results.append({"idempotencyKey": key, "status": "accepted",
-                                "notificationId": stored["notificationId"]})
+                results.append(
+                    {
+                        "idempotencyKey": key,
+                        "status": "accepted",
+                        "notificationId": stored["notificationId"],
+                    }
+                )
         return _stamp(JSONResponse({"results": results}), request)
 
     async def unknown(request: Request):
