@@ -95,9 +95,11 @@ class HttpService:
         self.client.close()
 
     @contextlib.contextmanager
-    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[Iterator[bytes]]:
-        """Send a request and yield an iterator over the body's chunks, for streaming parsers.
-        The deadline and the byte cap apply while the body is read."""
+    def stream(
+        self, method: str, url: str, **kwargs: Any
+    ) -> Iterator[tuple[httpx.Response, Iterator[bytes]]]:
+        """Send a request and yield the response with an iterator over the body's chunks,
+        for streaming parsers. The deadline and the byte cap apply while the body is read."""
         started = time.monotonic()
         where = f"{method} {self.config.system}{url.split('?')[0]}"
         try:
@@ -105,7 +107,7 @@ class HttpService:
                 if response.status_code >= 300:
                     body = self._read(response, started, where, limit=64 * 1024)
                     raise self._error(response, body, where)
-                yield self._chunks(response, started, where)
+                yield response, self._chunks(response, started, where)
         except httpx.TimeoutException as exc:
             raise TransientError(f"{where}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -113,12 +115,11 @@ class HttpService:
 
     def request(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
         """Send a request; return the response and its whole body (capped)."""
-        with self.stream(method, url, **kwargs) as chunks:
+        with self.stream(method, url, **kwargs) as (response, chunks):
             body = b"".join(chunks)
-        return self._last_response, body
+        return response, body
 
     def _chunks(self, response: httpx.Response, started: float, where: str) -> Iterator[bytes]:
-        self._last_response = response
         total = 0
         for chunk in response.iter_bytes():
             total += len(chunk)

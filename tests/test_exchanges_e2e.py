@@ -116,10 +116,19 @@ def test_malformed_source_records_are_kept_and_replayable(hub, hub_env):
         assert letter.field and letter.stage == "translate" and letter.payload is not None
         assert not HETU_PATTERN.search(letter.reason)
     # a corrected payload replays through translation, validation, store and delivery
+    period = next(f for f in broken if f.stream == "service_periods")
     with hub.store.transaction() as conn:
-        row = deadletters.get(conn, broken[0].id)
+        row = deadletters.get(conn, period.id)
     kept = deadletters.payload_of(hub.keys, row)
-    assert kept["native_id"] in row.native_ref
+    assert kept["native_id"] in row.native_ref and kept["data"]["daysPerWeek"] == "viisi"
+    before = len(hub_env.received("municipal"))
+    fixed = {**kept["data"], "daysPerWeek": 3}
+    results = replay(hub, [period.id], actor="test", corrected={period.id: fixed})
+    assert [r.ok for r in results] == [True]
+    delivered = hub_env.received("municipal")
+    assert len(delivered) == before + 1
+    assert delivered[-1]["kind"] == "episode" and delivered[-1]["daysPerWeek"] == "3"
+    assert period.id not in [f.id for f in letters(hub, exchange="te_office_to_municipal")]
 
 
 def test_access_log_records_every_client_received(hub, hub_env):
@@ -132,3 +141,40 @@ def test_access_log_records_every_client_received(hub, hub_env):
         )
         logged = set(conn.execute(select(t.access_log.c.subject)).scalars())
     assert subjects and subjects <= logged
+
+
+REFUSE_LOG = {
+    "sqlite": [
+        "CREATE TRIGGER no_log BEFORE INSERT ON disclosure_log "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION no_log() RETURNS trigger AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER no_log BEFORE INSERT ON disclosure_log "
+        "FOR EACH ROW EXECUTE FUNCTION no_log()",
+    ],
+}
+ALLOW_LOG = {
+    "sqlite": ["DROP TRIGGER no_log"],
+    "postgresql": ["DROP TRIGGER no_log ON disclosure_log", "DROP FUNCTION no_log()"],
+}
+
+
+def test_nothing_is_sent_when_the_disclosure_log_cannot_be_written(hub, hub_env):
+    """As an X-Road security server refuses to pass messages it cannot log."""
+    from sqlalchemy import text
+
+    with hub.store.transaction() as conn:
+        for sql in REFUSE_LOG[hub.store.dialect]:
+            conn.execute(text(sql))
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.state == "failed"
+    assert "disclosure log cannot be written" in summary.error
+    assert hub_env.received("municipal") == []
+    with hub.store.transaction() as conn:
+        for sql in ALLOW_LOG[hub.store.dialect]:
+            conn.execute(text(sql))
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.state == "success" and summary.delivered > 0
+    assert len(hub_env.received("municipal")) == summary.delivered

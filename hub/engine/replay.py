@@ -20,7 +20,6 @@ from hub.engine.context import Hub
 from hub.engine.deliver import DeliveryIncomplete, deliver
 from hub.engine.extract import store_batch
 from hub.engine.translate import Translated, translate
-from hub.errors import HubError
 from hub.store import audit, deadletters, outbox
 
 
@@ -81,15 +80,15 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
             conn,
             actor=actor,
             action="read",
-            purpose=f"replay of dead letter {row.id}",
-            items=[audit.Access(None, None)],
+            purpose=f"replay of dead letter {row.id} ({row.native_ref})",
+            items=[audit.Access(None, row.record_id)],
             exchange=exchange.name,
         )
     record = NativeRecord(kept["native_id"], corrected if corrected is not None else kept["data"])
     flow = exchange.flow(row.entity)
     with hub.adapter(row.system) as adapter:
         outcome = translate(adapter, row.stream, flow.entity, hub.rules, record)
-        store_batch(hub, adapter, exchange, flow, row.stream, [outcome], row.run_id, cursor=None)
+        store_batch(hub, adapter, exchange, flow, row.stream, [outcome], None, cursor=None)
     if isinstance(outcome, Translated):
         with hub.store.transaction() as conn:
             deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")
@@ -97,4 +96,4 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
     return ReplayResult(row.id, False, f"failed again: {outcome.reason}")
 
 
-__all__ = ["HubError", "ReplayResult", "replay"]
+__all__ = ["ReplayResult", "replay"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from hub.model import ENTITIES, CanonicalEntity, Client
+from hub.model import CanonicalEntity, Client
 from hub.privacy import Keyring
 from hub.store import schema as t
 
@@ -252,7 +252,3 @@ def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str
             data = json.loads(keys.decrypt(payload, context=_context(rid, entity)))
             out[rid] = StoredRecord(rid, entity, version, digest, subject, data)
     return out
-
-
-def entity_of(data: dict, entity: str) -> CanonicalEntity:
-    return ENTITIES[entity].model_validate(data)

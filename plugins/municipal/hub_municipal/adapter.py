@@ -90,7 +90,7 @@ class MunicipalAdapter(Adapter):
     ) -> Iterator[Batch]:
         position, batch = 0, []
         try:
-            with self.http.stream("GET", f"{mapping.EXPORTS_PATH}/{export_id}") as chunks:
+            with self.http.stream("GET", f"{mapping.EXPORTS_PATH}/{export_id}") as (_, chunks):
                 for elem in iter_elements(chunks, q(rt.element), schema=schema()):
                     position += 1
                     if position <= skip:
