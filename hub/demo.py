@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
 
 from hub.privacy.crypto import ensure_key_file
 from hub.settings import PROJECT_ROOT
@@ -39,7 +41,6 @@ def _prepare_env(home: Path) -> None:
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         }
     )
@@ -56,15 +57,30 @@ def _airflow_db_migrate(home: Path) -> None:
         raise SystemExit(f"airflow db migrate failed; see {log}")
 
 
-def run_dag(dag_id: str, log_file: Path):
-    """Run one DAG with dag.test(); Airflow's own output goes to ``log_file``."""
+def send_output_to(log_file: Path) -> None:
+    """Send Airflow's and the hub's output to ``log_file`` (identity codes redacted) from now
+    on. Airflow binds ``sys.stdout`` when it first logs, so the file stays open until the
+    demo process ends; the demo itself prints to the terminal it saved."""
+    from hub.privacy import install_log_redaction
+
+    fh = open(log_file, "a", buffering=1)
+    handler = logging.StreamHandler(fh)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    install_log_redaction()
+    sys.stdout = sys.stderr = fh
+
+
+def run_dag(dag_id: str):
+    """Run one DAG of the dags folder with dag.test()."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
-    with open(log_file, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
-        return bag.dags[dag_id].test()
+    return bag.dags[dag_id].test()
 
 
 def main(size: int = 60, home: Path | None = None) -> int:
@@ -84,47 +100,43 @@ def main(size: int = 60, home: Path | None = None) -> int:
 
     from hub.engine import Hub
     from hub.engine.run import summarise
-    from hub.store import runs
 
-    logging.getLogger("hub").setLevel(logging.INFO)
     airflow_log = home / "airflow-runs.log"
+    terminal = sys.stdout
+    say = functools.partial(print, file=terminal, flush=True)
+    send_output_to(airflow_log)
     summaries = []
     try:
         for name in ORDER:
-            print(f"  running DAG hub_{name} ...", flush=True)
-            dag_run = run_dag(f"hub_{name}", airflow_log)
+            say(f"  running DAG hub_{name} ...")
+            dag_run = run_dag(f"hub_{name}")
             hub = Hub.open()
             summaries.append((summarise(hub, name, dag_run.run_id), str(dag_run.state)))
             hub.close()
             if name == "te_office_to_municipal" and "municipal" in running:
                 # the case system's nightly job: what was imported shows in the next export
-                import httpx
-
                 httpx.post(f"{running['municipal'].url}/_sandbox/nightly", trust_env=False)
     finally:
         for r in running.values():
             r.stop()
 
-    hub = Hub.open()
-    print()
-    print(
+    say()
+    say(
         f"{'exchange':<26}{'DAG run':<10}{'read':>6}{'new/chg':>9}{'delivered':>11}"
         f"{'skipped':>9}{'failed':>8}{'open dead letters':>19}"
     )
     for s, state in summaries:
-        print(
+        say(
             f"{s.exchange:<26}{state:<10}{s.read:>6}{s.upserted:>9}{s.delivered:>11}"
             f"{s.skipped:>9}{s.failed:>8}{s.open_dead_letters:>19}"
         )
-    with hub.store.transaction() as conn:
-        recent = runs.list_runs(conn, limit=10)
-    print()
-    print(f"store:        {hub.store.display_url}")
-    print(f"airflow log:  {airflow_log}")
-    print(f"inspect the failures:  HUB_HOME={home} uv run hub failures list")
+    hub = Hub.open()
+    say()
+    say(f"store:        {hub.store.display_url}")
+    say(f"airflow log:  {airflow_log}")
+    say(f"inspect the failures:  HUB_HOME={home} uv run hub failures list")
     hub.close()
-    ok = all(state == "success" for _, state in summaries) and recent
-    delivered_both = all(s.delivered > 0 for s, _ in summaries)
-    if not delivered_both:
-        print("demo: an exchange delivered nothing", file=sys.stderr)
-    return 0 if ok and delivered_both else 1
+    ok = all(state == "success" and s.delivered > 0 for s, state in summaries)
+    if not ok:
+        say("demo: an exchange failed or delivered nothing; see the airflow log")
+    return 0 if ok else 1

@@ -88,3 +88,33 @@ def test_dag_run_end_to_end(airflow_home, dagbag, hub_env):
     assert summary.read > 0 and summary.delivered > 0
     received = hub_env.received("municipal")
     assert len(received) == summary.delivered
+
+
+def test_key_from_airflow_connection_and_clean_task_logs(
+    airflow_home, dagbag, hub_env, monkeypatch, capfd, caplog
+):
+    """With no key in the environment or on disk, the tasks take the master key from the
+    Airflow connection ``hub_master_key``; Airflow's task logs hold no identity code."""
+    import json
+
+    from hub.privacy import HETU_PATTERN
+
+    key = os.environ["HUB_MASTER_KEY"]
+    monkeypatch.delenv("HUB_MASTER_KEY")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUB_MASTER_KEY", json.dumps({"conn_type": "generic", "password": key})
+    )
+    hub_env.faults("te_office", malformed_every=7)  # failures get logged too
+    dag_run = dagbag.dags["hub_te_office_to_municipal"].test()
+    assert str(dag_run.state) == "success"
+    hub_env.control("municipal", "nightly", "POST")
+    dag_run = dagbag.dags["hub_municipal_to_te_office"].test()
+    assert str(dag_run.state) == "success"
+    assert hub_env.received("te_office")
+
+    # under dag.test() the task logs go to this process's logging and output
+    out, err = capfd.readouterr()
+    text = caplog.text + out + err
+    assert "te_office_to_municipal: te_office/service_periods batch" in text
+    assert "failed" in text
+    assert not HETU_PATTERN.search(text)
