@@ -18,7 +18,6 @@ from hub.engine.context import Hub
 from hub.engine.retry import retrying
 from hub.errors import HubError, PermanentError, TransientError
 from hub.exchanges import EntityFlow, Exchange, streams_of
-from hub.privacy import redact
 from hub.store import audit, deadletters, outbox, records, runs
 from hub.store.deadletters import Failure
 from hub.store.runs import BatchStats
@@ -170,16 +169,16 @@ def _deliver_batch(
                 links.append((outcome.native_id, p.item.record_id))
             stats.delivered += 1
         elif outcome.outcome == Outcome.SKIPPED:
-            marks.append((p.item.id, outbox.SKIPPED, redact(outcome.reason)))
+            marks.append((p.item.id, outbox.SKIPPED, outcome.reason))
             settled.append((p.write.idempotency_key, "skipped"))
             stats.skipped += 1
         elif outcome.outcome == Outcome.PERMANENT:
-            marks.append((p.item.id, outbox.DEAD, redact(outcome.reason)))
+            marks.append((p.item.id, outbox.DEAD, outcome.reason))
             settled.append((p.write.idempotency_key, "failed"))
             letters.append(_failure(exchange, flow, stream, p.item, "permanent", outcome.reason))
             stats.failed += 1
         else:  # still transient after every attempt: stays pending for the next run
-            marks.append((p.item.id, outbox.PENDING, redact(outcome.reason)))
+            marks.append((p.item.id, outbox.PENDING, outcome.reason))
             deferred += 1
     with hub.store.transaction() as conn:
         outbox.mark(conn, marks)

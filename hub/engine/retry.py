@@ -13,6 +13,7 @@ from tenacity import (
 )
 
 from hub.errors import TransientError
+from hub.privacy import redact
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ class WaitRetryAfter:
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0
-    log.warning("attempt %d failed (%s); retrying in %.1f s", state.attempt_number, exc, wait)
+    log.warning(
+        "attempt %d failed (%s); retrying in %.1f s", state.attempt_number, redact(exc), wait
+    )
 
 
 def retrying(max_attempts: int, max_wait: float) -> Retrying:

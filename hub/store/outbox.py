@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from hub.privacy import redact
 from hub.store import schema as t
 from hub.store.records import now
 
@@ -126,7 +127,7 @@ def next_pending(
 def mark(
     conn: Connection, items: Sequence[tuple[int, str, str | None]], *, bump_attempts: bool = True
 ) -> None:
-    """Set (outbox id, status, last error) for each item."""
+    """Set (outbox id, status, last error) for each item; errors are stored redacted."""
     if not items:
         return
     conn.execute(
@@ -138,7 +139,10 @@ def mark(
             attempts=t.outbox.c.attempts + (1 if bump_attempts else 0),
             updated_at=now(),
         ),
-        [{"oid": oid, "status": status, "err": err} for oid, status, err in items],
+        [
+            {"oid": oid, "status": status, "err": redact(err)[:4000] if err else None}
+            for oid, status, err in items
+        ],
     )
 
 
