@@ -1,8 +1,14 @@
-"""Adapter of the employment authority's client-data service (X-Road REST, JSON)."""
+"""Adapter of the employment authority's client-data service (X-Road REST, JSON).
+
+Reads clients, service periods and activation plans page by page with a
+``(modified, id)`` cursor, and writes the municipality's period notifications in batches,
+one idempotency key per notification. Every invented name is in :mod:`.mapping`.
+"""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,156 +24,213 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
-from hub.errors import DeliveryError, PermanentError, RecordError
+from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError, TransientError
 from hub.http import HttpService
 from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
-from hub_te_office import mapping
+from hub_te_office import mapping as m
 
-CURSOR_SEPARATOR = "|"
+NOTIFICATIONS = "period_notifications"
 
 
 def encode_cursor(modified: str, record_id: str) -> str:
-    return f"{modified}{CURSOR_SEPARATOR}{record_id}"
+    """The opaque cursor after the record ``(modified, record_id)``."""
+    return json.dumps([modified, record_id], ensure_ascii=False, separators=(",", ":"))
 
 
 def decode_cursor(cursor: str | None) -> tuple[str, str]:
+    """``(modified, record_id)`` of a cursor; ``("", "")`` for None (from the beginning)."""
     if not cursor:
         return "", ""
-    modified, _, record_id = cursor.partition(CURSOR_SEPARATOR)
-    return modified, record_id
+    try:
+        modified, record_id = json.loads(cursor)
+        if isinstance(modified, str) and isinstance(record_id, str):
+            return modified, record_id
+    except (ValueError, TypeError):
+        pass
+    raise PermanentError(f"{m.SYSTEM}: the cursor is not one this adapter wrote")
 
 
 def describe_xroad_error(response: httpx.Response, body: bytes) -> str:
-    """X-Road REST errors: header ``X-Road-Error`` and a JSON body ``{type, message}``."""
-    code = response.headers.get("X-Road-Error", "")
+    """An X-Road REST error as ``type: message (detail)``; other bodies as text."""
     try:
-        detail = json.loads(body)
-        message = detail.get("message", "")
+        error = json.loads(body)
+        kind = error.get("type") or response.headers.get(m.H_ERROR, "")
+        text = f"{kind}: {error.get('message', '')}"
+        return f"{text} ({error['detail']})" if error.get("detail") else text
     except (ValueError, AttributeError):
-        message = body[:200].decode("utf-8", "replace")
-    return f"{code} {message}".strip()
+        kind = response.headers.get(m.H_ERROR, "")
+        return f"{kind} {body[:200].decode('utf-8', 'replace')}".strip()
+
+
+def notification_problem(key: str, payload: Mapping[str, Any]) -> WriteOutcome | None:
+    """Why a notification is not sent (skipped or permanently failed), or None to send it."""
+    event = payload.get(m.N_EVENT)
+    if not event:
+        return WriteOutcome.permanent(
+            key, "field status is missing: the notification's event comes from it"
+        )
+    if event == m.EVENT_NONE:
+        return WriteOutcome.skipped(key, "a planned period: nothing to notify until it starts")
+    service = payload.get(m.N_SERVICE_CODE)
+    if service and service not in m.NOTIFIED_SERVICE_CODES:
+        return WriteOutcome.skipped(
+            key, "only rehabilitative work activity periods are notified to the authority"
+        )
+    needs = m.notification_needs(event)
+    missing = [m.canonical_name(f, event) for f in needs if not payload.get(f)]
+    if missing:
+        return WriteOutcome.permanent(
+            key,
+            f"field {', '.join(missing)} is missing: a {event} notification needs it "
+            "(absent from the record, or not allowed by the exchange)",
+        )
+    return None
 
 
 class TeOfficeAdapter(Adapter):
-    system_id = "te_office"
-    title = "Employment authority client data (X-Road REST)"
+    """The employment authority's client data behind X-Road REST.
+
+    Options: ``xroad_client`` (required), the hub's X-Road client subsystem
+    ``INSTANCE/CLASS/MEMBER/SUBSYSTEM``; ``base_url`` already ends with the service prefix
+    ``/r1/{instance}/{class}/{member}/{subsystem}``.
+    """
+
+    system_id = m.SYSTEM
+    title = m.TITLE
     streams = {
         "clients": StreamSpec(Client, description="client basic data"),
-        "service_periods": StreamSpec(ServiceEpisode, description="KTT and social rehab periods"),
+        "service_periods": StreamSpec(
+            ServiceEpisode, description="rehabilitative work activity and social rehab periods"
+        ),
         "activation_plans": StreamSpec(ActivationPlan, description="activation plans"),
-        "period_notifications": StreamSpec(
+        NOTIFICATIONS: StreamSpec(
             ServiceEpisode,
             readable=False,
             writable=True,
-            description="the municipality's notice that a period started, was interrupted or ended",
+            description="the municipality's notice that a KTT period started, was interrupted "
+            "or ended",
         ),
     }
 
     def __init__(self, config: SystemConfig):
         super().__init__(config)
+        client = config.options.get(m.OPTION_CLIENT)
+        if not isinstance(client, str) or not m.CLIENT_ID_PATTERN.match(client):
+            raise ConfigError(
+                f"systems.{config.system}.options.{m.OPTION_CLIENT}: required, the hub's X-Road "
+                "client as INSTANCE/CLASS/MEMBER/SUBSYSTEM"
+            )
+        self.client_id = client
         self.http = HttpService(
             config,
-            headers={
-                "X-Road-Client": config.options.get("xroad_client", mapping.DEFAULT_CLIENT),
-                "Accept": "application/json",
-            },
+            headers={m.H_CLIENT: client, "Accept": "application/json"},
             describe_error=describe_xroad_error,
         )
 
     def close(self) -> None:
         self.http.close()
 
+    def _call(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, Any]:
+        """One request with a fresh ``X-Road-Id``; the JSON body of the answer."""
+        headers = {m.H_ID: str(uuid.uuid4())}
+        response, body = self.http.request(method, path, headers=headers, **kwargs)
+        try:
+            return response, json.loads(body)
+        except ValueError:
+            raise PermanentError(f"{m.SYSTEM} {method} {path}: the answer is not JSON") from None
+
     def check(self) -> CheckResult:
         try:
-            response, _ = self.http.request("GET", mapping.PATHS["clients"], params={"limit": 1})
-        except DeliveryError as exc:
+            response, page = self._call("GET", m.PATHS["clients"], params={m.Q_LIMIT: 1})
+        except (DeliveryError, httpx.HTTPError) as exc:
             return CheckResult(False, str(exc))
+        if not isinstance(page, dict) or not isinstance(page.get(m.PAGE_ITEMS), list):
+            return CheckResult(False, f"{m.PROVIDER} answered, but not with a page of clients")
         return CheckResult(
-            True, f"{mapping.PROVIDER} answers (X-Road-Id {response.headers.get('X-Road-Id')})"
+            True,
+            f"{m.PROVIDER} answers {self.client_id} (X-Road-Id {response.headers.get(m.H_ID)})",
         )
 
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
-        if stream not in mapping.TO_CANONICAL:
-            raise PermanentError(f"te_office has no readable stream {stream!r}")
-        modified, after_id = decode_cursor(cursor)
-        id_field = mapping.ID_FIELD[stream]
+        if stream not in m.TO_CANONICAL:
+            raise PermanentError(f"{m.SYSTEM} has no readable stream {stream!r}")
+        position = decode_cursor(cursor)
+        id_field = m.ID_FIELD[stream]
+        limit = max(1, min(batch_size, m.MAX_PAGE))
         while True:
-            _, body = self.http.request(
-                "GET",
-                mapping.PATHS[stream],
-                params={
-                    "modifiedAfter": modified,
-                    "afterId": after_id,
-                    "limit": min(batch_size, mapping.MAX_PAGE),
-                },
-            )
-            try:
-                page = json.loads(body)
-                items = page["items"]
-            except (ValueError, KeyError, TypeError):
-                raise PermanentError(
-                    f"te_office/{stream}: the page is not {{items: [...]}}"
-                ) from None
+            params: dict[str, Any] = {m.Q_LIMIT: limit}
+            if position[0]:
+                params[m.Q_MODIFIED_AFTER] = position[0]
+            if position[1]:
+                params[m.Q_AFTER_ID] = position[1]
+            _, page = self._call("GET", m.PATHS[stream], params=params)
+            items = page.get(m.PAGE_ITEMS) if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                raise PermanentError(f"{m.SYSTEM}/{stream}: the answer is not a page of records")
             if not items:
                 return
-            records = []
-            for item in items:
-                native_id = str(item.get(id_field, ""))
-                if not native_id:
-                    raise PermanentError(f"te_office/{stream}: a record without {id_field}")
-                records.append(NativeRecord(native_id, item))
+            records = [self._record(stream, id_field, item) for item in items]
             last = items[-1]
-            modified, after_id = str(last.get("modified", "")), str(last[id_field])
-            yield Batch(records, encode_cursor(modified, after_id))
-            if not page.get("hasMore"):
+            following = (str(last.get(m.MODIFIED) or ""), records[-1].native_id)
+            if not following[0] or following <= position:
+                raise PermanentError(f"{m.SYSTEM}/{stream}: the page does not move the cursor on")
+            position = following
+            yield Batch(records, encode_cursor(*position))
+            if not page.get(m.PAGE_HAS_MORE):
                 return
 
+    @staticmethod
+    def _record(stream: str, id_field: str, item: Any) -> NativeRecord:
+        native_id = item.get(id_field) if isinstance(item, dict) else None
+        if not isinstance(native_id, str) or not native_id:
+            raise PermanentError(f"{m.SYSTEM}/{stream}: a record without {id_field}")
+        return NativeRecord(native_id, item)
+
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
-        if stream not in mapping.TO_CANONICAL:
-            raise RecordError(f"te_office/{stream}/{record.native_id}", None, "unknown stream")
-        return mapping.TO_CANONICAL[stream](record.native_id, record.data)
+        if stream not in m.TO_CANONICAL:
+            raise RecordError(m.ref(stream, record.native_id), None, "not a readable stream")
+        return m.TO_CANONICAL[stream](record.native_id, record.data)
 
     def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        if stream == "period_notifications":
-            try:
-                return mapping.notification_from_canonical(record)
-            except KeyError as exc:
-                raise RecordError(
-                    "ServiceEpisode",
-                    exc.args[0],
-                    "is needed for the notification but missing "
-                    "(not sent, or not allowed by the exchange)",
-                ) from None
-        if stream == "service_periods":
-            return mapping.period_from_canonical(record)
-        raise PermanentError(f"te_office cannot translate to stream {stream!r}")
+        if stream not in m.TO_NATIVE:
+            raise PermanentError(f"{m.SYSTEM} cannot translate to stream {stream!r}")
+        return m.TO_NATIVE[stream](record)
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        if stream != "period_notifications":
-            raise PermanentError(f"te_office stream {stream!r} is not writable")
+        if stream != NOTIFICATIONS:
+            raise PermanentError(f"{m.SYSTEM} stream {stream!r} is not writable")
         outcomes: dict[str, WriteOutcome] = {}
-        to_send = []
+        batch = []
         for item in items:
-            if not item.payload:
-                outcomes[item.idempotency_key] = WriteOutcome.skipped(
-                    item.idempotency_key, "a planned period: nothing to notify yet"
-                )
+            problem = notification_problem(item.idempotency_key, item.payload)
+            if problem is not None:
+                outcomes[item.idempotency_key] = problem
             else:
-                to_send.append({**item.payload, "idempotencyKey": item.idempotency_key})
-        if to_send:
-            _, body = self.http.request(
-                "POST", mapping.PATHS["period_notifications"], json={"notifications": to_send}
+                batch.append({**item.payload, m.N_KEY: item.idempotency_key})
+        if batch:
+            _, answer = self._call(
+                "POST", m.PATHS[NOTIFICATIONS], json={m.BATCH_NOTIFICATIONS: batch}
             )
-            for result in json.loads(body).get("results", []):
-                key = result.get("idempotencyKey")
-                if not key:
-                    continue
-                if result.get("status") in ("accepted", "duplicate"):
-                    outcomes[key] = WriteOutcome.ok(key)
-                else:
-                    outcomes[key] = WriteOutcome.permanent(key, result.get("error", "rejected"))
+            results = answer.get(m.BATCH_RESULTS) if isinstance(answer, dict) else None
+            if not isinstance(results, list):
+                # it may have been stored: resending with the same keys is safe
+                raise TransientError(f"{m.SYSTEM}/{stream}: the answer has no per-item results")
+            for result in results:
+                if isinstance(result, dict) and result.get(m.N_KEY):
+                    outcomes.setdefault(result[m.N_KEY], _outcome(result))
         return [
             outcomes.get(i.idempotency_key)
-            or WriteOutcome.transient(i.idempotency_key, "no result returned for this record")
+            or WriteOutcome.transient(i.idempotency_key, "no result was returned for it")
             for i in items
         ]
+
+
+def _outcome(result: Mapping[str, Any]) -> WriteOutcome:
+    """One per-item result of the notification service as an outcome."""
+    key, kind = result[m.N_KEY], result.get(m.R_RESULT)
+    reason = str(result.get(m.R_REASON) or kind or "no result")
+    if kind in (m.RESULT_ACCEPTED, m.RESULT_DUPLICATE):
+        return WriteOutcome.ok(key)
+    if kind == m.RESULT_REJECTED:
+        return WriteOutcome.permanent(key, f"rejected by the employment authority: {reason}")
+    return WriteOutcome.transient(key, f"not stored this time: {reason}")

@@ -1,13 +1,21 @@
 """Deterministic synthetic data of the employment authority's sandbox.
 
 ``size`` people from :func:`hub.synthetic.people` (the same people as every other sandbox
-with the same seed), each with a client record, one or two service periods and, for every
-other person, an activation plan. Modification times come in groups of three equal stamps,
-so paging must handle ties.
+with the same ``seed``), each with a client record, one or two service periods (every
+fourth person has two) and an activation plan. Records are built as canonical entities (so
+the model checks them) and turned into native JSON by :mod:`hub_te_office.mapping`.
 
-Deliberate rule breakers: the first period of client 7, 57, 107, ... (every 50th from the
-8th) is KTT on 5 days a week. Older rules allowed that; the hub's rules (1-4) reject it, so
-a demo or a test always has one realistic failure to show.
+- Periods are mostly rehabilitative work activity (KTT), 1-4 days a week and 4-8 hours a
+  day, the rest social rehabilitation group coaching; statuses cycle through planned,
+  active, ended and interrupted, with the dates and reasons the canonical model requires.
+- Modification stamps are deterministic and deliberately tied: people are spread over
+  ``size // 3`` minutes, so about three people (and all their records) share each stamp,
+  and the order by stamp differs from the order by id.
+
+**Deliberate rule breakers** — exactly one per 50 clients: the first period of client
+index 7, 57, 107, … is KTT on **5 days a week**. The old rules allowed 5; the hub's rules
+(``config/rules.yaml``: KTT 1-4 days) reject it, so a demo or a test always has one
+realistic failure to show. Every other period passes the model and the rules.
 """
 
 from __future__ import annotations
@@ -15,73 +23,98 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hub.synthetic import people
-from hub_te_office.mapping import STATUS_CODES, iso
+from hub.model import ActivationPlan, Client, ServiceEpisode, ServiceType
+from hub.synthetic import Person, people
+from hub_te_office import mapping
 
 EPOCH = dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.UTC)
-PROVIDERS = ["0211675-2", "0204819-8", "0209602-6"]  # municipalities as service providers
+#: service providers of the periods (municipalities' business ids)
+PROVIDERS = ["0211675-2", "0204819-8", "0209602-6"]
 REASONS = ["Terveydelliset syyt", "Asiakas siirtyi työkokeiluun", "Asiakas muutti pois"]
-_STATUS_OF = {v: k for k, v in STATUS_CODES.items()}
+STATUSES = ["planned", "active", "active", "ended", "interrupted"]
+RULE_BREAKER_EVERY = 50
+RULE_BREAKER_OFFSET = 7
 
 
-def _period(i: int, n: int, hetu: str) -> dict[str, Any]:
+def is_rule_breaker(client_index: int, period_number: int) -> bool:
+    """Whether a period is the deliberate 5-days-a-week KTT period."""
+    return period_number == 0 and client_index % RULE_BREAKER_EVERY == RULE_BREAKER_OFFSET
+
+
+def period_id(client_index: int, period_number: int) -> str:
+    return mapping.ID_FORMAT["service_periods"].format(client_index * 2 + period_number)
+
+
+def _episode(i: int, n: int, person: Person) -> ServiceEpisode:
     k = i * 2 + n
     decision = dt.date(2026, 1, 5) + dt.timedelta(days=(k * 3) % 200)
     start = decision + dt.timedelta(days=7)
-    status = ["planned", "active", "active", "ended", "interrupted"][k % 5]
-    days = 1 + k % 4
-    if n == 0 and i % 50 == 7:
-        days = 5  # the deliberate rule breaker
-    period: dict[str, Any] = {
-        "periodId": f"SP-{k:06d}",
-        "personId": hetu,
-        "serviceCode": "SOKU-RV" if k % 6 == 5 else "KTT",
-        "providerBusinessId": PROVIDERS[k % 3],
-        "decisionDate": decision.isoformat(),
-        "startDate": start.isoformat(),
-        "plannedEndDate": (start + dt.timedelta(days=182)).isoformat(),
-        "daysPerWeek": days,
-        "hoursPerDay": 4 + k % 5,
-        "status": _STATUS_OF[status],
-    }
-    if status == "ended":
-        period["actualEndDate"] = (start + dt.timedelta(days=120)).isoformat()
-    if status == "interrupted":
-        period["actualEndDate"] = (start + dt.timedelta(days=30)).isoformat()
-        period["interruptionReason"] = REASONS[k % 3]
-    return period
+    status = STATUSES[k % len(STATUSES)]
+    ktt = is_rule_breaker(i, n) or k % 6 != 5
+    actual_end = {"ended": 120, "interrupted": 30}.get(status)
+    return ServiceEpisode(
+        client_hetu=person.hetu,
+        service_type=ServiceType.REHABILITATIVE_WORK_ACTIVITY
+        if ktt
+        else ServiceType.SOCIAL_REHABILITATION_GROUP,
+        provider_business_id=PROVIDERS[k % len(PROVIDERS)],
+        decision_date=decision,
+        start_date=start,
+        planned_end_date=start + dt.timedelta(days=182),
+        actual_end_date=start + dt.timedelta(days=actual_end) if actual_end else None,
+        days_per_week=5 if is_rule_breaker(i, n) else 1 + k % 4,
+        hours_per_day=4 + k % 5,
+        status=status,
+        interruption_reason=REASONS[k % len(REASONS)] if status == "interrupted" else None,
+    )
+
+
+def _plan(i: int, person: Person) -> ActivationPlan:
+    drawn = dt.date(2026, 1, 2) + dt.timedelta(days=i % 150)
+    return ActivationPlan(
+        client_hetu=person.hetu,
+        drawn_up_date=drawn,
+        goals=["Arjen hallinnan vahvistaminen", "Työelämätaitojen harjoittelu"],
+        measures=[f"Kuntouttava työtoiminta {1 + i % 4} pv/vko", "Ohjaus työkokeiluun"],
+        responsible_official="Työvalmentaja Leena Esimerkki",
+        review_date=drawn + dt.timedelta(days=90) if i % 3 else None,
+    )
+
+
+def _native(
+    stream: str, native_id: str, entity: Client | ServiceEpisode | ActivationPlan, stamp: str
+) -> dict[str, Any]:
+    body = mapping.TO_NATIVE[stream](entity.model_dump(mode="json"))
+    return {mapping.ID_FIELD[stream]: native_id, **body, mapping.MODIFIED: stamp}
 
 
 def generate(seed: int, size: int) -> dict[str, list[dict[str, Any]]]:
-    """Records by stream name, each with its ``modified`` stamp."""
-    clients, periods, plans = [], [], []
-    for i, p in enumerate(people(seed, size)):
-        modified = iso(EPOCH + dt.timedelta(minutes=i // 3))
-        clients.append(
-            {
-                "clientId": f"C-{i:06d}",
-                "personId": p.hetu,
-                "firstName": p.first_name,
-                "lastName": p.last_name,
-                "homeMunicipality": p.home_municipality,
-                "language": p.language,
-                "modified": modified,
-            }
+    """Native records by stream name, each with its id and ``modified`` stamp."""
+    out: dict[str, list[dict[str, Any]]] = {s: [] for s in mapping.ID_FIELD}
+    minutes = max(1, size // 3)
+    for i, person in enumerate(people(seed, size)):
+        stamp = mapping.iso(EPOCH + dt.timedelta(minutes=(i * 37) % minutes))
+        client = Client(
+            hetu=person.hetu,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            home_municipality=person.home_municipality,
+            language=person.language,
+        )
+        out["clients"].append(
+            _native("clients", mapping.ID_FORMAT["clients"].format(i), client, stamp)
         )
         for n in range(2 if i % 4 == 0 else 1):
-            periods.append({**_period(i, n, p.hetu), "modified": modified})
-        if i % 2 == 0:
-            drawn = dt.date(2026, 1, 2) + dt.timedelta(days=i % 150)
-            plans.append(
-                {
-                    "planId": f"AP-{i:06d}",
-                    "personId": p.hetu,
-                    "drawnUp": drawn.isoformat(),
-                    "goals": ["Arjen hallinnan vahvistaminen", "Työelämätaitojen harjoittelu"],
-                    "measures": ["Kuntouttava työtoiminta 3 pv/vko", "Ohjaus työkokeiluun"],
-                    "responsibleOfficial": "Työvalmentaja Leena Esimerkki",
-                    "reviewDate": (drawn + dt.timedelta(days=90)).isoformat(),
-                    "modified": modified,
-                }
+            episode = _episode(i, n, person)
+            out["service_periods"].append(
+                _native("service_periods", period_id(i, n), episode, stamp)
             )
-    return {"clients": clients, "service_periods": periods, "activation_plans": plans}
+        out["activation_plans"].append(
+            _native(
+                "activation_plans",
+                mapping.ID_FORMAT["activation_plans"].format(i),
+                _plan(i, person),
+                stamp,
+            )
+        )
+    return out

@@ -1,201 +1,253 @@
 """Sandbox of the employment authority's client-data service, behind X-Road REST.
 
-Over real HTTP it behaves as the real service would: the ``X-Road-Client`` header is
-required, responses carry ``X-Road-Id``, ``X-Road-Request-Id`` and ``X-Road-Request-Hash``,
-errors carry ``X-Road-Error`` and a JSON body ``{type, message, detail}``; lists are paged
-by a modified-since cursor ``(modifiedAfter, afterId)``; notifications are deduplicated by
-idempotency key. Faults (429, 503, slow, malformed records, rejected writes) are switched
-through ``/_sandbox/faults`` (see :mod:`hub.sandbox`).
+Over real HTTP it behaves as the real service is modelled (names in :mod:`.mapping`):
+
+- the ``X-Road-Client`` header (``INSTANCE/CLASS/MEMBER/SUBSYSTEM``) is required: missing or
+  malformed gives 400; every response carries ``X-Road-Id`` (the client's, echoed, or a new
+  one), ``X-Road-Request-Id`` and ``X-Road-Request-Hash``; every error carries
+  ``X-Road-Error`` and a JSON body ``{type, message, detail}``;
+- lists are ordered by ``(modified, id)`` and paged by ``modifiedAfter`` + ``afterId``
+  (records after that pair; without ``afterId``, records modified strictly after
+  ``modifiedAfter``); ``limit`` is capped at :data:`.mapping.MAX_PAGE`;
+- notifications are posted in batches and deduplicated by idempotency key: a key that was
+  accepted before returns the earlier notification and creates nothing; a rejected key may
+  be sent again (after a fix) and is judged afresh.
+
+Faults come from :class:`hub.sandbox.FaultState` (``/_sandbox/faults``): every protocol
+request passes ``next_request()`` (429 / 503 with ``Retry-After``, slow responses); a record
+at a malformed position is served corrupted (a period's ``daysPerWeek`` becomes a word,
+other records get an identity code with a wrong check character); ``reject_writes`` rejects
+every notification. ``/_sandbox/received`` lists the accepted notifications, one per key;
+``/_sandbox/reset`` restores the seeded state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import bisect
 import copy
+import datetime as dt
 import hashlib
-import re
+import math
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from stdnum.fi import hetu as stdnum_hetu
 
 from hub.sandbox import FaultState, control_routes
 from hub_te_office import data
-from hub_te_office.mapping import BASE_PATH, ID_FIELD, MAX_PAGE, PATHS, SERVICE_CODES
+from hub_te_office import mapping as m
 
-CLIENT_HEADER = re.compile(r"^(FI|FI-TEST)/(GOV|MUN|COM|ORG)/[^/]+/[^/]+$")
-EVENTS = {"STARTED", "INTERRUPTED", "ENDED"}
-
-
-def _xroad_error(status: int, code: str, message: str, request: Request, **headers) -> JSONResponse:
-    response = JSONResponse(
-        {"type": code, "message": message, "detail": str(uuid.uuid4())},
-        status_code=status,
-        headers={"X-Road-Error": code, **headers},
-    )
-    return _stamp(response, request)
+Handler = Callable[[Request], Awaitable[Response]]
+SortKey = tuple[dt.datetime, str]
 
 
-def _stamp(response, request: Request, body: bytes = b""):
-    response.headers["X-Road-Id"] = request.headers.get("X-Road-Id") or str(uuid.uuid4())
-    response.headers["X-Road-Request-Id"] = str(uuid.uuid4())
-    response.headers["X-Road-Request-Hash"] = hashlib.sha512(body).hexdigest()[:88]
+def _timestamp(value: str) -> dt.datetime:
+    """Parse an ISO 8601 timestamp; a naive one is taken as UTC."""
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    message = f"{request.method} {request.url.path}?{request.url.query}\n".encode() + body
+    return base64.b64encode(hashlib.sha512(message).digest()).decode()
+
+
+async def _stamp(response: Response, request: Request) -> Response:
+    """Add the X-Road headers every response carries."""
+    response.headers[m.H_ID] = request.headers.get(m.H_ID) or str(uuid.uuid4())
+    response.headers[m.H_REQUEST_ID] = str(uuid.uuid4())
+    response.headers[m.H_REQUEST_HASH] = _request_hash(request, await request.body())
     return response
 
 
-def _corrupt(stream: str, record: dict[str, Any]) -> dict[str, Any]:
+async def xroad_error(
+    request: Request, status: int, kind: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An X-Road REST error: header ``X-Road-Error`` and body ``{type, message, detail}``."""
+    response = JSONResponse(
+        {"type": kind, "message": message, "detail": str(uuid.uuid4())},
+        status_code=status,
+        headers={m.H_ERROR: kind, **(headers or {})},
+    )
+    return await _stamp(response, request)
+
+
+def corrupt(stream: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A malformed copy of a record: breaks the model in a field the adapter must name."""
     bad = copy.deepcopy(record)
     if stream == "service_periods":
-        bad["daysPerWeek"] = "viisi"
+        bad[m.DAYS_PER_WEEK] = "viisi"
     else:  # an identity code with a wrong check character
-        code = bad["personId"]
-        bad["personId"] = code[:-1] + ("A" if code[-1] != "A" else "B")
+        code = str(bad[m.PERSON_ID])
+        bad[m.PERSON_ID] = code[:-1] + ("A" if code[-1] != "A" else "B")
     return bad
 
 
+def invalid_notification(item: dict[str, Any]) -> str | None:
+    """Why a notification is refused, or None. Never quotes a value."""
+    unknown = sorted(set(item) - set(m.NOTIFICATION_FIELDS))
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}"
+    if not stdnum_hetu.is_valid(str(item.get(m.N_PERSON_ID, "")), allow_temporary=True):
+        return f"{m.N_PERSON_ID} is not a valid identity code"
+    if item.get(m.N_SERVICE_CODE) not in m.NOTIFIED_SERVICE_CODES:
+        return f"{m.N_SERVICE_CODE} must be one of {', '.join(sorted(m.NOTIFIED_SERVICE_CODES))}"
+    event = item.get(m.N_EVENT)
+    if event not in m.NOTIFIED_EVENTS:
+        return f"{m.N_EVENT} must be one of {', '.join(sorted(m.NOTIFIED_EVENTS))}"
+    try:
+        dt.date.fromisoformat(str(item.get(m.N_EVENT_DATE)))
+    except ValueError:
+        return f"{m.N_EVENT_DATE} must be an ISO date"
+    if event == m.EVENT_INTERRUPTED and not item.get(m.N_REASON):
+        return f"{m.N_REASON} is required when {m.N_EVENT} is {m.EVENT_INTERRUPTED}"
+    return None
+
+
+class _Store:
+    """The sandbox's records and notifications, behind one lock."""
+
+    def __init__(self, seed: int, size: int):
+        self.seed, self.size = seed, size
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        generated = data.generate(self.seed, self.size)
+        records: dict[str, list[dict[str, Any]]] = {}
+        keys: dict[str, list[SortKey]] = {}
+        for stream, items in generated.items():
+            id_field = m.ID_FIELD[stream]
+            ordered = sorted(items, key=lambda r: (_timestamp(r[m.MODIFIED]), r[id_field]))
+            records[stream] = ordered
+            keys[stream] = [(_timestamp(r[m.MODIFIED]), r[id_field]) for r in ordered]
+        with self.lock:
+            self.records, self.keys = records, keys
+            self.notifications: dict[str, dict[str, Any]] = {}
+
+    def page(
+        self, stream: str, after: SortKey, limit: int
+    ) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
+        """Up to ``limit`` (position, record) pairs after ``after``, and whether more follow."""
+        with self.lock:
+            start = bisect.bisect_right(self.keys[stream], after)
+            chosen = self.records[stream][start : start + limit]
+            more = start + limit < len(self.records[stream])
+        return list(enumerate(chosen, start)), more
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(n) for n in self.notifications.values()]
+
+
 def create_app(seed: int = 1, size: int = 50) -> Starlette:
-    lock = threading.Lock()
+    """The sandbox app with ``size`` synthetic clients of ``seed`` in memory."""
+    store = _Store(seed, size)
     faults = FaultState()
-    state: dict[str, Any] = {}
 
-    def reset() -> None:
-        with lock:
-            records = data.generate(seed, size)
-            state["records"] = {
-                stream: sorted(items, key=lambda r: (r["modified"], r[ID_FIELD[stream]]))
-                for stream, items in records.items()
-            }
-            state["notifications"] = {}  # idempotency key -> stored notification
-
-    reset()
-
-    def received() -> list[dict[str, Any]]:
-        with lock:
-            return list(state["notifications"].values())
-
-    async def guard(request: Request) -> JSONResponse | None:
-        client = request.headers.get("X-Road-Client")
-        if not client or not CLIENT_HEADER.match(client):
-            return _xroad_error(
-                400,
-                "Client.InvalidClientHeader",
-                "X-Road-Client header missing or not INSTANCE/CLASS/MEMBER/SUBSYSTEM",
+    async def refuse(request: Request) -> Response | None:
+        """The X-Road checks and the injected faults every protocol request passes."""
+        client = request.headers.get(m.H_CLIENT)
+        if not client or not m.CLIENT_ID_PATTERN.match(client):
+            return await xroad_error(
                 request,
+                400,
+                m.ERR_CLIENT_HEADER,
+                f"{m.H_CLIENT} header missing or not INSTANCE/CLASS/MEMBER/SUBSYSTEM",
             )
         status, delay = faults.next_request()
         if delay:
             await asyncio.sleep(delay)
-        if status:
-            retry = str(max(1, round(faults.faults.retry_after)))
-            code = (
-                "Server.ServerProxy.RateLimited"
-                if status == 429
-                else "Server.ServerProxy.ServiceUnavailable"
-            )
-            return _xroad_error(status, code, "try again later", request, **{"Retry-After": retry})
-        return None
+        if status is None:
+            return None
+        retry_after = {"Retry-After": str(max(1, math.ceil(faults.faults.retry_after)))}
+        kind = m.ERR_RATE_LIMITED if status == 429 else m.ERR_UNAVAILABLE
+        return await xroad_error(request, status, kind, "try again later", retry_after)
 
-    def lister(stream: str):
-        async def handler(request: Request):
-            if (refused := await guard(request)) is not None:
+    def lister(stream: str) -> Handler:
+        async def handler(request: Request) -> Response:
+            if (refused := await refuse(request)) is not None:
                 return refused
             q = request.query_params
-            after = (q.get("modifiedAfter") or "", q.get("afterId") or "")
             try:
-                limit = min(int(q.get("limit", "100")), MAX_PAGE)
+                limit = min(int(q.get(m.Q_LIMIT, m.DEFAULT_PAGE)), m.MAX_PAGE)
+                since = q.get(m.Q_MODIFIED_AFTER)
+                after_time = _timestamp(since) if since else dt.datetime.min.replace(tzinfo=dt.UTC)
             except ValueError:
-                return _xroad_error(400, "Client.BadRequest", "limit must be a number", request)
+                return await xroad_error(
+                    request,
+                    400,
+                    m.ERR_BAD_REQUEST,
+                    f"{m.Q_LIMIT} must be a number and {m.Q_MODIFIED_AFTER} an ISO timestamp",
+                )
             if limit < 1:
-                return _xroad_error(400, "Client.BadRequest", "limit must be positive", request)
-            id_field = ID_FIELD[stream]
-            with lock:
-                items = state["records"][stream]
-                page, positions = [], []
-                for position, record in enumerate(items):
-                    if (record["modified"], record[id_field]) > after:
-                        page.append(record)
-                        positions.append(position)
-                        if len(page) == limit:
-                            break
-            page = [
-                _corrupt(stream, r) if faults.is_malformed(pos) else r
-                for r, pos in zip(page, positions, strict=True)
-            ]
-            more = bool(page) and positions[-1] < len(items) - 1
-            body = {"items": page, "hasMore": more}
-            return _stamp(JSONResponse(body), request)
+                return await xroad_error(
+                    request, 400, m.ERR_BAD_REQUEST, f"{m.Q_LIMIT} must be positive"
+                )
+            # without afterId: strictly after the stamp ("\U0010ffff" sorts after every id)
+            after_id = q.get(m.Q_AFTER_ID) or ("\U0010ffff" if since else "")
+            page, more = store.page(stream, (after_time, after_id), limit)
+            items = [corrupt(stream, r) if faults.is_malformed(i) else r for i, r in page]
+            body = {m.PAGE_ITEMS: items, m.PAGE_HAS_MORE: more}
+            return await _stamp(JSONResponse(body), request)
 
         return handler
 
-    async def notify(request: Request):
-        if (refused := await guard(request)) is not None:
+    def judge(item: Any) -> dict[str, Any]:
+        """The result of one notification; stores it when accepted. Caller holds the lock."""
+        if not isinstance(item, dict) or not item.get(m.N_KEY):
+            return {m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: f"{m.N_KEY} is missing"}
+        key = item[m.N_KEY]
+        if key in store.notifications:
+            earlier = store.notifications[key]
+            return {m.N_KEY: key, m.R_RESULT: m.RESULT_DUPLICATE, m.N_ID: earlier[m.N_ID]}
+        problem = invalid_notification(item)
+        if faults.faults.reject_writes:
+            problem = "notification refused by the employment authority (fault)"
+        if problem:
+            return {m.N_KEY: key, m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: problem}
+        notification_id = m.NOTIFICATION_ID_FORMAT.format(len(store.notifications) + 1)
+        store.notifications[key] = {**item, m.N_ID: notification_id}
+        return {m.N_KEY: key, m.R_RESULT: m.RESULT_ACCEPTED, m.N_ID: notification_id}
+
+    async def notify(request: Request) -> Response:
+        if (refused := await refuse(request)) is not None:
             return refused
         try:
-            payload = await request.json()
-            items = payload["notifications"]
-            assert isinstance(items, list)
-        except Exception:
-            return _xroad_error(
-                400, "Client.BadRequest", "body must be {notifications: [...]}", request
+            items = (await request.json())[m.BATCH_NOTIFICATIONS]
+            if not isinstance(items, list):
+                raise TypeError
+        except (ValueError, TypeError, KeyError):
+            return await xroad_error(
+                request, 400, m.ERR_BAD_REQUEST, f"body must be {{{m.BATCH_NOTIFICATIONS}: [...]}}"
             )
-        results = []
-        with lock:
-            for item in items:
-                key = item.get("idempotencyKey") if isinstance(item, dict) else None
-                if not key:
-                    results.append({"status": "rejected", "error": "idempotencyKey is missing"})
-                    continue
-                if key in state["notifications"]:
-                    earlier = state["notifications"][key]
-                    results.append(
-                        {
-                            "idempotencyKey": key,
-                            "status": "duplicate",
-                            "notificationId": earlier["notificationId"],
-                        }
-                    )
-                    continue
-                problem = _invalid(item)
-                if faults.faults.reject_writes:
-                    problem = "notification refused by the employment authority (fault)"
-                if problem:
-                    results.append({"idempotencyKey": key, "status": "rejected", "error": problem})
-                    continue
-                stored = {**item, "notificationId": f"N-{len(state['notifications']) + 1:06d}"}
-                state["notifications"][key] = stored
-                results.append(
-                    {
-                        "idempotencyKey": key,
-                        "status": "accepted",
-                        "notificationId": stored["notificationId"],
-                    }
-                )
-        return _stamp(JSONResponse({"results": results}), request)
+        with store.lock:
+            results = [judge(item) for item in items]
+        return await _stamp(JSONResponse({m.BATCH_RESULTS: results}), request)
 
-    async def unknown(request: Request):
-        return _xroad_error(404, "Server.ServerProxy.UnknownService", "no such service", request)
+    async def unknown(request: Request) -> Response:
+        return await xroad_error(request, 404, m.ERR_UNKNOWN_SERVICE, "no such service")
 
-    routes = [Route(BASE_PATH + PATHS[s], lister(s)) for s in ID_FIELD]
-    routes.append(Route(BASE_PATH + PATHS["period_notifications"], notify, methods=["POST"]))
-    routes.append(control_routes(faults, reset, received))
-    routes.append(Route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "DELETE"]))
-    return Starlette(routes=routes)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        kind = m.ERR_BAD_REQUEST if status < 500 else m.ERR_INTERNAL
+        return await xroad_error(request, status, kind, "the request cannot be served")
 
-
-def _invalid(item: dict[str, Any]) -> str | None:
-    if not stdnum_hetu.is_valid(str(item.get("personId", "")), allow_temporary=True):
-        return "personId is not a valid identity code"
-    if item.get("serviceCode") not in SERVICE_CODES:
-        return "serviceCode is unknown"
-    if item.get("event") not in EVENTS:
-        return "event must be STARTED, INTERRUPTED or ENDED"
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(item.get("eventDate", ""))):
-        return "eventDate must be an ISO date"
-    if item["event"] == "INTERRUPTED" and not item.get("reason"):
-        return "reason is required for INTERRUPTED"
-    return None
+    routes: list[Any] = [
+        Route(m.BASE_PATH + m.PATHS[s], lister(s), methods=["GET"]) for s in m.ID_FIELD
+    ]
+    routes += [
+        Route(m.BASE_PATH + m.PATHS["period_notifications"], notify, methods=["POST"]),
+        control_routes(faults, store.reset, store.received),
+        Route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
