@@ -1,9 +1,14 @@
-"""Adapter of a municipal case system: reads its nightly XML exports by streaming, validated
-against the XSD, and delivers through its XML import endpoint."""
+"""Adapter of a municipal social-welfare case system: reads its nightly XML exports by
+streaming them through the validating parser, and delivers through its XML import endpoint.
+
+Cursor (opaque to the engine): ``<export id>#<n>`` — n records of the stream in that export
+are done; ``<export id>#done`` — the whole export is done.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -17,132 +22,174 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
-from hub.errors import DeliveryError, PermanentError
+from hub.errors import ConfigError, DeliveryError, PermanentError
 from hub.http import HttpService
 from hub.model import CanonicalEntity
-from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError, iter_elements
-from hub_municipal import mapping
-from hub_municipal.xmlformat import import_document, q, read_results, record_fields, schema
+from hub.privacy import redact
+from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError
+from hub_municipal import mapping as m
+from hub_municipal.xmlformat import (
+    DocumentError,
+    ImportItem,
+    import_document,
+    read_export,
+    read_response,
+)
 
 DONE = "done"
+_CURSOR = re.compile(r"^(?P<export>[^#]+)#(?P<position>\d+|done)$")
 
 
-def encode_cursor(export_id: str, position: int | str) -> str:
-    """``EXPORT#N``: N records of the stream in EXPORT are stored; ``EXPORT#done``: all."""
-    return f"{export_id}#{position}"
+def encode_cursor(export_id: str, position: int | None) -> str:
+    """``EXPORT#N`` (N records of the stream in EXPORT done) or ``EXPORT#done`` (None)."""
+    return f"{export_id}#{DONE if position is None else position}"
 
 
-def decode_cursor(cursor: str | None) -> tuple[str | None, int | None]:
-    """(export id, records done in it; None when the export is done)."""
-    if not cursor:
-        return None, 0
-    export_id, _, position = cursor.rpartition("#")
-    if not export_id:
-        raise PermanentError(f"municipal: not a cursor of this adapter: {cursor!r}")
-    return export_id, None if position == DONE else int(position)
+def decode_cursor(cursor: str) -> tuple[str, int | None]:
+    """(export id, records done in it, or None when the whole export is done)."""
+    match = _CURSOR.match(cursor)
+    if not match:
+        raise PermanentError(f"{m.SYSTEM}: not a cursor of this adapter: {cursor!r}")
+    position = match["position"]
+    return match["export"], None if position == DONE else int(position)
+
+
+def exports_to_read(exports: Sequence[str], cursor: str | None) -> list[tuple[str, int]]:
+    """(export id, records of the stream to skip) for every export left after ``cursor``."""
+    if cursor is None:
+        return [(e, 0) for e in exports]
+    start, done = decode_cursor(cursor)
+    if start not in exports:  # purged from the list: carry on with the later ones
+        return [(e, 0) for e in exports if e > start]
+    later = [(e, 0) for e in exports[exports.index(start) + 1 :]]
+    return later if done is None else [(start, done), *later]
 
 
 class MunicipalAdapter(Adapter):
-    system_id = "municipal"
-    title = "Municipal social-welfare case system (nightly XML export, XML import)"
+    """Streams ``clients``, ``service_episodes`` and ``activation_plans`` (read and write).
+
+    Options: ``municipality_code`` (required): the municipality whose case system this is;
+    exports of another municipality are refused and imports are addressed to it.
+    """
+
+    system_id = m.SYSTEM
+    title = m.TITLE
     streams = {
-        stream: StreamSpec(rt.entity, readable=True, writable=True, description=rt.element)
-        for stream, rt in mapping.RECORD_TYPES.items()
+        stream: StreamSpec(
+            rt.entity, readable=True, writable=True, description=f"<{rt.element}> records"
+        )
+        for stream, rt in m.RECORD_TYPES.items()
     }
 
     def __init__(self, config: SystemConfig):
         super().__init__(config)
-        self.http = HttpService(config, headers={"Accept": "application/xml, application/json"})
+        self.municipality = str(config.options.get(m.OPTION_MUNICIPALITY, ""))
+        if not re.fullmatch(r"\d{3}", self.municipality):
+            raise ConfigError(
+                f"systems.{config.system}.options.{m.OPTION_MUNICIPALITY}: "
+                "a three-digit municipality code is required"
+            )
+        self.http = HttpService(config, headers={"Accept": "application/json, application/xml"})
 
     def close(self) -> None:
         self.http.close()
 
-    def _exports(self) -> list[str]:
-        _, body = self.http.request("GET", mapping.EXPORTS_PATH)
+    def exports(self) -> list[str]:
+        """The ids of the exports the case system offers, oldest first."""
+        _, body = self.http.request("GET", m.EXPORTS_PATH)
         try:
-            return [e["id"] for e in json.loads(body)["exports"]]
+            listed = [e[m.LIST_ID] for e in json.loads(body)[m.LIST_EXPORTS]]
         except (ValueError, KeyError, TypeError):
-            raise PermanentError("municipal: the export list is not {exports: [{id}]}") from None
+            raise PermanentError(f"{m.SYSTEM}: {m.EXPORTS_PATH} is not a list of exports") from None
+        if not all(isinstance(e, str) and "#" not in e for e in listed):
+            raise PermanentError(f"{m.SYSTEM}: {m.EXPORTS_PATH} lists an invalid export id")
+        return listed
 
     def check(self) -> CheckResult:
         try:
-            exports = self._exports()
+            exports = self.exports()
         except DeliveryError as exc:
             return CheckResult(False, str(exc))
-        return CheckResult(True, f"{len(exports)} exports available")
+        latest = exports[-1] if exports else "none"
+        return CheckResult(True, f"{len(exports)} exports available, latest {latest}")
 
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
-        rt = mapping.RECORD_TYPES[stream]
-        exports = self._exports()
-        start, done = decode_cursor(cursor)
-        if start is None:
-            todo = exports
-        elif start in exports:
-            todo = exports[exports.index(start) + (1 if done is None else 0) :]
-        else:  # the export has been purged: continue with those after it
-            todo = [e for e in exports if e > start]
-        for export_id in todo:
-            skip = done if (export_id == start and done) else 0
+        rt = m.record_type(stream)
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        for export_id, skip in exports_to_read(self.exports(), cursor):
             yield from self._read_export(export_id, rt, skip, batch_size)
 
     def _read_export(
-        self, export_id: str, rt: mapping.RecordType, skip: int, batch_size: int
+        self, export_id: str, rt: m.RecordType, skip: int, batch_size: int
     ) -> Iterator[Batch]:
         position, batch = 0, []
         try:
-            with self.http.stream("GET", f"{mapping.EXPORTS_PATH}/{export_id}") as (_, chunks):
-                for elem in iter_elements(chunks, q(rt.element), schema=schema()):
+            with self.http.stream("GET", f"{m.EXPORTS_PATH}/{export_id}") as (_, chunks):
+                for record_id, fields in read_export(
+                    chunks, rt.element, municipality=self.municipality
+                ):
                     position += 1
                     if position <= skip:
                         continue
-                    batch.append(NativeRecord(elem.get("id"), record_fields(elem)))
+                    batch.append(NativeRecord(record_id, fields))
                     if len(batch) >= batch_size:
                         yield Batch(batch, encode_cursor(export_id, position))
                         batch = []
-        except (XmlSyntaxError, UnsafeXmlError) as exc:
+        except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
             raise PermanentError(
-                f"municipal: export {export_id} refused against {mapping.XSD.name}: {exc}"
+                f"{m.SYSTEM}: export {export_id} refused ({m.EXPORT_XSD.name}): {redact(exc)}"
             ) from None
-        yield Batch(batch, encode_cursor(export_id, DONE))
+        yield Batch(batch, encode_cursor(export_id, None))
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
-        return mapping.to_canonical(stream, record.native_id, record.data)
+        return m.to_canonical(stream, record.native_id, record.data)
 
     def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        return mapping.to_native(stream, record)
+        return m.to_native(stream, record)
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        rt = mapping.RECORD_TYPES[stream]
+        rt = m.record_type(stream)
         outcomes: dict[str, WriteOutcome] = {}
-        sendable = []
+        sendable: list[ImportItem] = []
         for item in items:
-            missing = mapping.missing_required(stream, item.payload)
+            missing = m.missing_required(stream, item.payload)
             if missing:  # refused here, so that one bad record does not fail the batch
+                names = ", ".join(f"{f.native} ({f.canonical})" for f in missing)
                 outcomes[item.idempotency_key] = WriteOutcome.permanent(
                     item.idempotency_key,
-                    f"the case system requires {', '.join(missing)}, which the record lacks "
-                    "(or the exchange may not send)",
+                    f"{m.SYSTEM}/{stream}: the case system requires {names}, which the "
+                    "record lacks or the exchange may not send",
                 )
-            else:
-                sendable.append((rt.element, item.idempotency_key, item.native_id, item.payload))
-        if sendable:
-            _, body = self.http.request(
-                "POST",
-                mapping.IMPORT_PATH,
-                content=import_document(sendable),
-                headers={"Content-Type": "application/xml"},
+                continue
+            sendable.append(
+                ImportItem(rt.element, item.idempotency_key, item.native_id, dict(item.payload))
             )
-            try:
-                results = read_results(body)
-            except (XmlSyntaxError, UnsafeXmlError) as exc:
-                raise PermanentError(f"municipal: the import result is not valid: {exc}") from None
-            for key, status, record_id, reason in results:
-                if status in ("accepted", "duplicate"):
-                    outcomes[key] = WriteOutcome.ok(key, native_id=record_id)
-                else:
-                    outcomes[key] = WriteOutcome.permanent(key, reason or "rejected")
+        if sendable:
+            outcomes.update(self._post(sendable))
         return [
             outcomes.get(i.idempotency_key)
-            or WriteOutcome.transient(i.idempotency_key, "no result returned for this record")
+            or WriteOutcome.transient(i.idempotency_key, "the case system returned no result")
             for i in items
         ]
+
+    def _post(self, items: list[ImportItem]) -> dict[str, WriteOutcome]:
+        _, body = self.http.request(
+            "POST",
+            m.IMPORT_PATH,
+            content=import_document(self.municipality, items),
+            headers={"Content-Type": "application/xml"},
+        )
+        try:
+            results = read_response(body)
+        except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
+            raise PermanentError(
+                f"{m.SYSTEM}: the import response is not valid: {redact(exc)}"
+            ) from None
+        outcomes = {}
+        for r in results:
+            if r.status in (m.ACCEPTED, m.DUPLICATE):
+                outcomes[r.key] = WriteOutcome.ok(r.key, native_id=r.record_id)
+            else:
+                outcomes[r.key] = WriteOutcome.permanent(r.key, redact(r.reason or "rejected"))
+        return outcomes

@@ -1,9 +1,10 @@
 """Every name of the municipal case system's batch interface that the hub had to invent.
 
 Effica/Lifecare, ProConsona and Apotti publish no API (DOMAIN.md). The case system is
-modelled as a nightly XML batch export and an XML import endpoint, described by
-``schemas/municipal/case-system.xsd``; element names, paths and codes below mirror it. When
-a real specification appears, this module and the XSD change, nothing else.
+modelled as a nightly XML batch export (``schemas/municipal/export.xsd``) and an XML import
+endpoint (``schemas/municipal/import.xsd``); element and attribute names, namespaces, paths
+and code values below mirror those schemas. When a real specification appears, this module
+and the XSDs change, nothing else.
 """
 
 from __future__ import annotations
@@ -17,12 +18,46 @@ from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
 from hub.settings import PROJECT_ROOT
 
 SYSTEM = "municipal"
-NAMESPACE = "urn:fi:hub:municipal:1"
-XSD = PROJECT_ROOT / "schemas" / "municipal" / "case-system.xsd"
+TITLE = "Municipal social-welfare case system (nightly XML export, XML import)"
+SANDBOX_PORT = 8702
+OPTION_MUNICIPALITY = "municipality_code"
+SANDBOX_MUNICIPALITY = "743"  # Seinäjoki
 
-EXPORTS_PATH = "/exports"
-IMPORT_PATH = "/import"
+# --- schemas and namespaces ---------------------------------------------------------------
+SCHEMA_DIR = PROJECT_ROOT / "schemas" / "municipal"
+EXPORT_XSD = SCHEMA_DIR / "export.xsd"
+IMPORT_XSD = SCHEMA_DIR / "import.xsd"
+EXPORT_NS = "urn:fi:hub:municipal:export:1"
+IMPORT_NS = "urn:fi:hub:municipal:import:1"
 
+# --- HTTP paths -----------------------------------------------------------------------------
+EXPORTS_PATH = "/exports"  # GET: JSON list of exports; GET /exports/{id}: one export (XML)
+IMPORT_PATH = "/import"  # POST: an <import> document; answers an <importResponse>
+NIGHTLY_PATH = "/_sandbox/nightly"  # sandbox only: close the next nightly export now
+
+# --- the export list (JSON) -----------------------------------------------------------------
+LIST_EXPORTS = "exports"
+LIST_ID = "id"
+LIST_RECORDS = "records"  # number of records in the export
+LIST_COUNTS = "counts"  # records per element name
+
+# --- export document ------------------------------------------------------------------------
+EXPORT_ROOT = "export"
+EXPORT_ID_ATTR = "exportId"
+EXPORT_MUNICIPALITY_ATTR = "municipality"
+EXPORT_GENERATED_ATTR = "generated"
+RECORD_ID_ATTR = "id"
+
+# --- import document and its response -------------------------------------------------------
+IMPORT_ROOT = "import"
+IMPORT_MUNICIPALITY_ATTR = "municipality"
+KEY_ATTR = "idempotencyKey"
+RESPONSE_ROOT = "importResponse"
+RESULT = "result"
+RESULT_STATUS_ATTR = "status"
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+# --- code values ----------------------------------------------------------------------------
 SERVICE_CODES = {
     "KTT": "rehabilitative_work_activity",
     "SOSKU-YKS": "social_rehabilitation_individual_coaching",
@@ -39,8 +74,11 @@ STATUS_CODES = {
 
 @dataclass(frozen=True)
 class Field:
+    """One child element of a record and the canonical field it carries."""
+
     native: str
     canonical: str
+    required: bool = False  # the XSD requires it
     codes: Mapping[str, str] | None = None  # native code -> canonical value
     repeated: bool = False
 
@@ -48,25 +86,25 @@ class Field:
 @dataclass(frozen=True)
 class RecordType:
     element: str
+    #: prefix of the case system's ids of this record type (``E-000123``)
+    id_prefix: str
     entity: type[CanonicalEntity]
     fields: tuple[Field, ...]  # in the XSD's order
 
     def required(self) -> list[Field]:
-        return [f for f in self.fields if f.native in _REQUIRED[self.element]]
+        return [f for f in self.fields if f.required]
+
+    def repeated(self) -> set[str]:
+        return {f.native for f in self.fields if f.repeated}
 
 
-_REQUIRED = {
-    "client": {"hetu"},
-    "episode": {"hetu", "serviceCode", "status"},
-    "plan": {"hetu", "drawnUp", "goal", "official"},
-}
-
-RECORD_TYPES = {
+RECORD_TYPES: dict[str, RecordType] = {
     "clients": RecordType(
         "client",
+        "C",
         Client,
         (
-            Field("hetu", "hetu"),
+            Field("hetu", "hetu", required=True),
             Field("firstName", "first_name"),
             Field("lastName", "last_name"),
             Field("homeMunicipality", "home_municipality"),
@@ -75,10 +113,11 @@ RECORD_TYPES = {
     ),
     "service_episodes": RecordType(
         "episode",
+        "E",
         ServiceEpisode,
         (
-            Field("hetu", "client_hetu"),
-            Field("serviceCode", "service_type", SERVICE_CODES),
+            Field("hetu", "client_hetu", required=True),
+            Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
             Field("providerBusinessId", "provider_business_id"),
             Field("decisionDate", "decision_date"),
             Field("startDate", "start_date"),
@@ -86,61 +125,77 @@ RECORD_TYPES = {
             Field("actualEndDate", "actual_end_date"),
             Field("daysPerWeek", "days_per_week"),
             Field("hoursPerDay", "hours_per_day"),
-            Field("status", "status", STATUS_CODES),
+            Field("status", "status", required=True, codes=STATUS_CODES),
             Field("interruptionReason", "interruption_reason"),
         ),
     ),
     "activation_plans": RecordType(
         "plan",
+        "P",
         ActivationPlan,
         (
-            Field("hetu", "client_hetu"),
-            Field("drawnUp", "drawn_up_date"),
-            Field("goal", "goals", repeated=True),
+            Field("hetu", "client_hetu", required=True),
+            Field("drawnUp", "drawn_up_date", required=True),
+            Field("goal", "goals", required=True, repeated=True),
             Field("measure", "measures", repeated=True),
-            Field("official", "responsible_official"),
+            Field("official", "responsible_official", required=True),
             Field("reviewDate", "review_date"),
         ),
     ),
 }
-STREAM_OF_ELEMENT = {rt.element: stream for stream, rt in RECORD_TYPES.items()}
+BY_ELEMENT: dict[str, RecordType] = {rt.element: rt for rt in RECORD_TYPES.values()}
+
+
+def record_type(stream: str) -> RecordType:
+    try:
+        return RECORD_TYPES[stream]
+    except KeyError:
+        raise NotImplementedError(f"{SYSTEM} has no stream {stream!r}") from None
 
 
 def to_canonical(stream: str, native_id: str, data: Mapping[str, Any]) -> CanonicalEntity:
-    rt = RECORD_TYPES[stream]
+    """The canonical entity of an exported record (``data`` from :func:`record_fields`)."""
+    rt = record_type(stream)
     ref = f"{SYSTEM}/{stream}/{native_id}"
     values: dict[str, Any] = {}
     for f in rt.fields:
         value = data.get(f.native)
-        if value is None or value == []:
+        if value is None or value == [] or value == "":
             continue
         if f.codes is not None:
             if value not in f.codes:
-                raise RecordError(ref, f.native, f"unknown code {value!r}")
+                raise RecordError(ref, f.native, "not a code of the case system")
             value = f.codes[value]
         values[f.canonical] = value
     return rt.entity(**values)
 
 
 def to_native(stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Native fields from a canonical record; missing canonical fields are left out."""
-    rt = RECORD_TYPES[stream]
+    """Native fields (text, or lists of text) from a canonical record as JSON; fields the
+    record lacks are left out."""
+    rt = record_type(stream)
     native: dict[str, Any] = {}
     for f in rt.fields:
         value = record.get(f.canonical)
         if value is None or value == []:
             continue
         if f.codes is not None:
-            value = {v: k for k, v in f.codes.items()}[value]
-        native[f.native] = [str(v) for v in value] if f.repeated else _text(value)
+            reverse = {v: k for k, v in f.codes.items()}
+            if value not in reverse:
+                raise RecordError(f"{SYSTEM}/{stream}", f.canonical, "no code in the case system")
+            value = reverse[value]
+        native[f.native] = [_text(v) for v in value] if f.repeated else _text(value)
     return native
 
 
-def missing_required(stream: str, native: Mapping[str, Any]) -> list[str]:
-    return [f.native for f in RECORD_TYPES[stream].required() if not native.get(f.native)]
+def missing_required(stream: str, native: Mapping[str, Any]) -> list[Field]:
+    """The fields the XSD requires that ``native`` lacks."""
+    return [f for f in record_type(stream).required() if not native.get(f.native)]
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

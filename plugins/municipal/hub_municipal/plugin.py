@@ -1,26 +1,32 @@
 """Plugin registration for municipal case systems (entry point ``hub: municipal``)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from hub.hookspecs import hookimpl
 from hub.sandbox import Sandbox
 
 
 @hookimpl
-def hub_register_adapters():
+def hub_register_adapters() -> list[type[Any]]:
     from hub_municipal.adapter import MunicipalAdapter
 
     return [MunicipalAdapter]
 
 
 @hookimpl
-def hub_register_sandboxes():
+def hub_register_sandboxes() -> list[Sandbox]:
+    from hub_municipal import mapping
     from hub_municipal.sandbox import create_app
 
     return [
         Sandbox(
-            system_id="municipal",
-            title="Municipal case system (nightly XML export, XML import)",
+            system_id=mapping.SYSTEM,
+            title=mapping.TITLE,
             app_factory=create_app,
-            default_port=8702,
-            adapter_options={"municipality_code": "743"},
+            default_port=mapping.SANDBOX_PORT,
+            adapter_options={mapping.OPTION_MUNICIPALITY: mapping.SANDBOX_MUNICIPALITY},
+            base_path="",
         )
     ]

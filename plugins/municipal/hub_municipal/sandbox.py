@@ -1,18 +1,35 @@
 """Sandbox of a municipal social-welfare case system: nightly XML exports and an XML import.
 
-- ``GET  /exports``            the exports in order: ``{"exports": [{"id": ...}, ...]}``
-- ``GET  /exports/{id}``       one export, streamed (chunked) and valid against the XSD
-- ``POST /import``             a delivery batch (``<import>``); answers ``<importResult>``
-  with one result per record; a repeated idempotency key returns the earlier result
-- ``POST /_sandbox/nightly``   run the nightly job: a new export with every record imported
-  since the last one
-- the common control API of :mod:`hub.sandbox` (faults, reset, received)
+Protocol (names from :mod:`hub_municipal.mapping`):
+
+- ``GET  /exports``          the exports, oldest first, as JSON:
+  ``{"exports": [{"id": "2026-11-20", "records": 130, "counts": {"client": 40, ...}}]}``
+- ``GET  /exports/{id}``     one export, valid against export.xsd, generated while it is sent
+  (chunked); 404 for an unknown id
+- ``POST /import``           an ``<import>`` document (import.xsd); 400 with the reason when it
+  is not valid; otherwise an ``<importResponse>`` with one result per item. A repeated
+  idempotency key returns the earlier result and creates nothing (only accepted items use up
+  their key, so a rejected item may be delivered again). Accepted items get the case
+  system's id (``E-100001``), or update the record whose id they carry.
+
+Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
+
+- ``POST /_sandbox/nightly`` run the nightly job now: close a new export (the next night's
+  date) with every record imported or changed since the last one; answers
+  ``{"exportId": ..., "records": n}``;
+- ``GET  /_sandbox/received`` the accepted import items, one per idempotency key:
+  ``{"idempotencyKey", "kind" (element name), "id", **fields}``.
+
+Faults: every protocol request counts for 429/503/slow; ``malformed_every`` corrupts every
+n-th exported episode (still valid XML, but it ends before it starts); ``reject_writes``
+rejects every import item.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,34 +41,128 @@ from stdnum.fi import hetu as stdnum_hetu
 from hub.sandbox import FaultState, control_routes
 from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError
 from hub_municipal import data
-from hub_municipal.mapping import EXPORTS_PATH, IMPORT_PATH
-from hub_municipal.xmlformat import export_chunks, read_import, result_document
+from hub_municipal import mapping as m
+from hub_municipal.xmlformat import (
+    DocumentError,
+    ExportRecord,
+    ImportItem,
+    ImportResult,
+    export_chunks,
+    read_import,
+    response_document,
+)
 
 XML = "application/xml"
-ID_PREFIX = {"client": "C", "episode": "E", "plan": "P"}
+MAX_IMPORT_BYTES = 16 * 1024 * 1024
 
 
-def create_app(seed: int = 1, size: int = 50, municipality: str = "743") -> Starlette:
-    lock = threading.Lock()
+class CaseSystem:
+    """The sandbox's state: seeded exports (generated on demand) plus what was imported."""
+
+    def __init__(self, seed: int, size: int, municipality: str, faults: FaultState):
+        self.seed, self.size, self.municipality, self.faults = seed, size, municipality, faults
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.results: dict[str, str] = {}  # idempotency key -> id of the accepted record
+            self.received_items: dict[str, dict[str, Any]] = {}  # key -> accepted item
+            self.records: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (element, fields)
+            self.pending: dict[str, None] = {}  # ids changed since the last export, in order
+            self.nightly_exports: dict[str, list[ExportRecord]] = {}
+            self.next_number = data.first_import_number(self.size)
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.received_items.values())
+
+    def exports(self) -> list[dict[str, Any]]:
+        listed = []
+        for index, export_id in enumerate(data.EXPORT_IDS):
+            listed.append(_listing(export_id, data.export_counts(self.size, index)))
+        with self.lock:
+            for export_id, records in self.nightly_exports.items():
+                counts = {rt.element: 0 for rt in m.RECORD_TYPES.values()}
+                for element, _, _ in records:
+                    counts[element] += 1
+                listed.append(_listing(export_id, counts))
+        return listed
+
+    def export_body(self, export_id: str) -> Iterator[bytes] | None:
+        """The export's chunks, generated lazily; None if there is no such export."""
+        if export_id in data.EXPORT_IDS:
+            index = data.EXPORT_IDS.index(export_id)
+            records = data.export_records(self.seed, self.size, index, self.faults.is_malformed)
+        else:
+            with self.lock:
+                found = self.nightly_exports.get(export_id)
+            if found is None:
+                return None
+            records = iter(found)
+        generated = export_id + data.GENERATED_AT
+        return export_chunks(export_id, self.municipality, generated, records)
+
+    def import_items(self, items: list[ImportItem]) -> list[ImportResult]:
+        results = []
+        with self.lock:
+            for item in items:
+                results.append(self._import(item))
+        return results
+
+    def _import(self, item: ImportItem) -> ImportResult:
+        if item.key in self.results:
+            return ImportResult(item.key, m.DUPLICATE, self.results[item.key], "")
+        problem = None
+        if not stdnum_hetu.is_valid(item.fields.get("hetu", ""), allow_temporary=True):
+            problem = "hetu is not a valid identity code"
+        elif item.record_id and not self._known(item.element, item.record_id):
+            problem = f"there is no {item.element} {item.record_id} to update"
+        elif self.faults.faults.reject_writes:
+            problem = "the case system refused the record (reject_writes fault)"
+        if problem:
+            return ImportResult(item.key, m.REJECTED, None, problem)
+        rid = item.record_id
+        if not rid:
+            self.next_number += 1
+            rid = data.record_id(item.element, self.next_number)
+        self.records[rid] = (item.element, item.fields)
+        self.pending.pop(rid, None)
+        self.pending[rid] = None
+        self.results[item.key] = rid
+        self.received_items[item.key] = {
+            m.KEY_ATTR: item.key,
+            "kind": item.element,
+            m.RECORD_ID_ATTR: rid,
+            **item.fields,
+        }
+        return ImportResult(item.key, m.ACCEPTED, rid, "")
+
+    def _known(self, element: str, rid: str) -> bool:
+        if rid in self.records:
+            return self.records[rid][0] == element
+        return data.is_seeded(element, rid, self.size)
+
+    def nightly(self) -> tuple[str, int]:
+        """Close a new export of everything imported or changed since the last one."""
+        with self.lock:
+            export_id = data.nightly_export_id(len(self.nightly_exports))
+            records = [(self.records[r][0], r, self.records[r][1]) for r in self.pending]
+            self.nightly_exports[export_id] = records
+            self.pending = {}
+        return export_id, len(records)
+
+
+def _listing(export_id: str, counts: dict[str, int]) -> dict[str, Any]:
+    return {m.LIST_ID: export_id, m.LIST_RECORDS: sum(counts.values()), m.LIST_COUNTS: counts}
+
+
+def create_app(seed: int = 1, size: int = 50, municipality: str = m.SANDBOX_MUNICIPALITY) -> Any:
+    """The sandbox's ASGI app with deterministic data for ``size`` people of ``seed``."""
     faults = FaultState()
-    state: dict[str, Any] = {}
+    system = CaseSystem(seed, size, municipality, faults)
 
-    def reset() -> None:
-        with lock:
-            state["results"] = {}  # idempotency key -> id of the accepted record
-            state["received"] = {}  # idempotency key -> accepted record
-            state["records"] = {}  # id -> (element, fields) of imported records
-            state["pending"] = []  # ids changed since the last nightly export
-            state["nightly"] = []  # (export id, [(element, id, fields)])
-            state["next_id"] = 100_000
-
-    reset()
-
-    def received() -> list[dict[str, Any]]:
-        with lock:
-            return list(state["received"].values())
-
-    async def refuse(request: Request) -> Response | None:
+    async def refuse() -> Response | None:
         status, delay = faults.next_request()
         if delay:
             await asyncio.sleep(delay)
@@ -61,81 +172,43 @@ def create_app(seed: int = 1, size: int = 50, municipality: str = "743") -> Star
         return None
 
     async def list_exports(request: Request) -> Response:
-        if (refused := await refuse(request)) is not None:
+        if (refused := await refuse()) is not None:
             return refused
-        with lock:
-            nightly = [export_id for export_id, _ in state["nightly"]]
-        return JSONResponse({"exports": [{"id": e} for e in (*data.EXPORT_IDS, *nightly)]})
+        return JSONResponse({m.LIST_EXPORTS: system.exports()})
 
     async def get_export(request: Request) -> Response:
-        if (refused := await refuse(request)) is not None:
+        if (refused := await refuse()) is not None:
             return refused
-        export_id = request.path_params["export_id"]
-        if export_id in data.EXPORT_IDS:
-            index = data.EXPORT_IDS.index(export_id)
-            records = data.export_records(seed, size, index, faults.is_malformed)
-        else:
-            with lock:
-                found = [r for e, r in state["nightly"] if e == export_id]
-            if not found:
-                return Response(f"no export {export_id}", 404)
-            records = iter(found[0])
-        generated = f"{export_id[:10]}T23:30:00Z"
-        return StreamingResponse(
-            export_chunks(export_id, municipality, generated, records), media_type=XML
-        )
+        body = system.export_body(request.path_params["export_id"])
+        if body is None:
+            return Response("no such export", 404, media_type="text/plain")
+        return StreamingResponse(body, media_type=XML)
 
-    async def import_batch(request: Request) -> Response:
-        if (refused := await refuse(request)) is not None:
+    async def post_import(request: Request) -> Response:
+        if (refused := await refuse()) is not None:
             return refused
         body = await request.body()
         try:
-            items = read_import(body)
-        except (XmlSyntaxError, UnsafeXmlError) as exc:
+            if len(body) > MAX_IMPORT_BYTES:
+                raise UnsafeXmlError(f"import documents are limited to {MAX_IMPORT_BYTES} bytes")
+            municipality, items = read_import(body)
+            if municipality != system.municipality:
+                raise DocumentError(f"this case system serves municipality {system.municipality}")
+        except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
             return Response(f"invalid import document: {exc}", 400, media_type="text/plain")
-        results = []
-        with lock:
-            for element, key, record_id, fields in items:
-                if key in state["results"]:  # only accepted deliveries consume their key
-                    results.append((key, "duplicate", state["results"][key], ""))
-                    continue
-                problem = None
-                if not stdnum_hetu.is_valid(fields.get("hetu", ""), allow_temporary=True):
-                    problem = "hetu is not a valid identity code"
-                elif faults.faults.reject_writes:
-                    problem = "the case system refused the record (fault)"
-                if problem:
-                    results.append((key, "rejected", None, problem))
-                    continue
-                if not record_id or record_id not in state["records"]:
-                    state["next_id"] += 1
-                    record_id = f"{ID_PREFIX[element]}-{state['next_id']:06d}"
-                state["records"][record_id] = (element, fields)
-                state["pending"].append(record_id)
-                state["results"][key] = record_id
-                state["received"][key] = {
-                    "idempotencyKey": key,
-                    "kind": element,
-                    "id": record_id,
-                    **fields,
-                }
-                results.append((key, "accepted", record_id, ""))
-        return Response(result_document(results), media_type=XML)
+        results = system.import_items(items)
+        return Response(response_document(results), media_type=XML)
 
-    async def nightly(request: Request) -> Response:
-        with lock:
-            export_id = f"2026-11-23.{len(state['nightly']) + 1:03d}"
-            ids = list(dict.fromkeys(state["pending"]))
-            records = [(state["records"][i][0], i, state["records"][i][1]) for i in ids]
-            state["nightly"].append((export_id, records))
-            state["pending"] = []
-        return JSONResponse({"exportId": export_id, "records": len(records)})
+    async def post_nightly(request: Request) -> Response:
+        export_id, count = system.nightly()
+        return JSONResponse({"exportId": export_id, "records": count})
 
-    routes = [
-        Route(EXPORTS_PATH, list_exports),
-        Route(EXPORTS_PATH + "/{export_id}", get_export),
-        Route(IMPORT_PATH, import_batch, methods=["POST"]),
-        Route("/_sandbox/nightly", nightly, methods=["POST"]),
-        control_routes(faults, reset, received),
-    ]
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=[
+            Route(m.EXPORTS_PATH, list_exports, methods=["GET"]),
+            Route(m.EXPORTS_PATH + "/{export_id}", get_export, methods=["GET"]),
+            Route(m.IMPORT_PATH, post_import, methods=["POST"]),
+            Route(m.NIGHTLY_PATH, post_nightly, methods=["POST"]),
+            control_routes(faults, system.reset, system.received),
+        ]
+    )

@@ -1,44 +1,60 @@
-"""Building and reading the case system's XML documents (shared by adapter and sandbox).
-Parsing goes through :mod:`hub.xmlsafe` only."""
+"""Building and reading the case system's XML documents, shared by adapter and sandbox.
+
+Every parse goes through :mod:`hub.xmlsafe`; documents are built with lxml's element API
+(small import documents) or its incremental writer (exports, which may be large).
+"""
 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
-from hub.xmlsafe import load_schema, parse_bytes
-from hub_municipal.mapping import NAMESPACE, RECORD_TYPES, STREAM_OF_ELEMENT, XSD
+from hub.xmlsafe import iter_elements, load_schema, parse_bytes
+from hub_municipal import mapping as m
+
+#: (element name, the case system's id, fields) of one exported record
+ExportRecord = tuple[str, str, Mapping[str, Any]]
 
 
-def q(name: str) -> str:
-    return f"{{{NAMESPACE}}}{name}"
+class DocumentError(ValueError):
+    """A document is valid but not the one expected (another root, another municipality)."""
+
+
+class ImportItem(NamedTuple):
+    element: str
+    key: str
+    record_id: str | None
+    fields: dict[str, Any]
+
+
+class ImportResult(NamedTuple):
+    key: str
+    status: str
+    record_id: str | None
+    reason: str
+
+
+def qname(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
 
 
 @functools.cache
-def schema() -> etree.XMLSchema:
-    return load_schema(XSD)
+def export_schema() -> etree.XMLSchema:
+    return load_schema(m.EXPORT_XSD)
 
 
-def record_element(element: str, fields: Mapping[str, Any], **attrs: str) -> etree._Element:
-    """One record element with its children in the XSD's order."""
-    rt = RECORD_TYPES[STREAM_OF_ELEMENT[element]]
-    elem = etree.Element(q(element), {k: v for k, v in attrs.items() if v}, nsmap={None: NAMESPACE})
-    for f in rt.fields:
-        value = fields.get(f.native)
-        if value is None:
-            continue
-        for item in value if f.repeated else [value]:
-            etree.SubElement(elem, q(f.native)).text = str(item)
-    return elem
+@functools.cache
+def import_schema() -> etree.XMLSchema:
+    return load_schema(m.IMPORT_XSD)
 
 
 def record_fields(elem: etree._Element) -> dict[str, Any]:
-    """The children of a record element as a JSON-able dict (repeated ones as lists)."""
-    rt = RECORD_TYPES[STREAM_OF_ELEMENT[etree.QName(elem).localname]]
-    repeated = {f.native for f in rt.fields if f.repeated}
+    """The children of a record element as a JSON-able dict; repeated ones as lists."""
+    repeated = m.BY_ELEMENT[etree.QName(elem).localname].repeated()
     out: dict[str, Any] = {name: [] for name in repeated}
     for child in elem:
         name = etree.QName(child).localname
@@ -49,54 +65,123 @@ def record_fields(elem: etree._Element) -> dict[str, Any]:
     return out
 
 
+def _children(element: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(child name, text) of a record in the XSD's order; missing fields are left out."""
+    for f in m.BY_ELEMENT[element].fields:
+        value = fields.get(f.native)
+        if value is None:
+            continue
+        for item in value if f.repeated else [value]:
+            yield f.native, str(item)
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
 def export_chunks(
     export_id: str,
     municipality: str,
     generated: str,
-    records: Iterable[tuple[str, str, Mapping[str, Any]]],
+    records: Iterable[ExportRecord],
     *,
-    per_chunk: int = 200,
+    chunk_size: int = 64 * 1024,
 ) -> Iterator[bytes]:
-    """An export document, streamed: records are (element, id, fields)."""
-    yield (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<export xmlns="{NAMESPACE}" '
-        f'exportId="{export_id}" municipality="{municipality}" generated="{generated}">\n'
-    ).encode()
-    buf: list[bytes] = []
-    for element, record_id, fields in records:
-        buf.append(etree.tostring(record_element(element, fields, id=record_id)) + b"\n")
-        if len(buf) >= per_chunk:
-            yield b"".join(buf).replace(f' xmlns="{NAMESPACE}"'.encode(), b"")
-            buf = []
-    if buf:
-        yield b"".join(buf).replace(f' xmlns="{NAMESPACE}"'.encode(), b"")
-    yield b"</export>\n"
+    """An export document, produced chunk by chunk: only one chunk is ever in memory."""
+    buf = io.BytesIO()
+    ns = m.EXPORT_NS
+    root_attrs = {
+        m.EXPORT_ID_ATTR: export_id,
+        m.EXPORT_MUNICIPALITY_ATTR: municipality,
+        m.EXPORT_GENERATED_ATTR: generated,
+    }
+    with etree.xmlfile(buf, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(qname(ns, m.EXPORT_ROOT), root_attrs, nsmap={None: ns}):
+            xf.write("\n")
+            for element, record_id, fields in records:
+                with xf.element(qname(ns, element), {m.RECORD_ID_ATTR: record_id}):
+                    for name, text in _children(element, fields):
+                        with xf.element(qname(ns, name)):
+                            xf.write(text)
+                xf.write("\n")
+                if buf.tell() >= chunk_size:
+                    yield buf.getvalue()
+                    buf.seek(0)
+                    buf.truncate()
+    yield buf.getvalue() + b"\n"
 
 
-def import_document(items: Iterable[tuple[str, str, str | None, Mapping[str, Any]]]) -> bytes:
-    """An import document from (element, idempotency key, known id, fields)."""
-    root = etree.Element(q("import"), nsmap={None: NAMESPACE})
-    for element, key, record_id, fields in items:
-        root.append(record_element(element, fields, key=key, id=record_id or ""))
+def read_export(
+    chunks: Iterable[bytes], element: str, *, municipality: str | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Stream an export, validating it against export.xsd, and yield (id, fields) of each
+    ``element`` record. Memory stays flat. Raises :class:`hub.xmlsafe.XmlSyntaxError`
+    (invalid), :class:`hub.xmlsafe.UnsafeXmlError` (DTD, entities, too large) or
+    :class:`DocumentError` (another municipality's export)."""
+    checked = municipality is None
+    tag = qname(m.EXPORT_NS, element)
+    for elem in iter_elements(chunks, tag, schema=export_schema()):
+        if not checked:
+            root = elem.getparent()
+            found = root.get(m.EXPORT_MUNICIPALITY_ATTR) if root is not None else None
+            if found != municipality:
+                raise DocumentError(f"the export is of municipality {found}, not {municipality}")
+            checked = True
+        yield elem.get(m.RECORD_ID_ATTR), record_fields(elem)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def import_document(municipality: str, items: Iterable[ImportItem]) -> bytes:
+    """An ``<import>`` document of delivery items."""
+    ns = m.IMPORT_NS
+    root = etree.Element(
+        qname(ns, m.IMPORT_ROOT), {m.IMPORT_MUNICIPALITY_ATTR: municipality}, nsmap={None: ns}
+    )
+    for item in items:
+        attrs = {m.KEY_ATTR: item.key}
+        if item.record_id:
+            attrs[m.RECORD_ID_ATTR] = item.record_id
+        elem = etree.SubElement(root, qname(ns, item.element), attrs)
+        for name, text in _children(item.element, item.fields):
+            etree.SubElement(elem, qname(ns, name)).text = text
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def read_import(body: bytes) -> list[tuple[str, str, str | None, dict[str, Any]]]:
-    root = parse_bytes(body, schema=schema())
-    return [(etree.QName(e).localname, e.get("key"), e.get("id"), record_fields(e)) for e in root]
+def read_import(body: bytes) -> tuple[str, list[ImportItem]]:
+    """(municipality, items) of an ``<import>`` document valid against import.xsd."""
+    root = parse_bytes(body, schema=import_schema())
+    if etree.QName(root).localname != m.IMPORT_ROOT:
+        raise DocumentError(f"expected <{m.IMPORT_ROOT}>, got <{etree.QName(root).localname}>")
+    items = [
+        ImportItem(
+            etree.QName(e).localname, e.get(m.KEY_ATTR), e.get(m.RECORD_ID_ATTR), record_fields(e)
+        )
+        for e in root
+    ]
+    return root.get(m.IMPORT_MUNICIPALITY_ATTR), items
 
 
-def result_document(results: Iterable[tuple[str, str, str | None, str]]) -> bytes:
-    """(key, status, id, reason) → an importResult document."""
-    root = etree.Element(q("importResult"), nsmap={None: NAMESPACE})
-    for key, status, record_id, reason in results:
-        attrs = {"key": key, "status": status}
-        if record_id:
-            attrs["id"] = record_id
-        etree.SubElement(root, q("result"), attrs).text = reason or None
+def response_document(results: Iterable[ImportResult]) -> bytes:
+    """An ``<importResponse>`` with one result per item."""
+    ns = m.IMPORT_NS
+    root = etree.Element(qname(ns, m.RESPONSE_ROOT), nsmap={None: ns})
+    for r in results:
+        attrs = {m.KEY_ATTR: r.key, m.RESULT_STATUS_ATTR: r.status}
+        if r.record_id:
+            attrs[m.RECORD_ID_ATTR] = r.record_id
+        etree.SubElement(root, qname(ns, m.RESULT), attrs).text = r.reason or None
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def read_results(body: bytes) -> list[tuple[str, str, str | None, str]]:
-    root = parse_bytes(body, schema=schema())
-    return [(r.get("key"), r.get("status"), r.get("id"), r.text or "") for r in root]
+def read_response(body: bytes) -> list[ImportResult]:
+    root = parse_bytes(body, schema=import_schema())
+    if etree.QName(root).localname != m.RESPONSE_ROOT:
+        raise DocumentError(f"expected <{m.RESPONSE_ROOT}>, got <{etree.QName(root).localname}>")
+    return [
+        ImportResult(
+            r.get(m.KEY_ATTR), r.get(m.RESULT_STATUS_ATTR), r.get(m.RECORD_ID_ATTR), r.text or ""
+        )
+        for r in root
+    ]
