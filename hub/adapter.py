@@ -64,6 +64,10 @@ class StreamSpec:
     readable: bool = True
     writable: bool = False
     description: str = ""
+    #: the canonical fields this stream's native format carries (None: all of them). A
+    #: notification, say, carries only a few fields of an episode; the conformance kit's
+    #: round trip compares these, and an exchange may not send a field the target cannot hold.
+    carries: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

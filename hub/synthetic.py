@@ -105,3 +105,23 @@ def person(seed: int, index: int) -> Person:
 
 def people(seed: int, count: int) -> list[Person]:
     return [person(seed, i) for i in range(count)]
+
+
+#: Practice models on Innokylä that the sandboxes share: OsKu's four work-activity models
+#: (DOMAIN.md) and the Etelä-Pohjanmaa social rehabilitation model. id -> name
+PRACTICE_MODELS: dict[str, str] = {
+    "osku-aloittava-tyotoiminta": "Aloittava työtoiminta (OsKu)",
+    "osku-tutkiva-tyotoiminta": "Tutkiva työtoiminta (OsKu)",
+    "osku-osallistava-tyotoiminta": "Osallistava työtoiminta (OsKu)",
+    "osku-tyoelamasuuntautunut-tyotoiminta": "Työelämäsuuntautunut työtoiminta (OsKu)",
+    "sosiaalinen-kuntoutus-etela-pohjanmaa": "Sosiaalinen kuntoutus Etelä-Pohjanmaalla",
+}
+_KTT_MODELS = [k for k in PRACTICE_MODELS if k.startswith("osku-")]
+
+
+def practice_model_for(seed: int, index: int, *, social_rehabilitation: bool = False) -> str:
+    """The practice model person ``index`` follows: one of OsKu's four work-activity models
+    for rehabilitative work activity, the Etelä-Pohjanmaa model for social rehabilitation."""
+    if social_rehabilitation:
+        return "sosiaalinen-kuntoutus-etela-pohjanmaa"
+    return _KTT_MODELS[(index * 7 + seed) % len(_KTT_MODELS)]

@@ -1,28 +1,76 @@
 """The canonical model. ``ENTITIES`` maps entity names to their classes."""
 
+from hub.model.activity import KYKYVIISARI_SCALES, Assessment, Attendance, iso_week_of
+from hub.model.benefits import (
+    BenefitDays,
+    BenefitType,
+    BillingLine,
+    Notification,
+    NotificationKind,
+)
 from hub.model.entities import (
+    MOVED_ON,
     ActivationPlan,
     CanonicalEntity,
     Client,
+    EpisodeOutcome,
     EpisodeStatus,
     Organisation,
     OrganisationKind,
     ServiceEpisode,
     ServiceType,
 )
+from hub.model.practice import (
+    SMALL_COUNT,
+    SUPPRESSED,
+    Indicator,
+    IndicatorCode,
+    PracticeModel,
+    Section,
+)
 
 ENTITIES: dict[str, type[CanonicalEntity]] = {
-    cls.entity_name: cls for cls in (Client, Organisation, ServiceEpisode, ActivationPlan)
+    cls.entity_name: cls
+    for cls in (
+        Client,
+        Organisation,
+        ServiceEpisode,
+        ActivationPlan,
+        Attendance,
+        Assessment,
+        BenefitDays,
+        BillingLine,
+        Notification,
+        PracticeModel,
+        Indicator,
+    )
 }
 
 __all__ = [
     "ENTITIES",
+    "KYKYVIISARI_SCALES",
+    "MOVED_ON",
+    "SMALL_COUNT",
+    "SUPPRESSED",
     "ActivationPlan",
+    "Assessment",
+    "Attendance",
+    "BenefitDays",
+    "BenefitType",
+    "BillingLine",
     "CanonicalEntity",
     "Client",
+    "EpisodeOutcome",
     "EpisodeStatus",
+    "Indicator",
+    "IndicatorCode",
+    "Notification",
+    "NotificationKind",
     "Organisation",
     "OrganisationKind",
+    "PracticeModel",
+    "Section",
     "ServiceEpisode",
     "ServiceType",
+    "iso_week_of",
 ]

@@ -14,7 +14,13 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.model.types import BusinessId, IdentityCode, MunicipalityCode, NonEmptyText
+from hub.model.types import (
+    BusinessId,
+    IdentityCode,
+    MunicipalityCode,
+    NonEmptyText,
+    PracticeModelId,
+)
 
 
 class CanonicalEntity(BaseModel):
@@ -51,6 +57,22 @@ class EpisodeStatus(StrEnum):
     ACTIVE = "active"
     INTERRUPTED = "interrupted"
     ENDED = "ended"
+
+
+class EpisodeOutcome(StrEnum):
+    """Where the client went when the episode ended (for the "moved on" indicator)."""
+
+    EMPLOYMENT = "employment"
+    EDUCATION = "education"  # training or studies
+    OTHER_SERVICE = "other_service"  # another employment or social service
+    NO_CHANGE = "no_change"
+    UNKNOWN = "unknown"
+
+
+#: outcomes that count as moving on to work, training or another service
+MOVED_ON = frozenset(
+    {EpisodeOutcome.EMPLOYMENT, EpisodeOutcome.EDUCATION, EpisodeOutcome.OTHER_SERVICE}
+)
 
 
 class OrganisationKind(StrEnum):
@@ -102,9 +124,18 @@ class ServiceEpisode(CanonicalEntity):
     hours_per_day: float | None = Field(default=None, ge=0, le=24)
     status: EpisodeStatus
     interruption_reason: NonEmptyText | None = None
+    #: the Innokylä practice model the episode follows (e.g. one of OsKu's work-activity models)
+    practice_model: PracticeModelId | None = None
+    outcome: EpisodeOutcome | None = None
+
+    def key(self) -> tuple[str, str, dt.date | None]:
+        """The natural key other records use to refer to the episode: client, service, start."""
+        return (str(self.client_hetu), str(self.service_type), self.start_date)
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceEpisode:
+        if self.outcome and self.status not in (EpisodeStatus.INTERRUPTED, EpisodeStatus.ENDED):
+            raise ValueError("outcome is only given when the episode has ended or was interrupted")
         if self.start_date and self.planned_end_date and self.planned_end_date < self.start_date:
             raise ValueError("planned_end_date is before start_date")
         if self.start_date and self.actual_end_date and self.actual_end_date < self.start_date:

@@ -65,3 +65,23 @@ MunicipalityCode = Annotated[
 ]
 
 NonEmptyText = Annotated[str, Field(min_length=1, max_length=2000)]
+
+PracticeModelId = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length=200,
+        description="Innokylä practice model (toimintamalli) id: the slug of its page",
+    ),
+]
+
+IsoWeek = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$", description="ISO 8601 week, e.g. 2026-W14"),
+]
+
+YearMonth = Annotated[
+    str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="calendar month, e.g. 2026-10")
+]
+
+Score = Annotated[int, Field(ge=0, le=10, description="Kykyviisari scale, 0 (worst) to 10 (best)")]

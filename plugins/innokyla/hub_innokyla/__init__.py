@@ -1,0 +1,1 @@
+"""Innokylä: the practice-model catalogue and the indicators published for each model."""
