@@ -8,7 +8,8 @@ sandbox received:
 
 - ``GET  /_sandbox/faults`` / ``PUT /_sandbox/faults`` (JSON :class:`Faults`);
 - ``POST /_sandbox/reset`` — back to the seeded state, faults off;
-- ``GET  /_sandbox/received`` — the deliveries it accepted, one entry per idempotency key.
+- ``GET  /_sandbox/received`` — the deliveries it accepted: a JSON list with one object per
+  idempotency key, the key in its field ``idempotency_key`` (the conformance kit counts them).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -455,3 +456,38 @@ def test_reset_restores_the_seeded_state(adapter, running):
     control(running, "reset", "POST")
     assert received(running) == [] and control(running, "faults").json()["malformed_every"] == 0
     assert adapter.to_canonical("clients", read_all(adapter, "clients", batch_size=1)[0])
+
+
+# -- the conformance kit -------------------------------------------------------------------
+
+from hub.testing.conformance import AdapterConformance  # noqa: E402
+
+
+class TestTeOfficeConformance(AdapterConformance):
+    system_id = "te_office"
+    future_cursors = {
+        stream: '["2999-01-01T00:00:00+00:00",""]'
+        for stream in ("clients", "service_periods", "activation_plans")
+    }
+
+    def write_samples(self, stream):
+        from hub.synthetic import person
+
+        return [
+            ServiceEpisode(
+                client_hetu=person(7, i).hetu,
+                service_type="rehabilitative_work_activity",
+                start_date=dt.date(2026, 3, 2),
+                status="active",
+            )
+            for i in range(3)
+        ] + [
+            ServiceEpisode(
+                client_hetu=person(7, 9).hetu,
+                service_type="rehabilitative_work_activity",
+                start_date=dt.date(2026, 3, 2),
+                actual_end_date=dt.date(2026, 9, 30),
+                status="interrupted",
+                interruption_reason="Asiakas aloitti koulutuksen",
+            )
+        ]

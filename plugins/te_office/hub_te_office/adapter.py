@@ -109,6 +109,7 @@ class TeOfficeAdapter(Adapter):
             writable=True,
             description="the municipality's notice that a KTT period started, was interrupted "
             "or ended",
+            carries=m.NOTIFICATION_CARRIES,
         ),
     }
 
@@ -187,9 +188,10 @@ class TeOfficeAdapter(Adapter):
         return NativeRecord(native_id, item)
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
-        if stream not in m.TO_CANONICAL:
-            raise RecordError(m.ref(stream, record.native_id), None, "not a readable stream")
-        return m.TO_CANONICAL[stream](record.native_id, record.data)
+        translate = m.TO_CANONICAL.get(stream) or m.WRITTEN_TO_CANONICAL.get(stream)
+        if translate is None:
+            raise RecordError(m.ref(stream, record.native_id), None, "not a stream of this system")
+        return translate(record.native_id, record.data)
 
     def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
         if stream not in m.TO_NATIVE:

@@ -136,11 +136,30 @@ N_PERSON_ID = PERSON_ID
 N_SERVICE_CODE = "serviceCode"
 N_EVENT = "event"
 N_EVENT_DATE = "eventDate"
+#: the period's start date: with the person and the service it identifies the period
+N_PERIOD_START = "periodStart"
 N_REASON = "reason"
 N_KEY = "idempotencyKey"
 N_ID = "notificationId"
 #: the fields a notification may carry (the sandbox refuses any other)
-NOTIFICATION_FIELDS = (N_PERSON_ID, N_SERVICE_CODE, N_EVENT, N_EVENT_DATE, N_REASON, N_KEY)
+NOTIFICATION_FIELDS = (
+    N_PERSON_ID,
+    N_SERVICE_CODE,
+    N_EVENT,
+    N_EVENT_DATE,
+    N_PERIOD_START,
+    N_REASON,
+    N_KEY,
+)
+#: the canonical fields a notification carries
+NOTIFICATION_CARRIES = (
+    "client_hetu",
+    "service_type",
+    "status",
+    "start_date",
+    "actual_end_date",
+    "interruption_reason",
+)
 #: only rehabilitative work activity periods are notified (law 189/2001)
 NOTIFIED_SERVICE_CODES = frozenset({KTT})
 EVENT_STARTED, EVENT_INTERRUPTED, EVENT_ENDED = "STARTED", "INTERRUPTED", "ENDED"
@@ -165,6 +184,7 @@ NOTIFICATION_SOURCE = {
     N_PERSON_ID: "client_hetu",
     N_SERVICE_CODE: "service_type",
     N_EVENT: "status",
+    N_PERIOD_START: "start_date",
     N_REASON: "interruption_reason",
 }
 #: the batch envelope: ``{"notifications": [...]}`` -> ``{"results": [...]}``
@@ -262,10 +282,29 @@ def plan_to_canonical(native_id: str, data: Mapping[str, Any]) -> ActivationPlan
     )
 
 
+def notification_to_canonical(native_id: str, data: Mapping[str, Any]) -> ServiceEpisode:
+    """A notification read back as the episode it reports (the fields it carries)."""
+    where = ref("period_notifications", native_id)
+    event = _code({e: e for e in NOTIFIED_EVENTS}, data, N_EVENT, where)
+    status = next(s for s, e in EVENT_OF_STATUS.items() if e == event)
+    return ServiceEpisode(
+        client_hetu=_required(data, N_PERSON_ID, where),
+        service_type=_code(SERVICE_CODES, data, N_SERVICE_CODE, where),
+        status=status,
+        start_date=_required(data, N_PERIOD_START, where),
+        actual_end_date=None if event == EVENT_STARTED else _required(data, N_EVENT_DATE, where),
+        interruption_reason=data.get(N_REASON) if event == EVENT_INTERRUPTED else None,
+    )
+
+
 TO_CANONICAL: dict[str, Callable[[str, Mapping[str, Any]], CanonicalEntity]] = {
     "clients": client_to_canonical,
     "service_periods": period_to_canonical,
     "activation_plans": plan_to_canonical,
+}
+#: native forms the adapter writes, read back (the conformance kit's round trip)
+WRITTEN_TO_CANONICAL: dict[str, Callable[[str, Mapping[str, Any]], CanonicalEntity]] = {
+    "period_notifications": notification_to_canonical,
 }
 
 
@@ -312,6 +351,8 @@ def notification_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
         date_field = EVENT_DATE_FIELD.get(event)
         if date_field and record.get(date_field):
             native[N_EVENT_DATE] = record[date_field]
+        if record.get("start_date"):
+            native[N_PERIOD_START] = record["start_date"]
         if event == EVENT_INTERRUPTED and record.get("interruption_reason"):
             native[N_REASON] = record["interruption_reason"]
     return native
@@ -319,7 +360,7 @@ def notification_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def notification_needs(event: str) -> list[str]:
     """The notification fields an event must carry."""
-    needed = [N_PERSON_ID, N_SERVICE_CODE, N_EVENT_DATE]
+    needed = [N_PERSON_ID, N_SERVICE_CODE, N_EVENT_DATE, N_PERIOD_START]
     return needed + [N_REASON] if event == EVENT_INTERRUPTED else needed
 
 

@@ -108,6 +108,10 @@ def invalid_notification(item: dict[str, Any]) -> str | None:
         dt.date.fromisoformat(str(item.get(m.N_EVENT_DATE)))
     except ValueError:
         return f"{m.N_EVENT_DATE} must be an ISO date"
+    try:
+        dt.date.fromisoformat(str(item.get(m.N_PERIOD_START)))
+    except ValueError:
+        return f"{m.N_PERIOD_START} must be an ISO date"
     if event == m.EVENT_INTERRUPTED and not item.get(m.N_REASON):
         return f"{m.N_REASON} is required when {m.N_EVENT} is {m.EVENT_INTERRUPTED}"
     return None
@@ -146,7 +150,7 @@ class _Store:
 
     def received(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(n) for n in self.notifications.values()]
+            return [{"idempotency_key": k, **n} for k, n in self.notifications.items()]
 
 
 def create_app(seed: int = 1, size: int = 50) -> Starlette:

@@ -1,0 +1,311 @@
+"""The adapter conformance kit: the contract every adapter must pass, against its sandbox.
+
+Like Airbyte's connector acceptance tests, the suite is generic: an adapter's test module
+subclasses :class:`AdapterConformance`, names the system and supplies what only the adapter
+knows — a cursor past everything the sandbox holds, and canonical records its writable
+streams accept::
+
+    from hub.testing.conformance import AdapterConformance
+
+    class TestMySystemConformance(AdapterConformance):
+        system_id = "my_system"
+        future_cursors = {"clients": "2999-01-01T00:00:00Z"}
+
+        def write_samples(self, stream):
+            return [Client(hetu="010190-999W", first_name="Testi")]
+
+pytest collects the inherited tests for each subclass. They run over real HTTP against the
+sandbox the plugin registers (the ``sandboxes`` fixture), and check:
+
+- ``check()`` succeeds against the sandbox and fails without raising against a closed port;
+- every readable stream pages (≥ 2 batches at a small batch size, a cursor after each, no
+  record twice) and resumes from a cursor with exactly the records after it;
+- a cursor in the future gives no records;
+- canonical → native → canonical loses nothing, on the fields the stream carries
+  (:attr:`hub.adapter.StreamSpec.carries`), for every writable stream and every readable
+  stream the adapter can also translate to its native form;
+- writing the same records twice with the same idempotency keys stores them once;
+- transient failures (outage, rate limit with ``Retry-After``) raise
+  :class:`~hub.errors.TransientError` or give transient outcomes; refused writes give
+  permanent outcomes; malformed records fail translation as invalid records, not crashes;
+- no identity code of any record read or written appears in any log record.
+
+The sandbox must honour :class:`hub.sandbox.Faults` and list accepted writes under
+``/_sandbox/received`` with their ``idempotency_key``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import ValidationError
+
+from hub.adapter import Adapter, Batch, NativeRecord, Outcome, SystemConfig, WriteItem
+from hub.errors import PermanentError, RecordError, TransientError
+from hub.model import CanonicalEntity
+from hub.sandbox import free_port
+
+#: records read per stream at most, to keep the suite quick on big sandboxes
+READ_LIMIT = 400
+
+
+def _fields(spec_carries: Sequence[str] | None, entity: type[CanonicalEntity]) -> list[str]:
+    return list(spec_carries) if spec_carries is not None else list(entity.model_fields)
+
+
+def _compare(before: Mapping[str, Any], after: Mapping[str, Any], fields: Sequence[str]) -> dict:
+    """Fields whose values differ (names only: values may be personal)."""
+    return {f: "differs" for f in fields if before.get(f) != after.get(f)}
+
+
+class AdapterConformance:
+    """Base class of an adapter's conformance tests. Subclasses set :attr:`system_id`,
+    :attr:`future_cursors` and implement :meth:`write_samples` if the adapter writes."""
+
+    #: the adapter's system id; its plugin must register an adapter and a sandbox for it
+    system_id: ClassVar[str]
+    #: per readable stream, a cursor after everything the sandbox holds
+    future_cursors: ClassVar[Mapping[str, str]] = {}
+    #: batch size for the paging tests
+    page_size: ClassVar[int] = 5
+
+    def write_samples(self, stream: str) -> list[CanonicalEntity]:
+        """Canonical records the sandbox accepts on ``stream`` (a writable stream)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.write_samples: give records for writable stream {stream!r}"
+        )
+
+    # -- fixtures ----------------------------------------------------------------------------
+
+    @pytest.fixture
+    def sandbox(self, sandboxes):
+        if self.system_id not in sandboxes:
+            pytest.fail(f"no sandbox is registered for system {self.system_id!r}")
+        return sandboxes
+
+    @pytest.fixture
+    def adapter(self, sandbox) -> Iterator[Adapter]:
+        adapter = self.make_adapter(sandbox[self.system_id].base_url, sandbox)
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+
+    def make_adapter(self, base_url: str, sandboxes) -> Adapter:
+        from hub.plugins import adapter_registry
+
+        registry = adapter_registry()
+        if self.system_id not in registry:
+            pytest.fail(f"no adapter is registered for system {self.system_id!r}")
+        options = dict(sandboxes[self.system_id].sandbox.adapter_options)
+        config = SystemConfig(self.system_id, base_url, options, timeout=10, deadline=60)
+        return registry[self.system_id](config)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def readable(self, adapter: Adapter) -> list[str]:
+        return [name for name, spec in adapter.streams.items() if spec.readable]
+
+    def writable(self, adapter: Adapter) -> list[str]:
+        return [name for name, spec in adapter.streams.items() if spec.writable]
+
+    @staticmethod
+    def read_all(
+        adapter: Adapter, stream: str, cursor: str | None, batch_size: int, limit: int
+    ) -> list[Batch]:
+        batches, count = [], 0
+        for batch in adapter.read(stream, cursor, batch_size):
+            batches.append(batch)
+            count += len(batch.records)
+            if count >= limit:
+                break
+        return batches
+
+    def items_for(self, adapter: Adapter, stream: str, tag: str) -> list[WriteItem]:
+        samples = self.write_samples(stream)
+        assert samples, f"write_samples({stream!r}) gave no records"
+        spec = adapter.streams[stream]
+        fields = _fields(spec.carries, spec.entity)
+        items = []
+        for i, sample in enumerate(samples):
+            data = {
+                k: v
+                for k, v in sample.model_dump(mode="json").items()
+                if k in fields and v is not None
+            }
+            key = f"conformance:{tag}:{stream}:{i}"
+            items.append(WriteItem(key, f"rec-{i}", adapter.to_native(stream, data)))
+        return items
+
+    # -- the contract ------------------------------------------------------------------------
+
+    def test_declares_streams(self, adapter):
+        assert adapter.streams, "an adapter offers at least one stream"
+        for name, spec in adapter.streams.items():
+            assert spec.readable or spec.writable, f"stream {name} is neither read nor written"
+            if spec.carries is not None:
+                unknown = set(spec.carries) - set(spec.entity.model_fields)
+                assert not unknown, f"stream {name} carries unknown fields {sorted(unknown)}"
+        missing = set(self.readable(adapter)) - set(self.future_cursors)
+        assert not missing, f"future_cursors lacks readable streams {sorted(missing)}"
+
+    def test_check_succeeds_against_the_sandbox(self, adapter):
+        result = adapter.check()
+        assert result.ok, result.detail
+        assert result.detail
+
+    def test_check_fails_without_raising_when_unreachable(self, sandbox):
+        adapter = self.make_adapter(f"http://127.0.0.1:{free_port()}", sandbox)
+        try:
+            result = adapter.check()
+        finally:
+            adapter.close()
+        assert not result.ok
+        assert result.detail
+
+    def test_reads_in_pages_and_resumes_from_a_cursor(self, adapter):
+        for stream in self.readable(adapter):
+            batches = self.read_all(adapter, stream, None, self.page_size, READ_LIMIT)
+            ids = [r.native_id for b in batches for r in b.records]
+            assert len(batches) >= 2, f"{stream}: expected several pages, got {len(batches)}"
+            assert all(b.next_cursor for b in batches), f"{stream}: a batch without a cursor"
+            assert len(ids) == len(set(ids)), f"{stream}: a record was read twice"
+            for b in batches:
+                assert all(isinstance(r, NativeRecord) for r in b.records)
+            rest = self.read_all(
+                adapter, stream, batches[0].next_cursor, self.page_size, READ_LIMIT
+            )
+            rest_ids = [r.native_id for b in rest for r in b.records]
+            expected = ids[len(batches[0].records) :]
+            n = min(len(expected), len(rest_ids))
+            assert rest_ids[:n] == expected[:n], f"{stream}: resuming gave other records"
+            assert not set(rest_ids) & {r.native_id for r in batches[0].records}, (
+                f"{stream}: resuming re-read the first page"
+            )
+
+    def test_a_cursor_in_the_future_gives_nothing(self, adapter):
+        for stream in self.readable(adapter):
+            batches = list(adapter.read(stream, self.future_cursors[stream], self.page_size))
+            assert sum(len(b.records) for b in batches) == 0, f"{stream}: records after the end"
+
+    def test_round_trip_keeps_every_carried_field(self, adapter):
+        checked = 0
+        for stream, spec in adapter.streams.items():
+            fields = _fields(spec.carries, spec.entity)
+            if spec.writable:
+                originals = self.write_samples(stream)
+            else:
+                first = next(iter(adapter.read(stream, None, self.page_size)), None)
+                assert first is not None, f"{stream}: the sandbox holds no records"
+                originals = [adapter.to_canonical(stream, r) for r in first.records]
+            for i, original in enumerate(originals):
+                data = {
+                    k: v
+                    for k, v in original.model_dump(mode="json").items()
+                    if k in fields and v is not None
+                }
+                try:
+                    native = adapter.to_native(stream, data)
+                except NotImplementedError:
+                    assert not spec.writable, f"{stream} is writable but has no to_native"
+                    break
+                back = adapter.to_canonical(stream, NativeRecord(f"round-trip-{i}", native))
+                assert isinstance(back, spec.entity)
+                diff = _compare(data, back.model_dump(mode="json"), list(data))
+                assert not diff, f"{stream}: the round trip changed {sorted(diff)}"
+                checked += 1
+        assert checked, "no stream could be round-tripped"
+
+    def test_writes_are_idempotent(self, adapter, sandbox):
+        for stream in self.writable(adapter):
+            items = self.items_for(adapter, stream, "idem")
+            first = adapter.write(stream, items)
+            second = adapter.write(stream, items)
+            for outcomes in (first, second):
+                assert [o.idempotency_key for o in outcomes] == [i.idempotency_key for i in items]
+                bad = [o for o in outcomes if o.outcome not in (Outcome.OK, Outcome.SKIPPED)]
+                assert not bad, f"{stream}: {bad[0].outcome}: {bad[0].reason}"
+            delivered = {o.idempotency_key for o in first if o.outcome == Outcome.OK}
+            received = [
+                e["idempotency_key"]
+                for e in sandbox.received(self.system_id)
+                if e.get("idempotency_key") in delivered
+            ]
+            assert sorted(received) == sorted(delivered), (
+                f"{stream}: the target holds {len(received)} entries for {len(delivered)} keys"
+            )
+
+    def test_outage_and_rate_limit_are_transient(self, adapter, sandbox):
+        sandbox.faults(self.system_id, unavailable=True, retry_after=3)
+        for stream in self.readable(adapter):
+            with pytest.raises(TransientError) as caught:
+                self.read_all(adapter, stream, None, self.page_size, self.page_size)
+            assert caught.value.retry_after == 3
+        for stream in self.writable(adapter):
+            items = self.items_for(adapter, stream, "outage")
+            try:
+                outcomes = adapter.write(stream, items)
+            except TransientError:
+                continue
+            sent = [o for o in outcomes if o.outcome != Outcome.SKIPPED]
+            assert all(o.outcome == Outcome.TRANSIENT for o in sent), f"{stream}: {sent}"
+        assert not adapter.check().ok
+        sandbox.faults(self.system_id, rate_limit_every=1, retry_after=7)
+        for stream in self.readable(adapter)[:1]:
+            with pytest.raises(TransientError) as caught:
+                self.read_all(adapter, stream, None, self.page_size, self.page_size)
+            assert caught.value.retry_after == 7
+
+    def test_refused_writes_are_permanent(self, adapter, sandbox):
+        sandbox.faults(self.system_id, reject_writes=True)
+        for stream in self.writable(adapter):
+            items = self.items_for(adapter, stream, "refused")
+            try:
+                outcomes = adapter.write(stream, items)
+            except PermanentError:
+                continue
+            sent = [o for o in outcomes if o.outcome != Outcome.SKIPPED]
+            assert sent, f"{stream}: nothing was sent"
+            assert all(o.outcome == Outcome.PERMANENT and o.reason for o in sent), (
+                f"{stream}: {[o.outcome for o in sent]}"
+            )
+        assert not sandbox.received(self.system_id)
+
+    def test_malformed_records_fail_as_invalid_records(self, adapter, sandbox):
+        sandbox.faults(self.system_id, malformed_every=1)
+        for stream in self.readable(adapter):
+            batches = self.read_all(adapter, stream, None, self.page_size, self.page_size * 2)
+            records = [r for b in batches for r in b.records]
+            assert records, f"{stream}: nothing read"
+            failed = 0
+            for record in records:
+                try:
+                    adapter.to_canonical(stream, record)
+                except (RecordError, ValidationError):
+                    failed += 1
+            assert failed, f"{stream}: malformed records were accepted"
+
+    def test_nothing_personal_in_logs(self, adapter, caplog):
+        caplog.set_level(logging.DEBUG)
+        codes: set[str] = set()
+        for stream in self.readable(adapter):
+            for batch in self.read_all(adapter, stream, None, 50, 100):
+                for record in batch.records:
+                    try:
+                        entity = adapter.to_canonical(stream, record)
+                    except (RecordError, ValidationError):
+                        continue
+                    if entity.subject():
+                        codes.add(str(entity.subject()))
+        for stream in self.writable(adapter):
+            codes.update(str(s.subject()) for s in self.write_samples(stream) if s.subject())
+            adapter.write(stream, self.items_for(adapter, stream, "logs"))
+        adapter.check()
+        logged = "\n".join(
+            r.getMessage() + (str(r.exc_info[1]) if r.exc_info else "") for r in caplog.records
+        )
+        leaked = [c for c in codes if c in logged]
+        assert not leaked, f"{len(leaked)} identity codes appear in the logs"
