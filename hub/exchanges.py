@@ -25,6 +25,14 @@ from hub.settings import PROJECT_ROOT, system_url_override
 
 SCHEMA_FILE = PROJECT_ROOT / "schemas" / "exchanges.schema.json"
 
+#: The hub itself as an end of an exchange. As a source it gives records it derives from the
+#: store (:mod:`hub.engine.derive`); as a target it keeps what it reads, sending it nowhere.
+HUB = "hub"
+#: entities the hub derives, and the stream name they come from
+DERIVED = {"Indicator": "indicators"}
+#: the stream name of records kept in the hub
+KEPT = "store"
+
 
 @dataclass(frozen=True)
 class EntityFlow:
@@ -76,7 +84,9 @@ class HubConfig:
         return [
             x.name
             for x in self.exchanges.values()
-            if x.source == system and any(f.entity == entity for f in x.entities)
+            if x.source == system
+            and x.target != HUB  # kept in the hub: nothing to deliver
+            and any(f.entity == entity for f in x.entities)
         ]
 
 
@@ -96,6 +106,8 @@ def parse(data: Any, path: Path) -> HubConfig:
         lines = [f"  {_where(e)}: {e.message}" for e in errors[:20]]
         raise ConfigError(f"{path}: does not match {SCHEMA_FILE.name}:\n" + "\n".join(lines))
 
+    if HUB in data["systems"]:
+        raise ConfigError(f"{path}: systems/{HUB}: the name is reserved for the hub itself")
     systems = {}
     for name, s in data["systems"].items():
         systems[name] = SystemConfig(
@@ -107,8 +119,10 @@ def parse(data: Any, path: Path) -> HubConfig:
         )
     exchanges = {}
     for name, x in data["exchanges"].items():
+        if x["source"] == x["target"]:
+            raise ConfigError(f"{path}: exchanges/{name}: source and target are the same")
         for end in ("source", "target"):
-            if x[end] not in systems:
+            if x[end] not in systems and x[end] != HUB:
                 raise ConfigError(
                     f"{path}: exchanges/{name}/{end}: system {x[end]!r} is not declared "
                     f"under systems"
@@ -121,6 +135,10 @@ def parse(data: Any, path: Path) -> HubConfig:
                 raise ConfigError(
                     f"{where}/entity: unknown entity {e['entity']!r} "
                     f"(known: {', '.join(sorted(ENTITIES))})"
+                )
+            if x["source"] == HUB and e["entity"] not in DERIVED:
+                raise ConfigError(
+                    f"{where}/entity: the hub derives only {', '.join(DERIVED)}, not {e['entity']}"
                 )
             unknown = [f for f in e["fields"] if f not in model.model_fields]
             if unknown:
@@ -172,25 +190,41 @@ def check_against_adapters(config: HubConfig) -> list[str]:
     registry = adapter_registry()
     problems = []
     for x in config.exchanges.values():
-        for end in (x.source, x.target):
-            if end not in registry:
-                problems.append(f"exchanges/{x.name}: no adapter installed for system {end!r}")
-        if problems:
+        ends = [end for end in (x.source, x.target) if end != HUB]
+        missing = [end for end in ends if end not in registry]
+        for end in missing:
+            problems.append(f"exchanges/{x.name}: no adapter installed for system {end!r}")
+        if missing:
             continue
-        src, dst = registry[x.source], registry[x.target]
         for f in x.entities:
-            read = f.source_stream or src.stream_for(f.entity, writable=False)
-            if not read or read not in src.streams or not src.streams[read].readable:
-                problems.append(
-                    f"exchanges/{x.name}: {x.source} has no readable stream of {f.entity}"
-                )
-            elif src.streams[read].entity.entity_name != f.entity:
-                problems.append(f"exchanges/{x.name}: stream {x.source}/{read} is not {f.entity}")
+            if x.source != HUB:
+                src = registry[x.source]
+                read = f.source_stream or src.stream_for(f.entity, writable=False)
+                if not read or read not in src.streams or not src.streams[read].readable:
+                    problems.append(
+                        f"exchanges/{x.name}: {x.source} has no readable stream of {f.entity}"
+                    )
+                elif src.streams[read].entity.entity_name != f.entity:
+                    problems.append(
+                        f"exchanges/{x.name}: stream {x.source}/{read} is not {f.entity}"
+                    )
+            if x.target == HUB:
+                continue
+            dst = registry[x.target]
             write = f.target_stream or dst.stream_for(f.entity, writable=True)
             if not write or write not in dst.streams or not dst.streams[write].writable:
                 problems.append(
                     f"exchanges/{x.name}: {x.target} has no writable stream of {f.entity}"
                 )
+                continue
+            carries = dst.streams[write].carries
+            if carries is not None:
+                extra = [name for name in f.fields if name not in carries]
+                if extra:
+                    problems.append(
+                        f"exchanges/{x.name}: {x.target}/{write} cannot hold "
+                        f"{', '.join(extra)} of {f.entity}; remove them from the allowed fields"
+                    )
     return problems
 
 
@@ -198,12 +232,18 @@ def streams_of(exchange: Exchange, flow: EntityFlow) -> tuple[str, str]:
     """(source stream, target stream) of a flow, resolved through the adapters."""
     from hub.plugins import get_adapter_class
 
-    src = flow.source_stream or get_adapter_class(exchange.source).stream_for(
-        flow.entity, writable=False
-    )
-    dst = flow.target_stream or get_adapter_class(exchange.target).stream_for(
-        flow.entity, writable=True
-    )
+    if exchange.source == HUB:
+        src = DERIVED.get(flow.entity)
+    else:
+        src = flow.source_stream or get_adapter_class(exchange.source).stream_for(
+            flow.entity, writable=False
+        )
+    if exchange.target == HUB:
+        dst = KEPT
+    else:
+        dst = flow.target_stream or get_adapter_class(exchange.target).stream_for(
+            flow.entity, writable=True
+        )
     if not src or not dst:
         raise ConfigError(f"exchanges/{exchange.name}: no stream for {flow.entity}")
     return src, dst

@@ -17,7 +17,7 @@ from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
 from hub.errors import HubError, PermanentError, TransientError
-from hub.exchanges import EntityFlow, Exchange, streams_of
+from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
 from hub.store import audit, deadletters, outbox, records, runs
 from hub.store.deadletters import Failure
 from hub.store.runs import BatchStats
@@ -214,6 +214,9 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
     """Deliver every pending record of ``exchange``. Raises :class:`DeliveryIncomplete` at the
     end if some records are still failing transiently (they stay pending)."""
     total, deferred = BatchStats(), 0
+    if exchange.target == HUB:  # kept in the store by extract; nothing leaves the hub
+        log.info("%s: records are kept in the hub; nothing to deliver", exchange.name)
+        return total
     with hub.adapter(exchange.target) as adapter:
         for flow in exchange.entities:
             _, stream = streams_of(exchange, flow)

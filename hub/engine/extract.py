@@ -15,7 +15,7 @@ from hub.adapter import Adapter, Batch
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
 from hub.engine.translate import Translated, native_ref, translate
-from hub.exchanges import EntityFlow, Exchange, streams_of
+from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
 from hub.store import audit, deadletters, outbox, records, runs
 from hub.store.deadletters import Failure
 from hub.store.runs import BatchStats
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def store_batch(
     hub: Hub,
-    adapter: Adapter,
+    system: str,
     exchange: Exchange,
     flow: EntityFlow,
     stream: str,
@@ -37,7 +37,6 @@ def store_batch(
     """Commit one batch of translated records and failures (and the cursor, if given)."""
     good = [i for i in items if isinstance(i, Translated)]
     failures = [i for i in items if isinstance(i, Failure)]
-    system = adapter.system_id
     with hub.store.transaction() as conn:
         result = records.upsert(
             conn,
@@ -92,7 +91,14 @@ def _read_stream(
             translate(adapter, stream, flow.entity, hub.rules, record) for record in batch.records
         ]
         stats = store_batch(
-            hub, adapter, exchange, flow, stream, items, run_id, cursor=(batch.next_cursor,)
+            hub,
+            adapter.system_id,
+            exchange,
+            flow,
+            stream,
+            items,
+            run_id,
+            cursor=(batch.next_cursor,),
         )
         total.add(stats)
         log.info(
@@ -111,7 +117,13 @@ def _read_stream(
 def extract(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
     """Extract every entity of ``exchange`` from its source. A transient failure restarts the
     stream from its last committed cursor, with backoff, up to the exchange's attempts.
-    Counts accumulate in the run record, batch by batch."""
+    Counts accumulate in the run record, batch by batch. With the hub as the source, the
+    records are derived from the store instead (:mod:`hub.engine.derive`)."""
+    if exchange.source == HUB:
+        from hub.engine.derive import derive
+
+        derive(hub, exchange, run_id)
+        return
     with hub.adapter(exchange.source) as adapter:
         for flow in exchange.entities:
             stream, _ = streams_of(exchange, flow)

@@ -88,7 +88,8 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
     flow = exchange.flow(row.entity)
     with hub.adapter(row.system) as adapter:
         outcome = translate(adapter, row.stream, flow.entity, hub.rules, record)
-        store_batch(hub, adapter, exchange, flow, row.stream, [outcome], None, cursor=None)
+        system = adapter.system_id
+        store_batch(hub, system, exchange, flow, row.stream, [outcome], None, cursor=None)
     if isinstance(outcome, Translated):
         with hub.store.transaction() as conn:
             deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import ConfigError
+from hub.model.benefits import BillingLine
 from hub.model.entities import CanonicalEntity, ServiceEpisode
 
 
@@ -26,9 +28,32 @@ class ServiceRules(BaseModel):
     duration_months: Range | None = None
 
 
+class ShareStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_day: int
+    percent: Decimal
+
+
+class ShareRules(BaseModel):
+    """The municipal share of unemployment benefits for billing months from ``from``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    valid_from: dt.date = Field(alias="from")
+    steps: list[ShareStep]
+
+    def percent_for(self, day: int) -> Decimal:
+        """The share for the ``day``-th benefit day (0 before the first step)."""
+        share = Decimal(0)
+        for step in sorted(self.steps, key=lambda s: s.from_day):
+            if day >= step.from_day:
+                share = step.percent
+        return share
+
+
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service_types: dict[str, ServiceRules] = {}
+    municipal_share: list[ShareRules] = []
 
 
 @dataclass(frozen=True)
@@ -40,6 +65,7 @@ class Violation:
 @dataclass(frozen=True)
 class Rules:
     service_types: dict[str, ServiceRules] = field(default_factory=dict)
+    municipal_share: list[ShareRules] = field(default_factory=list)
     source: str = "<defaults>"
 
     @classmethod
@@ -53,11 +79,46 @@ class Rules:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
             raise ConfigError(f"{path}: {loc}: {first['msg']}") from None
-        return cls(service_types=parsed.service_types, source=path.name)
+        return cls(
+            service_types=parsed.service_types,
+            municipal_share=sorted(parsed.municipal_share, key=lambda r: r.valid_from),
+            source=path.name,
+        )
 
     def check(self, record: CanonicalEntity) -> list[Violation]:
         if isinstance(record, ServiceEpisode):
             return self._check_episode(record)
+        if isinstance(record, BillingLine):
+            return self._check_billing(record)
+        return []
+
+    def share_rules_for(self, month: str) -> ShareRules | None:
+        first_day = dt.date.fromisoformat(f"{month}-01")
+        valid = [r for r in self.municipal_share if r.valid_from <= first_day]
+        return valid[-1] if valid else None
+
+    def _check_billing(self, line: BillingLine) -> list[Violation]:
+        rules = self.share_rules_for(line.billing_month)
+        if rules is None:
+            return []
+        where = f"({self.source}: municipal_share from {rules.valid_from})"
+        first, last = rules.percent_for(line.days_from), rules.percent_for(line.days_to)
+        if first != last:
+            return [
+                Violation(
+                    "days_to",
+                    f"benefit days {line.days_from}-{line.days_to} cross a step of the "
+                    f"municipal share ({first:g} % to {last:g} %) in one line {where}",
+                )
+            ]
+        if line.share_percent != first:
+            return [
+                Violation(
+                    "share_percent",
+                    f"{line.share_percent:g} % billed for benefit days {line.days_from}-"
+                    f"{line.days_to}; the rule gives {first:g} % {where}",
+                )
+            ]
         return []
 
     def _check_episode(self, ep: ServiceEpisode) -> list[Violation]:

@@ -252,3 +252,30 @@ def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str
             data = json.loads(keys.decrypt(payload, context=_context(rid, entity)))
             out[rid] = StoredRecord(rid, entity, version, digest, subject, data)
     return out
+
+
+def iter_entity(
+    conn: Connection, keys: Keyring, entity: str, chunk: int = 1000
+) -> Iterable[StoredRecord]:
+    """Every record of ``entity``, decrypted, in id order, ``chunk`` rows per query.
+    Callers must log the access (see :func:`hub.store.audit.log_access`)."""
+    after = ""
+    while True:
+        rows = conn.execute(
+            select(
+                t.records.c.id,
+                t.records.c.version,
+                t.records.c.content_hash,
+                t.records.c.subject,
+                t.records.c.payload,
+            )
+            .where(t.records.c.entity == entity, t.records.c.id > after)
+            .order_by(t.records.c.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        for rid, version, digest, subject, payload in rows:
+            data = json.loads(keys.decrypt(payload, context=_context(rid, entity)))
+            yield StoredRecord(rid, entity, version, digest, subject, data)
+        after = rows[-1][0]
