@@ -129,3 +129,53 @@ def test_bad_rules_file_names_the_key(tmp_path: Path):
     bad.write_text("service_types:\n  rehabilitative_work_activity:\n    days: {min: 1}\n")
     with pytest.raises(ConfigError, match="rehabilitative_work_activity.days"):
         Rules.load(bad)
+
+
+def _line(days_from: int, days_to: int, percent: str, month: str = "2026-10"):
+    from decimal import Decimal
+
+    from hub.model import BillingLine
+
+    paid = Decimal("40.00") * (days_to - days_from + 1)
+    return BillingLine(
+        client_hetu=person(1, 0).hetu,
+        billing_month=month,
+        municipality_code="743",
+        benefit_type="labour_market_subsidy",
+        days_from=days_from,
+        days_to=days_to,
+        benefit_paid=paid,
+        share_percent=Decimal(percent),
+        municipal_share=(paid * Decimal(percent) / 100).quantize(Decimal("0.01")),
+        due_date=dt.date(2026, 11, 28),
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "words"),
+    [
+        (lambda: _line(150, 170, "10"), None, None),
+        (lambda: _line(250, 270, "10"), "share_percent", "the rule gives 20 %"),
+        (lambda: _line(190, 210, "10"), "days_to", "cross a step"),
+        (lambda: _line(310, 330, "50", month="2024-06"), None, None),
+        (lambda: _line(1000, 1020, "50", month="2024-06"), "share_percent", "gives 70 %"),
+    ],
+)
+def test_municipal_share_of_a_billing_line_follows_the_configured_steps(line, field, words):
+    rules = Rules.load(PROJECT_ROOT / "config" / "rules.yaml")
+    violations = rules.check(line())
+    if field is None:
+        assert violations == []
+    else:
+        assert [v.field for v in violations] == [field]
+        assert words in violations[0].message and "municipal_share from" in violations[0].message
+
+
+def test_billing_line_share_must_match_the_amounts():
+    from decimal import Decimal
+
+    from hub.model import BillingLine
+
+    data = {**_line(150, 170, "10").model_dump(), "municipal_share": Decimal("1.00")}
+    with pytest.raises(ValidationError, match="municipal_share is not share_percent"):
+        BillingLine.model_validate(data)
