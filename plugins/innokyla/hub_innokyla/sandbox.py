@@ -1,0 +1,193 @@
+"""Sandbox of Innokylä: the practice-model catalogue and the indicator publication service.
+
+- every request needs the API key header (401 otherwise);
+- lists are ordered by ``(modified, id)`` and paged by ``modifiedAfter`` + ``afterId``;
+- publications come in batches with one idempotency key per indicator: a key seen before
+  returns the earlier result and publishes nothing new. Like a real publication platform
+  it refuses what must never be published: unknown fields, an unknown practice model, a
+  count (participants, sessions held) under 5 that is not ``"<5"``, a value that is not a
+  number or ``"<5"``, and anything that looks like an identity code;
+- faults from :class:`hub.sandbox.FaultState`; ``/_sandbox/received`` lists the accepted
+  publications, one per key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import copy
+import datetime as dt
+import json
+import math
+import threading
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.model import IndicatorCode
+from hub.sandbox import FaultState, control_routes
+from hub_innokyla import data
+from hub_innokyla import mapping as m
+
+COUNTS = {"participants", "sessions_held"}
+CODES = {c.value for c in IndicatorCode}
+
+
+def _error(status: int, kind: str, message: str, headers: dict | None = None) -> Response:
+    return JSONResponse({"error": kind, "message": message}, status_code=status, headers=headers)
+
+
+def refusal(item: Any, models: set[str]) -> str | None:
+    """Why a publication is refused, or None. Never quotes a value."""
+    if not isinstance(item, dict):
+        return "not an object"
+    unknown = sorted(set(item) - m.PUBLISH_FIELDS)
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}"
+    if m.HETU_LIKE.search(json.dumps(item, ensure_ascii=False)):
+        return "looks like personal data (an identity code): refused"
+    if item.get("practiceModel") not in models:
+        return "practiceModel: no such practice model"
+    code = item.get("indicator")
+    if code not in CODES:
+        return "indicator: unknown indicator code"
+    value = item.get(m.IND_VALUE)
+    if not isinstance(value, str) or not m.VALUE_PATTERN.match(value):
+        return 'value: must be a number or "<5"'
+    if code in COUNTS and value != "<5" and 0 < float(value) < 5:
+        return 'value: a count under 5 must be published as "<5"'
+    for name in ("periodStart", "periodEnd"):
+        try:
+            dt.date.fromisoformat(str(item.get(name)))
+        except ValueError:
+            return f"{name}: must be an ISO date"
+    return None
+
+
+class _State:
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        models = data.catalogue(self.seed)
+        with self.lock:
+            self.models = sorted(models, key=lambda r: (r[m.MODIFIED], r[m.MODEL_ID]))
+            self.model_ids = {r[m.MODEL_ID] for r in models}
+            self.indicators = {r[m.IND_ID]: r for r in data.published(models)}
+            self.results: dict[str, dict[str, Any]] = {}
+            self.accepted: dict[str, dict[str, Any]] = {}
+            self.clock = 0
+
+    def listing(self, stream: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        if stream == "models":
+            rows = self.models
+            return rows, [(r[m.MODIFIED], r[m.MODEL_ID]) for r in rows]
+        rows = sorted(self.indicators.values(), key=lambda r: (r[m.IND_PUBLISHED], r[m.IND_ID]))
+        return rows, [(r[m.IND_PUBLISHED], r[m.IND_ID]) for r in rows]
+
+    def publish(self, item: Any, reject_all: bool) -> dict[str, Any]:
+        key = item.get(m.IND_KEY) if isinstance(item, dict) else None
+        if not key:
+            return {m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: f"{m.IND_KEY} is missing"}
+        if key in self.results and self.results[key][m.R_RESULT] != m.RESULT_REJECTED:
+            return {**self.results[key], m.R_RESULT: m.RESULT_DUPLICATE}
+        problem = refusal(item, self.model_ids)
+        if reject_all:
+            problem = "publication refused (fault)"
+        if problem:
+            result = {m.IND_KEY: key, m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: problem}
+        else:
+            self.clock += 1
+            stamp = dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.clock)
+            ind_id = m.indicator_id(item["practiceModel"], item["periodStart"], item["indicator"])
+            stored = {k: v for k, v in item.items() if k != m.IND_KEY}
+            self.indicators[ind_id] = {
+                **stored,
+                m.IND_ID: ind_id,
+                m.IND_PUBLISHED: stamp.isoformat().replace("+00:00", "Z"),
+            }
+            self.accepted[key] = {"idempotency_key": key, **stored}
+            result = {m.IND_KEY: key, m.R_RESULT: m.RESULT_PUBLISHED, m.IND_ID: ind_id}
+        self.results[key] = result
+        return result
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.accepted.values())
+
+
+def corrupt(record: dict[str, Any]) -> dict[str, Any]:
+    bad = copy.deepcopy(record)
+    if m.IND_VALUE in bad:
+        bad[m.IND_VALUE] = "kolme"
+    else:
+        bad["municipalities"] = ["Seinäjoki"]
+    return bad
+
+
+def create_app(seed: int = 1, size: int = 50) -> Starlette:
+    """The sandbox app; ``size`` is unused (the catalogue does not depend on clients)."""
+    state = _State(seed)
+    faults = FaultState()
+
+    async def refuse(request: Request) -> Response | None:
+        if request.headers.get(m.H_KEY) != m.SANDBOX_KEY:
+            return _error(401, "unauthorized", f"{m.H_KEY} missing or not valid")
+        status, delay = faults.next_request()
+        if delay:
+            await asyncio.sleep(delay)
+        if status is None:
+            return None
+        after = {"Retry-After": str(max(1, math.ceil(faults.faults.retry_after)))}
+        kind = "rate_limited" if status == 429 else "unavailable"
+        return _error(status, kind, "try again later", after)
+
+    def lister(stream: str):
+        async def handler(request: Request) -> Response:
+            if (refused := await refuse(request)) is not None:
+                return refused
+            q = request.query_params
+            try:
+                limit = min(int(q.get(m.Q_LIMIT, 50)), m.MAX_PAGE)
+            except ValueError:
+                return _error(400, "bad_request", f"{m.Q_LIMIT} must be a number")
+            if limit < 1:
+                return _error(400, "bad_request", f"{m.Q_LIMIT} must be positive")
+            since = q.get(m.Q_MODIFIED_AFTER, "")
+            after_id = q.get(m.Q_AFTER_ID) or ("\U0010ffff" if since else "")
+            with state.lock:
+                rows, keys = state.listing(stream)
+                start = bisect.bisect_right(keys, (since, after_id))
+                chosen = list(enumerate(rows[start : start + limit], start))
+                more = start + limit < len(rows)
+            items = [corrupt(r) if faults.is_malformed(i) else r for i, r in chosen]
+            return JSONResponse({m.PAGE_ITEMS: items, m.PAGE_HAS_MORE: more})
+
+        return handler
+
+    async def publish(request: Request) -> Response:
+        if (refused := await refuse(request)) is not None:
+            return refused
+        try:
+            items = (await request.json())[m.BATCH_ITEMS]
+            if not isinstance(items, list):
+                raise TypeError
+        except (ValueError, TypeError, KeyError):
+            return _error(400, "bad_request", f"expected {{{m.BATCH_ITEMS}: [...]}}")
+        with state.lock:
+            results = [state.publish(i, faults.faults.reject_writes) for i in items]
+        return JSONResponse({m.BATCH_RESULTS: results})
+
+    return Starlette(
+        routes=[
+            Route(m.PATH_MODELS, lister("models"), methods=["GET"]),
+            Route(m.PATH_INDICATORS, lister("indicators"), methods=["GET"]),
+            Route(m.PATH_PUBLISH, publish, methods=["POST"]),
+            control_routes(faults, state.reset, state.received),
+        ]
+    )
