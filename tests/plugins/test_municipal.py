@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tracemalloc
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -22,14 +23,30 @@ from starlette.routing import Route
 from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
-from hub.model import ActivationPlan, Client, ServiceEpisode
+from hub.model import (
+    ActivationPlan,
+    Assessment,
+    Attendance,
+    BenefitDays,
+    BillingLine,
+    Client,
+    Notification,
+    ServiceEpisode,
+    iso_week_of,
+)
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
-from hub.synthetic import people
+from hub.synthetic import PRACTICE_MODELS, people
+from hub.testing.conformance import AdapterConformance
 from hub.xmlsafe import UnsafeXmlError, iter_elements, parse_bytes
 
 SEED, SIZE = 1, 120
 ELEMENTS = {"clients": "client", "service_episodes": "episode", "activation_plans": "plan"}
+ENTITY_OF = {
+    "clients": Client,
+    "service_episodes": ServiceEpisode,
+    "activation_plans": ActivationPlan,
+}
 EXPORT_NS = "urn:fi:hub:municipal:export:1"
 
 
@@ -133,6 +150,11 @@ def test_registered_as_a_plugin(spec):
         "clients": (Client, True, True),
         "service_episodes": (ServiceEpisode, True, True),
         "activation_plans": (ActivationPlan, True, True),
+        "attendance": (Attendance, True, False),
+        "assessments": (Assessment, True, False),
+        "billing_lines": (BillingLine, False, True),
+        "benefit_days": (BenefitDays, False, True),
+        "kela_notifications": (Notification, False, True),
     }
     with pytest.raises(ConfigError, match="municipality_code"):
         make_adapter("http://127.0.0.1:9", municipality="")
@@ -487,3 +509,116 @@ def test_a_large_sandbox_starts_without_generating_its_exports(spec):
     finally:
         running.stop()
     assert sum(e["counts"]["client"] for e in listing["exports"]) == 200_000
+
+
+# --- attendance, assessments and Kela's records ---------------------------------------------
+
+
+def test_attendance_weeks_and_assessments_are_exported(adapter, control):
+    weeks = [adapter.to_canonical("attendance", r) for r in read_all(adapter, "attendance")]
+    episodes = [
+        adapter.to_canonical("service_episodes", r) for r in read_all(adapter, "service_episodes")
+    ]
+    keys = {e.key() for e in episodes}
+    assert weeks and all(w.episode_key() in keys for w in weeks)
+    assert all(w.week == iso_week_of(w.attended_dates[0]) for w in weeks if w.attended_dates)
+    assert any(w.absent_dates for w in weeks)
+    assert any(w.attended_days == 6 for w in weeks), "rare six-day weeks for Kela's limit"
+    assert all(w.attended_days + w.absent_days <= 6 for w in weeks)
+    assert {e.practice_model for e in episodes} <= set(PRACTICE_MODELS)
+    ended = [e for e in episodes if e.status in ("ended", "interrupted")]
+    assert ended and all(e.outcome for e in ended)
+    assert {e.outcome for e in ended} >= {"employment", "no_change"}
+    assessments = [adapter.to_canonical("assessments", r) for r in read_all(adapter, "assessments")]
+    by_person: dict[str, list] = {}
+    for a in assessments:
+        by_person.setdefault(str(a.client_hetu), []).append(a)
+    twice = [sorted(v, key=lambda a: a.assessed_on) for v in by_person.values() if len(v) == 2]
+    assert twice and sum(b.work_ability - a.work_ability for a, b in twice) > 0
+
+
+def test_listed_counts_match_the_exports(adapter, control, running):
+    listing = httpx.get(f"{running.url}/exports", trust_env=False).json()["exports"]
+    for stream, element in (("attendance", "attendance"), ("assessments", "assessment")):
+        assert sum(e["counts"][element] for e in listing) == len(read_all(adapter, stream))
+
+
+def kela_record(stream: str, i: int):
+    hetu = people(SEED, 3)[i].hetu
+    return {
+        "billing_lines": lambda: BillingLine(
+            client_hetu=hetu,
+            billing_month="2026-10",
+            municipality_code="743",
+            benefit_type="labour_market_subsidy",
+            days_from=101 + 30 * i,
+            days_to=121 + 30 * i,
+            benefit_paid=Decimal("812.49"),
+            share_percent=Decimal("10"),
+            municipal_share=Decimal("81.25"),
+            due_date=dt.date(2026, 11, 28),
+        ),
+        "benefit_days": lambda: BenefitDays(
+            client_hetu=hetu,
+            benefit_type="basic_daily_allowance",
+            as_of=dt.date(2026, 10, 31),
+            cumulative_days=140 + i,
+            paying_municipality="743",
+        ),
+        "kela_notifications": lambda: Notification(
+            client_hetu=hetu,
+            kind="supplementary_income_support",
+            reference=f"ETOTU-2026-{i:05d}",
+            sent_at=dt.datetime(2026, 11, 2, 8, 30, tzinfo=dt.UTC),
+            municipality_code="743",
+            reason="Vuokrarästit",
+            urgent=i == 0,
+        ),
+    }[stream]()
+
+
+@pytest.mark.parametrize("stream", ["billing_lines", "benefit_days", "kela_notifications"])
+def test_kela_records_are_imported_once_and_not_exported(adapter, control, stream):
+    records = [kela_record(stream, i) for i in range(3)]
+    items = [
+        WriteItem(f"{stream}:{i}", f"r{i}", adapter.to_native(stream, r.model_dump(mode="json")))
+        for i, r in enumerate(records)
+    ]
+    first = adapter.write(stream, items)
+    again = adapter.write(stream, items)
+    assert [o.outcome for o in first + again] == [Outcome.OK] * 6
+    assert [o.native_id for o in first] == [o.native_id for o in again]
+    assert len(control.received()) == 3
+    assert control.nightly()["records"] == 0  # Kela's records stay in the case system
+    with pytest.raises(PermanentError, match="not in the nightly export"):
+        list(adapter.read(stream, None, 10))
+
+
+def test_a_kela_record_without_a_required_field_names_it(adapter, control):
+    native = adapter.to_native(
+        "billing_lines", kela_record("billing_lines", 0).model_dump(mode="json")
+    )
+    native.pop("dueDate")
+    [outcome] = adapter.write("billing_lines", [WriteItem("k", "r", native)])
+    assert outcome.outcome == Outcome.PERMANENT
+    assert "dueDate (due_date)" in outcome.reason
+    assert not HETU_PATTERN.search(outcome.reason)
+
+
+class TestMunicipalConformance(AdapterConformance):
+    system_id = "municipal"
+    future_cursors = {
+        stream: "2099-12-31#done"
+        for stream in (
+            "clients",
+            "service_episodes",
+            "activation_plans",
+            "attendance",
+            "assessments",
+        )
+    }
+
+    def write_samples(self, stream):
+        if stream in ("billing_lines", "benefit_days", "kela_notifications"):
+            return [kela_record(stream, i) for i in range(3)]
+        return [ENTITY_OF[stream].model_validate(canonical(stream, i)) for i in range(3)]

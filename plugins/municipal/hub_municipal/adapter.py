@@ -66,7 +66,8 @@ def exports_to_read(exports: Sequence[str], cursor: str | None) -> list[tuple[st
 
 
 class MunicipalAdapter(Adapter):
-    """Streams ``clients``, ``service_episodes`` and ``activation_plans`` (read and write).
+    """Streams clients, service episodes and activation plans (read and write), attendance
+    weeks and assessments (read), Kela's billing lines, benefit days and notices (write).
 
     Options: ``municipality_code`` (required): the municipality whose case system this is;
     exports of another municipality are refused and imports are addressed to it.
@@ -76,7 +77,10 @@ class MunicipalAdapter(Adapter):
     title = m.TITLE
     streams = {
         stream: StreamSpec(
-            rt.entity, readable=True, writable=True, description=f"<{rt.element}> records"
+            rt.entity,
+            readable=rt.exported,
+            writable=rt.imported,
+            description=f"<{rt.element}> records",
         )
         for stream, rt in m.RECORD_TYPES.items()
     }
@@ -115,6 +119,8 @@ class MunicipalAdapter(Adapter):
 
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         rt = m.record_type(stream)
+        if not rt.exported:
+            raise PermanentError(f"{m.SYSTEM}: {stream} is not in the nightly export")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         for export_id, skip in exports_to_read(self.exports(), cursor):
@@ -150,6 +156,8 @@ class MunicipalAdapter(Adapter):
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
         rt = m.record_type(stream)
+        if not rt.imported:
+            raise PermanentError(f"{m.SYSTEM}: the import does not take {stream}")
         outcomes: dict[str, WriteOutcome] = {}
         sendable: list[ImportItem] = []
         for item in items:

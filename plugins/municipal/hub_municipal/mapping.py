@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import RecordError
-from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
+from hub.model import (
+    ActivationPlan,
+    Assessment,
+    Attendance,
+    BenefitDays,
+    BillingLine,
+    CanonicalEntity,
+    Client,
+    Notification,
+    ServiceEpisode,
+)
 from hub.settings import PROJECT_ROOT
 
 SYSTEM = "municipal"
@@ -70,6 +80,22 @@ STATUS_CODES = {
     "INTERRUPTED": "interrupted",
     "ENDED": "ended",
 }
+OUTCOME_CODES = {
+    "TYO": "employment",
+    "KOULUTUS": "education",
+    "MUU-PALVELU": "other_service",
+    "EI-MUUTOSTA": "no_change",
+    "EI-TIEDOSSA": "unknown",
+}
+BENEFIT_CODES = {
+    "TMT": "labour_market_subsidy",
+    "PPR": "basic_daily_allowance",
+    "ANS": "earnings_related_allowance",
+}
+NOTICE_CODES = {
+    "SOSIAALITYO": "social_work_need",
+    "TAYD-TOTU": "supplementary_income_support",
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +116,9 @@ class RecordType:
     id_prefix: str
     entity: type[CanonicalEntity]
     fields: tuple[Field, ...]  # in the XSD's order
+    #: in the nightly export (export.xsd) / accepted by the import (import.xsd)
+    exported: bool = True
+    imported: bool = True
 
     def required(self) -> list[Field]:
         return [f for f in self.fields if f.required]
@@ -127,6 +156,8 @@ RECORD_TYPES: dict[str, RecordType] = {
             Field("hoursPerDay", "hours_per_day"),
             Field("status", "status", required=True, codes=STATUS_CODES),
             Field("interruptionReason", "interruption_reason"),
+            Field("practiceModel", "practice_model"),
+            Field("outcome", "outcome", codes=OUTCOME_CODES),
         ),
     ),
     "activation_plans": RecordType(
@@ -141,6 +172,83 @@ RECORD_TYPES: dict[str, RecordType] = {
             Field("official", "responsible_official", required=True),
             Field("reviewDate", "review_date"),
         ),
+    ),
+    "attendance": RecordType(
+        "attendance",
+        "A",
+        Attendance,
+        (
+            Field("hetu", "client_hetu", required=True),
+            Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
+            Field("episodeStart", "episode_start_date", required=True),
+            Field("providerBusinessId", "provider_business_id"),
+            Field("week", "week", required=True),
+            Field("attendedDate", "attended_dates", repeated=True),
+            Field("absentDate", "absent_dates", repeated=True),
+        ),
+        imported=False,
+    ),
+    "assessments": RecordType(
+        "assessment",
+        "K",
+        Assessment,
+        (
+            Field("hetu", "client_hetu", required=True),
+            Field("assessedOn", "assessed_on", required=True),
+            Field("workAbility", "work_ability"),
+            Field("keho", "keho"),
+            Field("mieli", "mieli"),
+            Field("taidot", "taidot"),
+            Field("arki", "arki"),
+            Field("osallisuus", "osallisuus"),
+        ),
+        imported=False,
+    ),
+    "billing_lines": RecordType(
+        "billingLine",
+        "L",
+        BillingLine,
+        (
+            Field("hetu", "client_hetu", required=True),
+            Field("billingMonth", "billing_month", required=True),
+            Field("municipality", "municipality_code", required=True),
+            Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
+            Field("daysFrom", "days_from", required=True),
+            Field("daysTo", "days_to", required=True),
+            Field("benefitPaid", "benefit_paid", required=True),
+            Field("sharePercent", "share_percent", required=True),
+            Field("municipalShare", "municipal_share", required=True),
+            Field("dueDate", "due_date", required=True),
+        ),
+        exported=False,
+    ),
+    "benefit_days": RecordType(
+        "benefitDays",
+        "B",
+        BenefitDays,
+        (
+            Field("hetu", "client_hetu", required=True),
+            Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
+            Field("asOf", "as_of", required=True),
+            Field("cumulativeDays", "cumulative_days", required=True),
+            Field("payingMunicipality", "paying_municipality"),
+        ),
+        exported=False,
+    ),
+    "kela_notifications": RecordType(
+        "kelaNotice",
+        "N",
+        Notification,
+        (
+            Field("hetu", "client_hetu", required=True),
+            Field("noticeKind", "kind", required=True, codes=NOTICE_CODES),
+            Field("reference", "reference", required=True),
+            Field("sentAt", "sent_at", required=True),
+            Field("municipality", "municipality_code", required=True),
+            Field("reason", "reason"),
+            Field("urgent", "urgent"),
+        ),
+        exported=False,
     ),
 }
 BY_ELEMENT: dict[str, RecordType] = {rt.element: rt for rt in RECORD_TYPES.values()}

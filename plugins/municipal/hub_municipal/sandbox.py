@@ -20,8 +20,9 @@ Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
 - ``GET  /_sandbox/received`` the accepted import items, one per idempotency key:
   ``{"idempotencyKey", "kind" (element name), "id", **fields}``.
 
-Faults: every protocol request counts for 429/503/slow; ``malformed_every`` corrupts every
-n-th exported episode (still valid XML, but it ends before it starts); ``reject_writes``
+Faults: every protocol request counts for 429/503/slow; ``malformed_every`` corrupts the
+records of every n-th person (still valid XML, but the episode ends before it starts and the
+other records carry an identity code with a wrong check character); ``reject_writes``
 rejects every import item.
 """
 
@@ -83,7 +84,7 @@ class CaseSystem:
             listed.append(_listing(export_id, data.export_counts(self.size, index)))
         with self.lock:
             for export_id, records in self.nightly_exports.items():
-                counts = {rt.element: 0 for rt in m.RECORD_TYPES.values()}
+                counts = {rt.element: 0 for rt in m.RECORD_TYPES.values() if rt.exported}
                 for element, _, _ in records:
                     counts[element] += 1
                 listed.append(_listing(export_id, counts))
@@ -127,10 +128,12 @@ class CaseSystem:
             self.next_number += 1
             rid = data.record_id(item.element, self.next_number)
         self.records[rid] = (item.element, item.fields)
-        self.pending.pop(rid, None)
-        self.pending[rid] = None
+        if m.BY_ELEMENT[item.element].exported:  # Kela's records are not in the export
+            self.pending.pop(rid, None)
+            self.pending[rid] = None
         self.results[item.key] = rid
         self.received_items[item.key] = {
+            "idempotency_key": item.key,
             m.KEY_ATTR: item.key,
             "kind": item.element,
             m.RECORD_ID_ATTR: rid,
