@@ -36,7 +36,7 @@ from hub.model import (
 )
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
-from hub.synthetic import PRACTICE_MODELS, people
+from hub.synthetic import PRACTICE_MODELS, people, person
 from hub.testing.conformance import AdapterConformance
 from hub.xmlsafe import UnsafeXmlError, iter_elements, parse_bytes
 
@@ -485,8 +485,10 @@ def test_streaming_memory_is_flat():
 
     def chunks() -> Iterator[bytes]:
         nonlocal size
-        people_of_export = data.export_records(SEED, 150_000, 0, lambda i: False)
-        episodes = (r for r in people_of_export if r[0] == "episode")
+        episodes = (
+            ("episode", data.record_id("episode", i), data.episode(person(SEED, i), i))
+            for i in range(0, 150_000, 3)
+        )
         for chunk in export_chunks("2026-11-20", "743", "2026-11-20T23:30:00Z", episodes):
             size += len(chunk)
             yield chunk
