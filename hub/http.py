@@ -65,7 +65,10 @@ class HttpService:
     """An httpx client bound to one system, with deadline, byte cap and error classification.
 
     ``describe_error(response, body)`` lets an adapter turn a protocol's error body (e.g.
-    X-Road's ``{type, message, detail}``) into a readable reason.
+    X-Road's ``{type, message, detail}``) into a readable reason. ``classify_error(response,
+    body, where)`` lets it decide transient or permanent itself where the status does not
+    tell (a SOAP fault comes with HTTP 500 whether retrying helps or not); returning None
+    falls back to the status.
     """
 
     def __init__(
@@ -75,10 +78,13 @@ class HttpService:
         headers: Mapping[str, str] | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         describe_error: Callable[[httpx.Response, bytes], str] = _default_detail,
+        classify_error: Callable[[httpx.Response, bytes, str], DeliveryError | None]
+        | None = None,
     ):
         self.config = config
         self.max_bytes = max_bytes
         self.describe_error = describe_error
+        self.classify_error = classify_error
         verify: ssl.SSLContext | bool = True
         if config.base_url.startswith("https"):
             verify = tls_context(config.options)
@@ -139,6 +145,10 @@ class HttpService:
 
     def _error(self, response: httpx.Response, body: bytes, where: str) -> DeliveryError:
         status = response.status_code
+        if self.classify_error is not None and status not in (429, 503):
+            classified = self.classify_error(response, body, where)
+            if classified is not None:
+                return classified
         reason = redact(self.describe_error(response, body))
         message = f"{where}: HTTP {status} {response.reason_phrase}: {reason}".rstrip(": ")
         if status in TRANSIENT_STATUS:

@@ -86,18 +86,20 @@ def load_schema(path: Path) -> etree.XMLSchema:
 
 def iter_elements(
     chunks: Iterable[bytes],
-    tag: str,
+    tag: str | tuple[str, ...],
     *,
     schema: etree.XMLSchema | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Iterator[etree._Element]:
-    """Stream a document chunk by chunk and yield each complete ``tag`` element.
+    """Stream a document chunk by chunk and yield each complete ``tag`` element (or each
+    element of any of several tags).
 
     Memory stays flat: each yielded element is cleared after the caller has used it (so copy
     what you need before asking for the next one), and every finished child of the root
     element, wanted or not, is dropped from the tree. With ``schema`` the whole document is
     validated while it streams; a violation raises :class:`XmlSyntaxError` where it is found.
     """
+    wanted = {tag} if isinstance(tag, str) else set(tag)
     parser = etree.XMLPullParser(events=("start", "end"), schema=schema, **PARSER_OPTIONS)
     total, depth, started, tail = 0, 0, False, b""
 
@@ -111,9 +113,13 @@ def iter_elements(
                 depth += 1
                 continue
             depth -= 1
-            if elem.tag == tag:
+            if elem.tag in wanted:
                 _check_entities(elem)
                 yield elem
+                if depth > 1:  # nested (e.g. in a SOAP body): drop it and its done siblings
+                    elem.clear(keep_tail=False)
+                    while elem.getprevious() is not None:
+                        del elem.getparent()[0]
             if depth == 1:  # a finished child of the root: drop it and what came before
                 elem.clear(keep_tail=False)
                 parent = elem.getparent()

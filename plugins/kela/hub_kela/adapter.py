@@ -1,0 +1,472 @@
+"""Adapter of Kela's municipal services over X-Road SOAP 4.0.
+
+Every request carries the X-Road header, validated against the official schemas before it
+is sent; every response must echo it (and the hash of the request). SOAP faults ``Server.*``
+are transient, ``Client.*`` permanent. The monthly billing list is streamed: a month of a
+million lines is parsed element by element in flat memory, and the cursor records how many
+lines of a month are committed, so a run resumes mid-month. Every invented name is in
+:mod:`.mapping`.
+
+Cursors: billing lines ``["2026-10", 5000]`` / ``["2026-10", "done"]``; benefit days and
+notices: the last sequence number committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+from lxml import etree
+
+from hub.adapter import (
+    Adapter,
+    Batch,
+    CheckResult,
+    NativeRecord,
+    StreamSpec,
+    SystemConfig,
+    WriteItem,
+    WriteOutcome,
+)
+from hub.errors import (
+    ConfigError,
+    DeliveryError,
+    PermanentError,
+    RecordError,
+    TransientError,
+)
+from hub.http import HttpService
+from hub.model import (
+    Attendance,
+    BenefitDays,
+    BillingLine,
+    CanonicalEntity,
+    Notification,
+    iso_week_of,
+)
+from hub.privacy import redact
+from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError, iter_elements, parse_bytes
+from hub_kela import mapping as m
+from hub_kela import soap
+from hub_kela.soap import Headers, InvalidHeader, k, q
+
+DONE = "done"
+#: the billing list of a large municipality is big; the parser streams it
+MAX_DOCUMENT_BYTES = 4 * 1024**3
+_HEADER = q(m.SOAP_NS, "Header")
+
+
+def fault_error(code: str, message: str, where: str) -> DeliveryError:
+    text = f"{where}: SOAP fault {code}: {redact(message)}"
+    return TransientError(text) if code.startswith("Server") else PermanentError(text)
+
+
+def classify(response: httpx.Response, body: bytes, where: str) -> DeliveryError | None:
+    """A SOAP fault (HTTP 500) as transient (Server.*) or permanent (Client.*)."""
+    try:
+        found = soap.read_fault(parse_bytes(body))
+    except (XmlSyntaxError, UnsafeXmlError):
+        return None
+    return fault_error(*found, where) if found else None
+
+
+def _children(elem: etree._Element, names: Mapping[str, str]) -> dict[str, Any]:
+    return {n: elem.findtext(k(n)) for n in names.values() if elem.find(k(n)) is not None}
+
+
+def _code(table: Mapping[str, str], value: Any, where: str, field: str) -> str:
+    if value not in table:
+        raise RecordError(where, field, "is not one of Kela's codes")
+    return table[value]
+
+
+def _fields(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    return {c: data[n] for c, n in names.items() if data.get(n) not in (None, "")}
+
+
+def line_to_canonical(native_id: str, data: Mapping[str, Any]) -> BillingLine:
+    where = f"{m.SYSTEM}/billing_lines/{native_id}"
+    values = _fields(data, m.LINE_FIELDS)
+    values["benefit_type"] = _code(m.BENEFIT_CODES, data.get("etuus"), where, "etuus")
+    return BillingLine(
+        **values,
+        billing_month=data.get(m.MONTH),
+        municipality_code=data.get(m.MUNICIPALITY),
+        due_date=data.get(m.DUE_ATTR),
+    )
+
+
+def count_to_canonical(native_id: str, data: Mapping[str, Any]) -> BenefitDays:
+    where = f"{m.SYSTEM}/benefit_days/{native_id}"
+    values = _fields(data, m.COUNT_FIELDS)
+    values["benefit_type"] = _code(m.BENEFIT_CODES, data.get("etuus"), where, "etuus")
+    return BenefitDays(**values)
+
+
+def notice_to_canonical(native_id: str, data: Mapping[str, Any]) -> Notification:
+    where = f"{m.SYSTEM}/notifications/{native_id}"
+    values = _fields(data, m.NOTICE_FIELDS)
+    values["kind"] = _code(m.NOTICE_CODES, data.get("laji"), where, "laji")
+    return Notification(**values)
+
+
+def report_to_canonical(native_id: str, data: Mapping[str, Any]) -> Attendance:
+    """An attendance report item (:func:`report_to_native`) read back."""
+    where = f"{m.SYSTEM}/attendance/{native_id}"
+    values = _fields(data, m.REPORT_FIELDS)
+    values["service_type"] = _code(m.SERVICE_CODES, data.get("palvelu"), where, "palvelu")
+    months = data.get(m.REPORT_MONTH) or {}
+    if not isinstance(months, Mapping):
+        raise RecordError(where, m.REPORT_MONTH, "is not a list of months")
+    days = [d for month in sorted(months) for d in months[month]]
+    return Attendance(**values, attended_dates=days)
+
+
+def report_to_native(record: Mapping[str, Any], max_days: int) -> dict[str, Any]:
+    """An attendance report item: the attended days of one client and week, grouped by
+    calendar month. More than ``max_days`` attended days in a week is refused here, with
+    the field named: Kela pays the expense allowance for at most five days a week."""
+    days = sorted(record.get("attended_dates") or [])
+    weeks: dict[str, int] = {}
+    for day in days:
+        week = iso_week_of(_date(day))
+        weeks[week] = weeks.get(week, 0) + 1
+    for week, count in sorted(weeks.items()):
+        if count > max_days:
+            raise RecordError(
+                f"{m.SYSTEM}/attendance",
+                "attended_dates",
+                f"{count} attended days in week {week}; Kela pays the expense allowance for "
+                f"at most {max_days} days a week (law 189/2001)",
+            )
+    native = {n: record[c] for c, n in m.REPORT_FIELDS.items() if record.get(c) is not None}
+    if "service_type" in record:
+        reverse = {v: c for c, v in m.SERVICE_CODES.items()}
+        native["palvelu"] = reverse.get(record["service_type"], record["service_type"])
+    months: dict[str, list[str]] = {}
+    for day in days:
+        months.setdefault(str(day)[:7], []).append(str(day))
+    native[m.REPORT_MONTH] = months
+    return native
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def encode_billing_cursor(month: str, position: int | None) -> str:
+    return json.dumps([month, DONE if position is None else position])
+
+
+def decode_billing_cursor(cursor: str | None) -> tuple[str, int | None]:
+    """(month, lines done in it or None when the month is done); ("", 0) from the start."""
+    if not cursor:
+        return "", 0
+    try:
+        month, position = json.loads(cursor)
+        if isinstance(month, str) and (position == DONE or isinstance(position, int)):
+            return month, None if position == DONE else position
+    except (ValueError, TypeError):
+        pass
+    raise PermanentError(f"{m.SYSTEM}: the cursor is not one this adapter wrote")
+
+
+class KelaAdapter(Adapter):
+    """Kela over X-Road SOAP 4.0.
+
+    Options: ``xroad_client`` (required, ``INSTANCE/CLASS/MEMBER/SUBSYSTEM``),
+    ``municipality_code`` (required), ``user_id``, ``max_paid_days_per_week`` (default 5).
+    """
+
+    system_id = m.SYSTEM
+    title = m.TITLE
+    streams = {
+        "attendance": StreamSpec(
+            Attendance,
+            readable=False,
+            writable=True,
+            description="attendance days reported for the expense allowance",
+            carries=m.REPORT_CARRIES,
+        ),
+        "billing_lines": StreamSpec(BillingLine, description="the monthly municipal bill"),
+        "benefit_days": StreamSpec(BenefitDays, description="benefit-day counts"),
+        "notifications": StreamSpec(
+            Notification, description="notices of a need for social work or income support"
+        ),
+    }
+
+    def __init__(self, config: SystemConfig):
+        super().__init__(config)
+        client = config.options.get(m.OPTION_CLIENT)
+        if not isinstance(client, str) or not m.CLIENT_ID_PATTERN.match(client):
+            raise ConfigError(
+                f"systems.{config.system}.options.{m.OPTION_CLIENT}: required, the hub's X-Road "
+                "client as INSTANCE/CLASS/MEMBER/SUBSYSTEM"
+            )
+        self.client = tuple(client.split("/"))
+        self.municipality = str(config.options.get(m.OPTION_MUNICIPALITY, ""))
+        if not (len(self.municipality) == 3 and self.municipality.isdigit()):
+            raise ConfigError(
+                f"systems.{config.system}.options.{m.OPTION_MUNICIPALITY}: a three-digit "
+                "municipality code is required"
+            )
+        self.user = str(config.options.get(m.OPTION_USER) or m.DEFAULT_USER)
+        self.max_days = int(config.options.get(m.OPTION_MAX_DAYS, m.MAX_PAID_DAYS_PER_WEEK))
+        self.http = HttpService(
+            config,
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+            classify_error=classify,
+            max_bytes=MAX_DOCUMENT_BYTES,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- messages -------------------------------------------------------------------------
+
+    def _headers(self, service: str) -> Headers:
+        return Headers(
+            client=self.client,
+            service=(
+                self.client[0],
+                m.SERVICE_CLASS,
+                m.SERVICE_MEMBER,
+                m.SERVICE_SUBSYSTEM,
+                service,
+                m.SERVICE_VERSION,
+            ),
+            id=str(uuid.uuid4()),
+            user_id=self.user,
+        )
+
+    def _message(self, service: str, body: etree._Element) -> tuple[Headers, bytes]:
+        headers = self._headers(service)
+        try:
+            return headers, soap.envelope(headers, body)
+        except InvalidHeader as exc:
+            raise PermanentError(f"{m.SYSTEM}/{service}: X-Road header invalid: {exc}") from None
+
+    def _check_echo(self, sent: Headers, message: bytes, header: etree._Element, where: str):
+        """The response must echo the request's X-Road header and the hash of the request."""
+        try:
+            soap.validate_header(list(header.iterchildren(f"{{{m.XROAD_NS}}}*")))
+            got = soap.read_headers(header)
+        except InvalidHeader as exc:
+            raise PermanentError(f"{where}: the response's X-Road header: {exc}") from None
+        for name, a, b in (
+            ("client", sent.client, got.client),
+            ("service", sent.service, got.service),
+            ("id", sent.id, got.id),
+            ("userId", sent.user_id, got.user_id),
+            ("protocolVersion", sent.protocol_version, got.protocol_version),
+        ):
+            if a != b:
+                raise PermanentError(f"{where}: the response does not echo the request's <{name}>")
+        digest = header.find(q(m.XROAD_NS, "requestHash"))
+        if digest is not None and (digest.text or "") != soap.request_hash(message):
+            raise PermanentError(f"{where}: the response's requestHash is not the request's")
+
+    def _call(self, service: str, body: etree._Element) -> etree._Element:
+        """One request/response; the response's body element."""
+        where = f"{m.SYSTEM}/{service}"
+        sent, message = self._message(service, body)
+        _, data = self.http.request("POST", m.ENDPOINT, content=message)
+        try:
+            root = parse_bytes(data)
+        except (XmlSyntaxError, UnsafeXmlError) as exc:
+            raise PermanentError(f"{where}: the response is not valid XML: {exc}") from None
+        if found := soap.read_fault(root):
+            raise fault_error(*found, where)
+        header = root.find(_HEADER)
+        if header is None:
+            raise PermanentError(f"{where}: the response has no X-Road header")
+        self._check_echo(sent, message, header, where)
+        answer = root.find(f"{q(m.SOAP_NS, 'Body')}/*")
+        if answer is None:
+            raise PermanentError(f"{where}: the response has an empty body")
+        return answer
+
+    @contextlib.contextmanager
+    def _streamed(self, service: str, body: etree._Element, tag: str):
+        """Stream a response; yields an iterator over its ``tag`` elements (header checked
+        before the first)."""
+        where = f"{m.SYSTEM}/{service}"
+        sent, message = self._message(service, body)
+        with self.http.stream("POST", m.ENDPOINT, content=message) as (_, chunks):
+
+            def elements() -> Iterator[etree._Element]:
+                seen_header = False
+                try:
+                    for elem in iter_elements(chunks, (_HEADER, tag), max_bytes=MAX_DOCUMENT_BYTES):
+                        if elem.tag == _HEADER:
+                            self._check_echo(sent, message, elem, where)
+                            seen_header = True
+                        elif not seen_header:
+                            raise PermanentError(f"{where}: the response has no X-Road header")
+                        else:
+                            yield elem
+                except (XmlSyntaxError, UnsafeXmlError) as exc:
+                    raise PermanentError(f"{where}: the response is not valid: {exc}") from None
+
+            yield elements()
+
+    def _request(self, name: str, **children: Any) -> etree._Element:
+        body = etree.Element(k(f"{name}Request"))
+        etree.SubElement(body, k(m.MUNICIPALITY)).text = self.municipality
+        for key, value in children.items():
+            etree.SubElement(body, k(key)).text = str(value)
+        return body
+
+    # --- the contract -------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        try:
+            months = self.months()
+        except (DeliveryError, httpx.HTTPError) as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(
+            True, f"{m.PROVIDER} answers over X-Road; billing lists for {len(months)} months"
+        )
+
+    def months(self) -> list[tuple[str, int]]:
+        """(month, lines) of the billing lists available, oldest first."""
+        answer = self._call(m.SVC_MONTHS, self._request(m.SVC_MONTHS))
+        found = []
+        for elem in answer.iter(k(m.MONTH)):
+            month, rows = elem.text or "", elem.get(m.ROWS_ATTR) or "0"
+            if len(month) != 7 or not rows.isdigit():
+                raise PermanentError(f"{m.SYSTEM}/{m.SVC_MONTHS}: an invalid month in the list")
+            found.append((month, int(rows)))
+        return sorted(found)
+
+    def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if stream == "billing_lines":
+            yield from self._read_billing(cursor, batch_size)
+        elif stream == "benefit_days":
+            yield from self._read_sequence(m.SVC_BENEFIT_DAYS, m.COUNT, cursor, batch_size)
+        elif stream == "notifications":
+            yield from self._read_sequence(m.SVC_NOTICES, m.NOTICE, cursor, batch_size)
+        else:
+            raise PermanentError(f"{m.SYSTEM} has no readable stream {stream!r}")
+
+    def _read_billing(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
+        start, done = decode_billing_cursor(cursor)
+        for month, _ in self.months():
+            if month < start or (month == start and done is None):
+                continue
+            skip = done if month == start and done else 0
+            yield from self._read_month(month, skip, batch_size)
+
+    def _read_month(self, month: str, skip: int, batch_size: int) -> Iterator[Batch]:
+        body = self._request(m.SVC_BILLING, **{m.MONTH: month})
+        position, batch = 0, []
+        with self._streamed(m.SVC_BILLING, body, k(m.LINE)) as lines:
+            for elem in lines:
+                position += 1
+                if position <= skip:
+                    continue
+                listing = elem.getparent()
+                data = _children(elem, m.LINE_FIELDS)
+                data[m.MONTH] = listing.get(m.MONTH)
+                data[m.MUNICIPALITY] = listing.get(m.MUNICIPALITY)
+                data[m.DUE_ATTR] = listing.get(m.DUE_ATTR)
+                batch.append(NativeRecord(f"{month}/{elem.get(m.LINE_NO_ATTR)}", data))
+                if len(batch) >= batch_size:
+                    yield Batch(batch, encode_billing_cursor(month, position))
+                    batch = []
+        yield Batch(batch, encode_billing_cursor(month, None))
+
+    def _read_sequence(
+        self, service: str, element: str, cursor: str | None, batch_size: int
+    ) -> Iterator[Batch]:
+        if cursor is not None and not cursor.isdigit():
+            raise PermanentError(f"{m.SYSTEM}/{service}: the cursor is not a sequence number")
+        last = int(cursor or 0)
+        names = m.COUNT_FIELDS if element == m.COUNT else m.NOTICE_FIELDS
+        while True:
+            answer = self._call(
+                service, self._request(service, **{m.FROM: last + 1, m.MAX: batch_size})
+            )
+            records = []
+            for elem in answer.iter(k(element)):
+                number = elem.get(m.NOTICE_NO_ATTR) or ""
+                if not number.isdigit() or int(number) <= last:
+                    raise PermanentError(f"{m.SYSTEM}/{service}: the page does not move on")
+                last = int(number)
+                records.append(NativeRecord(number, _children(elem, names)))
+            if not records:
+                return
+            yield Batch(records, str(last))
+            if answer.get(m.MORE) != "true":
+                return
+
+    def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
+        translate = {
+            "billing_lines": line_to_canonical,
+            "benefit_days": count_to_canonical,
+            "notifications": notice_to_canonical,
+            "attendance": report_to_canonical,
+        }.get(stream)
+        if translate is None:
+            raise RecordError(f"{m.SYSTEM}/{stream}/{record.native_id}", None, "unknown stream")
+        return translate(record.native_id, record.data)
+
+    def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        if stream != "attendance":
+            raise NotImplementedError(f"{m.SYSTEM} writes only attendance")
+        return report_to_native(record, self.max_days)
+
+    def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        if stream != "attendance":
+            raise PermanentError(f"{m.SYSTEM} stream {stream!r} is not writable")
+        body = self._request(m.SVC_ATTENDANCE)
+        for item in items:
+            body.append(report_element(item.idempotency_key, item.payload))
+        answer = self._call(m.SVC_ATTENDANCE, body)
+        outcomes: dict[str, WriteOutcome] = {}
+        for result in answer.iter(k(m.RESULT)):
+            key, state = result.get(m.REPORT_KEY_ATTR), result.get(m.RESULT_STATE_ATTR)
+            if not key:
+                continue
+            if state in (m.ACCEPTED, m.DUPLICATE):
+                outcomes[key] = WriteOutcome.ok(key)
+            elif state == m.REJECTED:
+                reason = redact(result.text or "no reason given")
+                outcomes[key] = WriteOutcome.permanent(key, f"refused by {m.PROVIDER}: {reason}")
+            else:
+                outcomes[key] = WriteOutcome.transient(key, f"not stored: {state}")
+        return [
+            outcomes.get(i.idempotency_key)
+            or WriteOutcome.transient(i.idempotency_key, "no result was returned for it")
+            for i in items
+        ]
+
+
+def report_element(key: str, payload: Mapping[str, Any]) -> etree._Element:
+    """One ``<ilmoitus>`` of the attendance report."""
+    elem = etree.Element(k(m.REPORT), {m.REPORT_KEY_ATTR: key})
+    for native in m.REPORT_FIELDS.values():
+        if payload.get(native) is not None:
+            etree.SubElement(elem, k(native)).text = str(payload[native])
+    for month, days in sorted((payload.get(m.REPORT_MONTH) or {}).items()):
+        month_elem = etree.SubElement(elem, k(m.REPORT_MONTH), {m.REPORT_MONTH_ATTR: month})
+        for day in days:
+            etree.SubElement(month_elem, k(m.REPORT_DAY)).text = str(day)
+    return elem
+
+
+def report_from_element(elem: etree._Element) -> dict[str, Any]:
+    """The payload of an ``<ilmoitus>`` (the sandbox reads reports with it)."""
+    data: dict[str, Any] = _children(elem, m.REPORT_FIELDS)
+    data[m.REPORT_MONTH] = {
+        month.get(m.REPORT_MONTH_ATTR): [d.text for d in month.iter(k(m.REPORT_DAY))]
+        for month in elem.iter(k(m.REPORT_MONTH))
+    }
+    return data

@@ -1,0 +1,159 @@
+"""Deterministic synthetic data of Kela's sandbox: the same people as every other sandbox
+with the same seed (:func:`hub.synthetic.person`), generated on demand so that a billing
+list of a million lines is never held in memory.
+
+Person ``i`` receives one benefit (labour-market subsidy, basic or earnings-related daily
+allowance) on every weekday; before the first billed month they had ``40 + (37 i mod 900)``
+benefit days. The municipality pays a rising share from the 101st day (steps below), so a
+month gives a person one billing line per share step it touches.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from hub.synthetic import person
+
+#: months whose billing list is available, oldest first
+MONTHS = ("2026-08", "2026-09", "2026-10")
+#: the municipal share from 1.1.2025: (first benefit day, percent). CHECK against Kela's
+#: current guidance; the hub checks the bill against config/rules.yaml, not against this.
+SHARE_STEPS = (
+    (101, Decimal(10)),
+    (201, Decimal(20)),
+    (301, Decimal(30)),
+    (401, Decimal(40)),
+    (501, Decimal(50)),
+)
+BENEFITS = ("TMT", "PPR", "ANS")
+CENT = Decimal("0.01")
+
+
+def weekdays(month: str) -> int:
+    year, mon = map(int, month.split("-"))
+    days = calendar.monthrange(year, mon)[1]
+    return sum(1 for d in range(1, days + 1) if dt.date(year, mon, d).weekday() < 5)
+
+
+def due_date(month: str) -> dt.date:
+    year, mon = map(int, month.split("-"))
+    return dt.date(year + mon // 12, mon % 12 + 1, 28)
+
+
+def month_end(month: str) -> dt.date:
+    year, mon = map(int, month.split("-"))
+    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def share(day: int) -> Decimal:
+    percent = Decimal(0)
+    for first, step in SHARE_STEPS:
+        if day >= first:
+            percent = step
+    return percent
+
+
+def benefit(i: int) -> str:
+    return BENEFITS[i % len(BENEFITS)]
+
+
+def daily(i: int) -> Decimal:
+    return Decimal("37.21") if benefit(i) != "ANS" else Decimal(60 + i % 40) + Decimal("0.35")
+
+
+def days_before(i: int, month: str) -> int:
+    """The person's cumulative benefit days before ``month``."""
+    done = 40 + (i * 37) % 900
+    for earlier in MONTHS[: MONTHS.index(month)]:
+        done += weekdays(earlier)
+    return done
+
+
+def segments(first: int, last: int) -> Iterator[tuple[int, int, Decimal]]:
+    """(from, to, percent) of the billed days first..last, split at the share steps."""
+    start = max(first, SHARE_STEPS[0][0])
+    while start <= last:
+        percent = share(start)
+        bounds = [b - 1 for b, _ in SHARE_STEPS if b > start] + [last]
+        end = min(bounds)
+        yield start, end, percent
+        start = end + 1
+
+
+def lines(seed: int, size: int, month: str, malformed) -> Iterator[dict[str, Any]]:
+    """The billing lines of ``month``, numbered from 1; ``malformed(n)`` corrupts line n."""
+    n = 0
+    for i in range(size):
+        before = days_before(i, month)
+        p = None
+        for first, last, percent in segments(before + 1, before + weekdays(month)):
+            p = p or person(seed, i)
+            n += 1
+            paid = daily(i) * (last - first + 1)
+            municipal = (paid * percent / 100).quantize(CENT)
+            if malformed(n - 1):  # the share does not match the amounts: the model refuses
+                municipal += Decimal("1.00")
+            yield {
+                "nro": n,
+                "hetu": p.hetu,
+                "etuus": benefit(i),
+                "paivatAlkaen": first,
+                "paivatAsti": last,
+                "maksettu": paid.quantize(CENT),
+                "osuusProsentti": percent,
+                "kunnanOsuus": municipal,
+            }
+
+
+def line_count(size: int, month: str) -> int:
+    return sum(
+        sum(1 for _ in segments(days_before(i, month) + 1, days_before(i, month) + weekdays(month)))
+        for i in range(size)
+    )
+
+
+def benefit_days(seed: int, i: int, municipality: str) -> dict[str, Any]:
+    """Kela's count of person ``i``'s benefit days at the end of the last billed month."""
+    last = MONTHS[-1]
+    return {
+        "nro": i + 1,
+        "hetu": person(seed, i).hetu,
+        "etuus": benefit(i),
+        "pvm": month_end(last).isoformat(),
+        "paivia": days_before(i, last) + weekdays(last),
+        "maksajakunta": municipality,
+    }
+
+
+REASONS = (
+    "Asiakkaan tilanne edellyttää sosiaalityön arviota",
+    "Vuokrarästit ja tulojen pienentyminen",
+    "Pitkittynyt työttömyys ja toimeentulotuen tarve",
+)
+
+
+def notice_person(n: int) -> int:
+    """Notice ``n`` (from 1) concerns person ``4 (n - 1)``: every fourth person."""
+    return 4 * (n - 1)
+
+
+def notice_count(size: int) -> int:
+    return (size + 3) // 4
+
+
+def notice(seed: int, n: int, municipality: str) -> dict[str, Any]:
+    sent = dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC) + dt.timedelta(hours=7 * n)
+    return {
+        "nro": n,
+        "hetu": person(seed, notice_person(n)).hetu,
+        "laji": ("SOSIAALITYO", "TAYD-TOTU")[n % 2],
+        "viite": f"ETOTU-2026-{n:06d}",
+        "lahetetty": sent.isoformat().replace("+00:00", "Z"),
+        "kunta": municipality,
+        "syy": REASONS[n % len(REASONS)],
+        "kiireellinen": "true" if n % 5 == 0 else "false",
+    }

@@ -1,0 +1,299 @@
+"""Sandbox of Kela's municipal services: an X-Road security server in front of them.
+
+One SOAP endpoint (``POST /``). Every request passes what a security server and the service
+would check: the envelope parses safely; the X-Road header elements are valid against the
+official schemas (``client`` and ``service`` present, ``protocolVersion`` 4.0, the service
+is Kela's and one of :data:`.mapping.SERVICES`), else a ``Client.*`` SOAP fault (HTTP 500).
+The response echoes the request's header and adds ``requestHash`` (SHA-512 of the request).
+
+Services: the billing months; one month's billing list, streamed as it is generated (a
+million lines never sit in memory); benefit-day counts and eTotu notices paged by sequence
+number; the attendance report, deduplicated by item key, refusing more than five attended
+days in an ISO week.
+
+Faults (:class:`hub.sandbox.FaultState`): 429/503 with ``Retry-After``, slow responses;
+``malformed_every`` breaks every n-th record served (a share that does not match the amounts,
+an identity code with a wrong check character); ``reject_writes`` refuses every report item.
+``/_sandbox/received`` lists the accepted report items, one per key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import math
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from stdnum.fi import hetu as stdnum_hetu
+
+from hub.model import iso_week_of
+from hub.sandbox import FaultState, control_routes
+from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError, parse_bytes
+from hub_kela import data, soap
+from hub_kela import mapping as m
+from hub_kela.adapter import report_from_element
+from hub_kela.soap import InvalidHeader, k, q
+
+XML = "text/xml; charset=utf-8"
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+MAX_PAGE = 500
+
+
+class Fault(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def fault_response(code: str, message: str) -> Response:
+    return Response(soap.fault(code, message), 500, media_type=XML)
+
+
+def _corrupt_hetu(code: str) -> str:
+    return code[:-1] + ("A" if code[-1] != "A" else "B")
+
+
+def report_problem(report: dict[str, Any], max_days: int = m.MAX_PAID_DAYS_PER_WEEK) -> str | None:
+    """Why an attendance report item is refused, or None. Never quotes a value."""
+    if not stdnum_hetu.is_valid(str(report.get("hetu") or ""), allow_temporary=True):
+        return "hetu is not a valid identity code"
+    if report.get("palvelu") not in m.SERVICE_CODES:
+        return "palvelu is not a service Kela knows"
+    try:
+        days = [dt.date.fromisoformat(d) for ds in report[m.REPORT_MONTH].values() for d in ds]
+        dt.date.fromisoformat(str(report.get("jaksonAlku")))
+    except (TypeError, ValueError, AttributeError):
+        return "a date is not an ISO date"
+    if not days:
+        return "no attended days"
+    for month, ds in report[m.REPORT_MONTH].items():
+        if any(not d.startswith(month) for d in ds):
+            return f"a day is not in month {month}"
+    weeks: dict[str, int] = {}
+    for day in days:
+        weeks[iso_week_of(day)] = weeks.get(iso_week_of(day), 0) + 1
+    if report.get("viikko") not in weeks or len(weeks) != 1:
+        return "the days are not all in the week reported"
+    if max(weeks.values()) > max_days:
+        return f"more than {max_days} attended days in a week: the allowance is paid for {max_days}"
+    return None
+
+
+class KelaState:
+    def __init__(self, seed: int, size: int):
+        self.seed, self.size = seed, size
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.results: dict[str, tuple[str, str]] = {}  # key -> (state, reason)
+            self.accepted: dict[str, dict[str, Any]] = {}
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{"idempotency_key": key, **r} for key, r in self.accepted.items()]
+
+    def report(self, key: str, item: dict[str, Any], reject_all: bool) -> tuple[str, str]:
+        with self.lock:
+            if key in self.results and self.results[key][0] == m.ACCEPTED:
+                return m.DUPLICATE, ""
+            problem = "refused (reject_writes fault)" if reject_all else report_problem(item)
+            result = (m.REJECTED, problem) if problem else (m.ACCEPTED, "")
+            self.results[key] = result
+            if not problem:
+                self.accepted[key] = item
+            return result
+
+
+def _answer(request_header: etree._Element, message: bytes) -> etree._Element:
+    """The response header: the request's X-Road elements echoed, plus requestHash."""
+    header = etree.Element(q(m.SOAP_NS, "Header"))
+    for elem in request_header.iterchildren(f"{{{m.XROAD_NS}}}*"):
+        header.append(etree.fromstring(etree.tostring(elem)))
+    digest = etree.SubElement(
+        header, q(m.XROAD_NS, "requestHash"), {"algorithmId": m.HASH_ALGORITHM}
+    )
+    digest.text = soap.request_hash(message)
+    return header
+
+
+def _envelope_chunks(
+    header: etree._Element,
+    response: str,
+    rows: Iterator[etree._Element],
+    wrapper: tuple[str, dict[str, str]] | None = None,
+    attrs: dict[str, str] | None = None,
+) -> Iterator[bytes]:
+    """A response envelope written incrementally, one chunk of 64 KiB at a time."""
+    buf = io.BytesIO()
+    with etree.xmlfile(buf, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(q(m.SOAP_NS, "Envelope"), nsmap=soap.NSMAP):
+            xf.write(header)
+            with xf.element(q(m.SOAP_NS, "Body")), xf.element(k(response), attrs or {}):
+                if wrapper is None:
+                    for row in rows:
+                        xf.write(row)
+                else:
+                    with xf.element(k(wrapper[0]), wrapper[1]):
+                        for row in rows:
+                            xf.write(row)
+                            if buf.tell() >= 64 * 1024:
+                                yield buf.getvalue()
+                                buf.seek(0)
+                                buf.truncate()
+    yield buf.getvalue()
+
+
+def _element(name: str, number: int, fields: dict[str, Any], order) -> etree._Element:
+    elem = etree.Element(k(name), {"nro": str(number)})
+    for native in order:
+        if fields.get(native) is not None:
+            etree.SubElement(elem, k(native)).text = str(fields[native])
+    return elem
+
+
+def create_app(seed: int = 1, size: int = 50) -> Starlette:
+    """The sandbox app for ``size`` synthetic people of ``seed``."""
+    state = KelaState(seed, size)
+    faults = FaultState()
+
+    def parse(message: bytes) -> tuple[etree._Element, etree._Element, str, etree._Element]:
+        """(header, body request, service code, root) of a valid request; raises Fault."""
+        if len(message) > MAX_REQUEST_BYTES:
+            raise Fault(m.FAULT_BAD_REQUEST, "the request is too large")
+        try:
+            root = parse_bytes(message)
+        except (XmlSyntaxError, UnsafeXmlError) as exc:
+            raise Fault(m.FAULT_BAD_REQUEST, f"not a SOAP message: {exc}") from None
+        header = root.find(q(m.SOAP_NS, "Header"))
+        body = root.find(f"{q(m.SOAP_NS, 'Body')}/*")
+        if root.tag != q(m.SOAP_NS, "Envelope") or header is None or body is None:
+            raise Fault(m.FAULT_BAD_REQUEST, "a SOAP envelope with a header and a body is needed")
+        try:
+            soap.validate_header(list(header.iterchildren(f"{{{m.XROAD_NS}}}*")))
+            h = soap.read_headers(header)
+        except InvalidHeader as exc:
+            raise Fault(m.FAULT_BAD_HEADER, f"invalid X-Road header: {exc}") from None
+        if h.protocol_version != m.PROTOCOL_VERSION:
+            raise Fault(m.FAULT_BAD_HEADER, "protocolVersion must be 4.0")
+        if h.service[1:4] != (m.SERVICE_CLASS, m.SERVICE_MEMBER, m.SERVICE_SUBSYSTEM):
+            raise Fault(m.FAULT_UNKNOWN_SERVICE, "the service is not one of Kela's")
+        if h.service[4] not in m.SERVICES or body.tag != k(f"{h.service[4]}Request"):
+            raise Fault(m.FAULT_UNKNOWN_SERVICE, f"no such service: {h.service[4]}")
+        if h.client[1] != "MUN":
+            raise Fault(m.FAULT_BAD_REQUEST, "only municipalities use these services")
+        return header, body, h.service[4], root
+
+    def number(body: etree._Element, name: str, default: int) -> int:
+        text = body.findtext(k(name))
+        if text is None:
+            return default
+        if not text.isdigit():
+            raise Fault(m.FAULT_BAD_REQUEST, f"{name} must be a number")
+        return int(text)
+
+    def months(body) -> Iterator[etree._Element]:
+        for month in data.MONTHS:
+            elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(data.line_count(size, month))})
+            elem.text = month
+            yield elem
+
+    def billing(body, municipality: str) -> tuple[Iterator[etree._Element], dict[str, str]]:
+        month = body.findtext(k(m.MONTH)) or ""
+        if month not in data.MONTHS:
+            raise Fault(m.FAULT_BAD_REQUEST, "no billing list for that month")
+
+        def rows() -> Iterator[etree._Element]:
+            for line in data.lines(seed, size, month, faults.is_malformed):
+                yield _element(m.LINE, line["nro"], line, m.LINE_FIELDS.values())
+
+        attrs = {
+            m.MONTH: month,
+            m.MUNICIPALITY: municipality,
+            m.DUE_ATTR: data.due_date(month).isoformat(),
+        }
+        return rows(), attrs
+
+    def page(body, name: str, count: int, make) -> tuple[list[etree._Element], bool]:
+        first = max(1, number(body, m.FROM, 1))
+        limit = min(MAX_PAGE, max(1, number(body, m.MAX, 100)))
+        numbers = range(first, min(count, first + limit - 1) + 1)
+        items = []
+        for n in numbers:
+            fields = make(n)
+            if faults.is_malformed(n - 1):
+                fields = {**fields, "hetu": _corrupt_hetu(fields["hetu"])}
+            order = m.COUNT_FIELDS.values() if name == m.COUNT else m.NOTICE_FIELDS.values()
+            items.append(_element(name, n, fields, order))
+        return items, (numbers.stop <= count)
+
+    async def endpoint(request: Request) -> Response:
+        status, delay = faults.next_request()
+        if delay:
+            await asyncio.sleep(delay)
+        if status is not None:
+            after = str(max(1, math.ceil(faults.faults.retry_after)))
+            return Response("try again later", status, headers={"Retry-After": after})
+        message = await request.body()
+        try:
+            header, body, service, _ = parse(message)
+            municipality = body.findtext(k(m.MUNICIPALITY)) or ""
+            if not (len(municipality) == 3 and municipality.isdigit()):
+                raise Fault(m.FAULT_BAD_REQUEST, f"{m.MUNICIPALITY} is required")
+            answer = _answer(header, message)
+            response = f"{service}Response"
+            if service == m.SVC_BILLING:
+                rows, attrs = billing(body, municipality)
+                chunks = _envelope_chunks(answer, response, rows, wrapper=(m.BILLING, attrs))
+                return StreamingResponse(chunks, media_type=XML)
+            attrs: dict[str, str] = {}
+            if service == m.SVC_MONTHS:
+                rows = list(months(body))
+            elif service == m.SVC_BENEFIT_DAYS:
+                rows, more = page(
+                    body, m.COUNT, size, lambda n: data.benefit_days(seed, n - 1, municipality)
+                )
+                attrs = {m.MORE: "true" if more else "false"}
+            elif service == m.SVC_NOTICES:
+                rows, more = page(
+                    body,
+                    m.NOTICE,
+                    data.notice_count(size),
+                    lambda n: data.notice(seed, n, municipality),
+                )
+                attrs = {m.MORE: "true" if more else "false"}
+            else:  # the attendance report
+                rows = []
+                for item in body.iter(k(m.REPORT)):
+                    key = item.get(m.REPORT_KEY_ATTR)
+                    if not key:
+                        raise Fault(m.FAULT_BAD_REQUEST, f"an item without {m.REPORT_KEY_ATTR}")
+                    result_state, reason = state.report(
+                        key, report_from_element(item), faults.faults.reject_writes
+                    )
+                    result = etree.Element(
+                        k(m.RESULT), {m.REPORT_KEY_ATTR: key, m.RESULT_STATE_ATTR: result_state}
+                    )
+                    result.text = reason or None
+                    rows.append(result)
+            body_bytes = b"".join(_envelope_chunks(answer, response, iter(rows), attrs=attrs))
+            return Response(body_bytes, media_type=XML)
+        except Fault as exc:
+            return fault_response(exc.code, exc.message)
+
+    return Starlette(
+        routes=[
+            Route(m.ENDPOINT, endpoint, methods=["POST"]),
+            control_routes(faults, state.reset, state.received),
+        ]
+    )
