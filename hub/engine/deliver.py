@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
-from hub.errors import HubError, PermanentError, TransientError
+from hub.errors import HubError, PermanentError, RecordError, TransientError
 from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
+from hub.privacy import redact
 from hub.store import audit, deadletters, outbox, records, runs
 from hub.store.deadletters import Failure
 from hub.store.runs import BatchStats
@@ -114,7 +115,8 @@ def _deliver_batch(
         known = records.native_ids_for(conn, keys, exchange.target, flow.entity, list(stored))
 
     pending: list[_Pending] = []
-    failures: list[tuple[outbox.OutboxItem, str]] = []
+    #: (item, reason, field, error class) of records that cannot be translated for the target
+    failures: list[tuple[outbox.OutboxItem, str, str | None, str]] = []
     gone: list[outbox.OutboxItem] = []
     for item in items:
         rec = stored.get(item.record_id)
@@ -124,8 +126,13 @@ def _deliver_batch(
         data = project(rec.data, flow.fields)
         try:
             payload = adapter.to_native(stream, data)
+        except RecordError as exc:  # the target cannot take this record: names the field
+            reason = f"the target refuses field {exc.field}: {exc.message}"
+            failures.append((item, reason, exc.field, "invalid"))
+            continue
         except Exception as exc:
-            failures.append((item, f"cannot translate for {exchange.target}: {exc}"))
+            reason = f"cannot translate for {exchange.target}: {type(exc).__name__}: {exc}"
+            failures.append((item, redact(reason), None, "adapter-error"))
             continue
         pending.append(
             _Pending(
@@ -153,9 +160,9 @@ def _deliver_batch(
     stats = BatchStats()
     marks, letters, links, settled = [], [], [], []
     deferred = 0
-    for item, reason in failures:
+    for item, reason, field, error_class in failures:
         marks.append((item.id, outbox.DEAD, reason))
-        letters.append(_failure(exchange, flow, stream, item, "permanent", reason))
+        letters.append(_failure(exchange, flow, stream, item, error_class, reason, field))
         stats.failed += 1
     for item in gone:
         marks.append((item.id, outbox.DEAD, "record missing from the store"))
@@ -197,6 +204,7 @@ def _failure(
     item: outbox.OutboxItem,
     error_class: str,
     reason: str,
+    field: str | None = None,
 ) -> Failure:
     return Failure(
         stage="deliver",
@@ -206,6 +214,7 @@ def _failure(
         entity=flow.entity,
         record_id=item.record_id,
         native_ref=f"{exchange.target}/{stream}/record {item.record_id}",
+        field=field,
         reason=f"record {item.record_id} v{item.version} to {exchange.target}/{stream}: {reason}",
     )
 

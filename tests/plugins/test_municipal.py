@@ -36,7 +36,7 @@ from hub.model import (
 )
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
-from hub.synthetic import PRACTICE_MODELS, people, person
+from hub.synthetic import PRACTICE_MODELS, people, person, practice_model_for
 from hub.testing.conformance import AdapterConformance
 from hub.xmlsafe import UnsafeXmlError, iter_elements, parse_bytes
 
@@ -605,6 +605,220 @@ def test_a_kela_record_without_a_required_field_names_it(adapter, control):
     assert outcome.outcome == Outcome.PERMANENT
     assert "dueDate (due_date)" in outcome.reason
     assert not HETU_PATTERN.search(outcome.reason)
+
+
+# --- the seeded activity in detail ----------------------------------------------------------
+
+
+def test_episodes_follow_published_practice_models_and_record_outcomes():
+    n = 1400
+    episodes = [data.episode(person(SEED, i), i, seed=SEED) for i in range(n)]
+    for i, ep in enumerate(episodes):
+        social = ep["serviceCode"] != "KTT"
+        assert ep["practiceModel"] == practice_model_for(SEED, i, social_rehabilitation=social)
+        assert ep["practiceModel"].startswith("sosiaalinen-" if social else "osku-")
+        assert ("outcome" in ep) == (ep["status"] in ("ENDED", "INTERRUPTED"))
+        if ep.get("interruptionReason") == "Asiakas aloitti koulutuksen":
+            assert ep["outcome"] == "KOULUTUS"
+    assert {ep["practiceModel"] for ep in episodes} == set(PRACTICE_MODELS)
+    outcomes = [ep["outcome"] for ep in episodes if "outcome" in ep]
+    assert set(outcomes) == {"TYO", "KOULUTUS", "MUU-PALVELU", "EI-MUUTOSTA", "EI-TIEDOSSA"}
+    moved_on = sum(o in ("TYO", "KOULUTUS", "MUU-PALVELU") for o in outcomes) / len(outcomes)
+    assert 0.30 <= moved_on <= 0.40
+
+
+def test_attendance_weeks_follow_their_episodes(adapter, control):
+    episodes = {}
+    for r in read_all(adapter, "service_episodes", batch_size=500):
+        e = adapter.to_canonical("service_episodes", r)
+        episodes[e.key()] = e
+    by_episode: dict[tuple, list[Attendance]] = {}
+    for r in read_all(adapter, "attendance", batch_size=500):
+        w = adapter.to_canonical("attendance", r)
+        by_episode.setdefault(w.episode_key(), []).append(w)
+    started = {k for k, e in episodes.items() if e.status != "planned"}
+    assert set(by_episode) == started  # every episode that has started, no other
+    for key, weeks in by_episode.items():
+        ep = episodes[key]
+        last = min(ep.actual_end_date or data.TODAY, data.TODAY)
+        names = [w.week for w in weeks]
+        assert 1 <= len(weeks) <= data.ATTENDANCE_WEEKS and len(set(names)) == len(names)
+        assert names[-1] == iso_week_of(last)  # the latest weeks
+        for w in weeks:
+            days = w.attended_dates + w.absent_dates
+            assert days and all(ep.start_date <= d <= last for d in days)
+            monday = min(days) - dt.timedelta(days=min(days).weekday())
+            whole = ep.start_date <= monday and monday + dt.timedelta(ep.days_per_week - 1) <= last
+            if len(days) < 6 and whole:  # a whole week of the episode: its days a week
+                assert len(days) == ep.days_per_week
+    six = [w for ws in by_episode.values() for w in ws if w.attended_days == 6]
+    assert six, "a few six-day weeks, which Kela's attendance report refuses"
+
+
+def test_six_day_weeks_are_rare_and_counts_need_no_generation():
+    weeks = six = 0
+    for i in range(3000):
+        found = list(data.attendance_weeks(i))
+        assert data.attendance_week_count(i) == len(found)
+        weeks += len(found)
+        six += sum(len(attended) == 6 for _, _, attended, _ in found)
+    assert 0.005 < six / weeks < 0.015
+
+
+def test_assessments_at_the_start_and_months_later(adapter, control):
+    episodes = {
+        str(e.client_hetu): e
+        for e in (
+            adapter.to_canonical("service_episodes", r)
+            for r in read_all(adapter, "service_episodes", batch_size=500)
+        )
+    }
+    by_person: dict[str, list[Assessment]] = {}
+    for r in read_all(adapter, "assessments", batch_size=500):
+        a = adapter.to_canonical("assessments", r)
+        by_person.setdefault(str(a.client_hetu), []).append(a)
+    started = [h for h, e in episodes.items() if e.status != "planned"]
+    assert 0.75 * len(started) <= len(by_person) < len(started)  # most people, not all
+    changes: dict[str, list[int]] = {}
+    for hetu, found in by_person.items():
+        ep = episodes[hetu]
+        found.sort(key=lambda a: a.assessed_on)
+        assert len(found) <= 2
+        assert 0 <= (found[0].assessed_on - ep.start_date).days < 14
+        assert found[-1].assessed_on <= min(ep.actual_end_date or data.TODAY, data.TODAY)
+        if len(found) == 2:
+            assert 90 <= (found[1].assessed_on - ep.start_date).days < 150
+            before, after = found[0].scores(), found[1].scores()
+            for scale, value in before.items():
+                changes.setdefault(scale, []).append(after[scale] - value)
+    assert set(changes) == {"work_ability", "keho", "mieli", "taidot", "arki", "osallisuus"}
+    assert all(sum(v) / len(v) > 0 for v in changes.values())  # a little better on average
+    assert any(min(v) < 0 for v in changes.values())  # not for everyone
+
+
+def test_streams_declare_the_fields_their_records_carry(adapter):
+    assert adapter.streams["assessments"].carries == (
+        "client_hetu",
+        "assessed_on",
+        "work_ability",
+        "keho",
+        "mieli",
+        "taidot",
+        "arki",
+        "osallisuus",
+    )  # the case system records Kykyviisari only: the instrument is not written
+    assert all(s.carries is None for n, s in adapter.streams.items() if n != "assessments")
+
+
+# --- Kela's records: refused per record -----------------------------------------------------
+
+
+def kela_items(adapter, stream: str, count: int = 2, **changes) -> list[WriteItem]:
+    return [
+        WriteItem(
+            f"{stream}:{i}",
+            f"r{i}",
+            adapter.to_native(
+                stream, {**kela_record(stream, i).model_dump(mode="json"), **changes}
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+def test_received_entries_name_their_idempotency_key(adapter, control):
+    keys = []
+    for stream in ("billing_lines", "benefit_days", "kela_notifications"):
+        items = kela_items(adapter, stream)
+        keys += [i.idempotency_key for i in items]
+        assert [o.outcome for o in adapter.write(stream, items)] == [Outcome.OK] * 2
+    received = control.received()
+    assert sorted(e["idempotency_key"] for e in received) == sorted(keys)
+    assert {e["kind"] for e in received} == {"billingLine", "benefitDays", "kelaNotice"}
+
+
+@pytest.mark.parametrize(
+    ("stream", "changes", "field"),
+    [
+        ("billing_lines", {"municipality_code": "092"}, "municipality"),
+        ("kela_notifications", {"municipality_code": "092"}, "municipality"),
+        ("benefit_days", {"paying_municipality": "092"}, "payingMunicipality"),
+    ],
+)
+def test_a_record_for_another_municipality_is_rejected_alone(
+    adapter, control, stream, changes, field
+):
+    good = kela_items(adapter, stream, 1)
+    bad = kela_items(adapter, stream, 2, **changes)[1:]
+    outcomes = adapter.write(stream, good + bad)
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT]
+    reason = outcomes[1].reason
+    element = data.m.RECORD_TYPES[stream].element
+    assert f"municipal/{stream}" in reason and f"<{element}>: {field}: " in reason
+    assert "092" in reason and not HETU_PATTERN.search(reason)
+    assert [e["idempotency_key"] for e in control.received()] == [good[0].idempotency_key]
+    # the key is not used up: corrected, the same delivery is accepted
+    fixed = kela_items(adapter, stream, 2)[1:]
+    assert adapter.write(stream, fixed)[0].outcome == Outcome.OK
+
+
+def test_a_billing_line_that_does_not_add_up_is_rejected(adapter, control):
+    [item] = kela_items(adapter, "billing_lines", 1)
+    payload = {**item.payload, "municipalShare": "99.00"}
+    [outcome] = adapter.write("billing_lines", [WriteItem("k", "r", payload)])
+    assert outcome.outcome == Outcome.PERMANENT
+    assert "<billingLine>: municipalShare: not sharePercent of benefitPaid" in outcome.reason
+    payload = {**item.payload, "daysFrom": "130", "daysTo": "120"}
+    [outcome] = adapter.write("billing_lines", [WriteItem("k", "r", payload)])
+    assert "daysTo: before daysFrom" in outcome.reason
+    assert control.received() == []
+
+
+def test_an_invalid_field_is_refused_before_sending_without_its_value(adapter, control):
+    items = kela_items(adapter, "billing_lines", 3)
+    items[1] = WriteItem("bad-paid", "r1", {**items[1].payload, "benefitPaid": "812,49€"})
+    items[2] = WriteItem("bad-hetu", "r2", {**items[2].payload, "hetu": "secret-hetu-xyz"})
+    outcomes = adapter.write("billing_lines", items)
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.PERMANENT]
+    assert "benefitPaid (benefit_paid) is not valid" in outcomes[1].reason
+    assert "hetu (client_hetu) is not valid" in outcomes[2].reason
+    assert "812,49€" not in outcomes[1].reason and "secret-hetu" not in outcomes[2].reason
+    assert [e["idempotency_key"] for e in control.received()] == [items[0].idempotency_key]
+
+
+def test_a_wrong_check_character_is_rejected_by_the_case_system(adapter, control):
+    [item] = kela_items(adapter, "kela_notifications", 1)
+    code = item.payload["hetu"]
+    wrong = code[:-1] + ("A" if code[-1] != "A" else "B")
+    [outcome] = adapter.write(
+        "kela_notifications", [WriteItem("k", "r", {**item.payload, "hetu": wrong})]
+    )
+    assert outcome.outcome == Outcome.PERMANENT
+    assert "<kelaNotice>: hetu: not a valid identity code" in outcome.reason
+    assert wrong not in outcome.reason and code not in outcome.reason
+
+
+def test_decimals_are_written_in_plain_notation(adapter, control):
+    record = kela_record("billing_lines", 0).model_copy(
+        update={
+            "benefit_paid": Decimal("1E+3"),
+            "share_percent": Decimal("1E+1"),
+            "municipal_share": Decimal("100.00"),
+        }
+    )
+    native = adapter.to_native("billing_lines", record.model_dump(mode="json"))
+    assert (native["benefitPaid"], native["sharePercent"]) == ("1000", "10")
+    assert adapter.write("billing_lines", [WriteItem("k", "r", native)])[0].outcome == Outcome.OK
+    back = adapter.to_canonical("billing_lines", NativeRecord("L-1", native))
+    assert (back.benefit_paid, back.share_percent) == (1000, 10)
+
+
+def test_the_same_key_twice_in_a_batch_is_one_delivery(adapter, control):
+    [item] = kela_items(adapter, "benefit_days", 1)
+    outcomes = adapter.write("benefit_days", [item, item])
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.OK]
+    assert outcomes[0].native_id == outcomes[1].native_id
+    assert len(control.received()) == 1
 
 
 class TestMunicipalConformance(AdapterConformance):

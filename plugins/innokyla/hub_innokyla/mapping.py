@@ -71,7 +71,7 @@ RESULT_PUBLISHED = "published"
 RESULT_DUPLICATE = "duplicate"
 RESULT_REJECTED = "rejected"
 
-VALUE_PATTERN = re.compile(r"^(<5|\d+(\.\d+)?)$")
+VALUE_PATTERN = re.compile(r"^(<5|-?\d+(\.\d+)?)$")
 #: what the publication platform refuses as personal data
 HETU_LIKE = re.compile(r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]")
 

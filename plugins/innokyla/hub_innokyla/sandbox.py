@@ -47,7 +47,8 @@ def refusal(item: Any, models: set[str]) -> str | None:
     unknown = sorted(set(item) - m.PUBLISH_FIELDS)
     if unknown:
         return f"unknown fields: {', '.join(unknown)}"
-    if m.HETU_LIKE.search(json.dumps(item, ensure_ascii=False)):
+    content = {key: v for key, v in item.items() if key != m.IND_KEY}  # the key is the sender's
+    if m.HETU_LIKE.search(json.dumps(content, ensure_ascii=False)):
         return "looks like personal data (an identity code): refused"
     if item.get("practiceModel") not in models:
         return "practiceModel: no such practice model"
@@ -57,8 +58,8 @@ def refusal(item: Any, models: set[str]) -> str | None:
     value = item.get(m.IND_VALUE)
     if not isinstance(value, str) or not m.VALUE_PATTERN.match(value):
         return 'value: must be a number or "<5"'
-    if code in COUNTS and value != "<5" and 0 < float(value) < 5:
-        return 'value: a count under 5 must be published as "<5"'
+    if code in COUNTS and value != "<5" and (float(value) < 0 or 0 < float(value) < 5):
+        return 'value: a count is never negative, and one under 5 must be published as "<5"'
     for name in ("periodStart", "periodEnd"):
         try:
             dt.date.fromisoformat(str(item.get(name)))

@@ -32,6 +32,7 @@ from hub_municipal.xmlformat import (
     DocumentError,
     ImportItem,
     import_document,
+    item_problem,
     read_export,
     read_response,
 )
@@ -81,6 +82,7 @@ class MunicipalAdapter(Adapter):
             readable=rt.exported,
             writable=rt.imported,
             description=f"<{rt.element}> records",
+            carries=rt.carries(),
         )
         for stream, rt in m.RECORD_TYPES.items()
     }
@@ -155,33 +157,46 @@ class MunicipalAdapter(Adapter):
         return m.to_native(stream, record)
 
     def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        """Deliver ``items`` in one ``<import>`` document. A record the case system would
+        refuse for a missing or invalid field is refused here, naming the field, so that it
+        does not fail the rest of the batch; an idempotency key given twice is sent once."""
         rt = m.record_type(stream)
         if not rt.imported:
             raise PermanentError(f"{m.SYSTEM}: the import does not take {stream}")
         outcomes: dict[str, WriteOutcome] = {}
-        sendable: list[ImportItem] = []
+        sendable: dict[str, ImportItem] = {}
         for item in items:
+            key = item.idempotency_key
+            if key in outcomes or key in sendable:
+                continue
             missing = m.missing_required(stream, item.payload)
-            if missing:  # refused here, so that one bad record does not fail the batch
+            if missing:
                 names = ", ".join(f"{f.native} ({f.canonical})" for f in missing)
-                outcomes[item.idempotency_key] = WriteOutcome.permanent(
-                    item.idempotency_key,
+                outcomes[key] = WriteOutcome.permanent(
+                    key,
                     f"{m.SYSTEM}/{stream}: the case system requires {names}, which the "
                     "record lacks or the exchange may not send",
                 )
                 continue
-            sendable.append(
-                ImportItem(rt.element, item.idempotency_key, item.native_id, dict(item.payload))
-            )
+            imported = ImportItem(rt.element, key, item.native_id, dict(item.payload))
+            problem = item_problem(self.municipality, imported)
+            if problem:
+                outcomes[key] = WriteOutcome.permanent(
+                    key,
+                    f"{m.SYSTEM}/{stream}: {m.describe(stream, problem[0])} is not valid for "
+                    f"the case system ({m.IMPORT_XSD.name}): {problem[1]}",
+                )
+                continue
+            sendable[key] = imported
         if sendable:
-            outcomes.update(self._post(sendable))
+            outcomes.update(self._post(stream, list(sendable.values())))
         return [
             outcomes.get(i.idempotency_key)
             or WriteOutcome.transient(i.idempotency_key, "the case system returned no result")
             for i in items
         ]
 
-    def _post(self, items: list[ImportItem]) -> dict[str, WriteOutcome]:
+    def _post(self, stream: str, items: list[ImportItem]) -> dict[str, WriteOutcome]:
         _, body = self.http.request(
             "POST",
             m.IMPORT_PATH,
@@ -199,5 +214,8 @@ class MunicipalAdapter(Adapter):
             if r.status in (m.ACCEPTED, m.DUPLICATE):
                 outcomes[r.key] = WriteOutcome.ok(r.key, native_id=r.record_id)
             else:
-                outcomes[r.key] = WriteOutcome.permanent(r.key, redact(r.reason or "rejected"))
+                reason = redact(r.reason or "no reason given")
+                outcomes[r.key] = WriteOutcome.permanent(
+                    r.key, f"{m.SYSTEM}/{stream}: the case system rejected the record: {reason}"
+                )
         return outcomes

@@ -3,18 +3,26 @@
 The same people as every other sandbox with the same seed (:func:`hub.synthetic.person`):
 person ``i`` is client ``C-<i>`` with one service episode ``E-<i>`` (KTT mostly; active,
 ended or interrupted, a few planned) and, for every fourth person, an activation plan
-``P-<i>``. The records are spread over three past nightly exports, person ``i`` in export
-``i % 3``. Records are generated on demand, so a sandbox of 200 000 people holds no XML (and
-no list of records) in memory.
+``P-<i>``. An episode that has started has attendance weeks ``A-<i><ww>`` (its latest
+:data:`ATTENDANCE_WEEKS` weeks) and, for most people, a Kykyviisari self-assessment
+``K-<i>0`` near its start and a follow-up ``K-<i>1`` some months later. The records are spread
+over three past nightly exports, person ``i`` in export ``i % 3``. Records are generated on
+demand, so a sandbox of 200 000 people holds no XML (and no list of records) in memory.
+
+Dates and counts depend only on ``i`` (:func:`schedule`), so the export listing can count the
+records without generating them; names, identity codes and scores depend on the seed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import random
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from hub.model import iso_week_of
 from hub.synthetic import Person, person, practice_model_for
 from hub_municipal import mapping as m
 from hub_municipal.xmlformat import ExportRecord
@@ -24,10 +32,24 @@ EXPORT_IDS = ("2026-11-20", "2026-11-21", "2026-11-22")
 GENERATED_AT = "T23:30:00+02:00"
 PROVIDER = "0211675-2"
 OFFICIAL = "Sosiaaliohjaaja Matti Malli"
-REASONS = (
-    "Asiakkaan terveydentila",
-    "Asiakas aloitti koulutuksen",
-    "Asiakas ei ole tavoitettavissa",
+#: why episodes were interrupted (health twice as often) and where the client went then
+INTERRUPTIONS = (
+    ("Asiakkaan terveydentila", "EI-MUUTOSTA"),
+    ("Asiakas aloitti koulutuksen", "KOULUTUS"),
+    ("Asiakas ei ole tavoitettavissa", "EI-TIEDOSSA"),
+    ("Asiakkaan terveydentila", "EI-MUUTOSTA"),
+)
+REASONS = tuple(dict.fromkeys(reason for reason, _ in INTERRUPTIONS))
+#: where clients went when an episode ended as planned: 3 in 7 moved on to work, studies or
+#: another service; with a quarter of the interrupted ones (to studies) about 35 % overall
+ENDED_OUTCOMES = (
+    "TYO",
+    "EI-MUUTOSTA",
+    "KOULUTUS",
+    "EI-TIEDOSSA",
+    "MUU-PALVELU",
+    "EI-MUUTOSTA",
+    "EI-MUUTOSTA",
 )
 GOALS = ("Päivärytmin vahvistaminen", "Ryhmässä toimimisen harjoittelu", "Työkyvyn arviointi")
 MEASURES = ("Kuntouttava työtoiminta", "Sosiaaliohjaus", "Terveystarkastus")
@@ -35,8 +57,37 @@ MEASURES = ("Kuntouttava työtoiminta", "Sosiaaliohjaus", "Terveystarkastus")
 TODAY = dt.date(2026, 11, 22)
 #: weeks of attendance exported per episode (the latest ones)
 ATTENDANCE_WEEKS = 8
-#: where clients went when an episode ended; about a third moved on
-OUTCOMES = ("TYO", "EI-MUUTOSTA", "KOULUTUS", "EI-MUUTOSTA", "MUU-PALVELU", "EI-TIEDOSSA")
+#: about one attendance week in this many has six attended days: valid in the case system,
+#: but Kela pays the expense allowance for at most five days a week
+SIX_DAY_WEEK_EVERY = 89
+#: change of a Kykyviisari scale between the first assessment and the follow-up (mean +0.7)
+SCORE_CHANGES = (-2, -1, 0, 0, 1, 1, 1, 2, 2, 3)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The dates of person ``i``'s episode, which every generated record follows."""
+
+    status: str
+    start: dt.date
+    #: the actual end (ended and interrupted episodes)
+    end: dt.date | None
+    days_per_week: int
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day the episode may have activity on (the end, or the export night)."""
+        return min(self.end or TODAY, TODAY)
+
+
+def schedule(i: int) -> Schedule:
+    if i % 10 == 9:
+        return Schedule("PLANNED", dt.date(2027, 1, 4) + dt.timedelta(days=i % 30), None, 1 + i % 4)
+    status = ("ACTIVE", "ACTIVE", "ENDED", "INTERRUPTED")[i % 4]
+    start = dt.date(2026, 1, 5) + dt.timedelta(days=(i * 5) % 150)
+    length = {"ENDED": 150, "INTERRUPTED": 40}.get(status)
+    end = start + dt.timedelta(days=length) if length else None
+    return Schedule(status, start, end, 1 + i % 4)
 
 
 def record_id(element: str, number: int) -> str:
@@ -71,13 +122,13 @@ def client(p: Person) -> dict[str, Any]:
     }
 
 
-def episode(p: Person, i: int, *, malformed: bool = False) -> dict[str, Any]:
+def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dict[str, Any]:
     """The ``i``-th person's service episode: consistent with the canonical model unless
-    ``malformed``; 1–4 days a week and 4–7 hours a day, inside the KTT limits."""
-    start = dt.date(2026, 1, 5) + dt.timedelta(days=(i * 5) % 150)
-    status = "PLANNED" if i % 10 == 9 else ("ACTIVE", "ACTIVE", "ENDED", "INTERRUPTED")[i % 4]
-    if status == "PLANNED":
-        start = dt.date(2027, 1, 4) + dt.timedelta(days=i % 30)
+    ``malformed``; 1–4 days a week and 4–7 hours a day, inside the KTT limits. It follows one
+    of the practice models the Innokylä sandbox publishes (:data:`hub.synthetic.PRACTICE_MODELS`);
+    an ended or interrupted one records where the client went."""
+    sched = schedule(i)
+    start, status = sched.start, sched.status
     fields: dict[str, Any] = {
         "hetu": p.hetu,
         "serviceCode": "SOSKU-RYH" if i % 7 == 6 else "KTT",
@@ -85,19 +136,18 @@ def episode(p: Person, i: int, *, malformed: bool = False) -> dict[str, Any]:
         "decisionDate": (start - dt.timedelta(days=10)).isoformat(),
         "startDate": start.isoformat(),
         "plannedEndDate": (start + dt.timedelta(days=180)).isoformat(),
-        "daysPerWeek": str(1 + i % 4),
+        "daysPerWeek": str(sched.days_per_week),
         "hoursPerDay": str(4 + i % 4),
         "status": status,
     }
-    if status == "ENDED":
-        fields["actualEndDate"] = (start + dt.timedelta(days=150)).isoformat()
+    if sched.end:
+        fields["actualEndDate"] = sched.end.isoformat()
     if status == "INTERRUPTED":
-        fields["actualEndDate"] = (start + dt.timedelta(days=40)).isoformat()
-        fields["interruptionReason"] = REASONS[i % len(REASONS)]
+        fields["interruptionReason"], fields["outcome"] = INTERRUPTIONS[(i // 4) % 4]
     social = fields["serviceCode"] != "KTT"
-    fields["practiceModel"] = practice_model_for(1, i, social_rehabilitation=social)
-    if status in ("ENDED", "INTERRUPTED"):
-        fields["outcome"] = OUTCOMES[(i // 4) % len(OUTCOMES)]
+    fields["practiceModel"] = practice_model_for(seed, i, social_rehabilitation=social)
+    if status == "ENDED":
+        fields["outcome"] = ENDED_OUTCOMES[(i // 4) % len(ENDED_OUTCOMES)]
     if malformed:  # valid against export.xsd, but it ends before it starts: the model refuses
         fields["status"] = "ENDED"
         fields["actualEndDate"] = (start - dt.timedelta(days=10)).isoformat()
@@ -117,34 +167,46 @@ def plan(p: Person, i: int) -> dict[str, Any]:
     }
 
 
-def _weeks(ep: dict[str, Any]) -> list[dt.date]:
-    """Mondays of the latest weeks of an episode that has started (none for planned ones)."""
-    if ep["status"] == "PLANNED":
-        return []
-    start = dt.date.fromisoformat(ep["startDate"])
-    end = min(dt.date.fromisoformat(ep.get("actualEndDate") or TODAY.isoformat()), TODAY)
-    if end < start:
-        return []
-    first = start - dt.timedelta(days=start.weekday())
-    mondays = [first + dt.timedelta(weeks=w) for w in range((end - first).days // 7 + 1)]
-    return mondays[-ATTENDANCE_WEEKS:]
+def attendance_weeks(i: int) -> Iterator[tuple[int, dt.date, list[dt.date], list[dt.date]]]:
+    """(week number, Monday, attended dates, absent dates) of person ``i``'s latest weeks in
+    the episode: the episode's days a week from Monday on, inside the episode; the last day
+    of the week missed now and then; and rarely a week of six attended days."""
+    sched = schedule(i)
+    if sched.status == "PLANNED" or sched.last_day < sched.start:
+        return
+    first = sched.start - dt.timedelta(days=sched.start.weekday())
+    total = (sched.last_day - first).days // 7 + 1
+    for w in range(min(total, ATTENDANCE_WEEKS)):
+        monday = first + dt.timedelta(weeks=total - min(total, ATTENDANCE_WEEKS) + w)
+        n = 6 if (i * 7 + w) % SIX_DAY_WEEK_EVERY == 0 else sched.days_per_week
+        days = [monday + dt.timedelta(days=d) for d in range(n)]
+        days = [d for d in days if sched.start <= d <= sched.last_day]
+        if not days:
+            continue
+        absent = days[-1:] if len(days) > 1 and (i + w) % 5 == 0 else []
+        yield w, monday, [d for d in days if d not in absent], absent
+
+
+def attendance_week_count(i: int) -> int:
+    """How many weeks :func:`attendance_weeks` yields, by date arithmetic alone: every week
+    up to the one of the last day has days, except a first week whose days all fall before
+    the start."""
+    sched = schedule(i)
+    if sched.status == "PLANNED" or sched.last_day < sched.start:
+        return 0
+    first = sched.start - dt.timedelta(days=sched.start.weekday())
+    total = (sched.last_day - first).days // 7 + 1
+    if total > ATTENDANCE_WEEKS:
+        return ATTENDANCE_WEEKS
+    n = 6 if (i * 7) % SIX_DAY_WEEK_EVERY == 0 else sched.days_per_week
+    return total - (1 if sched.start.weekday() >= n else 0)
 
 
 def attendance(p: Person, i: int, ep: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(week number, fields) of the person's attendance weeks: the episode's days a week,
-    an absence now and then, and rarely a week of six attended days (valid here; Kela pays
-    at most five a week, so the attendance report refuses it)."""
-    start = dt.date.fromisoformat(ep["startDate"])
-    end = min(dt.date.fromisoformat(ep.get("actualEndDate") or TODAY.isoformat()), TODAY)
-    days = int(ep["daysPerWeek"])
-    for w, monday in enumerate(_weeks(ep)):
-        n = 6 if (i * 7 + w) % 89 == 0 else days
-        dates = [monday + dt.timedelta(days=d) for d in range(n)]
-        dates = [d for d in dates if start <= d <= end]
-        if not dates:
-            continue
-        absent = [dates[-1]] if len(dates) > 1 and (i + w) % 5 == 0 else []
-        year, week, _ = monday.isocalendar()
+    """(week number, fields) of the person's attendance weeks (:func:`attendance_weeks`).
+    A six-day week is valid here; Kela pays at most five days a week, so the attendance
+    report refuses it."""
+    for w, monday, attended, absent in attendance_weeks(i):
         yield (
             w,
             {
@@ -152,36 +214,44 @@ def attendance(p: Person, i: int, ep: dict[str, Any]) -> Iterator[tuple[int, dic
                 "serviceCode": ep["serviceCode"],
                 "episodeStart": ep["startDate"],
                 "providerBusinessId": PROVIDER,
-                "week": f"{year}-W{week:02d}",
-                "attendedDate": [d.isoformat() for d in dates if d not in absent],
+                "week": iso_week_of(monday),
+                "attendedDate": [d.isoformat() for d in attended],
                 "absentDate": [d.isoformat() for d in absent],
             },
         )
 
 
-def assessments(p: Person, i: int, ep: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Kykyviisari at the start of the episode and four months later, a little better on
-    average."""
-    if ep["status"] == "PLANNED":
-        return
-    start = dt.date.fromisoformat(ep["startDate"])
-    base = 3 + i % 4
-    for n, (when, gain) in enumerate(((start, 0), (start + dt.timedelta(days=120), i % 3))):
-        if when > TODAY:
-            return
-        yield (
-            n,
-            {
-                "hetu": p.hetu,
-                "assessedOn": when.isoformat(),
-                "workAbility": str(min(10, base + gain)),
-                "keho": str(min(10, base + 1)),
-                "mieli": str(min(10, base + gain)),
-                "taidot": str(min(10, base + (gain + 1) // 2)),
-                "arki": str(min(10, base + gain)),
-                "osallisuus": str(min(10, base + 2 * gain)),
-            },
-        )
+def assessment_dates(i: int) -> list[dt.date]:
+    """When person ``i`` filled in Kykyviisari: within two weeks of the start (one in eight
+    people never did) and, unless the episode ended first or the person missed it (one in
+    six), three to five months later."""
+    sched = schedule(i)
+    if sched.status == "PLANNED" or i % 8 == 5:
+        return []
+    first = sched.start + dt.timedelta(days=i % 14)
+    later = sched.start + dt.timedelta(days=90 + (i * 13) % 60)
+    if first > sched.last_day:
+        return []
+    return [first] if later > sched.last_day or i % 6 == 1 else [first, later]
+
+
+def assessments(p: Person, i: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(number, fields) of the person's Kykyviisari self-assessments: 0–10 on every scale,
+    the follow-up a little better on average (some scales worse); now and then a scale is
+    left blank in the first one."""
+    rng = random.Random(f"municipal-kykyviisari/{p.hetu}")
+    first = {scale: rng.randint(2, 7) for scale in _SCALES}
+    blank = _SCALES[1 + rng.randrange(len(_SCALES) - 1)] if rng.random() < 0.1 else None
+    later = {s: max(0, min(10, v + rng.choice(SCORE_CHANGES))) for s, v in first.items()}
+    for n, when in enumerate(assessment_dates(i)):
+        scores = first if n == 0 else later
+        fields: dict[str, Any] = {"hetu": p.hetu, "assessedOn": when.isoformat()}
+        fields.update({s: str(v) for s, v in scores.items() if not (n == 0 and s == blank)})
+        yield n, fields
+
+
+#: the Kykyviisari scales, native names (work ability first: always filled in)
+_SCALES = ("workAbility", "keho", "mieli", "taidot", "arki", "osallisuus")
 
 
 def _corrupt_hetu(fields: dict[str, Any]) -> dict[str, Any]:
@@ -194,54 +264,33 @@ def export_records(
     seed: int, size: int, index: int, malformed: Callable[[int], bool]
 ) -> Iterator[ExportRecord]:
     """The records of seeded export ``index``, generated one by one; ``malformed(i)`` says
-    whether person ``i``'s episode is to be corrupted."""
+    whether person ``i``'s records are to be corrupted."""
     for i in range(index, size, len(EXPORT_IDS)):
         p = person(seed, i)
         bad = malformed(i)
-        ep = episode(p, i)
+        ep = episode(p, i, seed=seed)
         yield "client", record_id("client", i), _corrupt_hetu(client(p)) if bad else client(p)
-        yield "episode", record_id("episode", i), episode(p, i, malformed=bad)
+        yield "episode", record_id("episode", i), episode(p, i, seed=seed, malformed=bad)
         if has_plan(i):
             yield "plan", record_id("plan", i), _corrupt_hetu(plan(p, i)) if bad else plan(p, i)
         for w, fields in attendance(p, i, ep):
             yield "attendance", f"A-{i:06d}{w:02d}", _corrupt_hetu(fields) if bad else fields
-        for n, fields in assessments(p, i, ep):
+        for n, fields in assessments(p, i):
             yield "assessment", f"K-{i:06d}{n}", _corrupt_hetu(fields) if bad else fields
 
 
 @functools.cache
 def export_counts(size: int, index: int) -> dict[str, int]:
-    """Records per element in seeded export ``index``, without generating them."""
+    """Records per element in seeded export ``index``, from the dates alone (no person is
+    generated: the listing of a sandbox of 200 000 people stays quick)."""
     people = range(index, size, len(EXPORT_IDS))
-    counts = {"client": len(people), "episode": len(people), "attendance": 0, "assessment": 0}
-    counts["plan"] = sum(1 for i in people if has_plan(i))
-    for i in people:
-        weeks, assessed = _activity_counts(i)
-        counts["attendance"] += weeks
-        counts["assessment"] += assessed
-    return counts
-
-
-def _activity_counts(i: int) -> tuple[int, int]:
-    """(attendance weeks, assessments) of person ``i``, as :func:`attendance` and
-    :func:`assessments` yield them, by date arithmetic only (a listing of 200 000 people)."""
-    day = dt.timedelta(days=1)
-    status = "PLANNED" if i % 10 == 9 else ("ACTIVE", "ACTIVE", "ENDED", "INTERRUPTED")[i % 4]
-    if status == "PLANNED":
-        return 0, 0
-    start = dt.date(2026, 1, 5) + dt.timedelta(days=(i * 5) % 150)
-    length = {"ENDED": 150, "INTERRUPTED": 40}.get(status)
-    end = min(start + dt.timedelta(days=length), TODAY) if length else TODAY
-    first = start - dt.timedelta(days=start.weekday())
-    total = (end - first).days // 7 + 1
-    weeks = 0
-    for w in range(max(0, total - ATTENDANCE_WEEKS), total):
-        n = 6 if (i * 7 + w - max(0, total - ATTENDANCE_WEEKS)) % 89 == 0 else 1 + i % 4
-        monday = first + dt.timedelta(weeks=w)
-        if monday + (n - 1) * day >= start and monday <= end:
-            weeks += 1
-    assessed = sum(1 for when in (start, start + 120 * day) if when <= TODAY)
-    return weeks, assessed
+    return {
+        "client": len(people),
+        "episode": len(people),
+        "plan": sum(1 for i in people if has_plan(i)),
+        "attendance": sum(attendance_week_count(i) for i in people),
+        "assessment": sum(len(assessment_dates(i)) for i in people),
+    }
 
 
 def nightly_export_id(done: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import RecordError
@@ -66,6 +67,8 @@ RESPONSE_ROOT = "importResponse"
 RESULT = "result"
 RESULT_STATUS_ATTR = "status"
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+#: the municipality Kela's records are addressed to (billing line, notice; benefit days)
+KELA_MUNICIPALITY, KELA_PAYING_MUNICIPALITY = "municipality", "payingMunicipality"
 
 # --- code values ----------------------------------------------------------------------------
 SERVICE_CODES = {
@@ -107,6 +110,8 @@ class Field:
     required: bool = False  # the XSD requires it
     codes: Mapping[str, str] | None = None  # native code -> canonical value
     repeated: bool = False
+    #: an xs:decimal: written in plain notation (JSON may give ``1E+3``, which XSD refuses)
+    decimal: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,12 @@ class RecordType:
 
     def repeated(self) -> set[str]:
         return {f.native for f in self.fields if f.repeated}
+
+    def carries(self) -> tuple[str, ...] | None:
+        """The canonical fields the record holds, or None when it holds all of them (an
+        assessment does not name its instrument: the case system records only Kykyviisari)."""
+        fields = tuple(f.canonical for f in self.fields)
+        return None if set(fields) == set(self.entity.model_fields) else fields
 
 
 RECORD_TYPES: dict[str, RecordType] = {
@@ -153,7 +164,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             Field("plannedEndDate", "planned_end_date"),
             Field("actualEndDate", "actual_end_date"),
             Field("daysPerWeek", "days_per_week"),
-            Field("hoursPerDay", "hours_per_day"),
+            Field("hoursPerDay", "hours_per_day", decimal=True),
             Field("status", "status", required=True, codes=STATUS_CODES),
             Field("interruptionReason", "interruption_reason"),
             Field("practiceModel", "practice_model"),
@@ -215,9 +226,9 @@ RECORD_TYPES: dict[str, RecordType] = {
             Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
             Field("daysFrom", "days_from", required=True),
             Field("daysTo", "days_to", required=True),
-            Field("benefitPaid", "benefit_paid", required=True),
-            Field("sharePercent", "share_percent", required=True),
-            Field("municipalShare", "municipal_share", required=True),
+            Field("benefitPaid", "benefit_paid", required=True, decimal=True),
+            Field("sharePercent", "share_percent", required=True, decimal=True),
+            Field("municipalShare", "municipal_share", required=True, decimal=True),
             Field("dueDate", "due_date", required=True),
         ),
         exported=False,
@@ -292,13 +303,33 @@ def to_native(stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
             if value not in reverse:
                 raise RecordError(f"{SYSTEM}/{stream}", f.canonical, "no code in the case system")
             value = reverse[value]
+        if f.decimal:
+            value = _decimal_text(value)
         native[f.native] = [_text(v) for v in value] if f.repeated else _text(value)
+    return native
+
+
+def describe(stream: str, native: str) -> str:
+    """``native (canonical)`` for a field of the stream's records, else the name alone."""
+    for f in record_type(stream).fields:
+        if f.native == native:
+            return f"{f.native} ({f.canonical})"
     return native
 
 
 def missing_required(stream: str, native: Mapping[str, Any]) -> list[Field]:
     """The fields the XSD requires that ``native`` lacks."""
     return [f for f in record_type(stream).required() if not native.get(f.native)]
+
+
+def _decimal_text(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return value  # left for the import schema to refuse, naming the field
+    return format(number, "f") if number.is_finite() else value
 
 
 def _text(value: Any) -> str:

@@ -10,7 +10,11 @@ Protocol (names from :mod:`hub_municipal.mapping`):
   is not valid; otherwise an ``<importResponse>`` with one result per item. A repeated
   idempotency key returns the earlier result and creates nothing (only accepted items use up
   their key, so a rejected item may be delivered again). Accepted items get the case
-  system's id (``E-100001``), or update the record whose id they carry.
+  system's id (``E-100001``), or update the record whose id they carry. An item is
+  rejected, its result naming the element and the field, for an invalid identity code, an
+  unknown id to update, a Kela record addressed to another municipality, or a billing line
+  whose days or amounts do not add up. Kela's records (billing lines, benefit days,
+  notices) are kept but not exported.
 
 Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
 
@@ -18,7 +22,7 @@ Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
   date) with every record imported or changed since the last one; answers
   ``{"exportId": ..., "records": n}``;
 - ``GET  /_sandbox/received`` the accepted import items, one per idempotency key:
-  ``{"idempotencyKey", "kind" (element name), "id", **fields}``.
+  ``{"idempotency_key", "idempotencyKey", "kind" (element name), "id", **fields}``.
 
 Faults: every protocol request counts for 429/503/slow; ``malformed_every`` corrupts the
 records of every n-th person (still valid XML, but the episode ends before it starts and the
@@ -31,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -54,6 +59,7 @@ from hub_municipal.xmlformat import (
 )
 
 XML = "application/xml"
+CENT = Decimal("0.01")
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
 
 
@@ -114,13 +120,7 @@ class CaseSystem:
     def _import(self, item: ImportItem) -> ImportResult:
         if item.key in self.results:
             return ImportResult(item.key, m.DUPLICATE, self.results[item.key], "")
-        problem = None
-        if not stdnum_hetu.is_valid(item.fields.get("hetu", ""), allow_temporary=True):
-            problem = "hetu is not a valid identity code"
-        elif item.record_id and not self._known(item.element, item.record_id):
-            problem = f"there is no {item.element} {item.record_id} to update"
-        elif self.faults.faults.reject_writes:
-            problem = "the case system refused the record (reject_writes fault)"
+        problem = self._problem(item)
         if problem:
             return ImportResult(item.key, m.REJECTED, None, problem)
         rid = item.record_id
@@ -141,6 +141,20 @@ class CaseSystem:
         }
         return ImportResult(item.key, m.ACCEPTED, rid, "")
 
+    def _problem(self, item: ImportItem) -> str | None:
+        """Why the case system refuses the item (naming it and the field), or None."""
+        f = item.fields
+        problem = None
+        if not stdnum_hetu.is_valid(f.get("hetu", ""), allow_temporary=True):
+            problem = "hetu: not a valid identity code"
+        elif item.record_id and not self._known(item.element, item.record_id):
+            problem = f"there is no {item.element} {item.record_id} to update"
+        elif self.faults.faults.reject_writes:
+            problem = "the case system refused the record (reject_writes fault)"
+        else:
+            problem = _kela_problem(item.element, f, self.municipality)
+        return f"<{item.element}>: {problem}" if problem else None
+
     def _known(self, element: str, rid: str) -> bool:
         if rid in self.records:
             return self.records[rid][0] == element
@@ -154,6 +168,24 @@ class CaseSystem:
             self.nightly_exports[export_id] = records
             self.pending = {}
         return export_id, len(records)
+
+
+def _kela_problem(element: str, f: dict[str, Any], municipality: str) -> str | None:
+    """The case system's own checks of Kela's records: addressed to this municipality, and
+    a billing line's days and amounts consistent."""
+    for name in (m.KELA_MUNICIPALITY, m.KELA_PAYING_MUNICIPALITY):
+        if f.get(name) and f[name] != municipality:
+            return f"{name}: municipality {f[name]} is not {municipality}, served here"
+    if element != m.RECORD_TYPES["billing_lines"].element:
+        return None
+    if int(f["daysTo"]) < int(f["daysFrom"]):
+        return "daysTo: before daysFrom"
+    if Decimal(f["sharePercent"]) > 100:
+        return "sharePercent: above 100"
+    expected = (Decimal(f["benefitPaid"]) * Decimal(f["sharePercent"]) / 100).quantize(CENT)
+    if abs(Decimal(f["municipalShare"]) - expected) > CENT:
+        return f"municipalShare: not sharePercent of benefitPaid (that is {expected})"
+    return None
 
 
 def _listing(export_id: str, counts: dict[str, int]) -> dict[str, Any]:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 import io
+import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from lxml import etree
 
+from hub.privacy import redact
 from hub.xmlsafe import iter_elements, load_schema, parse_bytes
 from hub_municipal import mapping as m
 
@@ -135,6 +138,10 @@ def read_export(
 
 def import_document(municipality: str, items: Iterable[ImportItem]) -> bytes:
     """An ``<import>`` document of delivery items."""
+    return etree.tostring(_import_root(municipality, items), xml_declaration=True, encoding="UTF-8")
+
+
+def _import_root(municipality: str, items: Iterable[ImportItem]) -> etree._Element:
     ns = m.IMPORT_NS
     root = etree.Element(
         qname(ns, m.IMPORT_ROOT), {m.IMPORT_MUNICIPALITY_ATTR: municipality}, nsmap={None: ns}
@@ -146,7 +153,42 @@ def import_document(municipality: str, items: Iterable[ImportItem]) -> bytes:
         elem = etree.SubElement(root, qname(ns, item.element), attrs)
         for name, text in _children(item.element, item.fields):
             etree.SubElement(elem, qname(ns, name)).text = text
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return root
+
+
+@functools.cache
+def _item_schema() -> etree.XMLSchema:
+    """import.xsd for checking single items (an instance of its own: a validator keeps its
+    error log, so it is used under :data:`_checking` only)."""
+    return load_schema(m.IMPORT_XSD)
+
+
+_checking = threading.Lock()
+_ELEMENT = re.compile(r"^Element '(?:\{[^}]*\})?(?P<name>[^']+)': ")
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def item_problem(municipality: str, item: ImportItem) -> tuple[str, str] | None:
+    """(native field, what is wrong) when ``item`` alone is not valid against import.xsd,
+    else None. Checked before sending, so that one bad record does not make the case system
+    refuse the whole document. The description never quotes the record's values."""
+    root = _import_root(municipality, [item])
+    schema = _item_schema()
+    with _checking:
+        if schema.validate(root):
+            return None
+        message = schema.error_log[0].message if schema.error_log else "not valid"
+    found = _ELEMENT.match(message)
+    name = found["name"] if found else item.element
+    values = {
+        str(v)
+        for value in item.fields.values()
+        for v in (value if isinstance(value, list) else [value])
+    }
+    text = _QUOTED.sub(
+        lambda q: "'…'" if q[1] in values else q[0], message[found.end() :] if found else message
+    )
+    return name, redact(re.sub(r"\{[^}]*\}", "", text))
 
 
 def read_import(body: bytes) -> tuple[str, list[ImportItem]]:

@@ -1,0 +1,100 @@
+"""Every declared flow end to end over real HTTP against the sandboxes, on SQLite and
+PostgreSQL: attendance to Kela, Kela's bill and notices to the municipality, Innokylä's
+models into the hub, and the indicators the hub computes published on Innokylä — with
+nothing personal and no small count reaching Innokylä."""
+
+import json
+import re
+
+import pytest
+from conftest import BOTH_STORES
+from sqlalchemy import func, select
+
+from hub.engine import Hub, run_exchange
+from hub.model import SMALL_COUNT
+from hub.privacy import HETU_PATTERN
+from hub.store import deadletters
+from hub.store import schema as t
+from hub.synthetic import FIRST_NAMES, LAST_NAMES, PRACTICE_MODELS, people
+from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
+
+pytestmark = BOTH_STORES
+
+
+@pytest.fixture
+def hub(hub_env):
+    h = Hub.open()
+    yield h
+    h.close()
+
+
+def run(hub, name):
+    summary = run_exchange(hub, name)
+    assert summary.state == "success", f"{name}: {summary.error}"
+    return summary
+
+
+def test_attendance_to_kela_rejects_more_than_five_days_a_week(hub, hub_env):
+    summary = run(hub, "municipal_to_kela")
+    assert summary.read > 0 and summary.delivered > 0
+    sent = json.dumps(hub_env.received("kela"))
+    # absences are not Kela's business: the exchange does not allow them
+    assert "absent" not in sent.lower()
+    with hub.store.transaction() as conn:
+        failed = deadletters.list_letters(conn, exchange="municipal_to_kela", limit=1000)
+    over = [f for f in failed if f.field == "attended_dates"]
+    assert over, "the sandbox's six-day weeks are refused"
+    assert all("5" in f.reason and not HETU_PATTERN.search(f.reason) for f in over)
+
+
+def test_kela_bill_and_notices_reach_the_municipality(hub, hub_env):
+    summary = run(hub, "kela_to_municipal")
+    assert summary.read > 0 and summary.delivered > 0
+    kinds = {r.get("kind") for r in hub_env.received("municipal")}
+    assert len(kinds) >= 3, kinds  # billing lines, benefit days, notices
+    again = run(hub, "kela_to_municipal")
+    assert again.delivered == 0 and again.upserted == 0
+
+
+def test_indicators_reach_innokyla_and_nothing_personal_or_small_does(hub, hub_env):
+    run(hub, "innokyla_to_hub")
+    hub_env.control("municipal", "nightly", "POST")
+    for name in ("municipal_to_te_office", "municipal_to_kela", "municipal_to_hub"):
+        run(hub, name)
+    with hub.store.transaction() as conn:
+        models = conn.execute(
+            select(func.count()).where(t.records.c.entity == "PracticeModel")
+        ).scalar()
+        queued = conn.execute(
+            select(func.count()).where(t.outbox.c.exchange == "innokyla_to_hub")
+        ).scalar()
+    assert models >= len(PRACTICE_MODELS) and queued == 0  # kept in the hub, sent nowhere
+
+    summary = run(hub, "hub_to_innokyla")
+    with hub.store.transaction() as conn:
+        refused = [f.reason for f in deadletters.list_letters(conn, exchange="hub_to_innokyla")]
+    assert summary.delivered > 0 and summary.failed == 0, refused
+    published = hub_env.received("innokyla")
+    assert {p["practiceModel"] for p in published} <= set(PRACTICE_MODELS)
+    text = json.dumps(published, ensure_ascii=False)
+    assert not HETU_PATTERN.search(text)
+    for person in people(SANDBOX_SEED, SANDBOX_SIZE):
+        assert person.hetu not in text
+    names = re.compile("|".join(FIRST_NAMES + LAST_NAMES))
+    assert not names.search(text)
+    for p in published:
+        if p["indicator"] in ("participants", "sessions_held") and p["value"] != "<5":
+            assert float(p["value"]) == 0 or float(p["value"]) >= SMALL_COUNT
+    assert any(p["value"] == "<5" for p in published)
+    assert any(p["value"] != "<5" for p in published)
+    # aggregating is reading: the access log says whose records were read and why
+    with hub.store.transaction() as conn:
+        aggregated = conn.execute(
+            select(func.count()).where(
+                t.access_log.c.action == "aggregate",
+                t.access_log.c.exchange == "hub_to_innokyla",
+            )
+        ).scalar()
+    assert aggregated > 0
+    # unchanged figures are not published again
+    assert run(hub, "hub_to_innokyla").delivered == 0
