@@ -78,8 +78,7 @@ class HttpService:
         headers: Mapping[str, str] | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         describe_error: Callable[[httpx.Response, bytes], str] = _default_detail,
-        classify_error: Callable[[httpx.Response, bytes, str], DeliveryError | None]
-        | None = None,
+        classify_error: Callable[[httpx.Response, bytes, str], DeliveryError | None] | None = None,
     ):
         self.config = config
         self.max_bytes = max_bytes
