@@ -40,7 +40,18 @@ def dagbag(airflow_home):
 
 def test_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"hub_te_office_to_municipal", "hub_municipal_to_te_office"}
+    assert set(dagbag.dag_ids) == {
+        f"hub_{name}"
+        for name in (
+            "te_office_to_municipal",
+            "municipal_to_te_office",
+            "municipal_to_kela",
+            "kela_to_municipal",
+            "innokyla_to_hub",
+            "municipal_to_hub",
+            "hub_to_innokyla",
+        )
+    }
 
 
 def test_dags_follow_the_declared_exchanges(dagbag):

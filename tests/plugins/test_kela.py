@@ -5,6 +5,7 @@ the billing list streamed in flat memory, paged notices; and the conformance kit
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import subprocess
 import sys
 import textwrap
@@ -32,6 +33,7 @@ from hub.errors import PermanentError, RecordError, TransientError
 from hub.model import Attendance, iso_week_of
 from hub.model.rules import Rules
 from hub.plugins import sandbox_registry
+from hub.privacy import HETU_PATTERN
 from hub.settings import PROJECT_ROOT
 from hub.synthetic import person
 from hub.testing.conformance import AdapterConformance
@@ -134,7 +136,7 @@ def test_the_sandbox_refuses_an_invalid_header_with_a_client_fault(sandboxes):
     assert code == m.FAULT_BAD_HEADER and "client" in text
 
 
-@pytest.mark.parametrize("field", ["id", "requestHash"])
+@pytest.mark.parametrize("field", ["id", "userId", "protocolVersion", "requestHash"])
 def test_a_response_that_does_not_echo_the_request_is_refused(kela, monkeypatch, field):
     original = kela_sandbox._answer
 
@@ -146,6 +148,67 @@ def test_a_response_that_does_not_echo_the_request_is_refused(kela, monkeypatch,
     monkeypatch.setattr(kela_sandbox, "_answer", tampered)
     with pytest.raises(PermanentError, match="echo|requestHash"):
         kela.months()
+
+
+def test_the_issue_header_is_sent_validated_and_echoed(sandboxes, monkeypatch):
+    with make(sandboxes["kela"].base_url, issue="KTT-2026/17") as adapter:
+        _, message = adapter._message(m.SVC_MONTHS, adapter._request(m.SVC_MONTHS))
+        issue = etree.fromstring(message).find(f".//{{{m.XROAD_NS}}}issue")
+        assert issue.text == "KTT-2026/17" and soap.xroad_schema().validate(issue)
+        assert adapter.check().ok
+        original = kela_sandbox._answer
+
+        def dropped(header, message):
+            answer = original(header, message)
+            answer.remove(answer.find(f"{{{m.XROAD_NS}}}issue"))
+            return answer
+
+        monkeypatch.setattr(kela_sandbox, "_answer", dropped)
+        with pytest.raises(PermanentError, match="<issue>"):
+            adapter.months()
+
+
+def _raw_request(sandboxes, headers: soap.Headers, edit=lambda b: b) -> tuple[str, str]:
+    body = etree.Element(soap.k(f"{headers.service[4]}Request"))
+    etree.SubElement(body, soap.k(m.MUNICIPALITY)).text = "743"
+    message = edit(soap.envelope(headers, body, validate=False))
+    response = httpx.post(sandboxes["kela"].url + "/", content=message, trust_env=False)
+    assert response.status_code == 500
+    return soap.read_fault(etree.fromstring(response.content))
+
+
+GOOD_CLIENT = ("FI-TEST", "MUN", "0211675-2", "hub")
+KELA = ("FI-TEST", "GOV", "0246246-0", m.SERVICE_SUBSYSTEM)
+
+
+@pytest.mark.parametrize(
+    ("client", "service", "edit", "expected"),
+    [
+        # client is a member, not a subsystem
+        (GOOD_CLIENT, (*KELA, m.SVC_MONTHS, "v1"),
+         lambda b: b.replace(b'objectType="SUBSYSTEM"', b'objectType="MEMBER"'),
+         m.FAULT_BAD_CLIENT),
+        # a member code that is no business ID
+        (("FI-TEST", "MUN", "kunta", "hub"), (*KELA, m.SVC_MONTHS, "v1"), None,
+         m.FAULT_BAD_CLIENT),
+        # no client at all
+        (GOOD_CLIENT, (*KELA, m.SVC_MONTHS, "v1"),
+         lambda b: b[: b.index(b"<xrd:client")] + b[b.index(b"</xrd:client>") + 13 :],
+         m.FAULT_BAD_HEADER),
+        # a service code Kela does not have
+        (GOOD_CLIENT, (*KELA, "salaisuudet", "v1"), None, m.FAULT_UNKNOWN_SERVICE),
+        # another member's service
+        (GOOD_CLIENT, ("FI-TEST", "GOV", "0245437-2", "x", m.SVC_MONTHS, "v1"), None,
+         m.FAULT_UNKNOWN_SERVICE),
+        # protocol 3.1
+        (GOOD_CLIENT, (*KELA, m.SVC_MONTHS, "v1"),
+         lambda b: b.replace(b">4.0<", b">3.1<"), m.FAULT_BAD_HEADER),
+    ],
+)  # fmt: skip
+def test_the_sandbox_checks_the_xroad_header(sandboxes, client, service, edit, expected):
+    headers = soap.Headers(client, service, "id-1", "hub")
+    code, text = _raw_request(sandboxes, headers, edit or (lambda b: b))
+    assert code == expected and code.startswith("Client.") and text
 
 
 # --- faults -----------------------------------------------------------------------------------
@@ -174,6 +237,20 @@ def test_soap_faults_are_classified(code, error):
     try:
         with make(server.url) as adapter, pytest.raises(error, match="SOAP fault"):
             adapter.months()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [(m.FAULT_SERVICE_FAILED, TransientError), (m.FAULT_BAD_REQUEST, PermanentError)],
+)
+def test_a_whole_batch_fault_on_write_raises(code, error):
+    server = _fault_server(code)
+    try:
+        with make(server.url) as adapter, pytest.raises(error, match=code):
+            payload = native(adapter, attendance(2))
+            adapter.write("attendance", [WriteItem("w1", "r1", payload)])
     finally:
         server.stop()
 
@@ -219,6 +296,55 @@ def test_more_than_five_days_a_week_is_refused_with_the_field_named(kela, sandbo
     assert sandboxes.received("kela") == []
 
 
+def test_a_batch_gets_one_result_per_item(kela, sandboxes):
+    six = native(kela, attendance(5, i=1))
+    six[m.REPORT_MONTH]["2026-04"].append("2026-04-04")
+    wrong_code = native(kela, attendance(2, i=2))
+    wrong_code["hetu"] = wrong_code["hetu"][:-1] + ("A" if wrong_code["hetu"][-1] != "A" else "B")
+    items = [
+        WriteItem("b1", "r1", native(kela, attendance(3, i=0))),
+        WriteItem("b2", "r2", six),
+        WriteItem("b3", "r3", wrong_code),
+        WriteItem("b4", "r4", native(kela, attendance(1, monday=dt.date(2026, 4, 6), i=3))),
+    ]
+    outcomes = kela.write("attendance", items)
+    assert [o.idempotency_key for o in outcomes] == ["b1", "b2", "b3", "b4"]
+    assert [o.outcome for o in outcomes] == [
+        Outcome.OK,
+        Outcome.PERMANENT,
+        Outcome.PERMANENT,
+        Outcome.OK,
+    ]
+    assert "more than 5" in outcomes[1].reason and "hetu" in outcomes[2].reason
+    # re-sent (say, after a lost answer): the accepted ones are not stored again
+    again = kela.write("attendance", list(reversed(items)))
+    assert [o.outcome for o in again] == [
+        Outcome.OK,
+        Outcome.PERMANENT,
+        Outcome.PERMANENT,
+        Outcome.OK,
+    ]
+    received = sandboxes.received("kela")
+    assert sorted(r["idempotency_key"] for r in received) == ["b1", "b4"]
+    assert all(set(r) >= {"idempotency_key", "hetu", "viikko", m.REPORT_MONTH} for r in received)
+
+
+def test_a_rejected_key_may_be_replayed_after_a_fix(kela, sandboxes):
+    items = [WriteItem("f1", "r1", native(kela, attendance(2)))]
+    sandboxes.faults("kela", reject_writes=True)
+    assert [o.outcome for o in kela.write("attendance", items)] == [Outcome.PERMANENT]
+    assert sandboxes.received("kela") == []
+    sandboxes.faults("kela")
+    assert [o.outcome for o in kela.write("attendance", items)] == [Outcome.OK]
+    assert len(sandboxes.received("kela")) == 1
+
+
+def test_to_native_names_the_field_of_a_garbled_date(kela):
+    with pytest.raises(RecordError) as info:
+        kela.to_native("attendance", {"attended_dates": ["2026-13-01"]})
+    assert info.value.field == "attended_dates"
+
+
 def test_the_limit_is_an_option(sandboxes):
     with make(sandboxes["kela"].base_url, max_paid_days_per_week=4) as adapter:
         with pytest.raises(RecordError, match="at most 4"):
@@ -251,6 +377,57 @@ def test_billing_lines_follow_the_configured_share_and_resume_mid_month(kela):
     done = [r.native_id for b in batches[: mid + 1] for r in b.records]
     assert done + rest == [r.native_id for r in records]
     assert list(kela.read("billing_lines", encode_billing_cursor("2026-10", None), 7)) == []
+
+
+def test_a_resumed_month_starts_after_the_committed_lines(kela):
+    first = next(iter(kela.read("billing_lines", encode_billing_cursor("2026-09", 10), 3)))
+    assert [r.native_id for r in first.records] == ["2026-09/11", "2026-09/12", "2026-09/13"]
+    assert first.next_cursor == encode_billing_cursor("2026-09", 13)
+    # past the last line of a month: only the month's end, then the next month
+    count = dict(kela.months())["2026-09"]
+    batches = list(kela.read("billing_lines", encode_billing_cursor("2026-09", count), 1000))
+    assert batches[0].records == [] and batches[0].next_cursor == '["2026-09", "done"]'
+    assert batches[1].records[0].native_id == "2026-10/1"
+
+
+def test_the_share_steps_of_the_sandbox_are_configurable():
+    from hub_kela.sandbox import create_app
+
+    steps = [{"from_day": 101, "percent": 25}, {"from_day": 601, "percent": 60}]
+    spec = sb.Sandbox("kela", "steps", lambda **kw: create_app(share_steps=steps, **kw), 0)
+    server = sb.start(spec, size=30)
+    try:
+        with make(server.url) as adapter:
+            lines = [
+                adapter.to_canonical("billing_lines", r)
+                for b in adapter.read("billing_lines", None, 100)
+                for r in b.records
+            ]
+    finally:
+        server.stop()
+    assert {line.share_percent for line in lines} == {Decimal(25), Decimal(60)}
+    for line in lines:
+        assert line.share_percent == (60 if line.days_from >= 601 else 25)
+        assert line.days_to < 601 or line.days_from >= 601  # never across a step
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(1, 900), st.integers(0, 100)), min_size=1, max_size=6,
+        unique_by=lambda s: s[0],
+    ),
+    first=st.integers(min_value=1, max_value=1000),
+    length=st.integers(min_value=1, max_value=23),
+)  # fmt: skip
+def test_segments_follow_any_steps(steps, first, length):
+    parsed = data.parse_steps(steps)
+    got = list(data.segments(first, first + length - 1, parsed))
+    covered = [d for start, end, _ in got for d in range(start, end + 1)]
+    assert covered == [d for d in range(first, first + length) if d >= parsed[0][0]]
+    for start, end, percent in got:
+        assert {data.share(d, parsed) for d in range(start, end + 1)} == {percent}
+    for (_, end, _), (start, _, _) in zip(got, got[1:], strict=False):
+        assert start == end + 1  # one line per step the month touches, none in between
 
 
 @given(first=st.integers(min_value=1, max_value=700), length=st.integers(min_value=1, max_value=23))
@@ -331,6 +508,29 @@ def test_a_large_billing_list_streams_in_flat_memory():
     # one batch of 1000 lines in memory at a time, whatever the size of the document
     assert big_peak < 2 * small_peak + 2_000_000, (small_peak, big_peak)
     assert big_peak < 20_000_000
+
+
+def test_nothing_personal_in_the_logs(kela, sandboxes, caplog):
+    caplog.set_level(logging.DEBUG)
+    codes = set()
+    for stream in ("billing_lines", "benefit_days", "notifications"):
+        for batch in kela.read(stream, None, 50):
+            codes |= {str(r.data.get("hetu")) for r in batch.records}
+    payload = native(kela, attendance(3))
+    bad = {**payload, "hetu": payload["hetu"][:-1] + "X"}
+    kela.write("attendance", [WriteItem("l1", "r", payload), WriteItem("l2", "r", bad)])
+    sandboxes.faults("kela", malformed_every=2)
+    for batch in kela.read("notifications", None, 50):
+        for record in batch.records:
+            try:
+                kela.to_canonical("notifications", record)
+            except (RecordError, ValidationError) as exc:
+                logging.getLogger("test").warning("refused: %s", exc)
+    codes |= {payload["hetu"], bad["hetu"]}
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert len(codes) > 60 and caplog.records
+    assert not [c for c in codes if c in logged]
+    assert not HETU_PATTERN.search(logged)
 
 
 def test_nothing_personal_in_fault_messages(kela, sandboxes):

@@ -4,8 +4,9 @@ Every request carries the X-Road header, validated against the official schemas 
 is sent; every response must echo it (and the hash of the request). SOAP faults ``Server.*``
 are transient, ``Client.*`` permanent. The monthly billing list is streamed: a month of a
 million lines is parsed element by element in flat memory, and the cursor records how many
-lines of a month are committed, so a run resumes mid-month. Every invented name is in
-:mod:`.mapping`.
+lines of a month are committed, so a run resumes mid-month (the service is asked to start
+after them, and the line numbers it sends must continue the count). Every invented name is
+in :mod:`.mapping`.
 
 Cursors: billing lines ``["2026-10", 5000]`` / ``["2026-10", "done"]``; benefit days and
 notices: the last sequence number committed.
@@ -131,10 +132,14 @@ def report_to_native(record: Mapping[str, Any], max_days: int) -> dict[str, Any]
     """An attendance report item: the attended days of one client and week, grouped by
     calendar month. More than ``max_days`` attended days in a week is refused here, with
     the field named: Kela pays the expense allowance for at most five days a week."""
-    days = sorted(record.get("attended_dates") or [])
+    try:
+        days = sorted(_date(d) for d in record.get("attended_dates") or [])
+    except (TypeError, ValueError):
+        where = f"{m.SYSTEM}/attendance"
+        raise RecordError(where, "attended_dates", "not a list of ISO dates") from None
     weeks: dict[str, int] = {}
     for day in days:
-        week = iso_week_of(_date(day))
+        week = iso_week_of(day)
         weeks[week] = weeks.get(week, 0) + 1
     for week, count in sorted(weeks.items()):
         if count > max_days:
@@ -150,7 +155,7 @@ def report_to_native(record: Mapping[str, Any], max_days: int) -> dict[str, Any]
         native["palvelu"] = reverse.get(record["service_type"], record["service_type"])
     months: dict[str, list[str]] = {}
     for day in days:
-        months.setdefault(str(day)[:7], []).append(str(day))
+        months.setdefault(day.isoformat()[:7], []).append(day.isoformat())
     native[m.REPORT_MONTH] = months
     return native
 
@@ -180,7 +185,8 @@ class KelaAdapter(Adapter):
     """Kela over X-Road SOAP 4.0.
 
     Options: ``xroad_client`` (required, ``INSTANCE/CLASS/MEMBER/SUBSYSTEM``),
-    ``municipality_code`` (required), ``user_id``, ``max_paid_days_per_week`` (default 5).
+    ``municipality_code`` (required), ``user_id`` (X-Road ``userId``, default ``hub``),
+    ``issue`` (X-Road ``issue``, optional), ``max_paid_days_per_week`` (default 5).
     """
 
     system_id = m.SYSTEM
@@ -216,6 +222,8 @@ class KelaAdapter(Adapter):
                 "municipality code is required"
             )
         self.user = str(config.options.get(m.OPTION_USER) or m.DEFAULT_USER)
+        issue = config.options.get(m.OPTION_ISSUE)
+        self.issue = None if issue is None else str(issue)
         self.max_days = int(config.options.get(m.OPTION_MAX_DAYS, m.MAX_PAID_DAYS_PER_WEEK))
         self.http = HttpService(
             config,
@@ -242,6 +250,7 @@ class KelaAdapter(Adapter):
             ),
             id=str(uuid.uuid4()),
             user_id=self.user,
+            issue=self.issue,
         )
 
     def _message(self, service: str, body: etree._Element) -> tuple[Headers, bytes]:
@@ -263,6 +272,7 @@ class KelaAdapter(Adapter):
             ("service", sent.service, got.service),
             ("id", sent.id, got.id),
             ("userId", sent.user_id, got.user_id),
+            ("issue", sent.issue, got.issue),
             ("protocolVersion", sent.protocol_version, got.protocol_version),
         ):
             if a != b:
@@ -365,13 +375,17 @@ class KelaAdapter(Adapter):
             yield from self._read_month(month, skip, batch_size)
 
     def _read_month(self, month: str, skip: int, batch_size: int) -> Iterator[Batch]:
-        body = self._request(m.SVC_BILLING, **{m.MONTH: month})
-        position, batch = 0, []
+        """The lines of one month after the first ``skip`` (the service skips them: a resumed
+        month does not send again what was committed). Line numbers must run on from
+        ``skip + 1`` without a gap, or the cursor would not mean what it says."""
+        where = f"{m.SYSTEM}/{m.SVC_BILLING}"
+        body = self._request(m.SVC_BILLING, **{m.MONTH: month, m.FROM: skip + 1})
+        position, batch = skip, []
         with self._streamed(m.SVC_BILLING, body, k(m.LINE)) as lines:
             for elem in lines:
                 position += 1
-                if position <= skip:
-                    continue
+                if elem.get(m.LINE_NO_ATTR) != str(position):
+                    raise PermanentError(f"{where}: line {position} of {month} is out of order")
                 listing = elem.getparent()
                 data = _children(elem, m.LINE_FIELDS)
                 data[m.MONTH] = listing.get(m.MONTH)

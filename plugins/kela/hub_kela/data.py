@@ -20,7 +20,8 @@ from hub.synthetic import person
 
 #: months whose billing list is available, oldest first
 MONTHS = ("2026-08", "2026-09", "2026-10")
-#: the municipal share from 1.1.2025: (first benefit day, percent). CHECK against Kela's
+#: the municipal share from 1.1.2025: (first benefit day, percent), the default of the
+#: sandbox (``create_app(share_steps=...)`` takes others). CHECK these steps against Kela's
 #: current guidance; the hub checks the bill against config/rules.yaml, not against this.
 SHARE_STEPS = (
     (101, Decimal(10)),
@@ -49,12 +50,31 @@ def month_end(month: str) -> dt.date:
     return dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def share(day: int) -> Decimal:
+Steps = tuple[tuple[int, Decimal], ...]
+
+
+def share(day: int, steps: Steps = SHARE_STEPS) -> Decimal:
+    """The municipal share (percent) of benefit day ``day``."""
     percent = Decimal(0)
-    for first, step in SHARE_STEPS:
+    for first, step in steps:
         if day >= first:
             percent = step
     return percent
+
+
+def parse_steps(steps: Any) -> Steps:
+    """Share steps from configuration: ``[(first_day, percent), ...]`` or
+    ``[{"from_day": 101, "percent": 10}, ...]`` (the form of ``config/rules.yaml``)."""
+    parsed = []
+    for step in steps:
+        first, percent = (step["from_day"], step["percent"]) if isinstance(step, dict) else step
+        parsed.append((int(first), Decimal(str(percent))))
+    parsed.sort()
+    if not parsed or parsed[0][0] < 1 or len({f for f, _ in parsed}) != len(parsed):
+        raise ValueError("share steps: first days must be positive and distinct")
+    if any(not 0 <= p <= 100 for _, p in parsed):
+        raise ValueError("share steps: percentages must be 0-100")
+    return tuple(parsed)
 
 
 def benefit(i: int) -> str:
@@ -73,26 +93,33 @@ def days_before(i: int, month: str) -> int:
     return done
 
 
-def segments(first: int, last: int) -> Iterator[tuple[int, int, Decimal]]:
+def segments(
+    first: int, last: int, steps: Steps = SHARE_STEPS
+) -> Iterator[tuple[int, int, Decimal]]:
     """(from, to, percent) of the billed days first..last, split at the share steps."""
-    start = max(first, SHARE_STEPS[0][0])
+    start = max(first, steps[0][0])
     while start <= last:
-        percent = share(start)
-        bounds = [b - 1 for b, _ in SHARE_STEPS if b > start] + [last]
+        percent = share(start, steps)
+        bounds = [b - 1 for b, _ in steps if b > start] + [last]
         end = min(bounds)
         yield start, end, percent
         start = end + 1
 
 
-def lines(seed: int, size: int, month: str, malformed) -> Iterator[dict[str, Any]]:
-    """The billing lines of ``month``, numbered from 1; ``malformed(n)`` corrupts line n."""
+def lines(
+    seed: int, size: int, month: str, malformed, steps: Steps = SHARE_STEPS, start: int = 1
+) -> Iterator[dict[str, Any]]:
+    """The billing lines of ``month``, numbered from 1, from line ``start`` on;
+    ``malformed(n)`` corrupts line n (counted from 0)."""
     n = 0
     for i in range(size):
         before = days_before(i, month)
         p = None
-        for first, last, percent in segments(before + 1, before + weekdays(month)):
-            p = p or person(seed, i)
+        for first, last, percent in segments(before + 1, before + weekdays(month), steps):
             n += 1
+            if n < start:
+                continue
+            p = p or person(seed, i)
             paid = daily(i) * (last - first + 1)
             municipal = (paid * percent / 100).quantize(CENT)
             if malformed(n - 1):  # the share does not match the amounts: the model refuses
@@ -109,9 +136,14 @@ def lines(seed: int, size: int, month: str, malformed) -> Iterator[dict[str, Any
             }
 
 
-def line_count(size: int, month: str) -> int:
+def line_count(size: int, month: str, steps: Steps = SHARE_STEPS) -> int:
     return sum(
-        sum(1 for _ in segments(days_before(i, month) + 1, days_before(i, month) + weekdays(month)))
+        sum(
+            1
+            for _ in segments(
+                days_before(i, month) + 1, days_before(i, month) + weekdays(month), steps
+            )
+        )
         for i in range(size)
     )
 

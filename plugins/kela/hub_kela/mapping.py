@@ -19,6 +19,7 @@ ENDPOINT = "/"  # the security server's SOAP endpoint
 OPTION_CLIENT = "xroad_client"
 OPTION_MUNICIPALITY = "municipality_code"
 OPTION_USER = "user_id"
+OPTION_ISSUE = "issue"  # optional X-Road ``issue`` sent with every request
 OPTION_MAX_DAYS = "max_paid_days_per_week"
 DEFAULT_USER = "hub"
 #: Kela pays the expense allowance for at most five attended days a week (law 189/2001)
@@ -33,8 +34,8 @@ XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
 ID_NS = "http://x-road.eu/xsd/identifiers"
 PROTOCOL_VERSION = "4.0"
 HASH_ALGORITHM = "http://www.w3.org/2001/04/xmlenc#sha512"
-#: header elements the service echoes and the adapter compares
-ECHOED = ("client", "service", "id", "userId", "protocolVersion")
+#: header elements the service echoes and the adapter compares (``issue`` when sent)
+ECHOED = ("client", "service", "id", "userId", "issue", "protocolVersion")
 
 # --- the service provider (Kela's business ID is public; the subsystem is invented) ----------
 SERVICE_CLASS = "GOV"
@@ -55,10 +56,10 @@ KELA_NS = "urn:fi:hub:kela:kunta:1"
 MUNICIPALITY = "kunta"
 MONTH = "kuukausi"
 ROWS_ATTR = "rivit"
-FROM = "alkaen"  # sequence number to start from
+FROM = "alkaen"  # sequence number (billing list: line number) to start from
 MAX = "enintaan"
-NEXT = "seuraava"
-MORE = "lisaa"
+NEXT = "seuraava"  # the sequence number to ask for next (when more follow)
+MORE = "lisaa"  # "true" when more follow
 # billing list
 BILLING = "laskutuslista"
 DUE_ATTR = "erapaiva"
@@ -132,6 +133,8 @@ SERVICE_CODES = {
 #: X-Road fault codes: Server.* is the provider's or the network's side (retry may help),
 #: Client.* is the request's fault (it will not)
 FAULT_SERVICE_FAILED = "Server.ServerProxy.ServiceFailed"
+FAULT_NETWORK = "Server.ServerProxy.NetworkError"
 FAULT_BAD_HEADER = "Client.InvalidSoap"
+FAULT_BAD_CLIENT = "Client.InvalidClientIdentifier"
 FAULT_BAD_REQUEST = "Client.BadRequest"
 FAULT_UNKNOWN_SERVICE = "Client.ServiceNotFound"

@@ -2,14 +2,18 @@
 
 One SOAP endpoint (``POST /``). Every request passes what a security server and the service
 would check: the envelope parses safely; the X-Road header elements are valid against the
-official schemas (``client`` and ``service`` present, ``protocolVersion`` 4.0, the service
-is Kela's and one of :data:`.mapping.SERVICES`), else a ``Client.*`` SOAP fault (HTTP 500).
+official schemas (``client`` present, a SUBSYSTEM with a well-formed identifier; ``service`` a
+SERVICE of the same instance, Kela's and one of :data:`.mapping.SERVICES`; a non-empty ``id``;
+``protocolVersion`` 4.0), else a ``Client.*`` SOAP fault (HTTP 500).
 The response echoes the request's header and adds ``requestHash`` (SHA-512 of the request).
 
-Services: the billing months; one month's billing list, streamed as it is generated (a
-million lines never sit in memory); benefit-day counts and eTotu notices paged by sequence
-number; the attendance report, deduplicated by item key, refusing more than five attended
-days in an ISO week.
+Services: the billing months; one month's billing list from line ``alkaen`` on, streamed as
+it is generated (a million lines never sit in memory; the share steps are configurable);
+benefit-day counts and eTotu notices paged by sequence number (``alkaen``, ``enintaan``;
+the answer says ``lisaa`` and ``seuraava``); the attendance report, deduplicated by item
+key (an accepted key answers ``kaksoiskappale`` and stores nothing; a rejected key is judged
+afresh, so that a fixed record can be replayed), refusing more than five attended days in an
+ISO week.
 
 Faults (:class:`hub.sandbox.FaultState`): 429/503 with ``Retry-After``, slow responses;
 ``malformed_every`` breaks every n-th record served (a share that does not match the amounts,
@@ -162,10 +166,19 @@ def _element(name: str, number: int, fields: dict[str, Any], order) -> etree._El
     return elem
 
 
-def create_app(seed: int = 1, size: int = 50) -> Starlette:
-    """The sandbox app for ``size`` synthetic people of ``seed``."""
+def create_app(seed: int = 1, size: int = 50, share_steps: Any = None) -> Starlette:
+    """The sandbox app for ``size`` synthetic people of ``seed``. ``share_steps`` replaces
+    the municipal share steps the billing list is computed with (:data:`.data.SHARE_STEPS`),
+    as ``[(first_day, percent), ...]`` or ``[{"from_day": ..., "percent": ...}, ...]``."""
     state = KelaState(seed, size)
     faults = FaultState()
+    steps = data.SHARE_STEPS if share_steps is None else data.parse_steps(share_steps)
+    counts: dict[str, int] = {}  # lines per month, computed once
+
+    def line_count(month: str) -> int:
+        if month not in counts:
+            counts[month] = data.line_count(size, month, steps)
+        return counts[month]
 
     def parse(message: bytes) -> tuple[etree._Element, etree._Element, str, etree._Element]:
         """(header, body request, service code, root) of a valid request; raises Fault."""
@@ -186,6 +199,18 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             raise Fault(m.FAULT_BAD_HEADER, f"invalid X-Road header: {exc}") from None
         if h.protocol_version != m.PROTOCOL_VERSION:
             raise Fault(m.FAULT_BAD_HEADER, "protocolVersion must be 4.0")
+        if not h.id.strip():
+            raise Fault(m.FAULT_BAD_HEADER, "the message id is empty")
+        if soap.object_type(header, "client") != "SUBSYSTEM" or not m.CLIENT_ID_PATTERN.match(
+            "/".join(h.client)
+        ):
+            raise Fault(
+                m.FAULT_BAD_CLIENT,
+                "client must be a subsystem: xRoadInstance, memberClass, a business ID as "
+                "memberCode and subsystemCode",
+            )
+        if soap.object_type(header, "service") != "SERVICE" or h.service[0] != h.client[0]:
+            raise Fault(m.FAULT_BAD_HEADER, "service must be a SERVICE of the client's instance")
         if h.service[1:4] != (m.SERVICE_CLASS, m.SERVICE_MEMBER, m.SERVICE_SUBSYSTEM):
             raise Fault(m.FAULT_UNKNOWN_SERVICE, "the service is not one of Kela's")
         if h.service[4] not in m.SERVICES or body.tag != k(f"{h.service[4]}Request"):
@@ -204,7 +229,7 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
 
     def months(body) -> Iterator[etree._Element]:
         for month in data.MONTHS:
-            elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(data.line_count(size, month))})
+            elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(line_count(month))})
             elem.text = month
             yield elem
 
@@ -213,8 +238,10 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
         if month not in data.MONTHS:
             raise Fault(m.FAULT_BAD_REQUEST, "no billing list for that month")
 
+        start = max(1, number(body, m.FROM, 1))
+
         def rows() -> Iterator[etree._Element]:
-            for line in data.lines(seed, size, month, faults.is_malformed):
+            for line in data.lines(seed, size, month, faults.is_malformed, steps, start):
                 yield _element(m.LINE, line["nro"], line, m.LINE_FIELDS.values())
 
         attrs = {
@@ -224,7 +251,8 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
         }
         return rows(), attrs
 
-    def page(body, name: str, count: int, make) -> tuple[list[etree._Element], bool]:
+    def page(body, name: str, count: int, make) -> tuple[list[etree._Element], dict[str, str]]:
+        """Items ``alkaen``.. (at most ``enintaan``) and the attributes saying what follows."""
         first = max(1, number(body, m.FROM, 1))
         limit = min(MAX_PAGE, max(1, number(body, m.MAX, 100)))
         numbers = range(first, min(count, first + limit - 1) + 1)
@@ -235,7 +263,9 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
                 fields = {**fields, "hetu": _corrupt_hetu(fields["hetu"])}
             order = m.COUNT_FIELDS.values() if name == m.COUNT else m.NOTICE_FIELDS.values()
             items.append(_element(name, n, fields, order))
-        return items, (numbers.stop <= count)
+        more = numbers.stop <= count
+        following = {m.NEXT: str(max(first, numbers.stop))} if more else {}
+        return items, {m.MORE: "true" if more else "false", **following}
 
     async def endpoint(request: Request) -> Response:
         status, delay = faults.next_request()
@@ -260,18 +290,16 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             if service == m.SVC_MONTHS:
                 rows = list(months(body))
             elif service == m.SVC_BENEFIT_DAYS:
-                rows, more = page(
+                rows, attrs = page(
                     body, m.COUNT, size, lambda n: data.benefit_days(seed, n - 1, municipality)
                 )
-                attrs = {m.MORE: "true" if more else "false"}
             elif service == m.SVC_NOTICES:
-                rows, more = page(
+                rows, attrs = page(
                     body,
                     m.NOTICE,
                     data.notice_count(size),
                     lambda n: data.notice(seed, n, municipality),
                 )
-                attrs = {m.MORE: "true" if more else "false"}
             else:  # the attendance report
                 rows = []
                 for item in body.iter(k(m.REPORT)):

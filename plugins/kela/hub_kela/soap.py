@@ -44,6 +44,8 @@ class Headers:
     id: str
     user_id: str
     protocol_version: str = m.PROTOCOL_VERSION
+    #: optional: the case the request belongs to (X-Road ``issue``)
+    issue: str | None = None
 
 
 def _identifier(name: str, object_type: str, values: tuple[str, ...], fields: tuple[str, ...]):
@@ -65,8 +67,11 @@ def header_elements(h: Headers) -> list[etree._Element]:
     for name, value in (
         ("id", h.id),
         ("userId", h.user_id),
+        ("issue", h.issue),
         ("protocolVersion", h.protocol_version),
     ):
+        if value is None:
+            continue
         elem = etree.Element(q(m.XROAD_NS, name))
         elem.text = value
         elements.append(elem)
@@ -110,7 +115,21 @@ def read_headers(header: etree._Element) -> Headers:
 
     client = values("client", CLIENT_FIELDS)
     service = values("service", SERVICE_FIELDS)
-    return Headers(client, service, text("id"), text("userId"), text("protocolVersion"))
+    issue = header.find(q(m.XROAD_NS, "issue"))
+    return Headers(
+        client,
+        service,
+        text("id"),
+        text("userId"),
+        text("protocolVersion"),
+        None if issue is None else issue.text or "",
+    )
+
+
+def object_type(header: etree._Element, name: str) -> str | None:
+    """The ``objectType`` of the identifier header element ``name`` (None if absent)."""
+    elem = header.find(q(m.XROAD_NS, name))
+    return None if elem is None else elem.get(q(m.ID_NS, "objectType"))
 
 
 def request_hash(message: bytes) -> str:

@@ -180,8 +180,6 @@ def _kela_problem(element: str, f: dict[str, Any], municipality: str) -> str | N
         return None
     if int(f["daysTo"]) < int(f["daysFrom"]):
         return "daysTo: before daysFrom"
-    if Decimal(f["sharePercent"]) > 100:
-        return "sharePercent: above 100"
     expected = (Decimal(f["benefitPaid"]) * Decimal(f["sharePercent"]) / 100).quantize(CENT)
     if abs(Decimal(f["municipalShare"]) - expected) > CENT:
         return f"municipalShare: not sharePercent of benefitPaid (that is {expected})"

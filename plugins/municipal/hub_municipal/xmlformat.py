@@ -164,7 +164,11 @@ def _item_schema() -> etree.XMLSchema:
 
 
 _checking = threading.Lock()
-_ELEMENT = re.compile(r"^Element '(?:\{[^}]*\})?(?P<name>[^']+)': ")
+_ELEMENT = re.compile(
+    r"^Element '(?:\{[^}]*\})?(?P<name>[^']+)'(?:, attribute '(?P<attribute>[^']+)')?: "
+)
+#: a namespace in an lxml message, e.g. ``{urn:fi:hub:municipal:import:1}`` (not ``{6}``)
+_NAMESPACE = re.compile(r"\{[^}]*:[^}]*\}")
 _QUOTED = re.compile(r"'([^']*)'")
 
 
@@ -179,7 +183,7 @@ def item_problem(municipality: str, item: ImportItem) -> tuple[str, str] | None:
             return None
         message = schema.error_log[0].message if schema.error_log else "not valid"
     found = _ELEMENT.match(message)
-    name = found["name"] if found else item.element
+    name = (found["attribute"] or found["name"]) if found else item.element
     values = {
         str(v)
         for value in item.fields.values()
@@ -188,7 +192,7 @@ def item_problem(municipality: str, item: ImportItem) -> tuple[str, str] | None:
     text = _QUOTED.sub(
         lambda q: "'…'" if q[1] in values else q[0], message[found.end() :] if found else message
     )
-    return name, redact(re.sub(r"\{[^}]*\}", "", text))
+    return name, redact(_NAMESPACE.sub("", text))
 
 
 def read_import(body: bytes) -> tuple[str, list[ImportItem]]:
