@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, PlainSerializer, model_validator
 
 from hub.model.entities import CanonicalEntity
 from hub.model.types import IdentityCode, MunicipalityCode, NonEmptyText, YearMonth
 
 Euros = Field(ge=0, max_digits=12, decimal_places=2)
+#: decimals as JSON in plain notation ("1000", never "1E+3"): stable hashes and round trips
+Plain = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
 
 
 class BenefitType(StrEnum):
@@ -51,9 +53,9 @@ class BillingLine(CanonicalEntity):
     benefit_type: BenefitType
     days_from: int = Field(ge=1)
     days_to: int = Field(ge=1)
-    benefit_paid: Decimal = Euros
-    share_percent: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2)
-    municipal_share: Decimal = Euros
+    benefit_paid: Annotated[Decimal, Plain] = Euros
+    share_percent: Annotated[Decimal, Plain] = Field(ge=0, le=100, max_digits=5, decimal_places=2)
+    municipal_share: Annotated[Decimal, Plain] = Euros
     due_date: dt.date
 
     @model_validator(mode="after")
