@@ -1,0 +1,1 @@
+"""Operations: the health of exchanges, alerts, metrics (shared by the dashboard, the CLI and Airflow)."""
