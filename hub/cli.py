@@ -1,4 +1,5 @@
-"""The ``hub`` command: exchanges, adapters, sandboxes, failures, the demo."""
+"""The ``hub`` command: exchanges, adapters, sandboxes, runs, failures, users, the dashboard,
+the demo. Output is a readable table, or JSON with ``--json`` (for scripts)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,63 @@ from typing import Any
 from hub.errors import HubError
 
 
-def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # piped into a file or another program: do not fold the table to 80 columns
+    width = None if stream.isatty() else 400
+    return Console(file=stream, highlight=False, soft_wrap=False, width=width)
 
 
 def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], headers: Sequence[str]) -> None:
     if getattr(args, "json", False):
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
-    else:
-        print(_table([[r.get(h) for h in headers] for r in rows], headers) if rows else "(none)")
+        return
+    if not rows:
+        print("(none)")
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for h in headers:
+        numeric = all(isinstance(r.get(h), int | float) for r in rows)
+        table.add_column(h, justify="right" if numeric else "left", overflow="fold")
+    for r in rows:
+        table.add_row(*("" if r.get(h) is None else str(r.get(h)) for h in headers))
+    _console().print(table)
+
+
+def _progress(description: str, total: int | None = None):
+    """A progress bar on stderr (silent when stderr is not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    progress = Progress(
+        *columns, TimeElapsedColumn(), console=_console(stderr=True), transient=True
+    )
+    return progress, description, total
+
+
+class _ProgressHandler(logging.Handler):
+    """Shows the engine's latest batch message (counts only, no personal data) as progress."""
+
+    def __init__(self, show):
+        super().__init__(logging.INFO)
+        self.show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.show(record.getMessage()[:120])
 
 
 def _hub():
@@ -84,7 +129,16 @@ def cmd_exchanges_run(args: argparse.Namespace) -> int:
 
     hub = _hub()
     phases = tuple(args.phase) if args.phase else ("check", "extract", "deliver")
-    summary = run_exchange(hub, args.name, phases=phases)
+    progress, _, _ = _progress(args.name)
+    with progress:
+        task = progress.add_task(f"{args.name}: starting")
+        handler = _ProgressHandler(lambda text: progress.update(task, description=text))
+        engine_log = logging.getLogger("hub.engine")
+        engine_log.addHandler(handler)
+        try:
+            summary = run_exchange(hub, args.name, phases=phases)
+        finally:
+            engine_log.removeHandler(handler)
     _emit(
         args,
         [summary.__dict__],
@@ -194,6 +248,10 @@ def cmd_failures_list(args: argparse.Namespace) -> int:
             exchange=args.exchange,
             status=None if args.status == "all" else args.status,
             stage=args.stage,
+            system=args.system,
+            error_class=args.error_class,
+            since=_day(args.since),
+            until=_day(args.until, end=True),
             limit=args.limit,
         )
     rows = [
@@ -264,9 +322,153 @@ def cmd_failures_replay(args: argparse.Namespace) -> int:
         if len(args.id) != 1:
             raise HubError("--payload corrects one record: give exactly one id")
         corrected = {args.id[0]: json.loads(Path(args.payload).read_text(encoding="utf-8"))}
-    results = replay(_hub(), args.id, actor=_actor(), corrected=corrected)
+    hub = _hub()
+    progress, description, total = _progress("replaying", len(args.id))
+    with progress:
+        task = progress.add_task(description, total=total)
+        results = replay(
+            hub,
+            args.id,
+            actor=_actor(),
+            corrected=corrected,
+            on_each=lambda _: progress.advance(task),
+        )
     _emit(args, [r.__dict__ for r in results], ["letter_id", "ok", "detail"])
     return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_failures_resolve(args: argparse.Namespace) -> int:
+    from hub.store import deadletters
+
+    note = " ".join(args.note.split())
+    if not note:
+        raise HubError("--note is needed: say how it was resolved")
+    hub = _hub()
+    rows = []
+    with hub.store.transaction() as conn:
+        for letter_id in args.id:
+            row = deadletters.get(conn, letter_id)
+            if row is None:
+                rows.append({"letter_id": letter_id, "ok": False, "detail": "no such dead letter"})
+                continue
+            deadletters.set_status(conn, letter_id, deadletters.RESOLVED, f"{_actor()}: {note}")
+            rows.append({"letter_id": letter_id, "ok": True, "detail": f"was {row.status}"})
+    _emit(args, rows, ["letter_id", "ok", "detail"])
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def _day(value: str | None, *, end: bool = False):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        day = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise HubError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return day + dt.timedelta(days=1) if end and len(value) == 10 else day
+
+
+# --- runs --------------------------------------------------------------------------------
+
+
+def _run_row(r) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "exchange": r.exchange,
+        "state": r.state,
+        "started": r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "finished": r.finished_at.strftime("%Y-%m-%d %H:%M:%S") if r.finished_at else None,
+        "read": r.read,
+        "upserted": r.upserted,
+        "delivered": r.delivered,
+        "skipped": r.skipped,
+        "failed": r.failed,
+        "error": r.error,
+    }
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    from hub.store import runs
+
+    hub = _hub()
+    with hub.store.transaction() as conn:
+        rows = [_run_row(r) for r in runs.list_runs(conn, args.exchange, limit=args.limit)]
+    headers = ["id", "exchange", "state", "started", "read", "delivered", "skipped", "failed"]
+    _emit(args, rows, headers)
+    return 0
+
+
+def cmd_runs_show(args: argparse.Namespace) -> int:
+    from hub.store import runs
+
+    hub = _hub()
+    with hub.store.transaction() as conn:
+        run = runs.get_run(conn, args.id)
+        if run is None:
+            raise HubError(f"no run {args.id}")
+        batches = runs.batches_of(conn, args.id)
+    info = _run_row(run)
+    info["batches"] = [
+        {
+            "seq": b.seq,
+            "phase": b.phase,
+            "stream": b.stream,
+            "read": b.read,
+            "upserted": b.upserted,
+            "unchanged": b.unchanged,
+            "delivered": b.delivered,
+            "skipped": b.skipped,
+            "failed": b.failed,
+        }
+        for b in batches
+    ]
+    if args.json:
+        print(json.dumps(info, indent=2, default=str, ensure_ascii=False))
+        return 0
+    for key, value in info.items():
+        if key != "batches" and value is not None:
+            print(f"{key:>10}: {value}")
+    print()
+    _emit(args, info["batches"], list(info["batches"][0]) if info["batches"] else ["seq"])
+    return 0
+
+
+# --- users and the dashboard -------------------------------------------------------------
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from hub.store import users
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+    hub = _hub()
+    with hub.store.transaction() as conn:
+        users.set_user(conn, args.name, password, args.role)
+    print(f"{args.name} can sign in as {args.role}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from hub.store import users
+
+    hub = _hub()
+    with hub.store.transaction() as conn:
+        rows = [{"name": u.username, "role": u.role} for u in users.list_users(conn)]
+    _emit(args, rows, ["name", "role"])
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.web.app import create_app
+
+    print(f"dashboard on http://{args.host}:{args.port}/ (metrics at /metrics)")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 # --- misc --------------------------------------------------------------------------------
@@ -336,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--exchange")
     fl.add_argument("--stage", choices=["read", "translate", "validate", "deliver"])
     fl.add_argument("--status", default="open", choices=["open", "replayed", "resolved", "all"])
+    fl.add_argument("--system")
+    fl.add_argument("--class", dest="error_class", help="error class, e.g. rule, invalid")
+    fl.add_argument("--since", help="from this date (YYYY-MM-DD)")
+    fl.add_argument("--until", help="up to and including this date")
     fl.add_argument("--limit", type=int, default=100)
     fs = leaf(fa, "show", cmd_failures_show, "show one failed record (personal data masked)", False)
     fs.add_argument("id", type=int)
@@ -344,6 +550,28 @@ def build_parser() -> argparse.ArgumentParser:
     fr = leaf(fa, "replay", cmd_failures_replay, "replay failed records from their failed step")
     fr.add_argument("id", type=int, nargs="+")
     fr.add_argument("--payload", help="JSON file with the corrected native record (one id)")
+    fv = leaf(fa, "resolve", cmd_failures_resolve, "mark failed records resolved, with a note")
+    fv.add_argument("id", type=int, nargs="+")
+    fv.add_argument("--note", required=True, help="how it was resolved")
+
+    ru = sub.add_parser("runs", help="runs of exchanges").add_subparsers(required=True)
+    rl = leaf(ru, "list", cmd_runs_list, "list runs, newest first")
+    rl.add_argument("--exchange")
+    rl.add_argument("--limit", type=int, default=30)
+    rs = leaf(ru, "show", cmd_runs_show, "one run with its batches")
+    rs.add_argument("id")
+
+    us = sub.add_parser("users", help="dashboard users").add_subparsers(required=True)
+    ua = leaf(us, "add", cmd_users_add, "add a user or change one's password and role", False)
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=["viewer", "operator"], default="viewer")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    leaf(us, "list", cmd_users_list, "list users")
+
+    w = sub.add_parser("web", help="serve the dashboard")
+    w.set_defaults(func=cmd_web)
+    w.add_argument("--host", default="127.0.0.1")
+    w.add_argument("--port", type=int, default=8780)
 
     leaf(
         sub.add_parser("keys", help="keys").add_subparsers(required=True),

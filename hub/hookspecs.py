@@ -7,8 +7,9 @@ the specifications below. It is published as an entry point in the ``hub`` group
     my_system = "hub_my_system.plugin"
 
 The built-in adapters (``plugins/te_office``, ``plugins/municipal``, ``plugins/kela``,
-``plugins/innokyla``) are registered exactly this way, as separate distributions. Plugins are loaded once per process by
-:func:`hub.plugins.get_plugin_manager`, honouring the allow and deny lists
+``plugins/innokyla``) are registered exactly this way, as separate distributions. Plugins are
+loaded once per process by :func:`hub.plugins.get_plugin_manager`, honouring the allow and
+deny lists
 (``HUB_PLUGINS_ALLOW`` / ``HUB_PLUGINS_DENY``, comma-separated entry-point names).
 
 Hooks are called without positional arguments, as pluggy requires; every hook returns a list

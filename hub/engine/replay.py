@@ -11,7 +11,7 @@ Replaying is idempotent: a letter that is no longer open is left alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +37,15 @@ def replay(
     actor: str,
     corrected: Mapping[int, Mapping[str, Any]] | None = None,
     deliver_now: bool = True,
+    on_each: Callable[[int], None] | None = None,
 ) -> list[ReplayResult]:
+    """Replay dead letters from the step where they failed; ``on_each(letter_id)`` is called
+    after each (progress). Replays are idempotent: a letter no longer open is left alone."""
     results: list[ReplayResult] = []
     to_deliver: set[str] = set()
     for letter_id in letter_ids:
+        if results and on_each:
+            on_each(results[-1].letter_id)
         with hub.store.transaction() as conn:
             row = deadletters.get(conn, letter_id)
         if row is None:
@@ -61,6 +66,8 @@ def replay(
             continue
         results.append(_replay_extract(hub, row, actor, (corrected or {}).get(letter_id)))
         to_deliver.add(exchange.name)
+    if results and on_each:
+        on_each(results[-1].letter_id)
     if deliver_now:
         for name in sorted(to_deliver):
             try:

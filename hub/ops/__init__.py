@@ -1,1 +1,2 @@
-"""Operations: the health of exchanges, alerts, metrics (shared by the dashboard, the CLI and Airflow)."""
+"""Operations: the health of exchanges, alerts and metrics, shared by the dashboard, the
+command line and Airflow."""

@@ -59,6 +59,7 @@ class Keyring:
     _pseudonym_key: bytes = field(repr=False)
     _hash_key: bytes = field(repr=False)
     _aead: AESGCM = field(repr=False)
+    _session_key: bytes = field(repr=False, default=b"")
 
     @classmethod
     def from_master(cls, master: bytes) -> Keyring:
@@ -67,7 +68,12 @@ class Keyring:
             _pseudonym_key=_derive(master, b"pseudonym"),
             _hash_key=_derive(master, b"content-hash"),
             _aead=AESGCM(_derive(master, b"aes-gcm")),
+            _session_key=_derive(master, b"web-session"),
         )
+
+    def session_secret(self) -> str:
+        """The key that signs the dashboard's session cookies (derived, never stored)."""
+        return self._session_key.hex()
 
     def pseudonym(self, value: str, *, scope: str = "hetu") -> str:
         """Keyed pseudonym for lookups: equal inputs give equal pseudonyms, nothing reverses it."""

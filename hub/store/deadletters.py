@@ -4,6 +4,7 @@ fixed and replayed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,36 @@ def payload_of(keys: Keyring, row) -> Any:
     return json.loads(keys.decrypt(row.payload, context=b"dead-letter"))
 
 
+def _filtered(
+    q,
+    *,
+    exchange: str | None,
+    status: str | None,
+    stage: str | None,
+    error_class: str | None,
+    system: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    run_id: str | None = None,
+):
+    c = t.dead_letters.c
+    for column, value in (
+        (c.run_id, run_id),
+        (c.exchange, exchange),
+        (c.status, status),
+        (c.stage, stage),
+        (c.error_class, error_class),
+        (c.system, system),
+    ):
+        if value:
+            q = q.where(column == value)
+    if since:
+        q = q.where(c.created_at >= since)
+    if until:
+        q = q.where(c.created_at < until)
+    return q
+
+
 def list_letters(
     conn: Connection,
     *,
@@ -115,19 +146,69 @@ def list_letters(
     status: str | None = OPEN,
     stage: str | None = None,
     error_class: str | None = None,
+    system: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    run_id: str | None = None,
+    before_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
 ):
+    """Dead letters newest first. Page with ``before_id`` (the last id of the previous page):
+    keyset paging stays fast however many there are."""
     q = select(t.dead_letters).order_by(t.dead_letters.c.id.desc()).limit(limit).offset(offset)
-    if exchange:
-        q = q.where(t.dead_letters.c.exchange == exchange)
-    if status:
-        q = q.where(t.dead_letters.c.status == status)
-    if stage:
-        q = q.where(t.dead_letters.c.stage == stage)
-    if error_class:
-        q = q.where(t.dead_letters.c.error_class == error_class)
+    if before_id is not None:
+        q = q.where(t.dead_letters.c.id < before_id)
+    q = _filtered(
+        q,
+        exchange=exchange,
+        status=status,
+        stage=stage,
+        error_class=error_class,
+        system=system,
+        since=since,
+        until=until,
+        run_id=run_id,
+    )
     return list(conn.execute(q))
+
+
+def count_letters(
+    conn: Connection,
+    *,
+    exchange: str | None = None,
+    status: str | None = OPEN,
+    stage: str | None = None,
+    error_class: str | None = None,
+    system: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> int:
+    q = select(func.count()).select_from(t.dead_letters)
+    q = _filtered(
+        q,
+        exchange=exchange,
+        status=status,
+        stage=stage,
+        error_class=error_class,
+        system=system,
+        since=since,
+        until=until,
+    )
+    return conn.execute(q).scalar_one()
+
+
+def facets(conn: Connection) -> dict[str, list[str]]:
+    """The values the filters can take (exchanges, systems, error classes in the table)."""
+    c = t.dead_letters.c
+    return {
+        name: list(conn.execute(select(col).distinct().order_by(col)).scalars())
+        for name, col in (
+            ("exchange", c.exchange),
+            ("system", c.system),
+            ("error_class", c.error_class),
+        )
+    }
 
 
 def set_status(conn: Connection, letter_id: int, status: str, note: str | None = None) -> None:

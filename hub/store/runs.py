@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -116,10 +117,18 @@ def get_run(conn: Connection, run_id: str):
     return conn.execute(select(t.runs).where(t.runs.c.id == run_id)).first()
 
 
-def list_runs(conn: Connection, exchange: str | None = None, limit: int = 50):
+def list_runs(
+    conn: Connection,
+    exchange: str | None = None,
+    limit: int = 50,
+    before: dt.datetime | None = None,
+):
+    """Runs newest first; ``before`` pages on (the last start time of the previous page)."""
     q = select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
     if exchange:
         q = q.where(t.runs.c.exchange == exchange)
+    if before is not None:
+        q = q.where(t.runs.c.started_at < before)
     return list(conn.execute(q))
 
 

@@ -115,6 +115,10 @@ dead_letters = Table(
     Index(None, "status", "exchange", "created_at"),
     Index(None, "record_id"),
     Index(None, "native_ref"),
+    # the dashboard pages dead letters newest first, filtered by status and one more column
+    Index(None, "status", "id"),
+    Index(None, "status", "system", "id"),
+    Index(None, "status", "error_class", "id"),
 )
 
 runs = Table(
@@ -189,4 +193,15 @@ disclosure_log = Table(
     Index(None, "subject", "at"),
     Index(None, "record_id"),
     Index(None, "idempotency_key"),
+)
+
+#: people who sign in to the dashboard; passwords as scrypt hashes (never in plaintext)
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(100), primary_key=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(16), nullable=False, comment="viewer|operator"),
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
 )

@@ -1,0 +1,90 @@
+"""Dashboard users: username, role (viewer or operator) and a scrypt password hash."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import Connection, select, update
+
+from hub.errors import HubError
+from hub.store import schema as t
+
+ROLES = ("viewer", "operator")
+_N, _R, _P = 2**14, 8, 1
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+
+def _kdf(salt: bytes, n: int = _N, r: int = _R, p: int = _P) -> Scrypt:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p)
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = _kdf(salt).derive(password.encode())
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        _kdf(base64.b64decode(salt), int(n), int(r), int(p)).verify(
+            password.encode(), base64.b64decode(digest)
+        )
+        return True
+    except (ValueError, InvalidKey):
+        return False
+
+
+def set_user(conn: Connection, username: str, password: str, role: str) -> None:
+    """Create the user, or change an existing one's password and role."""
+    if role not in ROLES:
+        raise HubError(f"role must be one of {', '.join(ROLES)}")
+    if not username or len(username) > 100:
+        raise HubError("a username of 1-100 characters is needed")
+    if len(password) < 12:
+        raise HubError("a password of at least 12 characters is needed")
+    values = {"password_hash": hash_password(password), "role": role, "disabled": 0}
+    exists = conn.execute(select(t.users.c.username).where(t.users.c.username == username))
+    if exists.first():
+        conn.execute(update(t.users).where(t.users.c.username == username).values(**values))
+    else:
+        conn.execute(
+            t.users.insert().values(username=username, created_at=dt.datetime.now(dt.UTC), **values)
+        )
+
+
+def authenticate(conn: Connection, username: str, password: str) -> User | None:
+    row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
+    if row is None:
+        check_password(password, hash_password("x" * 12))  # same time whether or not it exists
+        return None
+    if row.disabled or not check_password(password, row.password_hash):
+        return None
+    return User(row.username, row.role)
+
+
+def get_user(conn: Connection, username: str) -> User | None:
+    row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
+    return None if row is None or row.disabled else User(row.username, row.role)
+
+
+def list_users(conn: Connection) -> list[User]:
+    rows = conn.execute(select(t.users).where(t.users.c.disabled == 0).order_by("username"))
+    return [User(r.username, r.role) for r in rows]

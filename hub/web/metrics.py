@@ -1,0 +1,85 @@
+"""The metrics endpoint in Prometheus text format (prometheus_client), computed from the
+store on each scrape: runs, records, failures, open dead letters and lag per exchange. No
+metric carries client data.
+
+If ``HUB_METRICS_TOKEN`` is set, a scrape must send ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from fastapi import HTTPException, Request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from hub.engine import Hub
+from hub.ops.health import all_health
+from hub.store import outbox
+from hub.store import schema as t
+from hub.store.runs import COUNTERS
+
+
+def authorise(request: Request) -> None:
+    token = os.environ.get("HUB_METRICS_TOKEN")
+    if not token:
+        return
+    sent = request.headers.get("authorization", "")
+    if not hmac.compare_digest(sent, f"Bearer {token}"):
+        raise HTTPException(401, "a bearer token is needed", {"WWW-Authenticate": "Bearer"})
+
+
+class _HubCollector:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+
+    def collect(self):
+        x = ["exchange"]
+        runs = CounterMetricFamily(
+            "hub_runs", "Runs of an exchange by final state", labels=[*x, "state"]
+        )
+        records = CounterMetricFamily(
+            "hub_records", "Records handled by an exchange, by outcome", labels=[*x, "outcome"]
+        )
+        letters = GaugeMetricFamily("hub_dead_letters_open", "Failed records waiting", labels=x)
+        pending = GaugeMetricFamily(
+            "hub_outbox_pending", "Records read but not yet delivered (lag)", labels=x
+        )
+        since = GaugeMetricFamily(
+            "hub_seconds_since_last_success", "Seconds since the last successful run", labels=x
+        )
+        stale = GaugeMetricFamily("hub_exchange_stale", "1 if no success for too long", labels=x)
+        last_failed = GaugeMetricFamily(
+            "hub_last_run_failed", "1 if the latest run of the exchange failed", labels=x
+        )
+        c = t.runs.c
+        with self.hub.store.transaction() as conn:
+            for exchange, state, n in conn.execute(
+                select(c.exchange, c.state, func.count()).group_by(c.exchange, c.state)
+            ):
+                runs.add_metric([exchange, state], n)
+            sums = [func.coalesce(func.sum(getattr(c, k)), 0) for k in COUNTERS]
+            for exchange, *totals in conn.execute(select(c.exchange, *sums).group_by(c.exchange)):
+                for outcome, total in zip(COUNTERS, totals, strict=True):
+                    records.add_metric([exchange, outcome], total)
+            for exchange, n in conn.execute(
+                select(t.outbox.c.exchange, func.count())
+                .where(t.outbox.c.status == outbox.PENDING)
+                .group_by(t.outbox.c.exchange)
+            ):
+                pending.add_metric([exchange], n)
+            for h in all_health(conn, self.hub.config):
+                letters.add_metric([h.name], h.open_dead_letters)
+                stale.add_metric([h.name], int(h.stale))
+                last_failed.add_metric([h.name], int(h.last_state == "failed"))
+                if h.since_success is not None:
+                    since.add_metric([h.name], h.since_success.total_seconds())
+        yield from (runs, records, letters, pending, since, stale, last_failed)
+
+
+def render(hub: Hub) -> tuple[bytes, str]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_HubCollector(hub))
+    return generate_latest(registry), CONTENT_TYPE_LATEST
