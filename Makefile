@@ -9,7 +9,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint schemas clean
+.PHONY: demo test install browser lint schemas clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -18,7 +18,13 @@ install:
 demo: install
 	$(UV) run hub demo
 
-test: install
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; no download)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(UV) run pytest $(PYTEST_ARGS)
 
 lint: install

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,7 @@ def main(size: int = 60, home: Path | None = None) -> int:
     from hub.engine import Hub
     from hub.engine.run import summarise
     from hub.exchanges import HUB
+    from hub.store import users
 
     airflow_log = home / "airflow-runs.log"
     terminal = sys.stdout
@@ -149,7 +151,14 @@ def main(size: int = 60, home: Path | None = None) -> int:
     say(f"airflow log:  {airflow_log}")
     say(f"inspect the failures:  HUB_HOME={home} uv run hub failures list")
     say("('kept': read into the hub's store for the indicators, not sent anywhere)")
+    password = secrets.token_urlsafe(12)
+    with hub.store.transaction() as conn:
+        users.set_user(conn, "demo", password, "operator")
     hub.close()
+    say()
+    say(f"dashboard:  HUB_HOME={home} uv run hub web   → http://127.0.0.1:8780/")
+    say(f"            sign in as demo / {password} (operator; a local demo user)")
+    say("            to replay deliveries, serve the sandboxes too: uv run hub sandbox serve")
     ok = all(
         state == "success" and (s.upserted if kept else s.delivered) > 0
         for s, state, kept in summaries

@@ -78,14 +78,17 @@ class ExchangeHealth:
 
     @property
     def status(self) -> str:
-        """ok | failed | stale | running | never-run."""
+        """ok | degraded (the last run left failed records) | failed | stale | running |
+        never-run."""
         if self.last_state is None:
             return "never-run"
         if self.last_state == "failed":
             return "failed"
         if self.stale:
             return "stale"
-        return "running" if self.last_state == "running" else "ok"
+        if self.last_state == "running":
+            return "running"
+        return "degraded" if self.failed else "ok"
 
 
 def exchange_health(

@@ -18,13 +18,14 @@ from fastapi import FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from hub.engine import Hub, replay
 from hub.errors import HubError
 from hub.ops.health import all_health, aware
 from hub.privacy import redact
 from hub.privacy.mask import mask_payload
-from hub.store import audit, deadletters, runs, users
+from hub.store import audit, deadletters, records, runs, users
 from hub.web import metrics
 from hub.web.session import CsrfError, Session, SessionStore, check_csrf
 
@@ -59,6 +60,16 @@ def _when(value: dt.datetime | None) -> str:
 
 templates.env.filters["ago"] = _ago
 templates.env.filters["when"] = _when
+
+
+@pass_context
+def _path_for(context: dict, name: str, /, **params: Any) -> str:
+    """Links as absolute paths (with the mount point, e.g. /hub/…): right behind a reverse
+    proxy and inside Airflow's frame, whatever the Host header says."""
+    return context["request"].url_for(name, **params).path
+
+
+templates.env.globals["url_for"] = _path_for
 
 
 class Dashboard:
@@ -123,8 +134,8 @@ def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
         return finish(request, response, session)
 
     def redirect(request: Request, route: str, session: Session, **params: Any) -> Response:
-        url = request.url_for(route, **params)
-        return finish(request, RedirectResponse(str(url), status_code=303), session)
+        url = request.url_for(route, **params).path
+        return finish(request, RedirectResponse(url, status_code=303), session)
 
     def signed_in(request: Request, *, operator: bool = False):
         session = session_of(request)
@@ -140,7 +151,7 @@ def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
 
     @app.exception_handler(_SignIn)
     async def to_login(request: Request, exc: _SignIn):
-        return RedirectResponse(str(request.url_for("login")), status_code=303)
+        return RedirectResponse(request.url_for("login").path, status_code=303)
 
     @app.exception_handler(CsrfError)
     async def csrf_failed(request: Request, exc: CsrfError):
@@ -174,7 +185,7 @@ def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
     @app.post("/logout", name="logout")
     def logout(request: Request, csrf: str = Form("")):
         check_csrf(session_of(request), csrf)
-        response = RedirectResponse(str(request.url_for("login")), status_code=303)
+        response = RedirectResponse(request.url_for("login").path, status_code=303)
         board.sessions.clear(request, response)
         return response
 
@@ -277,6 +288,9 @@ def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
     def _show(request, session, user, row, *, reveal_reason: str | None):
         payload = deadletters.payload_of(board.hub.keys, row)
         with board.hub.store.transaction() as conn:
+            if payload is None and row.record_id:  # failed at delivery: the stored record
+                stored = records.load(conn, board.hub.keys, [row.record_id]).get(row.record_id)
+                payload = stored.data if stored else None
             audit.log_access(
                 conn,
                 actor=f"dashboard:{user.username}",

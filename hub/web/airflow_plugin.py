@@ -1,0 +1,31 @@
+"""The dashboard inside Airflow: an Airflow 3 plugin that mounts the hub's FastAPI app into
+Airflow's API server under ``/hub`` and adds "Integration hub" to Airflow's navigation
+(embedded in Airflow's own page). Registered through the ``airflow.plugins`` entry point.
+
+The app opens the hub's store on its first request, not when Airflow loads plugins. It has
+its own sign-in (the hub's users and roles: ``hub users add``): Airflow does not protect a
+plugin's FastAPI endpoints.
+"""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from hub.web.app import create_app
+
+URL_PREFIX = "/hub"
+
+
+class HubAirflowPlugin(AirflowPlugin):
+    name = "integration_hub"
+    fastapi_apps = [
+        {"app": create_app(), "url_prefix": URL_PREFIX, "name": "Integration hub dashboard"}
+    ]
+    external_views = [
+        {
+            "name": "Integration hub",
+            "href": URL_PREFIX.lstrip("/") + "/",
+            "destination": "nav",
+            "url_route": "integration-hub",
+        }
+    ]

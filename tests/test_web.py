@@ -1,0 +1,245 @@
+"""The dashboard over HTTP: sign-in, roles, CSRF, masking and the access log, replay and
+resolve, paging and filters, metrics, and the app mounted into Airflow's API server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hub.engine import Hub, run_exchange
+from hub.privacy import HETU_PATTERN
+from hub.store import deadletters, users
+from hub.store import schema as t
+from hub.web.app import create_app
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def hub(hub_env):
+    h = Hub.open()
+    with h.store.transaction() as conn:
+        users.set_user(conn, "viivi", PASSWORD, "viewer")
+        users.set_user(conn, "olli", PASSWORD, "operator")
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def app(hub):
+    return create_app(lambda: hub)
+
+
+def sign_in(app, name: str) -> TestClient:
+    client = TestClient(app)
+    token = CSRF.search(client.get("/login").text)[1]
+    response = client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token})
+    assert response.status_code == 200 and name in response.text
+    return client
+
+
+def csrf_of(client: TestClient, path: str) -> str:
+    return CSRF.search(client.get(path).text)[1]
+
+
+@pytest.fixture
+def failed(hub, hub_env):
+    """A run whose deliveries the municipality refused: dead letters to look at."""
+    hub_env.faults("municipal", reject_writes=True)
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.failed > 0
+    with hub.store.transaction() as conn:
+        return deadletters.list_letters(conn, limit=1000)
+
+
+def test_pages_need_a_sign_in(app):
+    client = TestClient(app)
+    for path in ("/", "/failures", "/failures/1", "/exchanges/te_office_to_municipal"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].endswith("/login")
+
+
+def test_wrong_password_and_missing_csrf_are_refused(app):
+    client = TestClient(app)
+    token = CSRF.search(client.get("/login").text)[1]
+    bad = client.post("/login", data={"username": "olli", "password": "nope", "csrf": token})
+    assert bad.status_code == 401 and "Wrong name or password" in bad.text
+    no_token = client.post("/login", data={"username": "olli", "password": PASSWORD})
+    assert no_token.status_code == 403
+    other = TestClient(app)  # a token from another session does not do either
+    other.get("/login")
+    stolen = other.post("/login", data={"username": "olli", "password": PASSWORD, "csrf": token})
+    assert stolen.status_code == 403
+
+
+def test_overview_shows_every_exchange_with_its_counts(app, failed):
+    client = sign_in(app, "viivi")
+    page = client.get("/").text
+    for name in ("te_office_to_municipal", "municipal_to_kela", "hub_to_innokyla"):
+        assert f'data-exchange="{name}"' in page
+    row = page.split('data-exchange="te_office_to_municipal"')[1].split("</tr>")[0]
+    assert f">{len(failed)}</a>" in row  # open dead letters
+    assert "never-run" in page.split('data-exchange="municipal_to_kela"')[1].split("</tr>")[0]
+    assert response_headers_are_strict(client.get("/"))
+
+
+def response_headers_are_strict(response) -> bool:
+    return (
+        response.headers["x-frame-options"] == "SAMEORIGIN"
+        and "frame-ancestors 'self'" in response.headers["content-security-policy"]
+        and response.headers["cache-control"] == "no-store"
+    )
+
+
+def test_viewer_sees_masked_data_and_cannot_act(app, hub, failed):
+    client = sign_in(app, "viivi")
+    rule = next(f for f in failed if f.error_class == "rule")
+    page = client.get(f"/failures/{rule.id}").text
+    assert "days_per_week" in page and not HETU_PATTERN.search(page)
+    assert "Replay" not in page and "Show unmasked" not in page
+    token = csrf_of(client, f"/failures/{rule.id}")
+    for path, data in (
+        (f"/failures/{rule.id}/reveal", {"reason": "checking the identity code"}),
+        (f"/failures/{rule.id}/replay", {}),
+        (f"/failures/{rule.id}/resolve", {"note": "ok"}),
+        ("/failures/replay", {"ids": [rule.id]}),
+    ):
+        assert client.post(path, data={**data, "csrf": token}).status_code == 403
+    with hub.store.transaction() as conn:
+        reads = conn.execute(
+            select(t.access_log.c.action, t.access_log.c.actor).where(
+                t.access_log.c.actor == "dashboard:viivi"
+            )
+        ).all()
+    assert ("read", "dashboard:viivi") in reads
+
+
+def test_operator_reveals_with_a_reason_written_to_the_access_log(app, hub, failed):
+    client = sign_in(app, "olli")
+    rule = next(f for f in failed if f.error_class == "rule")
+    token = csrf_of(client, f"/failures/{rule.id}")
+    short = client.post(f"/failures/{rule.id}/reveal", data={"reason": "x", "csrf": token})
+    assert "State why you need" in short.text and not HETU_PATTERN.search(short.text)
+    shown = client.post(
+        f"/failures/{rule.id}/reveal",
+        data={"reason": "client asked to correct the decision", "csrf": token},
+    )
+    assert HETU_PATTERN.search(shown.text) and "in the access log" in shown.text
+    with hub.store.transaction() as conn:
+        revealed = (
+            conn.execute(select(t.access_log.c.purpose).where(t.access_log.c.action == "reveal"))
+            .scalars()
+            .all()
+        )
+    assert revealed == ["client asked to correct the decision"]
+    forged = client.post(f"/failures/{rule.id}/reveal", data={"reason": "a good reason here"})
+    assert forged.status_code == 403
+
+
+def test_operator_replays_a_selection_and_resolves_with_a_note(app, hub, hub_env, failed):
+    client = sign_in(app, "olli")
+    delivery = [f.id for f in failed if f.stage == "deliver"][:5]
+    hub_env.faults("municipal")  # the fault is fixed
+    token = csrf_of(client, "/failures")
+    page = client.post("/failures/replay", data={"ids": delivery, "csrf": token}).text
+    assert "Replayed 5 of 5" in page
+    again = client.post("/failures/replay", data={"ids": delivery, "csrf": token}).text
+    assert "Replayed 5 of 5" in again  # idempotent: already replayed, nothing sent twice
+    received = [r["idempotency_key"] for r in hub_env.received("municipal")]
+    assert len(received) == len(set(received)) == 5
+    rule = next(f for f in failed if f.error_class == "rule")
+    page = client.post(
+        f"/failures/{rule.id}/resolve", data={"note": "agreed by phone", "csrf": token}
+    ).text
+    assert "marked resolved" in page and "olli: agreed by phone" in page
+    with hub.store.transaction() as conn:
+        assert deadletters.get(conn, rule.id).status == "resolved"
+
+
+def test_failures_are_filtered_and_paged(app, hub, failed):
+    client = sign_in(app, "viivi")
+    page = client.get("/failures").text
+    assert f'id="total">{len(failed)}<' in page
+    rules = client.get("/failures?error_class=rule").text
+    ids = re.findall(r'data-id="(\d+)"', rules)
+    assert len(ids) == sum(f.error_class == "rule" for f in failed)
+    first = re.findall(r'data-id="(\d+)"', page)
+    assert len(first) == min(50, len(failed))
+    if len(failed) > 50:
+        second = client.get(f"/failures?before={first[-1]}").text
+        more = re.findall(r'data-id="(\d+)"', second)
+        assert more and int(more[0]) < int(first[-1])
+    assert client.get("/failures?since=2000-01-01&until=2000-01-02").text.count("data-id=") == 0
+    assert client.get("/failures?since=yesterday").status_code == 400
+
+
+def test_run_history_and_detail(app, failed):
+    client = sign_in(app, "viivi")
+    history = client.get("/exchanges/te_office_to_municipal").text
+    run_link = re.search(r'href="(/runs/[^"]+)"', history)[1]
+    detail = client.get(run_link).text
+    assert "extract" in detail and "deliver" in detail and "service_periods" in detail
+    assert client.get("/exchanges/nope").status_code == 404
+
+
+def test_metrics_in_prometheus_text_format(app, failed, monkeypatch):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client = TestClient(app)
+    text = client.get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    open_letters = {
+        s.labels["exchange"]: s.value for s in families["hub_dead_letters_open"].samples
+    }
+    assert open_letters["te_office_to_municipal"] == len(failed)
+    runs = {
+        (s.labels["exchange"], s.labels["state"]): s.value
+        for s in families["hub_runs"].samples
+        if s.name == "hub_runs_total"
+    }
+    assert runs[("te_office_to_municipal", "success")] == 1
+    assert "hub_outbox_pending" in families and "hub_exchange_stale" in families
+    assert not HETU_PATTERN.search(text)
+    monkeypatch.setenv("HUB_METRICS_TOKEN", "s3cret")
+    assert client.get("/metrics").status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+
+
+@pytest.mark.airflow
+def test_mounted_into_airflows_api_server_with_a_navigation_link(hub, airflow_home):
+    from airflow.api_fastapi.app import create_app as airflow_app
+
+    client = TestClient(airflow_app())
+    page = client.get("/hub/login")
+    assert page.status_code == 200 and "Sign in" in page.text
+    assert 'href="/hub/static/hub.css"' in page.text  # links follow the mount point
+    token = CSRF.search(page.text)[1]
+    signed = client.post(
+        "/hub/login", data={"username": "olli", "password": PASSWORD, "csrf": token}
+    )
+    assert signed.status_code == 200 and "Exchanges" in signed.text
+    from airflow import plugins_manager
+
+    views = (
+        plugins_manager.get_ui_plugins()[0]
+        if hasattr(plugins_manager, "get_ui_plugins")
+        else plugins_manager._get_ui_plugins()[0]
+    )
+    assert {
+        "name": "Integration hub",
+        "href": "hub/",
+        "destination": "nav",
+        "url_route": "integration-hub",
+    } in views
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory):
+    from test_airflow import airflow_home as make_home
+
+    return make_home.__wrapped__(tmp_path_factory)
