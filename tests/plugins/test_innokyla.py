@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
+import httpx
+import jsonschema
 import pytest
 from hub_innokyla import mapping as m
 from hub_innokyla.adapter import indicator_to_canonical, indicator_to_native
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from hub.adapter import Outcome, SystemConfig, WriteItem
-from hub.errors import PermanentError
+from hub.errors import PermanentError, RecordError, TransientError
 from hub.model import Indicator, IndicatorCode
 from hub.plugins import adapter_registry
+from hub.sandbox import free_port
 from hub.synthetic import PRACTICE_MODELS, person
 from hub.testing.conformance import AdapterConformance
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "innokyla"
 
 
 def make(sandboxes, **options):
@@ -61,6 +69,106 @@ def test_catalogue_holds_the_shared_models_with_their_sections(sandboxes):
         "Toimivuuden ja käyttöönoton ehdot",
     ]
     assert "author" not in osku.model_dump()  # the describer's name is not taken in
+
+
+def validator(name):
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def read_ids(adapter, stream, cursor, size):
+    batches = list(adapter.read(stream, cursor, size))
+    return batches, [r.native_id for b in batches for r in b.records]
+
+
+def test_the_catalogue_pages_and_resumes_where_it_stopped(sandboxes):
+    with make(sandboxes) as adapter:
+        batches, ids = read_ids(adapter, "practice_models", None, 7)
+        assert len(ids) == len(set(ids)) >= 45 and len(batches) >= 7
+        assert all(b.next_cursor and len(b.records) <= 7 for b in batches)
+        _, rest = read_ids(adapter, "practice_models", batches[2].next_cursor, 7)
+        assert rest == ids[sum(len(b.records) for b in batches[:3]) :]
+        _, none = read_ids(adapter, "practice_models", batches[-1].next_cursor, 7)
+        assert none == []
+        with pytest.raises(PermanentError, match="cursor"):
+            list(adapter.read("practice_models", "not a cursor", 7))
+
+
+def test_a_republished_indicator_is_read_again_after_the_cursor(sandboxes):
+    with make(sandboxes) as adapter:
+        batches, ids = read_ids(adapter, "indicators", None, 5)
+        assert len(ids) >= 6
+        publish(adapter, indicator(), tag="later")
+        _, new = read_ids(adapter, "indicators", batches[-1].next_cursor, 5)
+    assert new == ["osku-tutkiva-tyotoiminta/2026-01-01/participants"]
+
+
+def test_the_osku_models_describe_their_own_focus_and_the_three_contents(sandboxes):
+    with make(sandboxes) as adapter:
+        models = {
+            r.native_id: adapter.to_canonical("practice_models", r)
+            for b in adapter.read("practice_models", None, 50)
+            for r in b.records
+        }
+    osku = [models[k] for k in PRACTICE_MODELS if k.startswith("osku-")]
+    assert len(osku) == 4 and len({x.sections[0].body for x in osku}) == 4
+    for x in osku:
+        idea = x.sections[0].body
+        assert all(w in idea for w in ("elämänhallinta", "työelämätaidot", "työn tekeminen"))
+        assert x.name == PRACTICE_MODELS[x.model_id] and x.organisations and x.funder
+    ep = models["sosiaalinen-kuntoutus-etela-pohjanmaa"]
+    assert ep.region == "Etelä-Pohjanmaan hyvinvointialue"
+    assert ep.sections[-1].title == "Linkit" and all(s.body for s in ep.sections)
+
+
+def test_what_is_served_and_sent_follows_the_wire_schemas(sandboxes):
+    models, indicators = validator("practice-model.schema.json"), validator("indicator.schema.json")
+    with make(sandboxes) as adapter:
+        for b in adapter.read("practice_models", None, 50):
+            for r in b.records:
+                models.validate(r.data)
+                assert m.AUTHOR in r.data  # served, but not taken in (see above)
+        for b in adapter.read("indicators", None, 50):
+            for r in b.records:
+                indicators.validate(r.data)
+        for sample in TestInnokylaConformance().write_samples("indicators"):
+            indicators.validate(adapter.to_native("indicators", sample.model_dump(mode="json")))
+
+
+def test_the_sandbox_without_the_key_answers_401_with_a_json_error(sandboxes):
+    response = httpx.get(f"{sandboxes[m.SYSTEM].base_url}{m.PATH_MODELS}", trust_env=False)
+    assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+
+
+def test_errors_are_classified(sandboxes):
+    with make(sandboxes) as adapter:
+        sandboxes.faults(m.SYSTEM, unavailable=True, retry_after=4)
+        with pytest.raises(TransientError) as caught:
+            list(adapter.read("indicators", None, 5))
+        assert caught.value.retry_after == 4 and caught.value.status == 503
+        with pytest.raises(TransientError):
+            publish(adapter, indicator())
+        sandboxes.faults(m.SYSTEM, rate_limit_every=2, retry_after=7)
+        with pytest.raises(TransientError) as caught:
+            list(adapter.read("practice_models", None, 5))
+        assert caught.value.retry_after == 7 and caught.value.status == 429
+        sandboxes.faults(m.SYSTEM, reject_writes=True)
+        outcomes = publish(adapter, indicator(), indicator("sessions_held", 40.0))
+        assert {o.outcome for o in outcomes} == {Outcome.PERMANENT}
+        sandboxes.faults(m.SYSTEM, malformed_every=1)
+        for stream in ("practice_models", "indicators"):
+            for r in next(iter(adapter.read(stream, None, 8))).records:
+                with pytest.raises((RecordError, ValidationError)):
+                    adapter.to_canonical(stream, r)
+    assert sandboxes.received(m.SYSTEM) == []
+
+
+def test_an_unreachable_system_fails_the_check_without_raising(sandboxes):
+    config = SystemConfig(m.SYSTEM, f"http://127.0.0.1:{free_port()}", {m.OPTION_KEY: "k"})
+    with adapter_registry()[m.SYSTEM](config) as adapter:
+        result = adapter.check()
+    assert not result.ok and result.detail
 
 
 def test_a_wrong_api_key_is_permanent(sandboxes):

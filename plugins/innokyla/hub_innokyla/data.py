@@ -1,5 +1,8 @@
 """The sandbox's catalogue: the practice models every sandbox shares (``hub.synthetic``),
-described as on Innokylä, and deterministic other models for realistic paging."""
+described as on Innokylä, and deterministic other models for realistic paging.
+
+The texts are written for the sandbox after the public descriptions (OsKu's work-activity
+model, the Etelä-Pohjanmaa social rehabilitation model); they are not copies of them."""
 
 from __future__ import annotations
 
@@ -11,41 +14,131 @@ from hub.synthetic import MUNICIPALITIES, PRACTICE_MODELS
 from hub_innokyla import mapping as m
 
 EP_MUNICIPALITIES = ["743", "145", "010", "005", "408", "791", "934"]
+OSKU_MUNICIPALITIES = ["049", "092"]
 
-OSKU_SECTIONS = [
+#: OsKu's three contents, shared by its four work-activity models
+OSKU_CONTENTS = (
+    "Työtoiminnan sisältöinä ovat elämänhallinta (päivärytmi, asiointi, terveys ja talous), "
+    "työelämätaidot (yhteistyö, ajankäyttö, ohjeiden noudattaminen, työturvallisuus) ja itse "
+    "työn tekeminen ohjatuissa työtehtävissä."
+)
+#: per model: (the focus in the summary, the basic idea, who it is for, how it works)
+OSKU = {
+    "osku-aloittava-tyotoiminta": (
+        "päivärytmin ja arjen hallinnan vahvistaminen",
+        "Aloittava työtoiminta on matalan kynnyksen ensimmäinen askel asiakkaalle, jonka "
+        "arki on pitkän työttömyyden aikana vaikeutunut. Toimintaa on 1–2 päivänä viikossa "
+        "muutama tunti kerrallaan, ja painopiste on elämänhallinnassa.",
+        "Asiakkaat, joiden päivärytmi, terveys tai asumisen ja talouden hoito vaativat tukea "
+        "ennen kuin työelämätaitojen harjoittelu on mahdollista.",
+        "Ohjaaja ja asiakas sopivat tavoitteet aktivointisuunnitelmassa. Ryhmässä harjoitellaan "
+        "saapumista sovittuun aikaan ja tehdään kevyitä työtehtäviä.",
+    ),
+    "osku-tutkiva-tyotoiminta": (
+        "omien vahvuuksien ja kiinnostusten tutkiminen",
+        "Tutkivassa työtoiminnassa asiakas kokeilee erilaisia työtehtäviä ja -ympäristöjä "
+        "ja selvittää ohjaajan kanssa omia vahvuuksiaan, kiinnostuksiaan ja rajoitteitaan.",
+        "Asiakkaat, joiden arki on hallinnassa mutta joiden suunta työelämässä tai "
+        "koulutuksessa on vielä avoin.",
+        "Jaksot eri työpisteissä, väliarvioinnit ja palaute; havainnot kirjataan "
+        "aktivointisuunnitelmaan seuraavan askeleen pohjaksi.",
+    ),
+    "osku-osallistava-tyotoiminta": (
+        "ryhmään kuuluminen ja osallisuuden kokemus",
+        "Osallistava työtoiminta tarjoaa yhteisön, jossa asiakas kantaa vastuuta yhteisistä "
+        "tehtävistä ja vahvistaa osallisuuttaan. Työn tulokset ovat näkyviä ja yhteisiä.",
+        "Asiakkaat, joiden työllistyminen avoimille markkinoille ei ole lähiaikojen tavoite, "
+        "mutta joiden osallisuus ja toimintakyky vahvistuvat yhteisössä.",
+        "Säännölliset ryhmäpäivät, vertaistuki ja yhteiset projektit lähiyhteisössä; "
+        "Kykyviisari alussa ja jakson lopussa.",
+    ),
+    "osku-tyoelamasuuntautunut-tyotoiminta": (
+        "siirtyminen työhön, koulutukseen tai palkkatuettuun työhön",
+        "Työelämäsuuntautunut työtoiminta valmistaa siirtymään työhön, koulutukseen tai "
+        "palkkatuettuun työhön. Painopiste on itse työn tekemisessä ja työelämätaidoissa.",
+        "Asiakkaat, joilla on edellytykset siirtyä työhön tai koulutukseen lähikuukausina.",
+        "Työtoiminta 3–4 päivänä viikossa oikeissa työympäristöissä, työhönvalmentajan tuki "
+        "ja yhteistyö työllisyysalueen kanssa jatkopolun rakentamiseksi.",
+    ),
+}
+
+
+def osku_sections(model_id: str) -> list[tuple[str, str]]:
+    _, idea, who, how = OSKU[model_id]
+    return [
+        ("Ratkaisun perusidea", f"{idea} {OSKU_CONTENTS}"),
+        (
+            "Toimintaympäristö",
+            "Kuntouttava työtoiminta (laki 189/2001) kunnan sosiaalityössä yhteistyössä "
+            f"työllisyysalueen ja työtoiminnan järjestäjien kanssa. Kohderyhmä: {who}",
+        ),
+        (
+            "Toimivuuden ja käyttöönoton ehdot",
+            f"{how} Edellytyksinä ovat ajantasainen aktivointisuunnitelma, nimetty ohjaaja "
+            "ja säännöllinen arviointi Kykyviisarilla.",
+        ),
+        (
+            "Kehittämispolku",
+            "Malli kehitettiin OsKu-hankkeessa yhdessä asiakkaiden ja ohjaajien kanssa; "
+            "neljä työtoiminnan mallia muodostavat polun, jolla asiakas voi edetä mallista "
+            "toiseen tavoitteidensa mukaan.",
+        ),
+    ]
+
+
+EP_SECTIONS = [
     (
-        "Ratkaisun perusidea",
-        "Kuntouttavan työtoiminnan malli, jossa sisältöinä ovat elämänhallinta, "
-        "työelämätaidot ja itse työn tekeminen. Asiakas etenee mallista toiseen tavoitteidensa "
-        "mukaan.",
+        "Mikä on sosiaalinen kuntoutus",
+        "Sosiaalihuoltolain (1301/2014) 17 §:n mukainen sosiaalipalvelu, jonka tavoitteena on "
+        "vahvistaa asiakkaan toimintakykyä ja osallisuutta ja ehkäistä syrjäytymistä. "
+        "Muotoina yksilövalmennus, ryhmävalmennus ja tehostettu yksilötyö.",
     ),
     (
-        "Toimintaympäristö",
-        "Kunnan sosiaalityö, työllisyysalue ja työtoiminnan järjestäjät yhdessä.",
+        "Kenelle",
+        "Pitkään työttömänä olleille aikuisille, joiden kuntouttava työtoiminta on "
+        "keskeytynyt tai ei ole vielä mahdollista, sekä syrjäytymisvaarassa oleville nuorille.",
+    ),
+    (
+        "Lähtötilanne ja tavoitteet",
+        "Seitsemässä kunnassa sosiaalisen kuntoutuksen sisältö ja saatavuus vaihtelivat. "
+        "Tavoitteena oli yhtenäinen malli, yhteiset mittarit ja selkeä polku "
+        "kuntouttavaan työtoimintaan tai muihin palveluihin.",
+    ),
+    (
+        "Lyhyt kuvaus",
+        "Asiakas ohjautuu palveluun sosiaalityöntekijän arvion perusteella. Valmennus kestää "
+        "3–6 kuukautta, ja sen aikana asiakas osallistuu viikoittaiseen ryhmään ja tapaa "
+        "vastuutyöntekijäänsä.",
+    ),
+    (
+        "Mitä kokeiltiin",
+        "Ryhmävalmennusta arjen taidoista, liikunnasta ja vertaistuesta sekä "
+        "jalkautuvaa yksilövalmennusta asiakkaan kotikunnassa.",
+    ),
+    (
+        "Arviointi",
+        "Kykyviisari jakson alussa ja lopussa, osallistujien palaute ja ohjaajien havainnot. "
+        "Alle viiden hengen ryhmien tuloksia ei julkaista.",
     ),
     (
         "Toimivuuden ja käyttöönoton ehdot",
-        "Yhteinen aktivointisuunnitelma, nimetty ohjaaja ja säännöllinen arviointi Kykyviisarilla.",
+        "Moniammatillinen yhteistyö, nimetty vastuutyöntekijä, riittävä ryhmäkoko ja "
+        "kuljetusten järjestäminen harvaan asutuilla alueilla.",
     ),
-    ("Kehittämispolku", "Kehitetty OsKu-hankkeessa; arvioitu osallistujien palautteella."),
-]
-OSKU_FOCUS = {
-    "osku-aloittava-tyotoiminta": "päivärytmin ja arjen hallinnan vahvistaminen",
-    "osku-tutkiva-tyotoiminta": "omien vahvuuksien ja kiinnostusten tutkiminen",
-    "osku-osallistava-tyotoiminta": "ryhmään kuuluminen ja osallisuuden kokemus",
-    "osku-tyoelamasuuntautunut-tyotoiminta": "siirtyminen työhön, koulutukseen tai palkkatukeen",
-}
-EP_SECTIONS = [
-    ("Mikä on sosiaalinen kuntoutus", "Sosiaalihuoltolain 17 §:n mukainen palvelu."),
-    ("Kenelle", "Pitkään työttömänä olleille ja syrjäytymisvaarassa oleville aikuisille."),
-    ("Lähtötilanne ja tavoitteet", "Osallisuuden ja toimintakyvyn vahvistaminen."),
-    ("Lyhyt kuvaus", "Yksilövalmennus, ryhmävalmennus ja tehostettu työskentely."),
-    ("Mitä kokeiltiin", "Ryhmämuotoinen valmennus seitsemässä kunnassa."),
-    ("Arviointi", "Kykyviisari alussa ja lopussa; osallistujien palaute."),
-    ("Toimivuuden ehdot", "Moniammatillinen yhteistyö ja nimetty vastuutyöntekijä."),
-    ("Jatkokehittäminen", "Vaikuttavuuden seuranta yhteisillä mittareilla."),
-    ("Laajentaminen", "Malli on siirrettävissä muihin hyvinvointialueisiin."),
-    ("Linkit", "Hankkeen loppuraportti ja materiaalit."),
+    (
+        "Jatkokehittäminen",
+        "Vaikuttavuuden seuranta yhteisillä mittareilla koko hyvinvointialueella ja "
+        "siirtymien seuraaminen kuntouttavaan työtoimintaan.",
+    ),
+    (
+        "Laajentaminen",
+        "Malli on siirrettävissä muille hyvinvointialueille; käyttöönotto edellyttää "
+        "ohjaajien perehdytystä ja yhteisiä kirjaamiskäytäntöjä.",
+    ),
+    (
+        "Linkit",
+        "Hankkeen loppuraportti, valmennuksen materiaalit ja Kykyviisarin ohjeet.",
+    ),
 ]
 FIRST_MODIFIED = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -57,13 +150,21 @@ def _stamp(i: int) -> str:
 def shared_model(i: int, model_id: str) -> dict[str, Any]:
     name = PRACTICE_MODELS[model_id]
     if model_id.startswith("osku-"):
-        summary = f"{name}: {OSKU_FOCUS[model_id]}."
-        sections, region = OSKU_SECTIONS, "Uusimaa"
-        municipalities, organisations = ["049", "092"], ["OsKu-hanke", "Espoon kaupunki"]
+        summary = (
+            f"{name}: kuntouttavan työtoiminnan malli, jonka painopiste on {OSKU[model_id][0]}."
+        )
+        sections, region = osku_sections(model_id), "Uusimaa"
+        municipalities = OSKU_MUNICIPALITIES
+        organisations = ["OsKu-hanke", "Espoon kaupunki", "Vantaan kaupunki"]
+        funder = "Euroopan sosiaalirahasto (ESR)"
     else:
-        summary = "Sosiaalisen kuntoutuksen toimintamalli seitsemässä kunnassa."
+        summary = (
+            "Sosiaalisen kuntoutuksen yhteinen toimintamalli seitsemässä Etelä-Pohjanmaan "
+            "kunnassa: yksilö- ja ryhmävalmennus osallisuuden ja toimintakyvyn tueksi."
+        )
         sections, region = EP_SECTIONS, "Etelä-Pohjanmaan hyvinvointialue"
         municipalities, organisations = EP_MUNICIPALITIES, ["Etelä-Pohjanmaan hyvinvointialue"]
+        funder = "Sosiaali- ja terveysministeriö"
     return {
         m.MODEL_ID: model_id,
         "name": name,
@@ -71,7 +172,7 @@ def shared_model(i: int, model_id: str) -> dict[str, Any]:
         "region": region,
         "municipalities": municipalities,
         "organisations": organisations,
-        "funder": "Sosiaali- ja terveysministeriö",
+        "funder": funder,
         m.AUTHOR: "Mallin kuvaaja",
         "created": "2024-05-02",
         m.MODIFIED: _stamp(i),

@@ -2,7 +2,9 @@
 
 Innokylä publishes no API (DOMAIN.md): the paths, headers, query parameters and JSON field
 names below are invented, modelled on the public practice-model page (basic-data block and
-sections) and on REST conventions. Replace this module when a real specification appears.
+sections) and on REST conventions. ``schemas/innokyla/`` describes the resulting JSON (a
+practice model; an indicator as published and as listed). Replace this module and those
+schemas when a real specification appears.
 """
 
 from __future__ import annotations

@@ -123,9 +123,11 @@ class _State:
 
 
 def corrupt(record: dict[str, Any]) -> dict[str, Any]:
+    """A record that breaks the canonical model (the id stays, so paging still works): a
+    small count published as a number, a value that is no number, a municipality by name."""
     bad = copy.deepcopy(record)
     if m.IND_VALUE in bad:
-        bad[m.IND_VALUE] = "kolme"
+        bad[m.IND_VALUE] = "3" if bad.get("indicator") in COUNTS else "kolme"
     else:
         bad["municipalities"] = ["Seinäjoki"]
     return bad
