@@ -117,6 +117,7 @@ dead_letters = Table(
     Index(None, "native_ref"),
     # the dashboard pages dead letters newest first, filtered by status and one more column
     Index(None, "status", "id"),
+    Index(None, "status", "exchange", "id"),
     Index(None, "status", "system", "id"),
     Index(None, "status", "error_class", "id"),
 )

@@ -26,6 +26,9 @@ def upgrade() -> None:
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dead_letters_status_id"), ["status", "id"])
         batch_op.create_index(
+            batch_op.f("ix_dead_letters_status_exchange_id"), ["status", "exchange", "id"]
+        )
+        batch_op.create_index(
             batch_op.f("ix_dead_letters_status_system_id"), ["status", "system", "id"]
         )
         batch_op.create_index(
@@ -37,5 +40,6 @@ def downgrade() -> None:
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dead_letters_status_error_class_id"))
         batch_op.drop_index(batch_op.f("ix_dead_letters_status_system_id"))
+        batch_op.drop_index(batch_op.f("ix_dead_letters_status_exchange_id"))
         batch_op.drop_index(batch_op.f("ix_dead_letters_status_id"))
     op.drop_table("users")
