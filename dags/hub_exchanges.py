@@ -18,6 +18,7 @@ import os
 from airflow.sdk import DAG, Connection, task
 
 from hub.exchanges import Exchange, load_exchanges
+from hub.ops.notifiers import failure_notifiers
 from hub.settings import Settings
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -60,6 +61,7 @@ def build_dag(exchange: Exchange) -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=1,  # two runs of one exchange must not interleave batches
+        on_failure_callback=failure_notifiers(),  # e-mail / webhook, as configured
         tags=["hub", exchange.source, exchange.target],
         default_args={
             "retries": exchange.retries,

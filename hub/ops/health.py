@@ -15,6 +15,7 @@ from croniter import croniter
 from sqlalchemy import Connection, func, select
 
 from hub.exchanges import Exchange, HubConfig
+from hub.ops import DEFAULT_STALE_FACTOR
 from hub.store import schema as t
 from hub.store.deadletters import OPEN
 
@@ -27,7 +28,6 @@ PRESETS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
 }
-DEFAULT_STALE_FACTOR = 2.0
 
 
 def now() -> dt.datetime:
@@ -142,9 +142,13 @@ def exchange_health(
 
 
 def all_health(
-    conn: Connection, config: HubConfig, *, stale_factor: float = DEFAULT_STALE_FACTOR
+    conn: Connection,
+    config: HubConfig,
+    *,
+    stale_factor: float = DEFAULT_STALE_FACTOR,
+    at: dt.datetime | None = None,
 ) -> list[ExchangeHealth]:
-    at = now()
+    at = at or now()
     return [
         exchange_health(conn, x, stale_factor=stale_factor, at=at)
         for x in config.exchanges.values()

@@ -1,0 +1,70 @@
+"""The hub's alerts as Airflow notifiers (``on_failure_callback``): a failed run of an
+exchange's DAG is reported at once by e-mail and/or webhook, per :class:`AlertSettings`.
+
+This module imports Airflow; the core (:mod:`hub.ops.alerts`) does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.bases.notifier import BaseNotifier
+
+from hub.ops.alerts import RUN_FAILED, Alert, AlertSettings, send_email, send_webhook
+from hub.privacy import redact
+
+DAG_PREFIX = "hub_"
+
+
+def alert_from_context(context: dict[str, Any]) -> Alert:
+    """A run_failed alert from an Airflow callback context (no client data in it)."""
+    dag = context.get("dag")
+    dag_id = getattr(dag, "dag_id", None) or str(context.get("dag_id") or "unknown")
+    exchange = dag_id.removeprefix(DAG_PREFIX)
+    run = context.get("dag_run")
+    run_id = getattr(run, "run_id", None) or str(context.get("run_id") or "")
+    ti = context.get("task_instance") or context.get("ti")
+    task = getattr(ti, "task_id", None)
+    error = context.get("exception") or context.get("reason")
+    message = f"the DAG run {run_id} of {exchange} failed" + (f" in task {task}" if task else "")
+    if error:
+        message += f": {redact(str(error))[:500]}"
+    return Alert(RUN_FAILED, exchange, message, run_id)
+
+
+class HubEmailNotifier(BaseNotifier):
+    """E-mails a failed run of an exchange (SMTP settings from the environment)."""
+
+    def __init__(self, settings: AlertSettings | None = None):
+        super().__init__()
+        self.settings = settings
+
+    def notify(self, context: dict[str, Any]) -> None:
+        settings = self.settings or AlertSettings.from_env()
+        if settings.email_on:
+            send_email([alert_from_context(context)], settings)
+
+
+class HubWebhookNotifier(BaseNotifier):
+    """Posts a failed run of an exchange to the alert webhook as JSON."""
+
+    def __init__(self, settings: AlertSettings | None = None):
+        super().__init__()
+        self.settings = settings
+
+    def notify(self, context: dict[str, Any]) -> None:
+        settings = self.settings or AlertSettings.from_env()
+        if settings.webhook_on:
+            send_webhook([alert_from_context(context)], str(settings.webhook_url))
+
+
+def failure_notifiers() -> list[BaseNotifier]:
+    """The notifiers of the configured channels (none when no channel is configured).
+    Cheap: reads environment variables only, so DAG parsing stays light."""
+    settings = AlertSettings.from_env()
+    found: list[BaseNotifier] = []
+    if settings.email_on:
+        found.append(HubEmailNotifier())
+    if settings.webhook_on:
+        found.append(HubWebhookNotifier())
+    return found

@@ -1,0 +1,210 @@
+"""Alerts by e-mail (to a real local SMTP server) and webhook (a real local HTTP receiver):
+a failed run, dead letters above the threshold, a stale exchange; once per occurrence; the
+Airflow notifiers; and nothing personal in any alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import socketserver
+import threading
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from hub import sandbox as sb
+from hub.engine import Hub, run_exchange
+from hub.ops.alerts import (
+    DEAD_LETTERS,
+    RUN_FAILED,
+    STALE,
+    AlertSettings,
+    check_and_send,
+    evaluate,
+)
+from hub.privacy import HETU_PATTERN
+
+
+class _Smtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP to receive a message (EHLO, MAIL, RCPT, DATA, QUIT)."""
+
+    def reply(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self) -> None:
+        self.reply("220 localhost test SMTP")
+        data, rcpt = None, []
+        while line := self.rfile.readline():
+            command = line.decode().strip()
+            verb = command.split(" ")[0].upper()
+            if data is not None:
+                if command == ".":
+                    self.server.messages.append((rcpt, "\r\n".join(data)))
+                    data = None
+                    self.reply("250 queued")
+                else:
+                    data.append(command[1:] if command.startswith("..") else command)
+            elif verb in ("EHLO", "HELO"):
+                self.reply("250 localhost")
+            elif verb == "MAIL":
+                self.reply("250 ok")
+            elif verb == "RCPT":
+                rcpt.append(command.split(":", 1)[1].strip(" <>"))
+                self.reply("250 ok")
+            elif verb == "DATA":
+                data = []
+                self.reply("354 go on")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+
+@pytest.fixture
+def smtp():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", sb.free_port()), _Smtp)
+    server.messages = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    received: list[dict] = []
+
+    async def hook(request: Request):
+        received.append(await request.json())
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    spec = sb.Sandbox("webhook", "webhook", lambda **_: None, 0)
+    server = sb.RunningSandbox(spec, app, "127.0.0.1", sb.free_port()).start()
+    server.received = received
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(smtp, webhook):
+    return AlertSettings(
+        email_to=("ops@example.fi",),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.server_address[1],
+        webhook_url=f"{webhook.url}/hook",
+        dead_letter_threshold=5,
+    )
+
+
+@pytest.fixture
+def hub(hub_env):
+    h = Hub.open()
+    yield h
+    h.close()
+
+
+def mails(smtp) -> list[email.message.Message]:
+    return [email.message_from_string(body) for _, body in smtp.messages]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_failed_records_and_a_failed_run_alert_once_by_both_channels(
+    hub, hub_env, settings, smtp, webhook
+):
+    hub_env.faults("municipal", reject_writes=True)
+    assert run_exchange(hub, "te_office_to_municipal").failed > 5
+    hub_env.faults("te_office", unavailable=True)
+    failed = run_exchange(hub, "te_office_to_municipal")
+    assert failed.state == "failed"
+
+    sent = check_and_send(hub, settings)
+    assert {(a.kind, a.exchange) for a in sent} == {
+        (RUN_FAILED, "te_office_to_municipal"),
+        (DEAD_LETTERS, "te_office_to_municipal"),
+    }
+    [message] = mails(smtp)
+    assert message["To"] == "ops@example.fi" and "2 alerts" in message["Subject"]
+    body = message.get_payload()
+    assert "te_office_to_municipal" in body and "threshold 5" in body
+    [posted] = webhook.received
+    assert {a["kind"] for a in posted["alerts"]} == {RUN_FAILED, DEAD_LETTERS}
+    for text in (body, json.dumps(posted)):
+        assert not HETU_PATTERN.search(text)
+
+    assert check_and_send(hub, settings) == []  # the same occurrence: no second alert
+    assert len(smtp.messages) == 1 and len(webhook.received) == 1
+    hub_env.faults("te_office")
+    assert run_exchange(hub, "te_office_to_municipal").state == "success"
+    assert check_and_send(hub, settings) == []  # recovered; the dead letters were told
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_an_exchange_that_has_not_succeeded_for_too_long_is_stale(hub, hub_env):
+    run_exchange(hub, "municipal_to_te_office")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    with hub.store.transaction() as conn:
+        now = evaluate(conn, hub.config, dead_letter_threshold=100)
+        then = evaluate(conn, hub.config, dead_letter_threshold=100, at=later)
+        lenient = evaluate(conn, hub.config, dead_letter_threshold=100, at=later, stale_factor=5)
+    assert not [a for a in now if a.kind == STALE]
+    stale = [a for a in then if a.kind == STALE]
+    assert [a.exchange for a in stale] == ["municipal_to_te_office"]
+    assert "more than 2 times its schedule (30 3 * * *)" in stale[0].message
+    assert not [a for a in lenient if a.kind == STALE]
+
+
+def test_a_channel_that_fails_does_not_stop_the_other(smtp):
+    from hub.ops.alerts import Alert, dispatch
+
+    broken = AlertSettings(
+        email_to=("ops@example.fi",),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.server_address[1],
+        webhook_url=f"http://127.0.0.1:{sb.free_port()}/nowhere",
+    )
+    alert = Alert(STALE, "x", "x is stale", "stale")
+    assert dispatch([alert], broken) == ["email"]
+    assert len(smtp.messages) == 1
+
+
+def test_the_airflow_notifiers_report_a_failed_dag_run(settings, smtp, webhook):
+    from types import SimpleNamespace
+
+    from airflow.sdk import DAG
+
+    from hub.ops.notifiers import HubEmailNotifier, HubWebhookNotifier, alert_from_context
+
+    context = {
+        "dag": DAG("hub_kela_to_municipal", schedule=None),
+        "dag_run": SimpleNamespace(run_id="scheduled__2026-11-23T05:00:00+00:00"),
+        "task_instance": SimpleNamespace(task_id="extract"),
+        "exception": RuntimeError("Kela: SOAP fault Server.ServerProxy.ServiceFailed 010190-999W"),
+    }
+    alert = alert_from_context(context)
+    assert alert.exchange == "kela_to_municipal" and "task extract" in alert.message
+    assert not HETU_PATTERN.search(alert.message)
+    HubEmailNotifier(settings)(context)
+    HubWebhookNotifier(settings)(context)
+    [message] = mails(smtp)
+    assert message["Subject"] == "[hub] kela_to_municipal: run failed"
+    assert webhook.received[0]["alerts"][0]["exchange"] == "kela_to_municipal"
+
+
+def test_notifiers_follow_the_configured_channels(monkeypatch):
+    from hub.ops.notifiers import HubEmailNotifier, HubWebhookNotifier, failure_notifiers
+
+    for name in ("HUB_ALERT_EMAIL_TO", "HUB_SMTP_HOST", "HUB_ALERT_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert failure_notifiers() == []
+    monkeypatch.setenv("HUB_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    assert [type(n) for n in failure_notifiers()] == [HubWebhookNotifier]
+    monkeypatch.setenv("HUB_ALERT_EMAIL_TO", "a@example.fi, b@example.fi")
+    monkeypatch.setenv("HUB_SMTP_HOST", "smtp.example.fi")
+    assert [type(n) for n in failure_notifiers()] == [HubEmailNotifier, HubWebhookNotifier]
+    assert AlertSettings.from_env().email_to == ("a@example.fi", "b@example.fi")
