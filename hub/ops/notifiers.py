@@ -32,39 +32,56 @@ def alert_from_context(context: dict[str, Any]) -> Alert:
     return Alert(RUN_FAILED, exchange, message, run_id)
 
 
-class HubEmailNotifier(BaseNotifier):
+class _HubNotifier(BaseNotifier):
+    """Sends a failed run of an exchange through one alert channel, if it is configured."""
+
+    def __init__(self, settings: AlertSettings | None = None):
+        super().__init__()
+        self.settings = settings
+
+    def notify(self, context: dict[str, Any]) -> None:
+        settings = self.settings or AlertSettings.from_env()
+        if self.configured(settings):
+            self.send(alert_from_context(context), settings)
+
+    @staticmethod
+    def configured(settings: AlertSettings) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def send(alert: Alert, settings: AlertSettings) -> None:
+        raise NotImplementedError
+
+
+class HubEmailNotifier(_HubNotifier):
     """E-mails a failed run of an exchange (SMTP settings from the environment)."""
 
-    def __init__(self, settings: AlertSettings | None = None):
-        super().__init__()
-        self.settings = settings
+    @staticmethod
+    def configured(settings: AlertSettings) -> bool:
+        return settings.email_on
 
-    def notify(self, context: dict[str, Any]) -> None:
-        settings = self.settings or AlertSettings.from_env()
-        if settings.email_on:
-            send_email([alert_from_context(context)], settings)
+    @staticmethod
+    def send(alert: Alert, settings: AlertSettings) -> None:
+        send_email([alert], settings)
 
 
-class HubWebhookNotifier(BaseNotifier):
+class HubWebhookNotifier(_HubNotifier):
     """Posts a failed run of an exchange to the alert webhook as JSON."""
 
-    def __init__(self, settings: AlertSettings | None = None):
-        super().__init__()
-        self.settings = settings
+    @staticmethod
+    def configured(settings: AlertSettings) -> bool:
+        return settings.webhook_on
 
-    def notify(self, context: dict[str, Any]) -> None:
-        settings = self.settings or AlertSettings.from_env()
-        if settings.webhook_on:
-            send_webhook([alert_from_context(context)], str(settings.webhook_url))
+    @staticmethod
+    def send(alert: Alert, settings: AlertSettings) -> None:
+        send_webhook([alert], str(settings.webhook_url))
+
+
+NOTIFIERS = (HubEmailNotifier, HubWebhookNotifier)
 
 
 def failure_notifiers() -> list[BaseNotifier]:
     """The notifiers of the configured channels (none when no channel is configured).
     Cheap: reads environment variables only, so DAG parsing stays light."""
     settings = AlertSettings.from_env()
-    found: list[BaseNotifier] = []
-    if settings.email_on:
-        found.append(HubEmailNotifier())
-    if settings.webhook_on:
-        found.append(HubWebhookNotifier())
-    return found
+    return [cls() for cls in NOTIFIERS if cls.configured(settings)]

@@ -23,6 +23,7 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
+from hub.cursors import decode_keyset, encode_keyset
 from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError, TransientError
 from hub.http import HttpService
 from hub.model import SUPPRESSED, CanonicalEntity, Indicator, PracticeModel
@@ -34,19 +35,13 @@ MODIFIED_FIELD = {"practice_models": m.MODIFIED, "indicators": m.IND_PUBLISHED}
 
 
 def encode_cursor(modified: str, record_id: str) -> str:
-    return json.dumps([modified, record_id], ensure_ascii=False, separators=(",", ":"))
+    """The opaque cursor after the record ``(modified, record_id)``."""
+    return encode_keyset(modified, record_id)
 
 
 def decode_cursor(cursor: str | None) -> tuple[str, str]:
-    if not cursor:
-        return "", ""
-    try:
-        modified, record_id = json.loads(cursor)
-        if isinstance(modified, str) and isinstance(record_id, str):
-            return modified, record_id
-    except (ValueError, TypeError):
-        pass
-    raise PermanentError(f"{m.SYSTEM}: the cursor is not one this adapter wrote")
+    """``(modified, record_id)`` of a cursor; ``("", "")`` for None (from the beginning)."""
+    return decode_keyset(cursor, m.SYSTEM)
 
 
 def describe_error(response: httpx.Response, body: bytes) -> str:
