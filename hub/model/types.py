@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
@@ -25,6 +26,7 @@ def _identity_code(value: str) -> IdentityCodeStr:
     return IdentityCodeStr(normalise_hetu(value))
 
 
+@functools.lru_cache(maxsize=4096)  # a handful of providers recur in every batch
 def _business_id(value: str) -> str:
     try:
         return ytunnus.format(ytunnus.validate(value))

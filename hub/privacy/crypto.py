@@ -77,12 +77,11 @@ class Keyring:
 
     def pseudonym(self, value: str, *, scope: str = "hetu") -> str:
         """Keyed pseudonym for lookups: equal inputs give equal pseudonyms, nothing reverses it."""
-        mac = hmac.new(self._pseudonym_key, f"{scope}\x00{value}".encode(), hashlib.sha256)
-        return mac.hexdigest()
+        return hmac.digest(self._pseudonym_key, f"{scope}\x00{value}".encode(), "sha256").hex()
 
     def content_hash(self, data: bytes) -> str:
         """Keyed hash of a record's canonical JSON (a guessed record cannot be confirmed)."""
-        return hmac.new(self._hash_key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(self._hash_key, data, "sha256").hex()
 
     def encrypt(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
         nonce = os.urandom(12)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import DisclosureLogUnavailable
 from hub.store import schema as t
+from hub.store.bulk import execute_many
 from hub.store.records import now
 
 
@@ -34,7 +35,8 @@ def log_access(
     if not items:
         return
     stamp = now()
-    conn.execute(
+    execute_many(
+        conn,
         t.access_log.insert(),
         [
             {
@@ -67,7 +69,8 @@ def log_disclosures(
         return
     stamp = now()
     try:
-        conn.execute(
+        execute_many(
+            conn,
             t.disclosure_log.insert(),
             [
                 {
@@ -94,7 +97,8 @@ def settle_disclosures(conn: Connection, outcomes: Sequence[tuple[str, str]]) ->
     """Record the outcome (ok, skipped, failed) of each disclosure by idempotency key."""
     if not outcomes:
         return
-    conn.execute(
+    execute_many(
+        conn,
         update(t.disclosure_log)
         .where(t.disclosure_log.c.idempotency_key == bindparam("key"))
         .where(t.disclosure_log.c.outcome == "sending")

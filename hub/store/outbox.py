@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from hub.privacy import redact
 from hub.store import schema as t
+from hub.store.bulk import execute_many
 from hub.store.records import now
 
 PENDING, DELIVERED, SKIPPED, DEAD = "pending", "delivered", "skipped", "dead"
@@ -67,10 +68,10 @@ def enqueue(
                 )
             elif existing[rid][0] != version or existing[rid][1] != PENDING:
                 updates.append({"x": exchange, "rid": rid, **row})
-        if inserts:
-            conn.execute(t.outbox.insert(), inserts)
+        execute_many(conn, t.outbox.insert(), inserts)
         if updates:
-            conn.execute(
+            execute_many(
+                conn,
                 update(t.outbox)
                 .where(t.outbox.c.exchange == bindparam("x"))
                 .where(t.outbox.c.record_id == bindparam("rid"))
@@ -130,7 +131,8 @@ def mark(
     """Set (outbox id, status, last error) for each item; errors are stored redacted."""
     if not items:
         return
-    conn.execute(
+    execute_many(
+        conn,
         update(t.outbox)
         .where(t.outbox.c.id == bindparam("oid"))
         .values(

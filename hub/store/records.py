@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, select, update
+from uuid_utils import uuid7
 
 from hub.model import CanonicalEntity, Client
 from hub.privacy import Keyring
 from hub.store import schema as t
+from hub.store.bulk import execute_many
 
 _CLIENT_NS = uuid.UUID("6f1c2b0e-8a43-4b1e-9a8f-2f4f0c6c9d11")
 _IN_CHUNK = 500  # bound the size of IN (...) lists
@@ -28,9 +30,15 @@ def now() -> dt.datetime:
 
 
 def canonical_json(entity: CanonicalEntity) -> bytes:
-    return json.dumps(
-        entity.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    """The record's canonical JSON (UTF-8, fields in the model's order, no whitespace): the
+    stored payload and the input of its content hash."""
+    return entity.model_dump_json().encode()
+
+
+def new_record_id() -> str:
+    """A new canonical id: a UUIDv7, time-ordered, so that new records are appended to the
+    end of the primary-key index instead of landing on a random page of it."""
+    return str(uuid7())
 
 
 def _context(record_id: str, entity: str) -> bytes:
@@ -67,7 +75,14 @@ def lookup_native(
     conn: Connection, keys: Keyring, system: str, entity: str, native_ids: Iterable[str]
 ) -> dict[str, str]:
     """native id -> canonical record id, for those already mapped."""
-    by_key = {keys.pseudonym(n, scope=f"{system}/{entity}"): n for n in native_ids}
+    scope = f"{system}/{entity}"
+    return _lookup_keys(conn, system, entity, {keys.pseudonym(n, scope=scope): n for n in native_ids})
+
+
+def _lookup_keys(
+    conn: Connection, system: str, entity: str, by_key: dict[str, str]
+) -> dict[str, str]:
+    """native id -> record id for the native keys (pseudonyms) of ``by_key`` already mapped."""
     found: dict[str, str] = {}
     for chunk in _chunks(list(by_key)):
         rows = conn.execute(
@@ -85,21 +100,12 @@ def link_native(
     conn: Connection, keys: Keyring, system: str, entity: str, pairs: Iterable[tuple[str, str]]
 ) -> None:
     """Record (native id, record id) pairs in the identity map; existing pairs are kept."""
-    rows = {}
-    for native_id, record_id in pairs:
-        key = keys.pseudonym(native_id, scope=f"{system}/{entity}")
-        rows[key] = {
-            "system": system,
-            "entity": entity,
-            "native_key": key,
-            "native_id": keys.encrypt(native_id.encode(), context=f"{system}/{entity}".encode()),
-            "record_id": record_id,
-            "created_at": now(),
-        }
-    if not rows:
+    scope = f"{system}/{entity}"
+    keyed = [(keys.pseudonym(n, scope=scope), n, rid) for n, rid in pairs]
+    if not keyed:
         return
     existing: set[str] = set()
-    for chunk in _chunks(list(rows)):
+    for chunk in _chunks([k for k, _, _ in keyed]):
         existing.update(
             conn.execute(
                 select(t.identity_map.c.native_key).where(
@@ -109,9 +115,31 @@ def link_native(
                 )
             ).scalars()
         )
-    new = [row for key, row in rows.items() if key not in existing]
-    if new:
-        conn.execute(t.identity_map.insert(), new)
+    _insert_links(conn, keys, system, entity, [x for x in keyed if x[0] not in existing])
+
+
+def _insert_links(
+    conn: Connection,
+    keys: Keyring,
+    system: str,
+    entity: str,
+    keyed: Sequence[tuple[str, str, str]],
+) -> None:
+    """Insert (native key, native id, record id) rows known to be new to the identity map."""
+    context = f"{system}/{entity}".encode()
+    stamp = now()
+    rows = {
+        key: {
+            "system": system,
+            "entity": entity,
+            "native_key": key,
+            "native_id": keys.encrypt(native_id.encode(), context=context),
+            "record_id": record_id,
+            "created_at": stamp,
+        }
+        for key, native_id, record_id in keyed
+    }
+    execute_many(conn, t.identity_map.insert(), list(rows.values()))
 
 
 def native_ids_for(
@@ -138,21 +166,27 @@ def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incomin
     if not items:
         return result
     entity = items[0].entity.entity_name
+    scope = f"{system}/{entity}"
     latest: dict[str, Incoming] = {}
     for item in items:  # the same record twice in one batch: the later one wins
         latest[item.native_id] = item
-    mapped = lookup_native(conn, keys, system, entity, latest)
+    by_key = {keys.pseudonym(n, scope=scope): n for n in latest}
+    mapped = _lookup_keys(conn, system, entity, by_key)
 
     prepared = []
-    for native_id, item in latest.items():
+    new_links = []
+    for key, native_id in by_key.items():
+        item = latest[native_id]
         subject = item.entity.subject()
         pseudonym = keys.pseudonym(subject) if subject else None
         if native_id in mapped:
             record_id = mapped[native_id]
-        elif isinstance(item.entity, Client):
-            record_id = str(uuid.uuid5(_CLIENT_NS, pseudonym))
         else:
-            record_id = str(uuid.uuid4())
+            if isinstance(item.entity, Client):
+                record_id = str(uuid.uuid5(_CLIENT_NS, pseudonym))
+            else:
+                record_id = new_record_id()
+            new_links.append((key, native_id, record_id))
         body = canonical_json(item.entity)
         prepared.append((native_id, record_id, pseudonym, body, keys.content_hash(body)))
 
@@ -203,23 +237,22 @@ def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incomin
             result.updated.append((record_id, entity, version, digest))
         else:
             result.unchanged += 1
-    if inserts:
-        conn.execute(t.records.insert(), inserts)
-    if updates:
-        conn.execute(
-            update(t.records)
-            .where(t.records.c.id == bindparam("rid"))
-            .values(
-                version=bindparam("version"),
-                content_hash=bindparam("content_hash"),
-                payload=bindparam("payload"),
-                subject=bindparam("subject"),
-                origin_system=bindparam("origin_system"),
-                updated_at=bindparam("updated_at"),
-            ),
-            updates,
-        )
-    link_native(conn, keys, system, entity, [(p[0], p[1]) for p in prepared])
+    execute_many(conn, t.records.insert(), inserts)
+    execute_many(
+        conn,
+        update(t.records)
+        .where(t.records.c.id == bindparam("rid"))
+        .values(
+            version=bindparam("version"),
+            content_hash=bindparam("content_hash"),
+            payload=bindparam("payload"),
+            subject=bindparam("subject"),
+            origin_system=bindparam("origin_system"),
+            updated_at=bindparam("updated_at"),
+        ),
+        updates,
+    )
+    _insert_links(conn, keys, system, entity, new_links)
     result.ids = [(p[0], p[1], p[2]) for p in prepared]
     return result
 
