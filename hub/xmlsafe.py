@@ -90,43 +90,42 @@ def iter_elements(
     *,
     schema: etree.XMLSchema | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    siblings: Iterable[str] = (),
 ) -> Iterator[etree._Element]:
     """Stream a document chunk by chunk and yield each complete ``tag`` element (or each
     element of any of several tags).
 
-    Memory stays flat: each yielded element is cleared after the caller has used it (so copy
-    what you need before asking for the next one), and every finished child of the root
-    element, wanted or not, is dropped from the tree. With ``schema`` the whole document is
-    validated while it streams; a violation raises :class:`XmlSyntaxError` where it is found.
+    Only elements of those tags, and of ``siblings``, raise parser events (an event for
+    every element would cost more than the parsing itself). Memory stays flat: each yielded
+    element is cleared after the caller has used it (so copy what you need before asking for
+    the next one) and is dropped from the tree with every finished sibling before it;
+    ``siblings`` elements are dropped as soon as they end. Name in ``siblings`` the other
+    elements that may come in long runs between wanted ones (the other record types of an
+    export), otherwise such a run stays in the tree until the next wanted element ends. With
+    ``schema`` the whole document is validated while it streams; a violation raises
+    :class:`XmlSyntaxError` where it is found.
     """
     wanted = {tag} if isinstance(tag, str) else set(tag)
-    parser = etree.XMLPullParser(events=("start", "end"), schema=schema, **PARSER_OPTIONS)
-    total, depth, started, tail = 0, 0, False, b""
+    parser = etree.XMLPullParser(
+        events=("end",), tag=sorted(wanted | set(siblings)), schema=schema, **PARSER_OPTIONS
+    )
+    total, started, tail = 0, False, b""
 
     def events() -> Iterator[etree._Element]:
-        nonlocal depth, started
-        for event, elem in parser.read_events():
-            if event == "start":
-                if not started:
-                    _check_tree(elem)
-                    started = True
-                depth += 1
-                continue
-            depth -= 1
+        nonlocal started
+        for _, elem in parser.read_events():
+            if not started:
+                _check_tree(elem)
+                started = True
             if elem.tag in wanted:
                 _check_entities(elem)
                 yield elem
-                if depth > 1:  # nested (e.g. in a SOAP body): drop it and its done siblings
-                    elem.clear(keep_tail=False)
-                    while elem.getprevious() is not None:
-                        del elem.getparent()[0]
-            if depth == 1:  # a finished child of the root: drop it and what came before
-                elem.clear(keep_tail=False)
-                parent = elem.getparent()
-                if parent is not None:
-                    while elem.getprevious() is not None:
-                        del parent[0]
-                    parent.remove(elem)
+            elem.clear(keep_tail=False)
+            parent = elem.getparent()
+            if parent is not None:  # drop it and every finished sibling before it
+                while elem.getprevious() is not None:
+                    del parent[0]
+                parent.remove(elem)
 
     try:
         for chunk in chunks:

@@ -55,12 +55,29 @@ def import_schema() -> etree.XMLSchema:
     return load_schema(m.IMPORT_XSD)
 
 
+@functools.cache
+def _exported() -> tuple[str, ...]:
+    """The record elements of the export."""
+    return tuple(rt.element for rt in m.RECORD_TYPES.values() if rt.exported)
+
+
+@functools.cache
+def _repeated(tag: str) -> frozenset[str]:
+    """The repeated children of the record element ``tag`` (qualified)."""
+    return frozenset(m.BY_ELEMENT[etree.QName(tag).localname].repeated())
+
+
+@functools.cache
+def _localname(tag: str) -> str:
+    return etree.QName(tag).localname
+
+
 def record_fields(elem: etree._Element) -> dict[str, Any]:
     """The children of a record element as a JSON-able dict; repeated ones as lists."""
-    repeated = m.BY_ELEMENT[etree.QName(elem).localname].repeated()
+    repeated = _repeated(elem.tag)
     out: dict[str, Any] = {name: [] for name in repeated}
     for child in elem:
-        name = etree.QName(child).localname
+        name = _localname(child.tag)
         if name in repeated:
             out[name].append(child.text or "")
         else:
@@ -123,7 +140,8 @@ def read_export(
     :class:`DocumentError` (another municipality's export)."""
     checked = municipality is None
     tag = qname(m.EXPORT_NS, element)
-    for elem in iter_elements(chunks, tag, schema=export_schema()):
+    others = [qname(m.EXPORT_NS, e) for e in _exported() if e != element]
+    for elem in iter_elements(chunks, tag, schema=export_schema(), siblings=others):
         if not checked:
             root = elem.getparent()
             found = root.get(m.EXPORT_MUNICIPALITY_ATTR) if root is not None else None
