@@ -24,6 +24,11 @@ Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
 - ``GET  /_sandbox/received`` the accepted import items, one per idempotency key:
   ``{"idempotency_key", "idempotencyKey", "kind" (element name), "id", **fields}``.
 
+Recorded exports: with ``export_dir`` the sandbox offers, after its seeded ones, every
+``<id>.xml`` file in that folder (listed at each request, oldest id first) and serves it
+from disk as it is, chunked; the listing then counts only its size in bytes. Benchmarks
+and tests drop real-sized or hand-written exports there.
+
 Faults: every protocol request counts for 429/503/slow; ``malformed_every`` corrupts the
 records of every n-th person (still valid XML, but the episode ends before it starts and the
 other records carry an identity code with a wrong check character); ``reject_writes``
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -61,13 +67,22 @@ from hub_municipal.xmlformat import (
 XML = "application/xml"
 CENT = Decimal("0.01")
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
+RECORDED_CHUNK = 256 * 1024
 
 
 class CaseSystem:
     """The sandbox's state: seeded exports (generated on demand) plus what was imported."""
 
-    def __init__(self, seed: int, size: int, municipality: str, faults: FaultState):
+    def __init__(
+        self,
+        seed: int,
+        size: int,
+        municipality: str,
+        faults: FaultState,
+        export_dir: Path | None = None,
+    ):
         self.seed, self.size, self.municipality, self.faults = seed, size, municipality, faults
+        self.export_dir = export_dir
         self.lock = threading.Lock()
         self.reset()
 
@@ -94,7 +109,19 @@ class CaseSystem:
                 for element, _, _ in records:
                     counts[element] += 1
                 listed.append(_listing(export_id, counts))
+        for path in self._recorded():
+            listed.append({m.LIST_ID: path.stem, "bytes": path.stat().st_size})
         return listed
+
+    def _recorded(self) -> list[Path]:
+        if self.export_dir is None:
+            return []
+        return sorted(self.export_dir.glob("*.xml"), key=lambda p: p.stem)
+
+    def _recorded_chunks(self, path: Path) -> Iterator[bytes]:
+        with path.open("rb") as fh:
+            while block := fh.read(RECORDED_CHUNK):
+                yield block
 
     def export_body(self, export_id: str) -> Iterator[bytes] | None:
         """The export's chunks, generated lazily; None if there is no such export."""
@@ -105,6 +132,9 @@ class CaseSystem:
             with self.lock:
                 found = self.nightly_exports.get(export_id)
             if found is None:
+                recorded = {p.stem: p for p in self._recorded()}
+                if export_id in recorded:
+                    return self._recorded_chunks(recorded[export_id])
                 return None
             records = iter(found)
         generated = export_id + data.GENERATED_AT
@@ -190,10 +220,18 @@ def _listing(export_id: str, counts: dict[str, int]) -> dict[str, Any]:
     return {m.LIST_ID: export_id, m.LIST_RECORDS: sum(counts.values()), m.LIST_COUNTS: counts}
 
 
-def create_app(seed: int = 1, size: int = 50, municipality: str = m.SANDBOX_MUNICIPALITY) -> Any:
-    """The sandbox's ASGI app with deterministic data for ``size`` people of ``seed``."""
+def create_app(
+    seed: int = 1,
+    size: int = 50,
+    municipality: str = m.SANDBOX_MUNICIPALITY,
+    export_dir: str | Path | None = None,
+) -> Any:
+    """The sandbox's ASGI app with deterministic data for ``size`` people of ``seed``, and
+    the recorded exports of ``export_dir``."""
     faults = FaultState()
-    system = CaseSystem(seed, size, municipality, faults)
+    system = CaseSystem(
+        seed, size, municipality, faults, Path(export_dir) if export_dir is not None else None
+    )
 
     async def refuse() -> Response | None:
         status, delay = faults.next_request()
