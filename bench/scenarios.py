@@ -1,0 +1,141 @@
+"""The measured scenarios. Each runs in a fresh process (``python -m bench.scenarios NAME
+ARGS_JSON``), so that its peak memory is its own; it prints one JSON line:
+``{"records": n, "seconds": s, ...}``. The parent reads the peak RSS from ``wait4``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.parsing import FIELDS, episodes, pages
+
+EXCHANGE = "municipal_to_te_office"
+COLUMNS = ("id", *FIELDS)
+
+
+def floor(args: dict[str, Any]) -> dict[str, Any]:
+    """Streaming parse + a plain SQLite upsert of the same fields, nothing else (WAL and
+    synchronous=NORMAL, as the hub's store; one transaction per 5 000 rows)."""
+    db = sqlite3.connect(Path(args["work"]) / "floor.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    cols = ", ".join(f'"{c}" TEXT' for c in COLUMNS[1:])
+    db.execute(f'CREATE TABLE IF NOT EXISTS episodes ("id" TEXT PRIMARY KEY, {cols})')
+    names = ", ".join(f'"{c}"' for c in COLUMNS)
+    marks = ", ".join("?" for _ in COLUMNS)
+    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in COLUMNS[1:])
+    sql = f'INSERT INTO episodes ({names}) VALUES ({marks}) ON CONFLICT("id") DO UPDATE SET {sets}'
+    start, n, batch = time.perf_counter(), 0, []
+    for row in episodes(Path(args["full"])):
+        batch.append(tuple(row[c] for c in COLUMNS))
+        if len(batch) >= 5000:
+            with db:
+                db.executemany(sql, batch)
+            n, batch = n + len(batch), []
+    with db:
+        db.executemany(sql, batch)
+    n += len(batch)
+    seconds = time.perf_counter() - start
+    (stored,) = db.execute("SELECT count(*) FROM episodes").fetchone()
+    db.close()
+    return {"records": n, "seconds": seconds, "stored": stored}
+
+
+def dlt_merge(args: dict[str, Any]) -> dict[str, Any]:
+    """The same parsing generator into a dlt pipeline: merge on the primary key into SQLite
+    (dlt's sqlalchemy destination), pages of 10 000 rows, dlt's defaults otherwise."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    import dlt
+    from dlt.destinations import sqlalchemy as dlt_sqlalchemy
+
+    work = Path(args["work"])
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_episodes",
+        destination=dlt_sqlalchemy(credentials=f"sqlite:///{work / 'dlt.db'}"),
+        dataset_name="municipal",
+        pipelines_dir=str(work / "dlt-pipelines"),
+    )
+
+    @dlt.resource(name="episodes", write_disposition="merge", primary_key="id")
+    def resource():
+        yield from pages(Path(args["full"]))
+
+    start = time.perf_counter()
+    info = pipeline.run(resource())
+    seconds = time.perf_counter() - start
+    info.raise_on_failed_jobs()
+    with pipeline.sql_client() as client:
+        stored = client.execute_sql("SELECT count(*) FROM episodes")[0][0]
+    return {"records": stored, "seconds": seconds, "stored": stored, "dlt": dlt.__version__}
+
+
+def _hub_phase(phase: str, external_id: str) -> tuple[float, Any]:
+    from hub.engine.context import Hub
+    from hub.engine.run import run_phase
+    from hub.store import runs
+
+    hub = Hub.open()
+    try:
+        if phase == "extract":
+            run_phase(hub, EXCHANGE, "check", external_id, last=False)
+        start = time.perf_counter()
+        run_id = run_phase(hub, EXCHANGE, phase, external_id, last=True)
+        seconds = time.perf_counter() - start
+        with hub.store.transaction() as conn:
+            run = dict(runs.get_run(conn, run_id)._mapping)
+    finally:
+        hub.close()
+    return seconds, run
+
+
+def hub_extract(args: dict[str, Any]) -> dict[str, Any]:
+    """The hub's extract phase through the real adapter, reading the export from the
+    municipal sandbox over HTTP: model, validation, pseudonyms, encryption, store, outbox,
+    access log. ``external_id`` names the run (full or incremental)."""
+    seconds, run = _hub_phase("extract", args["run"])
+    return {
+        "records": run["read"],
+        "seconds": seconds,
+        "upserted": run["upserted"],
+        "unchanged": run["unchanged"],
+        "failed": run["failed"],
+    }
+
+
+def hub_deliver(args: dict[str, Any]) -> dict[str, Any]:
+    """The hub's deliver phase: every pending record of the outbox to the employment
+    authority's sandbox over HTTP, with the disclosure log written before each batch."""
+    seconds, run = _hub_phase("deliver", args["run"])
+    done = run["delivered"] + run["skipped"]
+    return {
+        "records": done,
+        "seconds": seconds,
+        "delivered": run["delivered"],
+        "skipped": run["skipped"],
+        "failed": run["failed"],
+    }
+
+
+SCENARIOS = {
+    "floor": floor,
+    "dlt": dlt_merge,
+    "hub_full": hub_extract,
+    "hub_incremental": hub_extract,
+    "hub_deliver": hub_deliver,
+}
+
+
+def main() -> None:
+    name, args = sys.argv[1], json.loads(sys.argv[2])
+    result = SCENARIOS[name](args)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
