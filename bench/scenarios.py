@@ -132,8 +132,20 @@ SCENARIOS = {
 
 
 def main() -> None:
+    """Run one scenario. With ``BENCH_PROFILE=DIR`` it runs under pyinstrument and writes
+    ``DIR/<scenario>-<N>.txt`` (rates measured so are not comparable)."""
     name, args = sys.argv[1], json.loads(sys.argv[2])
-    result = SCENARIOS[name](args)
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        result = SCENARIOS[name](args)
+    else:
+        from pyinstrument import Profiler
+
+        with Profiler() as profiler:
+            result = SCENARIOS[name](args)
+        out = Path(folder) / f"{name}-{args['n']}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(profiler.output_text(show_all=False))
     print(json.dumps(result), flush=True)
 
 

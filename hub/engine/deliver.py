@@ -10,7 +10,8 @@ resent after a crash or a timeout is recognised by the target and not applied tw
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
@@ -100,15 +101,26 @@ def _send_batch(
     return results
 
 
-def _deliver_batch(
+@dataclass
+class _Prepared:
+    """A batch ready to send: its disclosures are logged (committed)."""
+
+    pending: list[_Pending]
+    #: (item, reason, field, error class) of records that cannot be translated for the target
+    failures: list[tuple[outbox.OutboxItem, str, str | None, str]]
+    gone: list[outbox.OutboxItem]
+
+
+def _prepare_batch(
     hub: Hub,
     adapter: Adapter,
     exchange: Exchange,
     flow: EntityFlow,
     stream: str,
     items: Sequence[outbox.OutboxItem],
-    run_id: str | None,
-) -> tuple[BatchStats, int]:
+) -> _Prepared:
+    """Load and decrypt the records, keep the allowed fields, translate them for the target
+    and log their disclosure (committed before anything is sent)."""
     keys = hub.keys
     with hub.store.transaction() as conn:
         stored = records.load(conn, keys, [i.record_id for i in items])
@@ -155,8 +167,21 @@ def _deliver_batch(
                     for p in pending
                 ],
             )
-    results = _send(adapter, stream, pending, exchange) if pending else {}
+    return _Prepared(pending, failures, gone)
 
+
+def _settle_batch(
+    hub: Hub,
+    exchange: Exchange,
+    flow: EntityFlow,
+    stream: str,
+    batch: _Prepared,
+    results: dict[str, WriteOutcome],
+    run_id: str | None,
+) -> tuple[BatchStats, int]:
+    """Commit the outcome of every record of a sent batch."""
+    keys = hub.keys
+    pending, failures, gone = batch.pending, batch.failures, batch.gone
     stats = BatchStats()
     marks, letters, links, settled = [], [], [], []
     deferred = 0
@@ -219,6 +244,25 @@ def _failure(
     )
 
 
+def _pending_batches(
+    hub: Hub, exchange: Exchange, flow: EntityFlow
+) -> Iterator[list[outbox.OutboxItem]]:
+    after = 0
+    while True:
+        with hub.store.transaction() as conn:
+            items = outbox.next_pending(conn, exchange.name, flow.entity, exchange.batch_size, after)
+        if not items:
+            return
+        after = items[-1].id
+        yield items
+
+
+def _send_all(
+    adapter: Adapter, stream: str, batch: _Prepared, exchange: Exchange
+) -> dict[str, WriteOutcome]:
+    return _send(adapter, stream, batch.pending, exchange) if batch.pending else {}
+
+
 def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
     """Deliver every pending record of ``exchange``. Raises :class:`DeliveryIncomplete` at the
     end if some records are still failing transiently (they stay pending)."""
@@ -226,19 +270,16 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
     if exchange.target == HUB:  # kept in the store by extract; nothing leaves the hub
         log.info("%s: records are kept in the hub; nothing to deliver", exchange.name)
         return total
-    with hub.adapter(exchange.target) as adapter:
+    with hub.adapter(exchange.target) as adapter, ThreadPoolExecutor(1, "hub-send") as sender:
         for flow in exchange.entities:
             _, stream = streams_of(exchange, flow)
-            after = 0
-            while True:
-                with hub.store.transaction() as conn:
-                    items = outbox.next_pending(
-                        conn, exchange.name, flow.entity, exchange.batch_size, after
-                    )
-                if not items:
-                    break
-                after = items[-1].id
-                stats, late = _deliver_batch(hub, adapter, exchange, flow, stream, items, run_id)
+            in_flight: tuple[_Prepared, Future] | None = None
+
+            def settle(batch: _Prepared, sent: Future, flow=flow, stream=stream) -> None:
+                nonlocal deferred
+                stats, late = _settle_batch(
+                    hub, exchange, flow, stream, batch, sent.result(), run_id
+                )
                 total.add(stats)
                 deferred += late
                 log.info(
@@ -251,6 +292,21 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                     stats.failed,
                     late,
                 )
+
+            try:
+                # a batch is sent (the sender thread waits for the target) while the next one
+                # is prepared here; each is settled before the one after it is sent
+                for items in _pending_batches(hub, exchange, flow):
+                    batch = _prepare_batch(hub, adapter, exchange, flow, stream, items)
+                    if in_flight:
+                        settle(*in_flight)
+                    in_flight = batch, sender.submit(_send_all, adapter, stream, batch, exchange)
+                if in_flight:
+                    settle(*in_flight)
+                    in_flight = None
+            finally:
+                if in_flight:  # an error above: let the batch on its way finish first
+                    in_flight[1].exception()
     if deferred:
         raise DeliveryIncomplete(
             f"{exchange.name}: {deferred} records could not be delivered to {exchange.target} "

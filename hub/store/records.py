@@ -8,11 +8,12 @@ so the same person coming from two systems is one record.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from pydantic_core import from_json
 from sqlalchemy import Connection, bindparam, select, update
 from uuid_utils import uuid7
 
@@ -45,8 +46,7 @@ def _context(record_id: str, entity: str) -> bytes:
     return f"{entity}/{record_id}".encode()
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(NamedTuple):
     """One translated, validated record from a source system."""
 
     native_id: str
@@ -282,7 +282,7 @@ def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str
             ).where(t.records.c.id.in_(chunk))
         )
         for rid, entity, version, digest, subject, payload in rows:
-            data = json.loads(keys.decrypt(payload, context=_context(rid, entity)))
+            data = from_json(keys.decrypt(payload, context=_context(rid, entity)))
             out[rid] = StoredRecord(rid, entity, version, digest, subject, data)
     return out
 
@@ -309,6 +309,6 @@ def iter_entity(
         if not rows:
             return
         for rid, version, digest, subject, payload in rows:
-            data = json.loads(keys.decrypt(payload, context=_context(rid, entity)))
+            data = from_json(keys.decrypt(payload, context=_context(rid, entity)))
             yield StoredRecord(rid, entity, version, digest, subject, data)
         after = rows[-1][0]
