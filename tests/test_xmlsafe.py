@@ -81,3 +81,15 @@ def test_streaming_yields_every_element_with_flat_tree():
         # processed siblings are dropped: the tree never holds more than a few elements
         assert len(elem.getparent()) <= 20  # bounded by one chunk, not the document
     assert seen == list(range(5000))
+
+
+def test_named_siblings_are_dropped_as_they_end():
+    # a rare wanted element among long runs of others (an export read for one record type)
+    run = b"".join(b"<b>%d</b>" % i for i in range(2000))
+    doc = b"<r>" + run + b"<a>1</a>" + run + b"<a>2</a>" + run + b"</r>"
+    sizes = []
+    for elem in iter_elements(stream(doc, 100), "a", siblings=("b",)):
+        sizes.append(len(elem.getparent()))
+    # of each run of 2 000 <b> only what the parser has read ahead in the current chunk of
+    # 100 bytes is left in the tree, never the run
+    assert len(sizes) == 2 and max(sizes) <= 20

@@ -838,3 +838,31 @@ class TestMunicipalConformance(AdapterConformance):
         if stream in ("billing_lines", "benefit_days", "kela_notifications"):
             return [kela_record(stream, i) for i in range(3)]
         return [ENTITY_OF[stream].model_validate(canonical(stream, i)) for i in range(3)]
+
+
+def test_recorded_exports_are_served_from_a_folder_after_the_seeded_ones(tmp_path):
+    records = [
+        ("episode", data.record_id("episode", i), data.episode(person(SEED, i), i))
+        for i in range(25)
+    ]
+    body = b"".join(export_chunks("2026-12-01", "743", "2026-12-01T23:30:00+02:00", records))
+    (tmp_path / "2026-12-01.xml").write_bytes(body)
+    app = create_app(seed=SEED, size=6, export_dir=tmp_path)
+    running = serve(app)
+    try:
+        adapter = make_adapter(running.url)
+        assert adapter.exports() == [*data.EXPORT_IDS, "2026-12-01"]
+        after_seeded = encode_cursor(data.EXPORT_IDS[-1], None)
+        got = read_all(adapter, "service_episodes", after_seeded)
+        assert [r.native_id for r in got] == [rid for _, rid, _ in records]
+        assert [r.data for r in got] == [f for _, _, f in records]  # served as recorded
+        # the next night's file appears: only it is read from the cursor
+        later = [("episode", data.record_id("episode", 3), data.episode(person(SEED, 3), 3))]
+        (tmp_path / "2026-12-02.xml").write_bytes(
+            b"".join(export_chunks("2026-12-02", "743", "2026-12-02T23:30:00+02:00", later))
+        )
+        last = encode_cursor("2026-12-01", None)
+        assert [r.native_id for r in read_all(adapter, "service_episodes", last)] == ["E-000003"]
+        adapter.close()
+    finally:
+        running.stop()
