@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from hub.engine import Hub, replay, run_exchange
 from hub.privacy import HETU_PATTERN
-from hub.store import deadletters
+from hub.store import deadletters, subjects
 from hub.store import schema as t
+from hub.synthetic import person
+from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
 pytestmark = BOTH_STORES
 
@@ -69,12 +71,19 @@ def test_only_allowed_fields_leave_the_hub(hub, hub_env):
         assert word not in sent
     allowed = set(hub.config.exchange("municipal_to_te_office").flow("ServiceEpisode").fields)
     with hub.store.transaction() as conn:
-        rows = list(conn.execute(select(t.disclosure_log)))
+        rows = list(
+            conn.execute(
+                select(t.disclosure_log, t.disclosures).join(
+                    t.disclosures, t.disclosures.c.id == t.disclosure_log.c.disclosure_id
+                )
+            )
+        )
     assert rows and all(set(r.fields.split(",")) <= allowed for r in rows)
-    assert {r.legal_basis for r in rows} == {
-        hub.config.exchange("municipal_to_te_office").legal_basis
+    assert {(r.target_system, r.legal_basis) for r in rows} == {
+        ("te_office", hub.config.exchange("municipal_to_te_office").legal_basis)
     }
     assert {r.outcome for r in rows} <= {"ok", "skipped"}
+    assert all(r.subject_id for r in rows)  # every disclosure is found by the person
 
 
 def test_transient_faults_are_retried(hub, hub_env):
@@ -134,13 +143,30 @@ def test_malformed_source_records_are_kept_and_replayable(hub, hub_env):
 def test_access_log_records_every_client_received(hub, hub_env):
     run_exchange(hub, "te_office_to_municipal")
     with hub.store.transaction() as conn:
-        subjects = set(
+        people = set(
             conn.execute(
-                select(t.records.c.subject).where(t.records.c.subject.isnot(None))
+                select(t.records.c.subject_id).where(t.records.c.subject_id.isnot(None))
             ).scalars()
         )
-        logged = set(conn.execute(select(t.access_log.c.subject)).scalars())
-    assert subjects and subjects <= logged
+        logged = set(conn.execute(select(t.access_log.c.subject_id)).scalars())
+        assert people and people <= logged
+        # asked by identity code: who read this person's data, when and why
+        known = [
+            subject_id
+            for i in range(SANDBOX_SIZE)
+            if (subject_id := subjects.id_of(conn, hub.keys, person(SANDBOX_SEED, i).hetu))
+        ]
+        assert set(known) == people  # every person received is found by their identity code
+        subject_id = known[0]
+        events = conn.execute(
+            select(t.access_events.c.actor, t.access_events.c.action, t.access_events.c.purpose)
+            .join(t.access_log, t.access_log.c.event_id == t.access_events.c.id)
+            .where(t.access_log.c.subject_id == subject_id)
+        ).all()
+    assert events
+    for actor, action, purpose in events:
+        assert (actor, action) == ("exchange:te_office_to_municipal", "receive")
+        assert purpose.startswith("received from te_office/") and "189/2001" in purpose
 
 
 REFUSE_LOG = {

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import ConfigError
 from hub.model.benefits import BillingLine
@@ -41,12 +41,18 @@ class ShareRules(BaseModel):
     valid_from: dt.date = Field(alias="from")
     steps: list[ShareStep]
 
+    @model_validator(mode="after")
+    def _in_order(self) -> ShareRules:
+        self.steps.sort(key=lambda s: s.from_day)
+        return self
+
     def percent_for(self, day: int) -> Decimal:
         """The share for the ``day``-th benefit day (0 before the first step)."""
         share = Decimal(0)
-        for step in sorted(self.steps, key=lambda s: s.from_day):
-            if day >= step.from_day:
-                share = step.percent
+        for step in self.steps:
+            if day < step.from_day:
+                break
+            share = step.percent
         return share
 
 
@@ -62,11 +68,17 @@ class Violation:
     message: str
 
 
+_UNSET = object()
+
+
 @dataclass(frozen=True)
 class Rules:
     service_types: dict[str, ServiceRules] = field(default_factory=dict)
     municipal_share: list[ShareRules] = field(default_factory=list)
     source: str = "<defaults>"
+    _share_by_month: dict[str, ShareRules | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, path: Path) -> Rules:
@@ -93,9 +105,14 @@ class Rules:
         return []
 
     def share_rules_for(self, month: str) -> ShareRules | None:
-        first_day = dt.date.fromisoformat(f"{month}-01")
-        valid = [r for r in self.municipal_share if r.valid_from <= first_day]
-        return valid[-1] if valid else None
+        """The share rules in force in ``month`` (YYYY-MM); a million billing lines of one
+        month ask for the same month, so the answer is kept."""
+        found = self._share_by_month.get(month, _UNSET)
+        if found is _UNSET:
+            first_day = dt.date.fromisoformat(f"{month}-01")
+            valid = [r for r in self.municipal_share if r.valid_from <= first_day]
+            found = self._share_by_month[month] = valid[-1] if valid else None
+        return found
 
     def _check_billing(self, line: BillingLine) -> list[Violation]:
         rules = self.share_rules_for(line.billing_month)
@@ -122,23 +139,25 @@ class Rules:
         return []
 
     def _check_episode(self, ep: ServiceEpisode) -> list[Violation]:
-        rules = self.service_types.get(str(ep.service_type))
+        rules = self.service_types.get(ep.service_type)
         if rules is None:
             return []
         found: list[Violation] = []
-        for name in ("days_per_week", "hours_per_day"):
-            limit: Range | None = getattr(rules, name)
-            value = getattr(ep, name)
-            if limit is not None and value is not None:
-                found += self._range(name, name, value, limit, ep.service_type)
-        if rules.duration_months and ep.start_date and ep.planned_end_date:
+        limit = rules.days_per_week
+        if limit is not None and ep.days_per_week is not None:
+            found += self._range("days_per_week", "days_per_week", ep.days_per_week, limit, ep)
+        limit = rules.hours_per_day
+        if limit is not None and ep.hours_per_day is not None:
+            found += self._range("hours_per_day", "hours_per_day", ep.hours_per_day, limit, ep)
+        limit = rules.duration_months
+        if limit is not None and ep.start_date and ep.planned_end_date:
             months = _months_between(ep.start_date, ep.planned_end_date)
             found += self._range(
                 "planned_end_date",
                 "duration_months",
                 months,
-                rules.duration_months,
-                ep.service_type,
+                limit,
+                ep,
                 what="a period of",
                 unit=" months",
             )
@@ -150,18 +169,20 @@ class Rules:
         rule_name: str,
         value: float,
         limit: Range,
-        service: str,
+        ep: ServiceEpisode,
         *,
         what: str = "",
         unit: str = "",
     ) -> list[Violation]:
-        rule = f"{self.source}: service_types.{service}.{rule_name}"
-        shown = f"{what} {value:g}{unit}".strip()
         if limit.min is not None and value < limit.min:
-            return [Violation(name, f"{shown} is below the minimum {limit.min:g} ({rule})")]
-        if limit.max is not None and value > limit.max:
-            return [Violation(name, f"{shown} is above the maximum {limit.max:g} ({rule})")]
-        return []
+            bound, word = limit.min, "below the minimum"
+        elif limit.max is not None and value > limit.max:
+            bound, word = limit.max, "above the maximum"
+        else:
+            return []  # the common case: no message is built
+        rule = f"{self.source}: service_types.{ep.service_type}.{rule_name}"
+        shown = f"{what} {value:g}{unit}".strip()
+        return [Violation(name, f"{shown} is {word} {bound:g} ({rule})")]
 
 
 def _months_between(start: dt.date, end: dt.date) -> float:

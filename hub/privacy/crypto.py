@@ -60,6 +60,14 @@ class Keyring:
     _hash_key: bytes = field(repr=False)
     _aead: AESGCM = field(repr=False)
     _session_key: bytes = field(repr=False, default=b"")
+    # HMAC states keyed once; each pseudonym or hash continues a copy (half the cost of
+    # keying HMAC anew for every value)
+    _pseudonym_mac: hmac.HMAC = field(init=False, repr=False, compare=False)
+    _hash_mac: hmac.HMAC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pseudonym_mac", hmac.new(self._pseudonym_key, None, "sha256"))
+        object.__setattr__(self, "_hash_mac", hmac.new(self._hash_key, None, "sha256"))
 
     @classmethod
     def from_master(cls, master: bytes) -> Keyring:
@@ -77,11 +85,19 @@ class Keyring:
 
     def pseudonym(self, value: str, *, scope: str = "hetu") -> str:
         """Keyed pseudonym for lookups: equal inputs give equal pseudonyms, nothing reverses it."""
-        return hmac.digest(self._pseudonym_key, f"{scope}\x00{value}".encode(), "sha256").hex()
+        return self.pseudonym_bytes(value, scope=scope).hex()
+
+    def pseudonym_bytes(self, value: str, *, scope: str = "hetu") -> bytes:
+        """:meth:`pseudonym` as its 32 bytes (the form the store keeps and indexes)."""
+        mac = self._pseudonym_mac.copy()
+        mac.update(f"{scope}\x00{value}".encode())
+        return mac.digest()
 
     def content_hash(self, data: bytes) -> str:
         """Keyed hash of a record's canonical JSON (a guessed record cannot be confirmed)."""
-        return hmac.digest(self._hash_key, data, "sha256").hex()
+        mac = self._hash_mac.copy()
+        mac.update(data)
+        return mac.hexdigest()
 
     def encrypt(self, plaintext: bytes, *, context: bytes = b"") -> bytes:
         nonce = os.urandom(12)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import DisclosureLogUnavailable
@@ -17,10 +17,16 @@ from hub.store import schema as t
 from hub.store.bulk import execute_many
 from hub.store.records import now
 
+#: a disclosure logged and about to be sent; settled as ok, skipped or failed
+SENDING = "sending"
+
 
 @dataclass(frozen=True)
 class Access:
-    subject: str | None
+    """Whose data was read: the subject id (see :mod:`hub.store.subjects`) and the record.
+    With only the record given, the record's subject is looked up."""
+
+    subject_id: int | None
     record_id: str | None
 
 
@@ -31,32 +37,38 @@ def log_access(
     purpose: str,
     items: Sequence[Access],
     exchange: str | None = None,
-) -> None:
+) -> int | None:
+    """Write one access event (who, when, why) and a row per record read; the event's id."""
     if not items:
-        return
-    stamp = now()
+        return None
+    unknown = [a.record_id for a in items if a.subject_id is None and a.record_id]
+    if unknown:  # e.g. a dead letter shown on the dashboard: find whose record it is
+        rows = conn.execute(
+            select(t.records.c.id, t.records.c.subject_id).where(t.records.c.id.in_(unknown))
+        )
+        owner = {rid: subject_id for rid, subject_id in rows}
+        items = [
+            Access(owner.get(a.record_id), a.record_id) if a.subject_id is None else a
+            for a in items
+        ]
+    event_id = conn.execute(
+        t.access_events.insert().values(
+            at=now(), actor=actor, action=action, exchange=exchange, purpose=purpose
+        )
+    ).inserted_primary_key[0]
     execute_many(
         conn,
         t.access_log.insert(),
-        [
-            {
-                "at": stamp,
-                "actor": actor,
-                "action": action,
-                "subject": a.subject,
-                "record_id": a.record_id,
-                "exchange": exchange,
-                "purpose": purpose,
-            }
-            for a in items
-        ],
+        [(event_id, a.subject_id, a.record_id) for a in items],
+        ("event_id", "subject_id", "record_id"),
     )
+    return event_id
 
 
 @dataclass(frozen=True)
 class Disclosure:
     record_id: str
-    subject: str | None
+    subject_id: int | None
     fields: Sequence[str]
     idempotency_key: str
 
@@ -64,28 +76,31 @@ class Disclosure:
 def log_disclosures(
     conn: Connection, exchange: str, target: str, legal_basis: str, items: Sequence[Disclosure]
 ) -> None:
-    """Insert 'sending' entries. Raises DisclosureLogUnavailable if that fails."""
+    """Write one disclosure (when, to whom, on which legal basis) and a 'sending' row per
+    record. Raises DisclosureLogUnavailable if that fails."""
     if not items:
         return
-    stamp = now()
     try:
+        disclosure_id = conn.execute(
+            t.disclosures.insert().values(
+                at=now(), exchange=exchange, target_system=target, legal_basis=legal_basis
+            )
+        ).inserted_primary_key[0]
         execute_many(
             conn,
             t.disclosure_log.insert(),
             [
-                {
-                    "at": stamp,
-                    "exchange": exchange,
-                    "target_system": target,
-                    "legal_basis": legal_basis,
-                    "record_id": d.record_id,
-                    "subject": d.subject,
-                    "fields": ",".join(d.fields),
-                    "idempotency_key": d.idempotency_key,
-                    "outcome": "sending",
-                }
+                (
+                    disclosure_id,
+                    d.record_id,
+                    d.subject_id,
+                    ",".join(d.fields),
+                    d.idempotency_key,
+                    SENDING,
+                )
                 for d in items
             ],
+            ("disclosure_id", "record_id", "subject_id", "fields", "idempotency_key", "outcome"),
         )
     except SQLAlchemyError as exc:
         raise DisclosureLogUnavailable(
@@ -101,7 +116,7 @@ def settle_disclosures(conn: Connection, outcomes: Sequence[tuple[str, str]]) ->
         conn,
         update(t.disclosure_log)
         .where(t.disclosure_log.c.idempotency_key == bindparam("key"))
-        .where(t.disclosure_log.c.outcome == "sending")
+        .where(t.disclosure_log.c.outcome == SENDING)
         .values(outcome=bindparam("outcome")),
         [{"key": k, "outcome": o} for k, o in outcomes],
     )

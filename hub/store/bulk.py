@@ -12,10 +12,11 @@ dialect-specific SQL stay SQLAlchemy's.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary
+from sqlalchemy import ColumnElement, Connection, LargeBinary, Select, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
 
@@ -30,8 +31,7 @@ def _processors(compiled, dialect) -> dict[str, Callable[[Any], Any]]:
     return out
 
 
-def _column(rows: Sequence[Mapping[str, Any]], name: str, default: Any, proc) -> list[Any]:
-    values = [row.get(name, default) for row in rows]
+def _convert(values: Sequence[Any], proc) -> Sequence[Any]:
     if proc is None:
         return values
     memo: dict[Any, Any] = {}  # a batch's timestamps and codes repeat: convert each once
@@ -48,20 +48,73 @@ def _column(rows: Sequence[Mapping[str, Any]], name: str, default: Any, proc) ->
     return out
 
 
-def execute_many(conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+def execute_many(
+    conn: Connection,
+    statement: Executable,
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+    columns: Sequence[str] | None = None,
+) -> None:
     """Execute ``statement`` (an insert, or an update/delete with ``bindparam``\\ s) once per
-    row of ``rows``, in the connection's transaction. Every row has the same keys."""
+    row of ``rows``, in the connection's transaction. Rows are mappings with the same keys,
+    or, with ``columns``, tuples of those columns' values in that order (cheaper to build)."""
     if not rows:
         return
     dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+    names_given = list(columns) if columns is not None else list(rows[0])
+    compiled = statement.compile(dialect=dialect, column_keys=names_given)
     # values bound in the statement itself (``attempts + 1``); None for the rows' columns
     fixed = {name: bind.effective_value for name, bind in compiled.binds.items()}
     processors = _processors(compiled, dialect)
-    names = list(compiled.positiontup) if compiled.positiontup is not None else list(fixed)
-    columns = [_column(rows, n, fixed[n], processors.get(n)) for n in names]
-    if compiled.positiontup is not None:
-        params: list[Any] = list(zip(*columns, strict=True))
+    if columns is not None:
+        given = dict(zip(names_given, zip(*rows, strict=True), strict=True))
     else:
-        params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        given = {n: [row.get(n) for row in rows] for n in names_given}
+    names = list(compiled.positiontup) if compiled.positiontup is not None else list(fixed)
+    n = len(rows)
+    values = [
+        _convert(given[name] if name in given else [fixed[name]] * n, processors.get(name))
+        for name in names
+    ]
+    if compiled.positiontup is not None:
+        params: list[Any] = list(zip(*values, strict=True))
+    else:
+        params = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
     conn.exec_driver_sql(str(compiled), params)
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, key: str):
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` for the connection's dialect (SQLite and
+    PostgreSQL), for rows another transaction may have inserted first."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
+def rows_in(
+    conn: Connection,
+    query: Select,
+    column: ColumnElement,
+    values: Sequence[Any],
+    *,
+    size: int = 500,
+) -> Iterator[tuple]:
+    """The rows of ``query`` whose ``column`` is one of ``values``, as plain tuples.
+
+    Asked ``size`` values at a time with one statement compiled once (the last chunk is
+    padded with its last value), and read as the driver gives them: what SQLAlchemy would
+    do for each of thousands of lookups — render the expanded IN list, process each row —
+    costs more than the index lookups themselves. For keys, ids and codes (values that need
+    no conversion)."""
+    if not values:
+        return
+    names = [f"in_{i}" for i in range(size)]
+    compiled = query.where(column.in_([bindparam(n) for n in names])).compile(
+        dialect=conn.dialect
+    )
+    sql, params = str(compiled), dict(compiled.params)
+    order = compiled.positiontup
+    for start in range(0, len(values), size):
+        chunk = list(values[start : start + size])
+        chunk += chunk[-1:] * (size - len(chunk))
+        params.update(zip(names, chunk, strict=True))
+        args = tuple(params[n] for n in order) if order is not None else params
+        yield from conn.exec_driver_sql(sql, args).fetchall()

@@ -88,15 +88,24 @@ def resolve_for(conn: Connection, exchange: str, native_refs: Sequence[str], not
     """Close open letters of records that have now gone through (e.g. fixed at the source)."""
     if not native_refs:
         return
-    conn.execute(
-        update(t.dead_letters)
-        .where(
-            t.dead_letters.c.exchange == exchange,
-            t.dead_letters.c.native_ref.in_(list(native_refs)),
-            t.dead_letters.c.status == OPEN,
+    any_open = conn.execute(
+        select(t.dead_letters.c.id)
+        .where(t.dead_letters.c.status == OPEN, t.dead_letters.c.exchange == exchange)
+        .limit(1)
+    ).first()
+    if any_open is None:  # the common case: nothing of this exchange is waiting
+        return
+    refs, stamp = list(native_refs), now()
+    for i in range(0, len(refs), 500):
+        conn.execute(
+            update(t.dead_letters)
+            .where(
+                t.dead_letters.c.exchange == exchange,
+                t.dead_letters.c.native_ref.in_(refs[i : i + 500]),
+                t.dead_letters.c.status == OPEN,
+            )
+            .values(status=RESOLVED, note=note, updated_at=stamp)
         )
-        .values(status=RESOLVED, note=note, updated_at=now())
-    )
 
 
 def get(conn: Connection, letter_id: int):

@@ -20,55 +20,77 @@ from hub.store.bulk import execute_many
 from hub.store.records import now
 
 PENDING, DELIVERED, SKIPPED, DEAD = "pending", "delivered", "skipped", "dead"
+_IN_CHUNK = 500  # bound the size of IN (...) lists
 
 
 def idempotency_key(exchange: str, record_id: str, version: int) -> str:
     return f"{exchange}:{record_id}:v{version}"
 
 
+_COLUMNS = (
+    "exchange",
+    "record_id",
+    "entity",
+    "version",
+    "content_hash",
+    "idempotency_key",
+    "status",
+    "attempts",
+    "last_error",
+    "enqueued_at",
+    "updated_at",
+)
+
+
 def enqueue(
-    conn: Connection, exchanges: Iterable[str], changed: Sequence[tuple[str, str, int, str]]
+    conn: Connection,
+    exchanges: Iterable[str],
+    changed: Sequence[tuple[str, str, int, str]],
+    *,
+    fresh: bool = False,
 ) -> int:
-    """Queue ``changed`` (record id, entity, version, hash) for each exchange. Returns rows."""
+    """Queue ``changed`` (record id, entity, version, hash) for each exchange. Returns rows.
+    ``fresh``: the records were inserted in this transaction, so none is queued yet."""
     exchanges = list(exchanges)
     if not changed or not exchanges:
         return 0
     stamp = now()
     count = 0
     for exchange in exchanges:
-        ids = [c[0] for c in changed]
-        existing = {
-            rid: (version, status)
-            for rid, version, status in conn.execute(
-                select(t.outbox.c.record_id, t.outbox.c.version, t.outbox.c.status).where(
-                    t.outbox.c.exchange == exchange, t.outbox.c.record_id.in_(ids)
+        existing: dict[str, tuple[int, str]] = {}
+        if not fresh:
+            ids = [c[0] for c in changed]
+            for i in range(0, len(ids), _IN_CHUNK):
+                rows = conn.execute(
+                    select(t.outbox.c.record_id, t.outbox.c.version, t.outbox.c.status).where(
+                        t.outbox.c.exchange == exchange,
+                        t.outbox.c.record_id.in_(ids[i : i + _IN_CHUNK]),
+                    )
                 )
-            )
-        }
+                existing.update({rid: (version, status) for rid, version, status in rows})
         inserts, updates = [], []
         for rid, entity, version, digest in changed:
-            row = {
-                "version": version,
-                "content_hash": digest,
-                "idempotency_key": idempotency_key(exchange, rid, version),
-                "status": PENDING,
-                "attempts": 0,
-                "last_error": None,
-                "updated_at": stamp,
-            }
-            if rid not in existing:
+            key = idempotency_key(exchange, rid, version)
+            found = existing.get(rid)
+            if found is None:
                 inserts.append(
+                    (exchange, rid, entity, version, digest, key, PENDING, 0, None, stamp, stamp)
+                )
+            elif found[0] != version or found[1] != PENDING:
+                updates.append(
                     {
-                        "exchange": exchange,
-                        "record_id": rid,
-                        "entity": entity,
-                        "enqueued_at": stamp,
-                        **row,
+                        "x": exchange,
+                        "rid": rid,
+                        "version": version,
+                        "content_hash": digest,
+                        "idempotency_key": key,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "last_error": None,
+                        "updated_at": stamp,
                     }
                 )
-            elif existing[rid][0] != version or existing[rid][1] != PENDING:
-                updates.append({"x": exchange, "rid": rid, **row})
-        execute_many(conn, t.outbox.insert(), inserts)
+        execute_many(conn, t.outbox.insert(), inserts, _COLUMNS)
         if updates:
             execute_many(
                 conn,

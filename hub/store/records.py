@@ -20,7 +20,8 @@ from uuid_utils import uuid7
 from hub.model import CanonicalEntity, Client
 from hub.privacy import Keyring
 from hub.store import schema as t
-from hub.store.bulk import execute_many
+from hub.store import subjects
+from hub.store.bulk import execute_many, rows_in
 
 _CLIENT_NS = uuid.UUID("6f1c2b0e-8a43-4b1e-9a8f-2f4f0c6c9d11")
 _IN_CHUNK = 500  # bound the size of IN (...) lists
@@ -53,16 +54,38 @@ class Incoming(NamedTuple):
     entity: CanonicalEntity
 
 
+class Prepared(NamedTuple):
+    """A record ready for the store: everything that needs no database is computed (keyed
+    pseudonyms, canonical JSON, its keyed hash, the id it gets if it is new and the payload
+    encrypted under that id). Plain values, so a batch can be prepared in another process."""
+
+    native_id: str
+    #: keyed pseudonym of the native id in the scope system/entity (identity map key)
+    native_key: bytes
+    #: keyed pseudonym of the client's identity code (None: not about one person)
+    subject: bytes | None
+    body: bytes
+    content_hash: str
+    #: the id if the record is new: a UUIDv7, or for a client one derived from the subject
+    new_id: str
+    #: ``body`` encrypted for ``new_id``
+    payload: bytes
+
+
+#: (record id, entity, version, content hash) of a record version to deliver
+Changed = tuple[str, str, int, str]
+
+
 @dataclass
 class UpsertResult:
-    inserted: list[tuple[str, str, int, str]] = field(default_factory=list)  # id, entity, v, hash
-    updated: list[tuple[str, str, int, str]] = field(default_factory=list)
+    inserted: list[Changed] = field(default_factory=list)
+    updated: list[Changed] = field(default_factory=list)
     unchanged: int = 0
-    #: (native id, record id, subject pseudonym) of every record in the batch
-    ids: list[tuple[str, str, str | None]] = field(default_factory=list)
+    #: (native id, record id, subject id) of every record in the batch
+    ids: list[tuple[str, str, int | None]] = field(default_factory=list)
 
     @property
-    def changed(self) -> list[tuple[str, str, int, str]]:
+    def changed(self) -> list[Changed]:
         return self.inserted + self.updated
 
 
@@ -76,24 +99,18 @@ def lookup_native(
 ) -> dict[str, str]:
     """native id -> canonical record id, for those already mapped."""
     scope = f"{system}/{entity}"
-    return _lookup_keys(conn, system, entity, {keys.pseudonym(n, scope=scope): n for n in native_ids})
+    return _lookup_keys(
+        conn, system, entity, {keys.pseudonym_bytes(n, scope=scope): n for n in native_ids}
+    )
 
 
 def _lookup_keys(
-    conn: Connection, system: str, entity: str, by_key: dict[str, str]
+    conn: Connection, system: str, entity: str, by_key: dict[bytes, str]
 ) -> dict[str, str]:
     """native id -> record id for the native keys (pseudonyms) of ``by_key`` already mapped."""
-    found: dict[str, str] = {}
-    for chunk in _chunks(list(by_key)):
-        rows = conn.execute(
-            select(t.identity_map.c.native_key, t.identity_map.c.record_id).where(
-                t.identity_map.c.system == system,
-                t.identity_map.c.entity == entity,
-                t.identity_map.c.native_key.in_(chunk),
-            )
-        )
-        found.update({by_key[k]: rid for k, rid in rows})
-    return found
+    im = t.identity_map.c
+    query = select(im.native_key, im.record_id).where(im.system == system, im.entity == entity)
+    return {by_key[k]: rid for k, rid in rows_in(conn, query, im.native_key, list(by_key))}
 
 
 def link_native(
@@ -101,21 +118,21 @@ def link_native(
 ) -> None:
     """Record (native id, record id) pairs in the identity map; existing pairs are kept."""
     scope = f"{system}/{entity}"
-    keyed = [(keys.pseudonym(n, scope=scope), n, rid) for n, rid in pairs]
+    keyed = {keys.pseudonym_bytes(n, scope=scope): (n, rid) for n, rid in pairs}
     if not keyed:
         return
-    existing: set[str] = set()
-    for chunk in _chunks([k for k, _, _ in keyed]):
-        existing.update(
-            conn.execute(
-                select(t.identity_map.c.native_key).where(
-                    t.identity_map.c.system == system,
-                    t.identity_map.c.entity == entity,
-                    t.identity_map.c.native_key.in_(chunk),
-                )
-            ).scalars()
-        )
-    _insert_links(conn, keys, system, entity, [x for x in keyed if x[0] not in existing])
+    existing = set(_lookup_keys(conn, system, entity, {k: k for k in keyed}))
+    _insert_links(
+        conn,
+        keys,
+        system,
+        entity,
+        [(k, n, rid) for k, (n, rid) in keyed.items() if k not in existing],
+        now(),
+    )
+
+
+_LINK_COLUMNS = ("system", "entity", "native_key", "native_id", "record_id", "created_at")
 
 
 def _insert_links(
@@ -123,23 +140,17 @@ def _insert_links(
     keys: Keyring,
     system: str,
     entity: str,
-    keyed: Sequence[tuple[str, str, str]],
+    keyed: Sequence[tuple[bytes, str, str]],
+    stamp: dt.datetime,
 ) -> None:
     """Insert (native key, native id, record id) rows known to be new to the identity map."""
     context = f"{system}/{entity}".encode()
-    stamp = now()
-    rows = {
-        key: {
-            "system": system,
-            "entity": entity,
-            "native_key": key,
-            "native_id": keys.encrypt(native_id.encode(), context=context),
-            "record_id": record_id,
-            "created_at": stamp,
-        }
+    encrypt = keys.encrypt
+    rows = [
+        (system, entity, key, encrypt(native_id.encode(), context=context), record_id, stamp)
         for key, native_id, record_id in keyed
-    }
-    execute_many(conn, t.identity_map.insert(), list(rows.values()))
+    ]
+    execute_many(conn, t.identity_map.insert(), rows, _LINK_COLUMNS)
 
 
 def native_ids_for(
@@ -160,84 +171,122 @@ def native_ids_for(
     return out
 
 
-def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incoming]) -> UpsertResult:
-    """Insert new records, bump the version of changed ones, skip unchanged ones."""
-    result = UpsertResult()
-    if not items:
-        return result
-    entity = items[0].entity.entity_name
-    scope = f"{system}/{entity}"
-    latest: dict[str, Incoming] = {}
-    for item in items:  # the same record twice in one batch: the later one wins
-        latest[item.native_id] = item
-    by_key = {keys.pseudonym(n, scope=scope): n for n in latest}
-    mapped = _lookup_keys(conn, system, entity, by_key)
-
-    prepared = []
-    new_links = []
-    for key, native_id in by_key.items():
-        item = latest[native_id]
-        subject = item.entity.subject()
-        pseudonym = keys.pseudonym(subject) if subject else None
-        if native_id in mapped:
-            record_id = mapped[native_id]
+def prepare(keys: Keyring, system: str, items: Sequence[Incoming]) -> list[Prepared]:
+    """Compute what storing ``items`` needs without the database (see :class:`Prepared`).
+    The same record twice in ``items``: the later one wins."""
+    latest: dict[str, CanonicalEntity] = {}
+    for native_id, entity in items:
+        latest[native_id] = entity
+    out = []
+    pseudonym, content_hash, encrypt = keys.pseudonym_bytes, keys.content_hash, keys.encrypt
+    scopes: dict[str, str] = {}
+    for native_id, entity in latest.items():
+        name = entity.entity_name
+        scope = scopes.get(name) or scopes.setdefault(name, f"{system}/{name}")
+        code = entity.subject()
+        subject = pseudonym(code) if code else None
+        if isinstance(entity, Client):  # the same person from any system is one client
+            new_id = str(uuid.uuid5(_CLIENT_NS, subject.hex()))
         else:
-            if isinstance(item.entity, Client):
-                record_id = str(uuid.uuid5(_CLIENT_NS, pseudonym))
-            else:
-                record_id = new_record_id()
-            new_links.append((key, native_id, record_id))
-        body = canonical_json(item.entity)
-        prepared.append((native_id, record_id, pseudonym, body, keys.content_hash(body)))
-
-    current: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks([p[1] for p in prepared]):
-        rows = conn.execute(
-            select(t.records.c.id, t.records.c.version, t.records.c.content_hash).where(
-                t.records.c.id.in_(chunk)
+            new_id = new_record_id()
+        body = canonical_json(entity)
+        out.append(
+            Prepared(
+                native_id,
+                pseudonym(native_id, scope=scope),
+                subject,
+                body,
+                content_hash(body),
+                new_id,
+                encrypt(body, context=_context(new_id, name)),
             )
         )
-        current.update({rid: (v, h) for rid, v, h in rows})
+    return out
+
+
+_RECORD_COLUMNS = (
+    "id",
+    "entity",
+    "version",
+    "content_hash",
+    "payload",
+    "subject_id",
+    "origin_system",
+    "created_at",
+    "updated_at",
+)
+
+
+def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incoming]) -> UpsertResult:
+    """Insert new records, bump the version of changed ones, skip unchanged ones."""
+    if not items:
+        return UpsertResult()
+    return apply(conn, keys, system, items[0].entity.entity_name, prepare(keys, system, items))
+
+
+def apply(
+    conn: Connection, keys: Keyring, system: str, entity: str, prepared: Sequence[Prepared]
+) -> UpsertResult:
+    """Store prepared records of ``entity`` from ``system``: insert the new ones, bump the
+    version of changed ones, leave unchanged ones alone. Later duplicates win."""
+    result = UpsertResult()
+    if not prepared:
+        return result
+    latest = {p.native_id: p for p in prepared}
+    if len(latest) < len(prepared):
+        prepared = list(latest.values())
+    mapped = _lookup_keys(conn, system, entity, {p.native_key: p.native_id for p in prepared})
+    record_id = [mapped.get(p.native_id, p.new_id) for p in prepared]
+
+    # a record may exist already when it was mapped, or when its id is derived (a client)
+    could_exist = [rid for p, rid in zip(prepared, record_id, strict=True) if p.native_id in mapped]
+    if entity == Client.entity_name:
+        could_exist = record_id
+    r = t.records.c
+    current: dict[str, tuple[int, str]] = {
+        rid: (v, h)
+        for rid, v, h in rows_in(conn, select(r.id, r.version, r.content_hash), r.id, could_exist)
+    }
 
     stamp = now()
-    inserts, updates = [], []
-    for _native_id, record_id, pseudonym, body, digest in prepared:
-        if record_id not in current:
-            payload = keys.encrypt(body, context=_context(record_id, entity))
-            inserts.append(
-                {
-                    "id": record_id,
-                    "entity": entity,
-                    "version": 1,
-                    "content_hash": digest,
-                    "payload": payload,
-                    "subject": pseudonym,
-                    "origin_system": system,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
+    subject_ids = subjects.ids_for(conn, (p.subject for p in prepared), stamp)
+    inserts, updates, new_links = [], [], []
+    ids = result.ids
+    for p, rid in zip(prepared, record_id, strict=True):
+        subject_id = subject_ids[p.subject] if p.subject else None
+        ids.append((p.native_id, rid, subject_id))
+        if p.native_id not in mapped:
+            new_links.append((p.native_key, p.native_id, rid))
+        found = current.get(rid)
+        if found is None:
+            payload = (
+                p.payload
+                if rid == p.new_id
+                else keys.encrypt(p.body, context=_context(rid, entity))
             )
-            current[record_id] = (1, digest)
-            result.inserted.append((record_id, entity, 1, digest))
-        elif current[record_id][1] != digest:
-            version = current[record_id][0] + 1
-            payload = keys.encrypt(body, context=_context(record_id, entity))
+            inserts.append(
+                (rid, entity, 1, p.content_hash, payload, subject_id, system, stamp, stamp)
+            )
+            current[rid] = (1, p.content_hash)
+            result.inserted.append((rid, entity, 1, p.content_hash))
+        elif found[1] != p.content_hash:
+            version = found[0] + 1
             updates.append(
                 {
-                    "rid": record_id,
+                    "rid": rid,
                     "version": version,
-                    "content_hash": digest,
-                    "payload": payload,
-                    "subject": pseudonym,
+                    "content_hash": p.content_hash,
+                    "payload": keys.encrypt(p.body, context=_context(rid, entity)),
+                    "subject_id": subject_id,
                     "origin_system": system,
                     "updated_at": stamp,
                 }
             )
-            current[record_id] = (version, digest)
-            result.updated.append((record_id, entity, version, digest))
+            current[rid] = (version, p.content_hash)
+            result.updated.append((rid, entity, version, p.content_hash))
         else:
             result.unchanged += 1
-    execute_many(conn, t.records.insert(), inserts)
+    execute_many(conn, t.records.insert(), inserts, _RECORD_COLUMNS)
     execute_many(
         conn,
         update(t.records)
@@ -246,14 +295,13 @@ def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incomin
             version=bindparam("version"),
             content_hash=bindparam("content_hash"),
             payload=bindparam("payload"),
-            subject=bindparam("subject"),
+            subject_id=bindparam("subject_id"),
             origin_system=bindparam("origin_system"),
             updated_at=bindparam("updated_at"),
         ),
         updates,
     )
-    _insert_links(conn, keys, system, entity, new_links)
-    result.ids = [(p[0], p[1], p[2]) for p in prepared]
+    _insert_links(conn, keys, system, entity, new_links, stamp)
     return result
 
 
@@ -263,7 +311,7 @@ class StoredRecord:
     entity: str
     version: int
     content_hash: str
-    subject: str | None
+    subject_id: int | None
     data: dict
 
 
@@ -277,7 +325,7 @@ def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str
                 t.records.c.entity,
                 t.records.c.version,
                 t.records.c.content_hash,
-                t.records.c.subject,
+                t.records.c.subject_id,
                 t.records.c.payload,
             ).where(t.records.c.id.in_(chunk))
         )
@@ -299,7 +347,7 @@ def iter_entity(
                 t.records.c.id,
                 t.records.c.version,
                 t.records.c.content_hash,
-                t.records.c.subject,
+                t.records.c.subject_id,
                 t.records.c.payload,
             )
             .where(t.records.c.entity == entity, t.records.c.id > after)

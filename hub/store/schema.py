@@ -2,7 +2,14 @@
 when they drift apart.
 
 No column holds an identity code or a client's data in plaintext: payloads are AES-GCM
-encrypted, lookups go through keyed pseudonyms (``subject``, ``native_key``).
+encrypted, lookups go through keyed pseudonyms (``subjects.pseudonym``, ``native_key``),
+kept as the 32 bytes of the HMAC (half the size of hex text in every index page).
+
+Built for bulk loads of hundreds of thousands of records a night: a person is a small
+surrogate id (``subjects.id``), handed out in order, so that the records and logs that refer
+to people append to their indexes instead of landing on random pages of them; the access and
+disclosure logs keep who, when, why and on which legal basis once per batch (an event) and
+one short row per record.
 """
 
 from __future__ import annotations
@@ -32,6 +39,22 @@ metadata = MetaData(
 
 TS = DateTime(timezone=True)
 
+#: the people whose data the hub holds: the keyed pseudonym of the identity code, and the
+#: surrogate id everything else refers to them by
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "pseudonym",
+        LargeBinary(32),
+        nullable=False,
+        unique=True,
+        comment="keyed pseudonym (HMAC-SHA256) of the identity code",
+    ),
+    Column("created_at", TS, nullable=False),
+)
+
 #: canonical records, current version; the payload is the encrypted canonical JSON
 records = Table(
     "records",
@@ -41,12 +64,12 @@ records = Table(
     Column("version", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("payload", LargeBinary, nullable=False),
-    Column("subject", String(64), nullable=True, comment="pseudonym of the client's identity code"),
+    Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True, comment="the client"),
     Column("origin_system", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index(None, "entity", "updated_at"),
-    Index(None, "subject"),
+    Index(None, "subject_id"),
 )
 
 #: (system, entity, native id) <-> canonical id; the native id is kept as a keyed hash for
@@ -56,7 +79,7 @@ identity_map = Table(
     metadata,
     Column("system", String(64), primary_key=True),
     Column("entity", String(64), primary_key=True),
-    Column("native_key", String(64), primary_key=True),
+    Column("native_key", LargeBinary(32), primary_key=True),
     Column("native_id", LargeBinary, nullable=False),
     Column("record_id", String(36), ForeignKey("records.id"), nullable=False),
     Column("created_at", TS, nullable=False),
@@ -161,37 +184,56 @@ run_batches = Table(
     Index(None, "run_id", "seq"),
 )
 
-#: who read which client's data, when and why (Act 703/2023)
-access_log = Table(
-    "access_log",
+#: who read clients' data, when and why (Act 703/2023): one event per batch or action ...
+access_events = Table(
+    "access_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", TS, nullable=False),
     Column("actor", String(200), nullable=False),
-    Column("action", String(32), nullable=False, comment="receive|read|reveal"),
-    Column("subject", String(64), nullable=True),
-    Column("record_id", String(36), nullable=True),
+    Column("action", String(32), nullable=False, comment="receive|read|reveal|aggregate"),
     Column("exchange", String(128), nullable=True),
     Column("purpose", Text, nullable=False),
-    Index(None, "subject", "at"),
     Index(None, "at"),
 )
 
-#: what was disclosed to whom on which legal basis (Act 703/2023); written before sending
-disclosure_log = Table(
-    "disclosure_log",
+#: ... and whose data it was, one row per record read
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("access_events.id"), nullable=False),
+    Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
+    Column("record_id", String(36), nullable=True),
+    Index(None, "subject_id", "event_id"),
+    Index(None, "event_id"),
+)
+
+#: what was disclosed to whom on which legal basis (Act 703/2023), one row per batch ...
+disclosures = Table(
+    "disclosures",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", TS, nullable=False),
     Column("exchange", String(128), nullable=False),
     Column("target_system", String(64), nullable=False),
     Column("legal_basis", Text, nullable=False),
+    Index(None, "at"),
+)
+
+#: ... and one row per record, written before it is sent and settled after
+disclosure_log = Table(
+    "disclosure_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("disclosure_id", Integer, ForeignKey("disclosures.id"), nullable=False),
     Column("record_id", String(36), nullable=False),
-    Column("subject", String(64), nullable=True),
+    Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
     Column("fields", Text, nullable=False),
     Column("idempotency_key", String(200), nullable=False),
     Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed"),
-    Index(None, "subject", "at"),
+    Index(None, "subject_id", "disclosure_id"),
+    Index(None, "disclosure_id"),
     Index(None, "record_id"),
     Index(None, "idempotency_key"),
 )
