@@ -52,6 +52,9 @@ class Exchange:
     entities: tuple[EntityFlow, ...]
     description: str = ""
     batch_size: int = 500
+    #: extract: the most records one store transaction holds, and the longest it waits
+    commit_every: int = 20_000
+    commit_seconds: float = 5.0
     retries: int = 2
     retry_delay_seconds: int = 300
     max_attempts: int = 5
@@ -164,6 +167,8 @@ def parse(data: Any, path: Path) -> HubConfig:
             entities=tuple(flows),
             description=x.get("description", ""),
             batch_size=x.get("batch_size", 500),
+            commit_every=x.get("commit_every", 20_000),
+            commit_seconds=float(x.get("commit_seconds", 5)),
             retries=x.get("retries", 2),
             retry_delay_seconds=x.get("retry_delay_seconds", 300),
             max_attempts=delivery.get("max_attempts", 5),

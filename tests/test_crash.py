@@ -20,10 +20,12 @@ EXCHANGE = "te_office_to_municipal"
 
 @pytest.fixture
 def small_batches(tmp_path, monkeypatch):
-    """The real exchanges file with small batches, so a run has many batches to die in."""
+    """The real exchanges file with small batches, so a run has many batches (and store
+    transactions of several batches) to die in."""
     config = yaml.safe_load((PROJECT_ROOT / "config" / "exchanges.yaml").read_text())
     for exchange in config["exchanges"].values():
         exchange["batch_size"] = 7
+        exchange["commit_every"] = 14  # two batches to a transaction
         exchange["delivery"] = {"max_attempts": 3, "max_wait_seconds": 1}
     path = tmp_path / "exchanges.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -35,7 +35,7 @@ class DeliveryIncomplete(HubError):
 class _Pending:
     item: outbox.OutboxItem
     write: WriteItem
-    subject: str | None
+    subject_id: int | None
     fields: tuple[str, ...]
 
 
@@ -150,7 +150,7 @@ def _prepare_batch(
             _Pending(
                 item,
                 WriteItem(item.idempotency_key, item.record_id, payload, known.get(item.record_id)),
-                rec.subject,
+                rec.subject_id,
                 tuple(data),
             )
         )
@@ -163,7 +163,9 @@ def _prepare_batch(
                 exchange.target,
                 exchange.legal_basis,
                 [
-                    audit.Disclosure(p.item.record_id, p.subject, p.fields, p.write.idempotency_key)
+                    audit.Disclosure(
+                        p.item.record_id, p.subject_id, p.fields, p.write.idempotency_key
+                    )
                     for p in pending
                 ],
             )
@@ -250,7 +252,9 @@ def _pending_batches(
     after = 0
     while True:
         with hub.store.transaction() as conn:
-            items = outbox.next_pending(conn, exchange.name, flow.entity, exchange.batch_size, after)
+            items = outbox.next_pending(
+                conn, exchange.name, flow.entity, exchange.batch_size, after
+            )
         if not items:
             return
         after = items[-1].id

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from hub import indicators
 from hub.adapter import NativeRecord
 from hub.engine.context import Hub
-from hub.engine.extract import store_batch
+from hub.engine.extract import stage, store_batch
 from hub.engine.translate import Translated
 from hub.exchanges import DERIVED, HUB, Exchange
 from hub.model import Assessment, Attendance, CanonicalEntity, ServiceEpisode
@@ -42,8 +42,8 @@ def _load(hub: Hub, exchange: Exchange, entity: type[CanonicalEntity]) -> list:
                     entity.entity_name,
                 )
                 continue
-            if rec.subject:
-                seen.append(audit.Access(rec.subject, rec.id))
+            if rec.subject_id:
+                seen.append(audit.Access(rec.subject_id, rec.id))
         audit.log_access(
             conn,
             actor=f"exchange:{exchange.name}",
@@ -78,7 +78,8 @@ def derive(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
         for start in range(0, max(len(derived), 1), exchange.batch_size):
             chunk = derived[start : start + exchange.batch_size]
             items = [Translated(NativeRecord(nid, {}), entity) for nid, entity in chunk]
-            stats = store_batch(hub, HUB, exchange, flow, stream, items, run_id, cursor=None)
+            staged = stage(hub, HUB, stream, items)
+            stats = store_batch(hub, HUB, exchange, flow, stream, staged, run_id, cursor=None)
             log.info(
                 "%s: derived %d %s records: %d new or changed, %d unchanged",
                 exchange.name,

@@ -1,26 +1,100 @@
 """Extract: read a source since its cursor, translate, validate and upsert, batch by batch.
 
-Each batch is one transaction: records, identity links, outbox entries, dead letters, the
-access log, the batch's statistics and the new cursor are committed together. A process
-killed at any point therefore resumes from the last committed cursor, and re-reading a
-record that was already stored changes nothing (same content hash).
+Each batch read from the source is translated, validated, prepared (keyed pseudonyms,
+canonical JSON, hashes, encryption) and written with its cursor: records, identity links,
+outbox entries, dead letters, the access log and the statistics. The transaction spans
+batches until ``commit_every`` records or ``commit_seconds`` have passed
+(:class:`StoreWriter`), and a batch's rows and its cursor are always in the same one. A
+process killed at any point therefore resumes from the last committed cursor, and
+re-reading a record that was already stored changes nothing (same content hash).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
 
 from hub.adapter import Adapter, Batch
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
 from hub.engine.translate import Translated, native_ref, translate
 from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
-from hub.store import audit, deadletters, outbox, records, runs
+from hub.store import Store, audit, deadletters, outbox, records, runs
 from hub.store.deadletters import Failure
 from hub.store.runs import BatchStats
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Staged:
+    """A batch read and prepared for the store, and the records of it that failed."""
+
+    prepared: list[records.Prepared] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    #: native refs of the records that went through (their open dead letters close)
+    through: list[str] = field(default_factory=list)
+    read: int = 0
+
+
+def stage(hub: Hub, system: str, stream: str, items: Sequence[Translated | Failure]) -> Staged:
+    """Prepare the translated records of one batch for the store (no database needed)."""
+    good = [i for i in items if isinstance(i, Translated)]
+    return Staged(
+        prepared=records.prepare(
+            hub.keys, system, [records.Incoming(t.record.native_id, t.entity) for t in good]
+        ),
+        failures=[i for i in items if isinstance(i, Failure)],
+        through=[native_ref(system, stream, t.record.native_id) for t in good],
+        read=len(items),
+    )
+
+
+def write_batch(
+    conn: Connection,
+    hub: Hub,
+    system: str,
+    exchange: Exchange,
+    flow: EntityFlow,
+    stream: str,
+    staged: Staged,
+    run_id: str | None,
+    *,
+    cursor: tuple[str | None] | None,
+) -> BatchStats:
+    """Write staged records and failures (and the cursor, if given) in ``conn``'s
+    transaction: records, identity links, outbox, dead letters, access log, statistics."""
+    result = records.apply(conn, hub.keys, system, flow.entity, staged.prepared)
+    readers = hub.config.readers_of(system, flow.entity)
+    outbox.enqueue(conn, readers, result.inserted, fresh=True)
+    outbox.enqueue(conn, readers, result.updated)
+    deadletters.add(conn, hub.keys, exchange.name, run_id, staged.failures)
+    deadletters.resolve_for(conn, exchange.name, staged.through, "went through on a later read")
+    audit.log_access(
+        conn,
+        actor=f"exchange:{exchange.name}",
+        action="receive",
+        purpose=f"received from {system}/{stream} under: {exchange.legal_basis}",
+        items=[audit.Access(subject, rid) for _, rid, subject in result.ids if subject],
+        exchange=exchange.name,
+    )
+    stats = BatchStats(
+        read=staged.read,
+        upserted=len(result.changed),
+        unchanged=result.unchanged,
+        failed=len(staged.failures),
+    )
+    if run_id:
+        runs.record_batch(conn, run_id, "extract", stream, stats, cursor[0] if cursor else None)
+    if cursor is not None:
+        runs.set_cursor(conn, exchange.name, stream, cursor[0])
+    return stats
 
 
 def store_batch(
@@ -29,49 +103,59 @@ def store_batch(
     exchange: Exchange,
     flow: EntityFlow,
     stream: str,
-    items: Sequence[Translated | Failure],
+    staged: Staged,
     run_id: str | None,
     *,
     cursor: tuple[str | None] | None,
 ) -> BatchStats:
-    """Commit one batch of translated records and failures (and the cursor, if given)."""
-    good = [i for i in items if isinstance(i, Translated)]
-    failures = [i for i in items if isinstance(i, Failure)]
+    """:func:`write_batch` in a transaction of its own, committed."""
     with hub.store.transaction() as conn:
-        result = records.upsert(
-            conn,
-            hub.keys,
-            system,
-            [records.Incoming(t.record.native_id, t.entity) for t in good],
-        )
-        if result.changed:
-            outbox.enqueue(conn, hub.config.readers_of(system, flow.entity), result.changed)
-        deadletters.add(conn, hub.keys, exchange.name, run_id, failures)
-        deadletters.resolve_for(
-            conn,
-            exchange.name,
-            [native_ref(system, stream, t.record.native_id) for t in good],
-            "went through on a later read",
-        )
-        audit.log_access(
-            conn,
-            actor=f"exchange:{exchange.name}",
-            action="receive",
-            purpose=f"received from {system}/{stream} under: {exchange.legal_basis}",
-            items=[audit.Access(subject, rid) for _, rid, subject in result.ids if subject],
-            exchange=exchange.name,
-        )
-        stats = BatchStats(
-            read=len(items),
-            upserted=len(result.changed),
-            unchanged=result.unchanged,
-            failed=len(failures),
-        )
-        if run_id:
-            runs.record_batch(conn, run_id, "extract", stream, stats, cursor[0] if cursor else None)
-        if cursor is not None:
-            runs.set_cursor(conn, exchange.name, stream, cursor[0])
-    return stats
+        return write_batch(conn, hub, system, exchange, flow, stream, staged, run_id, cursor=cursor)
+
+
+class StoreWriter:
+    """One store transaction held across batches, committed once ``every`` records are
+    written or ``seconds`` have passed. A commit of SQLite writes every page the transaction
+    changed, once: records of a bulk load land on the same index pages batch after batch,
+    so few large commits write far less than one per batch (and memory stays flat: the
+    pages wait in the database's own cache, not as records in Python)."""
+
+    def __init__(self, store: Store, every: int, seconds: float):
+        self.store, self.every, self.seconds = store, every, seconds
+        self._conn: Connection | None = None
+        self._tx = None
+        self.written, self.began = 0, 0.0
+
+    def connection(self) -> Connection:
+        """The connection with the open transaction (one is begun if none is open)."""
+        if self._conn is None:
+            self._conn = self.store.engine.connect()
+        if self._tx is None:
+            self._tx = self._conn.begin()
+            self.written, self.began = 0, time.monotonic()
+        return self._conn
+
+    def wrote(self, records: int) -> None:
+        """Count what was written; commit if that is enough, or it has waited enough."""
+        self.written += records
+        if self.written >= self.every or time.monotonic() - self.began >= self.seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._tx is not None:
+            self._tx.commit()
+            self._tx = None
+
+    def close(self) -> None:
+        """Roll back what is not committed (after an error) and release the connection."""
+        try:
+            if self._tx is not None:
+                self._tx.rollback()
+                self._tx = None
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _read_stream(
@@ -85,46 +169,69 @@ def _read_stream(
     total = BatchStats()
     with hub.store.transaction() as conn:
         cursor = runs.get_cursor(conn, exchange.name, stream)
-    batch: Batch
-    for batch in adapter.read(stream, cursor, exchange.batch_size):
-        items = [
-            translate(adapter, stream, flow.entity, hub.rules, record) for record in batch.records
-        ]
-        stats = store_batch(
-            hub,
-            adapter.system_id,
-            exchange,
-            flow,
-            stream,
-            items,
-            run_id,
-            cursor=(batch.next_cursor,),
-        )
-        total.add(stats)
-        log.info(
-            "%s: %s/%s batch: %d read, %d new or changed, %d unchanged, %d failed",
-            exchange.name,
-            adapter.system_id,
-            stream,
-            stats.read,
-            stats.upserted,
-            stats.unchanged,
-            stats.failed,
-        )
+    system, rules = adapter.system_id, hub.rules
+    writer = StoreWriter(hub.store, exchange.commit_every, exchange.commit_seconds)
+    try:
+        batch: Batch
+        for batch in adapter.read(stream, cursor, exchange.batch_size):
+            items = [translate(adapter, stream, flow.entity, rules, r) for r in batch.records]
+            staged = stage(hub, system, stream, items)
+            stats = write_batch(
+                writer.connection(),
+                hub,
+                system,
+                exchange,
+                flow,
+                stream,
+                staged,
+                run_id,
+                cursor=(batch.next_cursor,),
+            )
+            writer.wrote(stats.read)
+            total.add(stats)
+            log.info(
+                "%s: %s/%s batch: %d read, %d new or changed, %d unchanged, %d failed",
+                exchange.name,
+                system,
+                stream,
+                stats.read,
+                stats.upserted,
+                stats.unchanged,
+                stats.failed,
+            )
+        writer.commit()
+    finally:
+        writer.close()
     return total
+
+
+@contextlib.contextmanager
+def bulk_allocation() -> Iterator[None]:
+    """Collect garbage less often while records stream through. A bulk load allocates
+    millions of short-lived objects; with the default thresholds the collector would scan
+    every long-lived object of the process (the modules, the models) again and again. What
+    exists when the load starts is moved out of the collector's sight for its duration."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(before[0], 50_000), before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def extract(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
     """Extract every entity of ``exchange`` from its source. A transient failure restarts the
     stream from its last committed cursor, with backoff, up to the exchange's attempts.
-    Counts accumulate in the run record, batch by batch. With the hub as the source, the
+    Counts accumulate in the run record, commit by commit. With the hub as the source, the
     records are derived from the store instead (:mod:`hub.engine.derive`)."""
     if exchange.source == HUB:
         from hub.engine.derive import derive
 
         derive(hub, exchange, run_id)
         return
-    with hub.adapter(exchange.source) as adapter:
+    with hub.adapter(exchange.source) as adapter, bulk_allocation():
         for flow in exchange.entities:
             stream, _ = streams_of(exchange, flow)
             for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):

@@ -18,7 +18,7 @@ from typing import Any
 from hub.adapter import NativeRecord
 from hub.engine.context import Hub
 from hub.engine.deliver import DeliveryIncomplete, deliver
-from hub.engine.extract import store_batch
+from hub.engine.extract import stage, store_batch
 from hub.engine.translate import Translated, translate
 from hub.store import audit, deadletters, outbox
 
@@ -96,7 +96,8 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
     with hub.adapter(row.system) as adapter:
         outcome = translate(adapter, row.stream, flow.entity, hub.rules, record)
         system = adapter.system_id
-        store_batch(hub, system, exchange, flow, row.stream, [outcome], None, cursor=None)
+        staged = stage(hub, system, row.stream, [outcome])
+        store_batch(hub, system, exchange, flow, row.stream, staged, None, cursor=None)
     if isinstance(outcome, Translated):
         with hub.store.transaction() as conn:
             deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")

@@ -43,11 +43,11 @@ def install(point: str, nth: int) -> None:
     import hub.store.runs as runs
 
     if point == "extract-mid-transaction":  # rows written, transaction not committed
-        around(records, "upsert", nth, before=False)
+        around(records, "apply", nth, before=False)
     elif point == "extract-before-cursor":  # batch written, cursor not yet, not committed
         around(runs, "set_cursor", nth, before=True)
-    elif point == "extract-after-commit":  # batch and cursor committed, next not started
-        around(extract, "store_batch", nth, before=False)
+    elif point == "extract-after-commit":  # batches and cursor committed, next not started
+        around(extract.StoreWriter, "commit", nth, before=False)
     elif point == "deliver-before-send":  # disclosure log committed, nothing sent
         around(deliver, "_send", nth, before=True)
     elif point == "deliver-after-send":  # the target has the batch, the store does not know
