@@ -101,18 +101,20 @@ class HttpService:
 
     @contextlib.contextmanager
     def stream(
-        self, method: str, url: str, **kwargs: Any
+        self, method: str, url: str, *, max_bytes: int | None = None, **kwargs: Any
     ) -> Iterator[tuple[httpx.Response, Iterator[bytes]]]:
         """Send a request and yield the response with an iterator over the body's chunks,
-        for streaming parsers. The deadline and the byte cap apply while the body is read."""
+        for streaming parsers. The deadline and the byte cap (``max_bytes``, else the
+        service's) apply while the body is read."""
         started = time.monotonic()
+        cap = self.max_bytes if max_bytes is None else max_bytes
         where = f"{method} {self.config.system}{url.split('?')[0]}"
         try:
             with self.client.stream(method, url, **kwargs) as response:
                 if response.status_code >= 300:
                     body = self._read(response, started, where, limit=64 * 1024)
                     raise self._error(response, body, where)
-                yield response, self._chunks(response, started, where)
+                yield response, self._chunks(response, started, where, cap)
         except httpx.TimeoutException as exc:
             raise TransientError(f"{where}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -124,12 +126,14 @@ class HttpService:
             body = b"".join(chunks)
         return response, body
 
-    def _chunks(self, response: httpx.Response, started: float, where: str) -> Iterator[bytes]:
-        total = 0
+    def _chunks(
+        self, response: httpx.Response, started: float, where: str, cap: int | None = None
+    ) -> Iterator[bytes]:
+        total, cap = 0, self.max_bytes if cap is None else cap
         for chunk in response.iter_bytes():
             total += len(chunk)
-            if total > self.max_bytes:
-                raise PermanentError(f"{where}: response larger than {self.max_bytes} bytes")
+            if total > cap:
+                raise PermanentError(f"{where}: response larger than {cap} bytes")
             if time.monotonic() - started > self.config.deadline:
                 raise TransientError(f"{where}: exceeded the {self.config.deadline:g} s deadline")
             yield chunk

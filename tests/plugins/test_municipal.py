@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
@@ -502,6 +503,39 @@ def test_streaming_memory_is_flat():
     assert count == 50_000
     assert size > 15_000_000
     assert peak < min(size / 20, 2_000_000), (peak, size)
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
+@pytest.mark.slow
+def test_schema_validation_while_streaming_keeps_c_memory_flat():
+    """libxml2's validator must not grow with the number of records (it did by some 100
+    bytes a record with a repeated xs:choice as the export's content model): the process's
+    resident memory, C included, is the same after 300 000 records as after 50 000."""
+    record = (
+        b'<episode id="E-%06d"><hetu>010190-999W</hetu><serviceCode>KTT</serviceCode>'
+        b"<status>PLANNED</status></episode>\n"
+    )
+
+    def chunks() -> Iterator[bytes]:
+        yield (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<export xmlns="urn:fi:hub:municipal:'
+            b'export:1" exportId="2026-11-20" municipality="743" generated="2026-11-20T23:30'
+            b':00Z">\n'
+        )
+        for start in range(0, 300_000, 1000):
+            yield b"".join(record % i for i in range(start, start + 1000))
+        yield b"</export>\n"
+
+    seen = {}
+    for n, _ in enumerate(read_export(chunks(), "episode", municipality="743"), 1):
+        if n in (50_000, 300_000):
+            seen[n] = _rss_kib()
+    assert len(seen) == 2
+    assert seen[300_000] - seen[50_000] < 4 * 1024, seen  # was about 25 MiB
 
 
 def test_a_large_sandbox_starts_without_generating_its_exports(spec):

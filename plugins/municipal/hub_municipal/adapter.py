@@ -133,7 +133,9 @@ class MunicipalAdapter(Adapter):
     ) -> Iterator[Batch]:
         position, batch = 0, []
         try:
-            with self.http.stream("GET", f"{m.EXPORTS_PATH}/{export_id}") as (_, chunks):
+            with self.http.stream(
+                "GET", f"{m.EXPORTS_PATH}/{export_id}", max_bytes=m.EXPORT_MAX_BYTES
+            ) as (_, chunks):
                 for record_id, fields in read_export(
                     chunks, rt.element, municipality=self.municipality
                 ):

@@ -41,6 +41,10 @@ IMPORT_XSD = SCHEMA_DIR / "import.xsd"
 EXPORT_NS = "urn:fi:hub:municipal:export:1"
 IMPORT_NS = "urn:fi:hub:municipal:import:1"
 
+#: the largest nightly export read: exports are streamed in flat memory, so the cap only
+#: stops a runaway response (a million episodes is about 440 MB)
+EXPORT_MAX_BYTES = 4 * 1024**3
+
 # --- HTTP paths -----------------------------------------------------------------------------
 EXPORTS_PATH = "/exports"  # GET: JSON list of exports; GET /exports/{id}: one export (XML)
 IMPORT_PATH = "/import"  # POST: an <import> document; answers an <importResponse>
@@ -272,21 +276,30 @@ def record_type(stream: str) -> RecordType:
         raise NotImplementedError(f"{SYSTEM} has no stream {stream!r}") from None
 
 
+#: (native, canonical, codes) of every field of a stream, for the per-record loop
+_READ_PLAN = {
+    stream: tuple((f.native, f.canonical, f.codes) for f in rt.fields)
+    for stream, rt in RECORD_TYPES.items()
+}
+
+
 def to_canonical(stream: str, native_id: str, data: Mapping[str, Any]) -> CanonicalEntity:
     """The canonical entity of an exported record (``data`` from :func:`record_fields`)."""
     rt = record_type(stream)
-    ref = f"{SYSTEM}/{stream}/{native_id}"
     values: dict[str, Any] = {}
-    for f in rt.fields:
-        value = data.get(f.native)
-        if value is None or value == [] or value == "":
+    for native, canonical, codes in _READ_PLAN[stream]:
+        value = data.get(native)
+        if value is None or value == "" or value == []:  # absent, empty, no repeated element
             continue
-        if f.codes is not None:
-            if value not in f.codes:
-                raise RecordError(ref, f.native, "not a code of the case system")
-            value = f.codes[value]
-        values[f.canonical] = value
-    return rt.entity(**values)
+        if codes is not None:
+            try:
+                value = codes[value]
+            except (KeyError, TypeError):
+                raise RecordError(
+                    f"{SYSTEM}/{stream}/{native_id}", native, "not a code of the case system"
+                ) from None
+        values[canonical] = value
+    return rt.entity.model_validate(values)
 
 
 def to_native(stream: str, record: Mapping[str, Any]) -> dict[str, Any]:

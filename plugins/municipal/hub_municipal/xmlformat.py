@@ -141,7 +141,9 @@ def read_export(
     checked = municipality is None
     tag = qname(m.EXPORT_NS, element)
     others = [qname(m.EXPORT_NS, e) for e in _exported() if e != element]
-    for elem in iter_elements(chunks, tag, schema=export_schema(), siblings=others):
+    for elem in iter_elements(
+        chunks, tag, schema=export_schema(), siblings=others, max_bytes=m.EXPORT_MAX_BYTES
+    ):
         if not checked:
             root = elem.getparent()
             found = root.get(m.EXPORT_MUNICIPALITY_ATTR) if root is not None else None
