@@ -111,8 +111,8 @@ def test_viewer_sees_masked_data_and_cannot_act(app, hub, failed):
         assert client.post(path, data={**data, "csrf": token}).status_code == 403
     with hub.store.transaction() as conn:
         reads = conn.execute(
-            select(t.access_log.c.action, t.access_log.c.actor).where(
-                t.access_log.c.actor == "dashboard:viivi"
+            select(t.access_events.c.action, t.access_events.c.actor).where(
+                t.access_events.c.actor == "dashboard:viivi"
             )
         ).all()
     assert ("read", "dashboard:viivi") in reads
@@ -131,7 +131,9 @@ def test_operator_reveals_with_a_reason_written_to_the_access_log(app, hub, fail
     assert HETU_PATTERN.search(shown.text) and "in the access log" in shown.text
     with hub.store.transaction() as conn:
         revealed = (
-            conn.execute(select(t.access_log.c.purpose).where(t.access_log.c.action == "reveal"))
+            conn.execute(
+                select(t.access_events.c.purpose).where(t.access_events.c.action == "reveal")
+            )
             .scalars()
             .all()
         )

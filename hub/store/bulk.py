@@ -107,9 +107,7 @@ def rows_in(
     if not values:
         return
     names = [f"in_{i}" for i in range(size)]
-    compiled = query.where(column.in_([bindparam(n) for n in names])).compile(
-        dialect=conn.dialect
-    )
+    compiled = query.where(column.in_([bindparam(n) for n in names])).compile(dialect=conn.dialect)
     sql, params = str(compiled), dict(compiled.params)
     order = compiled.positiontup
     for start in range(0, len(values), size):

@@ -17,6 +17,7 @@ from hub.privacy.identity import normalise_hetu
 from hub.store import schema as t
 from hub.store.bulk import execute_many, insert_ignoring_duplicates, rows_in
 
+
 def _lookup(conn: Connection, pseudonyms: list[bytes]) -> dict[bytes, int]:
     s = t.subjects.c
     return dict(rows_in(conn, select(s.pseudonym, s.id), s.pseudonym, pseudonyms))
