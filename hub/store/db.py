@@ -35,9 +35,10 @@ def create_store_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            # a 64 MiB page cache (default 2 MiB): the indexes of a large extract stay in
-            # memory between batches
-            cur.execute("PRAGMA cache_size=-65536")
+            # a 16 MiB page cache (default 2 MiB). Measured on a million-record extract: 16,
+            # 32 and 64 MiB load at the same rate (pages the cache drops are read back from
+            # the operating system's cache), so a larger one would only cost memory
+            cur.execute("PRAGMA cache_size=-16384")
             cur.close()
 
         return engine
