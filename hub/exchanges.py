@@ -55,6 +55,8 @@ class Exchange:
     #: extract: the most records one store transaction holds, and the longest it waits
     commit_every: int = 20_000
     commit_seconds: float = 5.0
+    #: extract: read and prepare in a worker process while this one stores (two cores)
+    parallel: bool = True
     retries: int = 2
     retry_delay_seconds: int = 300
     max_attempts: int = 5
@@ -169,6 +171,7 @@ def parse(data: Any, path: Path) -> HubConfig:
             batch_size=x.get("batch_size", 500),
             commit_every=x.get("commit_every", 20_000),
             commit_seconds=float(x.get("commit_seconds", 5)),
+            parallel=x.get("parallel", True),
             retries=x.get("retries", 2),
             retry_delay_seconds=x.get("retry_delay_seconds", 300),
             max_attempts=delivery.get("max_attempts", 5),

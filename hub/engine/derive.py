@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from hub import indicators
 from hub.adapter import NativeRecord
 from hub.engine.context import Hub
-from hub.engine.extract import stage, store_batch
+from hub.engine.extract import store_batch
+from hub.engine.reader import stage
 from hub.engine.translate import Translated
 from hub.exchanges import DERIVED, HUB, Exchange
 from hub.model import Assessment, Attendance, CanonicalEntity, ServiceEpisode

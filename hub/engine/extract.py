@@ -1,8 +1,9 @@
 """Extract: read a source since its cursor, translate, validate and upsert, batch by batch.
 
-Each batch read from the source is translated, validated, prepared (keyed pseudonyms,
-canonical JSON, hashes, encryption) and written with its cursor: records, identity links,
-outbox entries, dead letters, the access log and the statistics. The transaction spans
+Each batch read from the source is translated, validated and prepared (keyed pseudonyms,
+canonical JSON, hashes, encryption; by a worker process, :mod:`hub.engine.reader`) and
+written with its cursor: records, identity links, outbox entries, dead letters, the access
+log and the statistics. The transaction spans
 batches until ``commit_every`` records or ``commit_seconds`` have passed
 (:class:`StoreWriter`), and a batch's rows and its cursor are always in the same one. A
 process killed at any point therefore resumes from the last committed cursor, and
@@ -15,45 +16,18 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
-from hub.adapter import Adapter, Batch
 from hub.engine.context import Hub
+from hub.engine.reader import Staged, prepared_batches
 from hub.engine.retry import retrying
-from hub.engine.translate import Translated, native_ref, translate
 from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
 from hub.store import Store, audit, deadletters, outbox, records, runs
-from hub.store.deadletters import Failure
 from hub.store.runs import BatchStats
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Staged:
-    """A batch read and prepared for the store, and the records of it that failed."""
-
-    prepared: list[records.Prepared] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    #: native refs of the records that went through (their open dead letters close)
-    through: list[str] = field(default_factory=list)
-    read: int = 0
-
-
-def stage(hub: Hub, system: str, stream: str, items: Sequence[Translated | Failure]) -> Staged:
-    """Prepare the translated records of one batch for the store (no database needed)."""
-    good = [i for i in items if isinstance(i, Translated)]
-    return Staged(
-        prepared=records.prepare(
-            hub.keys, system, [records.Incoming(t.record.native_id, t.entity) for t in good]
-        ),
-        failures=[i for i in items if isinstance(i, Failure)],
-        through=[native_ref(system, stream, t.record.native_id) for t in good],
-        read=len(items),
-    )
 
 
 def write_batch(
@@ -159,46 +133,39 @@ class StoreWriter:
 
 
 def _read_stream(
-    hub: Hub,
-    adapter: Adapter,
-    exchange: Exchange,
-    flow: EntityFlow,
-    stream: str,
-    run_id: str | None,
+    hub: Hub, exchange: Exchange, flow: EntityFlow, stream: str, run_id: str | None
 ) -> BatchStats:
     total = BatchStats()
     with hub.store.transaction() as conn:
         cursor = runs.get_cursor(conn, exchange.name, stream)
-    system, rules = adapter.system_id, hub.rules
+    system = exchange.source
     writer = StoreWriter(hub.store, exchange.commit_every, exchange.commit_seconds)
     try:
-        batch: Batch
-        for batch in adapter.read(stream, cursor, exchange.batch_size):
-            items = [translate(adapter, stream, flow.entity, rules, r) for r in batch.records]
-            staged = stage(hub, system, stream, items)
-            stats = write_batch(
-                writer.connection(),
-                hub,
-                system,
-                exchange,
-                flow,
-                stream,
-                staged,
-                run_id,
-                cursor=(batch.next_cursor,),
-            )
-            writer.wrote(stats.read)
-            total.add(stats)
-            log.info(
-                "%s: %s/%s batch: %d read, %d new or changed, %d unchanged, %d failed",
-                exchange.name,
-                system,
-                stream,
-                stats.read,
-                stats.upserted,
-                stats.unchanged,
-                stats.failed,
-            )
+        with prepared_batches(hub, exchange, flow, stream, cursor) as batches:
+            for staged, next_cursor in batches:
+                stats = write_batch(
+                    writer.connection(),
+                    hub,
+                    system,
+                    exchange,
+                    flow,
+                    stream,
+                    staged,
+                    run_id,
+                    cursor=(next_cursor,),
+                )
+                writer.wrote(stats.read)
+                total.add(stats)
+                log.info(
+                    "%s: %s/%s batch: %d read, %d new or changed, %d unchanged, %d failed",
+                    exchange.name,
+                    system,
+                    stream,
+                    stats.read,
+                    stats.upserted,
+                    stats.unchanged,
+                    stats.failed,
+                )
         writer.commit()
     finally:
         writer.close()
@@ -231,9 +198,9 @@ def extract(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
 
         derive(hub, exchange, run_id)
         return
-    with hub.adapter(exchange.source) as adapter, bulk_allocation():
+    with bulk_allocation():
         for flow in exchange.entities:
             stream, _ = streams_of(exchange, flow)
             for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):
                 with attempt:
-                    _read_stream(hub, adapter, exchange, flow, stream, run_id)
+                    _read_stream(hub, exchange, flow, stream, run_id)

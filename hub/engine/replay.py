@@ -18,7 +18,8 @@ from typing import Any
 from hub.adapter import NativeRecord
 from hub.engine.context import Hub
 from hub.engine.deliver import DeliveryIncomplete, deliver
-from hub.engine.extract import stage, store_batch
+from hub.engine.extract import store_batch
+from hub.engine.reader import stage
 from hub.engine.translate import Translated, translate
 from hub.store import audit, deadletters, outbox
 
