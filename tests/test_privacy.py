@@ -1,15 +1,19 @@
 """Identity codes: pseudonyms, encryption, redaction of logs and messages, masking."""
 
+import datetime as dt
 import logging
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.fi import hetu as stdnum_hetu
 
 from hub.errors import ConfigError
 from hub.privacy import HETU_PATTERN, install_log_redaction, redact
 from hub.privacy.crypto import Keyring, generate_master_key, load_keyring
+from hub.privacy.identity import normalise_hetu
 from hub.privacy.mask import mask_payload
 from hub.synthetic import person
 
@@ -95,3 +99,52 @@ def test_mask_payload_hides_people_keeps_structure():
     masked = mask_payload(native)
     assert masked["daysPerWeek"] == 5 and masked["status"] == "ACTIVE"
     assert p.hetu not in str(masked) and p.first_name not in str(masked)
+
+
+SIGNS = {1800: "+", 1900: "-YXWVU", 2000: "ABCDEF"}
+
+
+def valid_code(birth: dt.date, individual: int, pick: int) -> str:
+    signs = SIGNS[birth.year // 100 * 100]
+    digits = f"{birth:%d%m}{birth.year % 100:02d}"
+    check = "0123456789ABCDEFHJKLMNPRSTUVWXY"[int(f"{digits}{individual:03d}") % 31]
+    return f"{digits}{signs[pick % len(signs)]}{individual:03d}{check}"
+
+
+def checked(day: int, month: int, year: int, sign: str, individual: int) -> str:
+    digits = f"{day:02d}{month:02d}{year:02d}"
+    check = "0123456789ABCDEFHJKLMNPRSTUVWXY"[int(f"{digits}{individual:03d}") % 31]
+    return f"{digits}{sign}{individual:03d}{check}"
+
+
+@settings(max_examples=3000)
+@given(
+    st.one_of(
+        st.from_regex(r"\A\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\Z"),  # canonical form, mostly invalid
+        st.builds(
+            valid_code,
+            st.dates(dt.date(1800, 1, 1), dt.date(2099, 12, 31)),
+            st.integers(min_value=0, max_value=999),  # 000 and 001 are refused
+            st.integers(min_value=0),
+        ),  # codes with the right check character, of every century sign
+        st.builds(
+            checked,
+            st.integers(0, 39),
+            st.integers(0, 19),
+            st.integers(0, 99),
+            st.sampled_from("+-YXWVUABCDEF"),
+            st.integers(0, 999),
+        ),  # right check character, dates that may not exist (31.2., 00.13.)
+        st.text(alphabet="0123456789-+ABCDEFUVWXY abc", min_size=9, max_size=13),
+    )
+)
+def test_identity_codes_are_accepted_exactly_as_python_stdnum_accepts_them(value):
+    try:
+        expected = stdnum_hetu.validate(value.strip(), allow_temporary=True)
+    except StdnumValidationError:
+        expected = None
+    try:
+        got = normalise_hetu(value)
+    except ValueError:
+        got = None
+    assert got == expected

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from hub.engine.context import Hub
 from hub.engine.reader import Staged, prepared_batches
 from hub.engine.retry import retrying
+from hub.engine.translate import native_ref
 from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
 from hub.store import Store, audit, deadletters, outbox, records, runs
 from hub.store.runs import BatchStats
@@ -49,7 +50,12 @@ def write_batch(
     outbox.enqueue(conn, readers, result.inserted, fresh=True)
     outbox.enqueue(conn, readers, result.updated)
     deadletters.add(conn, hub.keys, exchange.name, run_id, staged.failures)
-    deadletters.resolve_for(conn, exchange.name, staged.through, "went through on a later read")
+    deadletters.resolve_for(
+        conn,
+        exchange.name,
+        lambda: [native_ref(system, stream, p.native_id) for p in staged.prepared],
+        "went through on a later read",
+    )
     audit.log_access(
         conn,
         actor=f"exchange:{exchange.name}",

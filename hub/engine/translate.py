@@ -37,10 +37,13 @@ class Translated:
 def translate(
     adapter: Adapter, stream: str, entity_name: str, rules: Rules, record: NativeRecord
 ) -> Translated | Failure:
-    ref = native_ref(adapter.system_id, stream, record.native_id)
-    kept = {"native_id": record.native_id, "data": dict(record.data)}
+    """The record as a validated canonical entity, or a failure naming the record and the
+    field (built only when something fails: the common path allocates nothing more).
+    Adapters must not change ``record.data``: a failure keeps it as the source gave it."""
 
     def fail(stage: str, error_class: str, field: str | None, reason: str) -> Failure:
+        ref = native_ref(adapter.system_id, stream, record.native_id)
+        kept = {"native_id": record.native_id, "data": dict(record.data)}
         return Failure(
             stage=stage,
             system=adapter.system_id,

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, LargeBinary, Select, Table, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
 
@@ -82,13 +81,6 @@ def execute_many(
     conn.exec_driver_sql(str(compiled), params)
 
 
-def insert_ignoring_duplicates(conn: Connection, table: Table, key: str):
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` for the connection's dialect (SQLite and
-    PostgreSQL), for rows another transaction may have inserted first."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=[key])
-
-
 def rows_in(
     conn: Connection,
     query: Select,
@@ -116,3 +108,49 @@ def rows_in(
         params.update(zip(names, chunk, strict=True))
         args = tuple(params[n] for n in order) if order is not None else params
         yield from conn.exec_driver_sql(sql, args).fetchall()
+
+
+def insert_new_returning(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+    key: str,
+    *,
+    size: int = 1000,
+) -> list[tuple]:
+    """Insert ``rows`` (tuples of ``columns``) that are new by ``key`` and return
+    ``returning`` of those inserted: ``INSERT … VALUES (…), (…) ON CONFLICT (key) DO NOTHING
+    RETURNING …``, ``size`` rows to a statement (SQLite and PostgreSQL). A row another
+    transaction inserted first is skipped and not returned."""
+    if not rows:
+        return []
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    group = "(" + ", ".join([mark] * len(columns)) + ")"
+    head = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c) for c in columns)}) VALUES "
+    )
+    tail = (
+        f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {', '.join(quote(c) for c in returning)}"
+    )
+    procs = []
+    for name in columns:
+        column_type = table.c[name].type
+        proc = None
+        if not isinstance(column_type, LargeBinary):
+            proc = column_type.dialect_impl(dialect).bind_processor(dialect)
+        procs.append(proc)
+    columns_of_rows = zip(*rows, strict=True)
+    values = [_convert(list(col), proc) for col, proc in zip(columns_of_rows, procs, strict=True)]
+    flat_rows = list(zip(*values, strict=True))
+    out: list[tuple] = []
+    for start in range(0, len(flat_rows), size):
+        part = flat_rows[start : start + size]
+        params = tuple(v for row in part for v in row)
+        sql = head + ", ".join([group] * len(part)) + tail
+        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, params).fetchall())
+    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,10 +84,14 @@ def add(
     conn.execute(t.dead_letters.insert(), rows)
 
 
-def resolve_for(conn: Connection, exchange: str, native_refs: Sequence[str], note: str) -> None:
-    """Close open letters of records that have now gone through (e.g. fixed at the source)."""
-    if not native_refs:
-        return
+def resolve_for(
+    conn: Connection,
+    exchange: str,
+    native_refs: Sequence[str] | Callable[[], Sequence[str]],
+    note: str,
+) -> None:
+    """Close open letters of records that have now gone through (e.g. fixed at the source).
+    ``native_refs`` may be a function giving them, called only if a letter is open."""
     any_open = conn.execute(
         select(t.dead_letters.c.id)
         .where(t.dead_letters.c.status == OPEN, t.dead_letters.c.exchange == exchange)
@@ -95,7 +99,7 @@ def resolve_for(conn: Connection, exchange: str, native_refs: Sequence[str], not
     ).first()
     if any_open is None:  # the common case: nothing of this exchange is waiting
         return
-    refs, stamp = list(native_refs), now()
+    refs, stamp = list(native_refs() if callable(native_refs) else native_refs), now()
     for i in range(0, len(refs), 500):
         conn.execute(
             update(t.dead_letters)

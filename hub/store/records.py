@@ -70,6 +70,8 @@ class Prepared(NamedTuple):
     new_id: str
     #: ``body`` encrypted for ``new_id``
     payload: bytes
+    #: the native id encrypted (kept in the identity map when the record is new there)
+    native_ct: bytes
 
 
 #: (record id, entity, version, content hash) of a record version to deliver
@@ -183,6 +185,7 @@ def prepare(keys: Keyring, system: str, items: Sequence[Incoming]) -> list[Prepa
     for native_id, entity in latest.items():
         name = entity.entity_name
         scope = scopes.get(name) or scopes.setdefault(name, f"{system}/{name}")
+        context = scope.encode()
         code = entity.subject()
         subject = pseudonym(code) if code else None
         if isinstance(entity, Client):  # the same person from any system is one client
@@ -199,6 +202,7 @@ def prepare(keys: Keyring, system: str, items: Sequence[Incoming]) -> list[Prepa
                 content_hash(body),
                 new_id,
                 encrypt(body, context=_context(new_id, name)),
+                encrypt(native_id.encode(), context=context),
             )
         )
     return out
@@ -256,7 +260,7 @@ def apply(
         subject_id = subject_ids[p.subject] if p.subject else None
         ids.append((p.native_id, rid, subject_id))
         if p.native_id not in mapped:
-            new_links.append((p.native_key, p.native_id, rid))
+            new_links.append((system, entity, p.native_key, p.native_ct, rid, stamp))
         found = current.get(rid)
         if found is None:
             payload = (
@@ -301,7 +305,7 @@ def apply(
         ),
         updates,
     )
-    _insert_links(conn, keys, system, entity, new_links, stamp)
+    execute_many(conn, t.identity_map.insert(), new_links, _LINK_COLUMNS)
     return result
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from hub.privacy import Keyring
 from hub.privacy.identity import normalise_hetu
 from hub.store import schema as t
-from hub.store.bulk import execute_many, insert_ignoring_duplicates, rows_in
+from hub.store.bulk import insert_new_returning, rows_in
 
 
 def _lookup(conn: Connection, pseudonyms: list[bytes]) -> dict[bytes, int]:
@@ -30,13 +30,17 @@ def ids_for(conn: Connection, pseudonyms: Iterable[bytes | None], stamp) -> dict
     found = _lookup(conn, wanted)
     new = [p for p in wanted if p not in found]
     if new:
-        execute_many(
+        inserted = insert_new_returning(
             conn,
-            insert_ignoring_duplicates(conn, t.subjects, "pseudonym"),
+            t.subjects,
+            ("pseudonym", "created_at"),
             [(p, stamp) for p in new],
-            columns=("pseudonym", "created_at"),
+            ("pseudonym", "id"),
+            "pseudonym",
         )
-        found.update(_lookup(conn, new))
+        found.update({bytes(p): i for p, i in inserted})
+        if len(inserted) < len(new):  # added by another transaction meanwhile
+            found.update(_lookup(conn, [p for p in new if p not in found]))
     return found
 
 
