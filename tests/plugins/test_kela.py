@@ -390,6 +390,33 @@ def test_a_resumed_month_starts_after_the_committed_lines(kela):
     assert batches[1].records[0].native_id == "2026-10/1"
 
 
+def test_a_recorded_billing_list_is_served_after_the_generated_months(tmp_path):
+    """A month recorded in ``billing_dir`` is offered after the generated ones and read,
+    streamed and resumed exactly like them."""
+    from hub_kela.sandbox import create_app, write_billing_list
+
+    month = "2026-11"
+    never = lambda n: False  # noqa: E731
+    written = write_billing_list(tmp_path / f"{month}.xml", data.lines(5, 40, month, never))
+    spec = sb.Sandbox("kela", "recorded", lambda **kw: create_app(billing_dir=tmp_path, **kw), 0)
+    server = sb.start(spec, size=3)
+    try:
+        with make(server.url) as adapter:
+            assert adapter.months()[-1] == (month, written)
+            start = encode_billing_cursor(data.MONTHS[-1], None)
+            read = [r for b in adapter.read("billing_lines", start, 7) for r in b.records]
+            first = next(iter(adapter.read("billing_lines", encode_billing_cursor(month, 5), 3)))
+            lines = [adapter.to_canonical("billing_lines", r) for r in read]
+    finally:
+        server.stop()
+    expected = list(data.lines(5, 40, month, never))
+    assert [r.native_id for r in read] == [f"{month}/{n}" for n in range(1, written + 1)]
+    assert [(x.client_hetu, x.days_from, x.municipal_share) for x in lines] == [
+        (e["hetu"], e["paivatAlkaen"], e["kunnanOsuus"]) for e in expected
+    ]
+    assert [r.native_id for r in first.records] == [f"{month}/6", f"{month}/7", f"{month}/8"]
+
+
 def test_the_share_steps_of_the_sandbox_are_configurable():
     from hub_kela.sandbox import create_app
 

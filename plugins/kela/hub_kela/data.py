@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -86,11 +87,18 @@ def daily(i: int) -> Decimal:
 
 
 def days_before(i: int, month: str) -> int:
-    """The person's cumulative benefit days before ``month``."""
-    done = 40 + (i * 37) % 900
-    for earlier in MONTHS[: MONTHS.index(month)]:
-        done += weekdays(earlier)
-    return done
+    """The person's cumulative benefit days before ``month`` (any month from the first of
+    :data:`MONTHS` on: a later, recorded list continues the count)."""
+    return 40 + (i * 37) % 900 + _weekdays_before(month)
+
+
+@functools.cache
+def _weekdays_before(month: str) -> int:
+    total, (year, number) = 0, map(int, MONTHS[0].split("-"))
+    while (earlier := f"{year:04d}-{number:02d}") < month:
+        total += weekdays(earlier)
+        year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return total
 
 
 def segments(

@@ -15,6 +15,12 @@ key (an accepted key answers ``kaksoiskappale`` and stores nothing; a rejected k
 afresh, so that a fixed record can be replayed), refusing more than five attended days in an
 ISO week.
 
+Recorded billing lists: with ``billing_dir`` the sandbox also offers, after its generated
+months, every ``<YYYY-MM>.xml`` of that folder: the month's lines as written by
+:func:`write_billing_list`, one ``<rivi>`` a text line, streamed as they are (so that a list
+of a million lines costs the sandbox nothing but reading a file; ``malformed_every`` does not
+change them, the other faults apply).
+
 Faults (:class:`hub.sandbox.FaultState`): 429/503 with ``Retry-After``, slow responses;
 ``malformed_every`` breaks every n-th record served (a share that does not match the amounts,
 an identity code with a wrong check character); ``reject_writes`` refuses every report item.
@@ -28,7 +34,8 @@ import datetime as dt
 import io
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -158,6 +165,75 @@ def _envelope_chunks(
     yield buf.getvalue()
 
 
+_ROWS_MARK = b"<!--rows-->"
+
+
+def _envelope_around(
+    header: etree._Element,
+    response: str,
+    wrapper: str,
+    attrs: dict[str, str],
+    rows: Iterable[bytes],
+) -> Iterator[bytes]:
+    """A response envelope whose ``wrapper`` element holds ``rows``, already serialised in
+    the envelope's namespaces (:func:`recorded_rows`)."""
+    envelope = etree.Element(q(m.SOAP_NS, "Envelope"), nsmap=soap.NSMAP)
+    envelope.append(header)
+    body = etree.SubElement(envelope, q(m.SOAP_NS, "Body"))
+    listing = etree.SubElement(etree.SubElement(body, k(response)), k(wrapper), attrs)
+    listing.append(etree.Comment("rows"))
+    head, tail = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8").split(_ROWS_MARK)
+    yield head
+    yield from rows
+    yield tail
+
+
+def recorded_rows(lines: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """Billing lines (as :func:`.data.lines` gives them) as ``<rivi>`` elements in the
+    response envelope's namespaces, one a text line."""
+    buf = io.BytesIO()
+    with etree.xmlfile(buf, encoding="UTF-8") as xf:
+        with xf.element(q(m.SOAP_NS, "Envelope"), nsmap=soap.NSMAP):
+            xf.flush()
+            buf.seek(0)
+            buf.truncate()
+            for line in lines:
+                xf.write(_element(m.LINE, line["nro"], line, m.LINE_FIELDS.values()))
+                xf.flush()
+                yield buf.getvalue() + b"\n"
+                buf.seek(0)
+                buf.truncate()
+
+
+def write_billing_list(path: Path, lines: Iterable[dict[str, Any]]) -> int:
+    """Record a month's billing list for ``billing_dir`` (``<dir>/<YYYY-MM>.xml``); the
+    number of lines written."""
+    count, tmp = 0, path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        for row in recorded_rows(lines):
+            fh.write(row)
+            count += 1
+    tmp.replace(path)
+    return count
+
+
+def _recorded_lines(path: Path, start: int) -> Iterator[bytes]:
+    """The rows of a recorded list from line ``start`` on, in blocks of about 64 KiB."""
+    block: list[bytes] = []
+    size = 0
+    with path.open("rb") as fh:
+        for number, row in enumerate(fh, 1):
+            if number < start:
+                continue
+            block.append(row)
+            size += len(row)
+            if size >= 64 * 1024:
+                yield b"".join(block)
+                block, size = [], 0
+    if block:
+        yield b"".join(block)
+
+
 def _element(name: str, number: int, fields: dict[str, Any], order) -> etree._Element:
     elem = etree.Element(k(name), {"nro": str(number)})
     for native in order:
@@ -166,18 +242,36 @@ def _element(name: str, number: int, fields: dict[str, Any], order) -> etree._El
     return elem
 
 
-def create_app(seed: int = 1, size: int = 50, share_steps: Any = None) -> Starlette:
+def create_app(
+    seed: int = 1,
+    size: int = 50,
+    share_steps: Any = None,
+    billing_dir: str | Path | None = None,
+) -> Starlette:
     """The sandbox app for ``size`` synthetic people of ``seed``. ``share_steps`` replaces
     the municipal share steps the billing list is computed with (:data:`.data.SHARE_STEPS`),
-    as ``[(first_day, percent), ...]`` or ``[{"from_day": ..., "percent": ...}, ...]``."""
+    as ``[(first_day, percent), ...]`` or ``[{"from_day": ..., "percent": ...}, ...]``;
+    ``billing_dir`` adds the recorded billing lists of that folder."""
     state = KelaState(seed, size)
     faults = FaultState()
     steps = data.SHARE_STEPS if share_steps is None else data.parse_steps(share_steps)
     counts: dict[str, int] = {}  # lines per month, computed once
+    folder = Path(billing_dir) if billing_dir is not None else None
+
+    def recorded() -> dict[str, Path]:
+        if folder is None:
+            return {}
+        found = {p.stem: p for p in sorted(folder.glob("*.xml"))}
+        return {month: p for month, p in found.items() if month not in data.MONTHS}
 
     def line_count(month: str) -> int:
         if month not in counts:
-            counts[month] = data.line_count(size, month, steps)
+            path = recorded().get(month)
+            if path is not None:
+                with path.open("rb") as fh:
+                    counts[month] = sum(1 for _ in fh)
+            else:
+                counts[month] = data.line_count(size, month, steps)
         return counts[month]
 
     def parse(message: bytes) -> tuple[etree._Element, etree._Element, str, etree._Element]:
@@ -228,7 +322,7 @@ def create_app(seed: int = 1, size: int = 50, share_steps: Any = None) -> Starle
         return int(text)
 
     def months(body) -> Iterator[etree._Element]:
-        for month in data.MONTHS:
+        for month in [*data.MONTHS, *recorded()]:
             elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(line_count(month))})
             elem.text = month
             yield elem
@@ -244,12 +338,14 @@ def create_app(seed: int = 1, size: int = 50, share_steps: Any = None) -> Starle
             for line in data.lines(seed, size, month, faults.is_malformed, steps, start):
                 yield _element(m.LINE, line["nro"], line, m.LINE_FIELDS.values())
 
-        attrs = {
+        return rows(), listing_attrs(month, municipality)
+
+    def listing_attrs(month: str, municipality: str) -> dict[str, str]:
+        return {
             m.MONTH: month,
             m.MUNICIPALITY: municipality,
             m.DUE_ATTR: data.due_date(month).isoformat(),
         }
-        return rows(), attrs
 
     def page(body, name: str, count: int, make) -> tuple[list[etree._Element], dict[str, str]]:
         """Items ``alkaen``.. (at most ``enintaan``) and the attributes saying what follows."""
@@ -283,6 +379,15 @@ def create_app(seed: int = 1, size: int = 50, share_steps: Any = None) -> Starle
             answer = _answer(header, message)
             response = f"{service}Response"
             if service == m.SVC_BILLING:
+                month = body.findtext(k(m.MONTH)) or ""
+                path = recorded().get(month)
+                if path is not None:
+                    attrs = listing_attrs(month, municipality)
+                    start = max(1, number(body, m.FROM, 1))
+                    chunks = _envelope_around(
+                        answer, response, m.BILLING, attrs, _recorded_lines(path, start)
+                    )
+                    return StreamingResponse(chunks, media_type=XML)
                 rows, attrs = billing(body, municipality)
                 chunks = _envelope_chunks(answer, response, rows, wrapper=(m.BILLING, attrs))
                 return StreamingResponse(chunks, media_type=XML)
