@@ -1,6 +1,15 @@
-"""``python -m bench [--sizes 100000,1000000]``: generate the data, run every scenario in a
-process of its own against sandboxes in processes of their own, print the table, check
-the targets and write the JSON (``bench/results/latest.json``)."""
+"""``python -m bench [--sizes 100000,1000000] [--datasets episodes,billing]``: generate the
+data, run every scenario in a process of its own against sandboxes in processes of their
+own, print the table, check the targets and write the JSON (``bench/results/latest.json``).
+
+Data sets: ``episodes`` — a municipal nightly export of N service episodes, read by the
+exchange municipal_to_te_office and delivered to the employment authority's sandbox;
+``billing`` — Kela's monthly billing list of N lines, read by kela_to_municipal and
+delivered to the municipal case system's import. Scenarios: the floor (streaming parse and
+a plain SQLite upsert), dlt (the same parser, merge on the key into SQLite), the hub's full
+extract, its incremental re-sync after 1 % changed (episodes only: a billing list is never
+changed once published, next month's is a new list) and its delivery over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +26,26 @@ from pathlib import Path
 from typing import Any
 
 from bench import data, report
+from bench.memory import PeakMemory
 from hub.plugins import sandbox_registry
 from hub.privacy.crypto import generate_master_key
 from hub.sandbox import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ("floor", "dlt", "hub_full", "hub_incremental", "hub_deliver")
+SCENARIOS = {
+    "episodes": ("floor", "dlt", "hub_full", "hub_incremental", "hub_deliver"),
+    "billing": ("floor", "dlt", "hub_full", "hub_deliver"),
+}
 
 
 class Server:
     """A sandbox in a child process (:mod:`bench.serve`)."""
 
-    def __init__(self, system: str, *options: str):
+    def __init__(self, system: str, **options: str):
         self.port = free_port()
+        settings = [f"{k}={v}" for k, v in options.items()]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.serve", system, str(self.port), *options], cwd=ROOT
+            [sys.executable, "-m", "bench.serve", system, str(self.port), *settings], cwd=ROOT
         )
         deadline = time.monotonic() + 60
         while True:
@@ -50,7 +64,8 @@ class Server:
 
 
 def run_child(name: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Run scenario ``name`` in a new process; its result plus its peak RSS in MiB."""
+    """Run scenario ``name`` in a new process; its result, the peak memory of it and every
+    process it started (PSS, :mod:`bench.memory`) and the largest single process's RSS."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.scenarios", name, json.dumps(args)],
         cwd=ROOT,
@@ -58,78 +73,118 @@ def run_child(name: str, args: dict[str, Any], env: dict[str, str]) -> dict[str,
         stdout=subprocess.PIPE,
         text=True,
     )
+    memory = PeakMemory(proc.pid)
+    memory.start()
     out = proc.stdout.read()
+    peak = memory.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"scenario {name} failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mib"] = usage.ru_maxrss / 1024  # Linux: KiB
+    result["peak_mib"] = peak
+    result["max_rss_mib"] = usage.ru_maxrss / 1024  # Linux: KiB
     result["rate"] = result["records"] / result["seconds"] if result["seconds"] else 0.0
     return result
 
 
-def measure(n: int, cache: Path, only: set[str]) -> dict[str, Any]:
+def _environment(work: Path, urls: dict[str, str]) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "HUB_HOME": str(work / "hub"),
+        "HUB_EXCHANGES": str(ROOT / "bench" / "exchanges.yaml"),
+        "HUB_MASTER_KEY": generate_master_key(),
+        **{f"HUB_SYSTEM_{system.upper()}_URL": url for system, url in urls.items()},
+    }
+    env.pop("HUB_STORE_URL", None)  # the embedded default: SQLite in HUB_HOME
+    return env
+
+
+def _place(source: Path, folder: Path) -> None:
+    """``source`` into ``folder`` (a hard link where possible: a million records is big)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy(source, target)
+
+
+def measure(dataset: str, n: int, cache: Path, only: set[str]) -> dict[str, Any]:
     started = time.perf_counter()
-    full, delta = data.exports(cache, n)
-    print(f"N = {n:,}: data ready in {time.perf_counter() - started:.0f} s "
-          f"({full.stat().st_size / 2**20:.0f} MiB export)", flush=True)
+    if dataset == "episodes":
+        full, delta = data.exports(cache, n)
+    else:
+        full, delta = data.billing_list(cache, n), None
+    print(
+        f"{dataset}, N = {n:,}: data ready in {time.perf_counter() - started:.0f} s "
+        f"({full.stat().st_size / 2**20:.0f} MiB)",
+        flush=True,
+    )
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix=f"hub-bench-{n}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"hub-bench-{dataset}-{n}-") as tmp:
         work = Path(tmp)
-        exports = work / "exports"
-        exports.mkdir()
-        os.link(full, exports / full.name) if _same_fs(full, work) else shutil.copy(full, exports)
-        municipal, te_office = Server("municipal", str(exports)), Server("te_office")
-        env = {
-            **os.environ,
-            "HUB_HOME": str(work / "hub"),
-            "HUB_EXCHANGES": str(ROOT / "bench" / "exchanges.yaml"),
-            "HUB_MASTER_KEY": generate_master_key(),
-            "HUB_SYSTEM_MUNICIPAL_URL": municipal.url,
-            "HUB_SYSTEM_TE_OFFICE_URL": te_office.url,
-        }
-        env.pop("HUB_STORE_URL", None)
-        args = {"work": str(work), "full": str(full), "n": n}
+        files = work / "source"
+        _place(full, files)
+        if dataset == "episodes":
+            servers = {
+                "municipal": Server("municipal", export_dir=str(files)),
+                "te_office": Server("te_office"),
+            }
+        else:
+            servers = {
+                "kela": Server("kela", billing_dir=str(files)),
+                "municipal": Server("municipal"),
+            }
+        env = _environment(work, {system: s.url for system, s in servers.items()})
+        args = {"work": str(work), "full": str(full), "n": n, "dataset": dataset}
         try:
-            for name in ORDER:
+            for name in SCENARIOS[dataset]:
                 if name not in only:
                     continue
                 if name == "hub_incremental":  # the next night's export arrives
-                    shutil.copy(delta, exports / delta.name)
-                run = {"run": name}
-                results[name] = run_child(name, {**args, **run}, env)
+                    _place(delta, files)
+                results[name] = run_child(name, {**args, "run": name}, env)
                 r = results[name]
-                print(f"  {name:<16} {r['records']:>9,} records {r['seconds']:8.2f} s "
-                      f"{r['rate']:>9,.0f} rec/s  peak {r['peak_mib']:5.0f} MiB", flush=True)
+                print(
+                    f"  {name:<16} {r['records']:>9,} records {r['seconds']:8.2f} s "
+                    f"{r['rate']:>9,.0f} rec/s  peak {r['peak_mib']:5.0f} MiB",
+                    flush=True,
+                )
         finally:
-            municipal.stop()
-            te_office.stop()
-    results["changed"] = data.changed_count(n)
+            for server in servers.values():
+                server.stop()
+    if dataset == "episodes":
+        results["changed"] = data.changed_count(n)
     return results
-
-
-def _same_fs(a: Path, b: Path) -> bool:
-    return a.stat().st_dev == b.stat().st_dev
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N")
-    parser.add_argument("--only", default=",".join(ORDER), help="scenarios to run")
+    parser.add_argument("--datasets", default="episodes,billing", help="episodes, billing")
+    parser.add_argument("--only", default=",".join(SCENARIOS["episodes"]), help="scenarios")
     parser.add_argument("--cache", type=Path, default=ROOT / ".bench", help="generated data")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     only = set(args.only.split(","))
-    runs = {str(n): measure(n, args.cache, only) for n in sizes}
-    result = {"machine": report.machine(), "sizes": runs}
+    datasets = args.datasets.split(",")
+    unknown = set(datasets) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown data sets: {', '.join(sorted(unknown))}")
+    runs = {
+        dataset: {str(n): measure(dataset, n, args.cache, only) for n in sizes}
+        for dataset in datasets
+    }
+    result = {"machine": report.machine(), "datasets": runs}
     result["targets"] = report.targets(runs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print()
     print(report.table(result))
-    print(f"\nwritten to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    shown = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
+    print(f"\nwritten to {shown}")
 
 
 if __name__ == "__main__":

@@ -1,28 +1,36 @@
-"""Deterministic benchmark data: a municipal nightly export of N service episodes, and the
-next night's export holding the 1 % of them that changed.
+"""Deterministic benchmark data, with identity codes of the test range 900–999 only:
 
-People come from :func:`hub.synthetic.person` (identity codes of the test range 900–999
-only) and episodes from the municipal sandbox's own generator, so the data is what the
-sandbox and the demo serve, only more of it. Files are cached by (N, seed): generating a
-million episodes takes about a minute.
+- ``episodes``: a municipal nightly export of N service episodes, and the next night's
+  export holding the 1 % of them that changed;
+- ``billing``: Kela's monthly billing list of N lines (the month after the sandbox's own).
+
+People come from :func:`hub.synthetic.person`, records from the sandboxes' own generators,
+so the data is what the sandboxes and the demo serve, only more of it. Files are cached by
+(N, seed) in ``.bench/``: generating a million records takes about a minute.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hub.synthetic import person
+from hub_kela import data as kela
+from hub_kela.sandbox import write_billing_list
 from hub_municipal import data as municipal
 from hub_municipal import mapping as m
 from hub_municipal.xmlformat import export_chunks
+
+from hub.synthetic import person
 
 SEED = 7
 #: the full export and the next night's delta (after the sandbox's seeded exports)
 FULL_EXPORT, DELTA_EXPORT = "2026-12-01", "2026-12-02"
 #: every n-th episode changes between the two nights: 1 %
 CHANGED_EVERY = 100
+#: the billing list's month (after the Kela sandbox's generated months)
+BILLING_MONTH = "2026-11"
 
 
 def episode(i: int, *, changed: bool = False) -> dict[str, Any]:
@@ -65,3 +73,15 @@ def exports(cache: Path, n: int) -> tuple[Path, Path]:
     if not delta.exists():
         _write(delta, DELTA_EXPORT, delta_records(n))
     return full, delta
+
+
+def billing_list(cache: Path, n: int) -> Path:
+    """A billing list of ``n`` lines for :data:`BILLING_MONTH`, recorded once into ``cache``
+    in the form the Kela sandbox serves from its ``billing_dir``."""
+    folder = cache / f"billing-{n}-seed{SEED}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{BILLING_MONTH}.xml"
+    if not path.exists():
+        lines = kela.lines(SEED, n, BILLING_MONTH, lambda _: False)
+        write_billing_list(path, itertools.islice(lines, n))
+    return path

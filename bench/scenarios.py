@@ -12,27 +12,33 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.parsing import FIELDS, episodes, pages
+from bench.parsing import COLUMNS, PARSERS, pages
 
-EXCHANGE = "municipal_to_te_office"
-COLUMNS = ("id", *FIELDS)
+#: the exchange the hub runs on each data set (bench/exchanges.yaml)
+EXCHANGES = {"episodes": "municipal_to_te_office", "billing": "kela_to_municipal"}
 
 
 def floor(args: dict[str, Any]) -> dict[str, Any]:
     """Streaming parse + a plain SQLite upsert of the same fields, nothing else (WAL and
     synchronous=NORMAL, as the hub's store; one transaction per 5 000 rows)."""
+    dataset = args["dataset"]
+    key, fields = COLUMNS[dataset]
+    columns = (key, *fields)
     db = sqlite3.connect(Path(args["work"]) / "floor.db")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    cols = ", ".join(f'"{c}" TEXT' for c in COLUMNS[1:])
-    db.execute(f'CREATE TABLE IF NOT EXISTS episodes ("id" TEXT PRIMARY KEY, {cols})')
-    names = ", ".join(f'"{c}"' for c in COLUMNS)
-    marks = ", ".join("?" for _ in COLUMNS)
-    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in COLUMNS[1:])
-    sql = f'INSERT INTO episodes ({names}) VALUES ({marks}) ON CONFLICT("id") DO UPDATE SET {sets}'
+    cols = ", ".join(f'"{c}" TEXT' for c in fields)
+    db.execute(f'CREATE TABLE IF NOT EXISTS {dataset} ("{key}" TEXT PRIMARY KEY, {cols})')
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in fields)
+    sql = (
+        f"INSERT INTO {dataset} ({names}) VALUES ({marks}) "
+        f'ON CONFLICT("{key}") DO UPDATE SET {sets}'
+    )
     start, n, batch = time.perf_counter(), 0, []
-    for row in episodes(Path(args["full"])):
-        batch.append(tuple(row[c] for c in COLUMNS))
+    for row in PARSERS[dataset](Path(args["full"])):
+        batch.append(tuple(row[c] for c in columns))
         if len(batch) >= 5000:
             with db:
                 db.executemany(sql, batch)
@@ -41,7 +47,7 @@ def floor(args: dict[str, Any]) -> dict[str, Any]:
         db.executemany(sql, batch)
     n += len(batch)
     seconds = time.perf_counter() - start
-    (stored,) = db.execute("SELECT count(*) FROM episodes").fetchone()
+    (stored,) = db.execute(f"SELECT count(*) FROM {dataset}").fetchone()
     db.close()
     return {"records": n, "seconds": seconds, "stored": stored}
 
@@ -54,28 +60,28 @@ def dlt_merge(args: dict[str, Any]) -> dict[str, Any]:
     import dlt
     from dlt.destinations import sqlalchemy as dlt_sqlalchemy
 
-    work = Path(args["work"])
+    work, dataset = Path(args["work"]), args["dataset"]
     pipeline = dlt.pipeline(
-        pipeline_name="bench_episodes",
+        pipeline_name=f"bench_{dataset}",
         destination=dlt_sqlalchemy(credentials=f"sqlite:///{work / 'dlt.db'}"),
-        dataset_name="municipal",
+        dataset_name="source",
         pipelines_dir=str(work / "dlt-pipelines"),
     )
 
-    @dlt.resource(name="episodes", write_disposition="merge", primary_key="id")
+    @dlt.resource(name=dataset, write_disposition="merge", primary_key=COLUMNS[dataset][0])
     def resource():
-        yield from pages(Path(args["full"]))
+        yield from pages(dataset, Path(args["full"]))
 
     start = time.perf_counter()
     info = pipeline.run(resource())
     seconds = time.perf_counter() - start
     info.raise_on_failed_jobs()
     with pipeline.sql_client() as client:
-        stored = client.execute_sql("SELECT count(*) FROM episodes")[0][0]
+        stored = client.execute_sql(f"SELECT count(*) FROM {dataset}")[0][0]
     return {"records": stored, "seconds": seconds, "stored": stored, "dlt": dlt.__version__}
 
 
-def _hub_phase(phase: str, external_id: str) -> tuple[float, Any]:
+def _hub_phase(exchange: str, phase: str, external_id: str) -> tuple[float, Any]:
     from hub.engine.context import Hub
     from hub.engine.run import run_phase
     from hub.store import runs
@@ -83,9 +89,9 @@ def _hub_phase(phase: str, external_id: str) -> tuple[float, Any]:
     hub = Hub.open()
     try:
         if phase == "extract":
-            run_phase(hub, EXCHANGE, "check", external_id, last=False)
+            run_phase(hub, exchange, "check", external_id, last=False)
         start = time.perf_counter()
-        run_id = run_phase(hub, EXCHANGE, phase, external_id, last=True)
+        run_id = run_phase(hub, exchange, phase, external_id, last=True)
         seconds = time.perf_counter() - start
         with hub.store.transaction() as conn:
             run = dict(runs.get_run(conn, run_id)._mapping)
@@ -95,10 +101,10 @@ def _hub_phase(phase: str, external_id: str) -> tuple[float, Any]:
 
 
 def hub_extract(args: dict[str, Any]) -> dict[str, Any]:
-    """The hub's extract phase through the real adapter, reading the export from the
-    municipal sandbox over HTTP: model, validation, pseudonyms, encryption, store, outbox,
-    access log. ``external_id`` names the run (full or incremental)."""
-    seconds, run = _hub_phase("extract", args["run"])
+    """The hub's extract phase through the real adapter, reading the export (the billing
+    list) from the municipal (Kela) sandbox over HTTP: model, validation, pseudonyms,
+    encryption, store, outbox, access log. ``run`` names the run (full or incremental)."""
+    seconds, run = _hub_phase(EXCHANGES[args["dataset"]], "extract", args["run"])
     return {
         "records": run["read"],
         "seconds": seconds,
@@ -109,9 +115,10 @@ def hub_extract(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def hub_deliver(args: dict[str, Any]) -> dict[str, Any]:
-    """The hub's deliver phase: every pending record of the outbox to the employment
-    authority's sandbox over HTTP, with the disclosure log written before each batch."""
-    seconds, run = _hub_phase("deliver", args["run"])
+    """The hub's deliver phase: every pending record of the outbox to the target's sandbox
+    (the employment authority's, the municipal case system's) over HTTP, with the
+    disclosure log written before each batch."""
+    seconds, run = _hub_phase(EXCHANGES[args["dataset"]], "deliver", args["run"])
     done = run["delivered"] + run["skipped"]
     return {
         "records": done,
@@ -143,7 +150,7 @@ def main() -> None:
 
         with Profiler() as profiler:
             result = SCENARIOS[name](args)
-        out = Path(folder) / f"{name}-{args['n']}.txt"
+        out = Path(folder) / f"{args['dataset']}-{name}-{args['n']}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(profiler.output_text(show_all=False))
     print(json.dumps(result), flush=True)
