@@ -24,7 +24,6 @@ from hub.store import subjects
 from hub.store.bulk import execute_many, rows_in
 
 _CLIENT_NS = uuid.UUID("6f1c2b0e-8a43-4b1e-9a8f-2f4f0c6c9d11")
-_IN_CHUNK = 500  # bound the size of IN (...) lists
 
 
 def now() -> dt.datetime:
@@ -91,11 +90,6 @@ class UpsertResult:
         return self.inserted + self.updated
 
 
-def _chunks(items: Sequence, size: int = _IN_CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def lookup_native(
     conn: Connection, keys: Keyring, system: str, entity: str, native_ids: Iterable[str]
 ) -> dict[str, str]:
@@ -159,18 +153,15 @@ def native_ids_for(
     conn: Connection, keys: Keyring, system: str, entity: str, record_ids: Sequence[str]
 ) -> dict[str, str]:
     """record id -> native id in ``system`` (decrypted), for records already known there."""
-    out: dict[str, str] = {}
-    for chunk in _chunks(list(record_ids)):
-        rows = conn.execute(
-            select(t.identity_map.c.record_id, t.identity_map.c.native_id).where(
-                t.identity_map.c.system == system,
-                t.identity_map.c.entity == entity,
-                t.identity_map.c.record_id.in_(chunk),
-            )
-        )
-        for rid, blob in rows:
-            out[rid] = keys.decrypt(blob, context=f"{system}/{entity}".encode()).decode()
-    return out
+    im = t.identity_map.c
+    # by (record id, system) only: a record id names one entity, and with the entity in the
+    # condition SQLite would walk the primary key of every (system, entity) link instead
+    query = select(im.record_id, im.native_id).where(im.system == system)
+    context = f"{system}/{entity}".encode()
+    return {
+        rid: keys.decrypt(bytes(blob), context=context).decode()
+        for rid, blob in rows_in(conn, query, im.record_id, list(record_ids))
+    }
 
 
 def prepare(keys: Keyring, system: str, items: Sequence[Incoming]) -> list[Prepared]:
@@ -321,21 +312,14 @@ class StoredRecord:
 
 def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str, StoredRecord]:
     """Decrypt records by id. Callers that show or send the data must log the access."""
+    r = t.records.c
+    query = select(r.id, r.entity, r.version, r.content_hash, r.subject_id, r.payload)
     out: dict[str, StoredRecord] = {}
-    for chunk in _chunks(list(record_ids)):
-        rows = conn.execute(
-            select(
-                t.records.c.id,
-                t.records.c.entity,
-                t.records.c.version,
-                t.records.c.content_hash,
-                t.records.c.subject_id,
-                t.records.c.payload,
-            ).where(t.records.c.id.in_(chunk))
-        )
-        for rid, entity, version, digest, subject, payload in rows:
-            data = from_json(keys.decrypt(payload, context=_context(rid, entity)))
-            out[rid] = StoredRecord(rid, entity, version, digest, subject, data)
+    for rid, entity, version, digest, subject_id, payload in rows_in(
+        conn, query, r.id, list(record_ids)
+    ):
+        data = from_json(keys.decrypt(bytes(payload), context=_context(rid, entity)))
+        out[rid] = StoredRecord(rid, entity, version, digest, subject_id, data)
     return out
 
 

@@ -35,6 +35,7 @@ from hub_municipal.xmlformat import (
     item_problem,
     read_export,
     read_response,
+    valid_import,
 )
 
 DONE = "done"
@@ -180,30 +181,31 @@ class MunicipalAdapter(Adapter):
                     "record lacks or the exchange may not send",
                 )
                 continue
-            imported = ImportItem(rt.element, key, item.native_id, dict(item.payload))
-            problem = item_problem(self.municipality, imported)
-            if problem:
-                outcomes[key] = WriteOutcome.permanent(
-                    key,
-                    f"{m.SYSTEM}/{stream}: {m.describe(stream, problem[0])} is not valid for "
-                    f"the case system ({m.IMPORT_XSD.name}): {problem[1]}",
-                )
-                continue
-            sendable[key] = imported
+            sendable[key] = ImportItem(rt.element, key, item.native_id, dict(item.payload))
+        document = valid_import(self.municipality, list(sendable.values())) if sendable else None
+        if sendable and document is None:
+            for key, imported in list(sendable.items()):  # which ones: each on its own
+                problem = item_problem(self.municipality, imported)
+                if problem:
+                    del sendable[key]
+                    outcomes[key] = WriteOutcome.permanent(
+                        key,
+                        f"{m.SYSTEM}/{stream}: {m.describe(stream, problem[0])} is not valid "
+                        f"for the case system ({m.IMPORT_XSD.name}): {problem[1]}",
+                    )
         if sendable:
-            outcomes.update(self._post(stream, list(sendable.values())))
+            if document is None:
+                document = import_document(self.municipality, list(sendable.values()))
+            outcomes.update(self._post(stream, document))
         return [
             outcomes.get(i.idempotency_key)
             or WriteOutcome.transient(i.idempotency_key, "the case system returned no result")
             for i in items
         ]
 
-    def _post(self, stream: str, items: list[ImportItem]) -> dict[str, WriteOutcome]:
+    def _post(self, stream: str, document: bytes) -> dict[str, WriteOutcome]:
         _, body = self.http.request(
-            "POST",
-            m.IMPORT_PATH,
-            content=import_document(self.municipality, items),
-            headers={"Content-Type": "application/xml"},
+            "POST", m.IMPORT_PATH, content=document, headers={"Content-Type": "application/xml"}
         )
         try:
             results = read_response(body)

@@ -302,23 +302,34 @@ def to_canonical(stream: str, native_id: str, data: Mapping[str, Any]) -> Canoni
     return rt.entity.model_validate(values)
 
 
+#: (field, canonical code -> native code) of every field of a stream, for writing
+_WRITE_PLAN = {
+    stream: tuple(
+        (f, {v: k for k, v in f.codes.items()} if f.codes is not None else None) for f in rt.fields
+    )
+    for stream, rt in RECORD_TYPES.items()
+}
+
+
 def to_native(stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """Native fields (text, or lists of text) from a canonical record as JSON; fields the
     record lacks are left out."""
-    rt = record_type(stream)
+    record_type(stream)  # an unknown stream is an error naming it
     native: dict[str, Any] = {}
-    for f in rt.fields:
+    for f, reverse in _WRITE_PLAN[stream]:
         value = record.get(f.canonical)
         if value is None or value == []:
             continue
-        if f.codes is not None:
-            reverse = {v: k for k, v in f.codes.items()}
+        if reverse is not None:
             if value not in reverse:
                 raise RecordError(f"{SYSTEM}/{stream}", f.canonical, "no code in the case system")
             value = reverse[value]
         if f.decimal:
             value = _decimal_text(value)
-        native[f.native] = [_text(v) for v in value] if f.repeated else _text(value)
+        if f.repeated:
+            native[f.native] = [_text(v) for v in value]
+        else:
+            native[f.native] = value if type(value) is str else _text(value)
     return native
 
 

@@ -192,6 +192,17 @@ _NAMESPACE = re.compile(r"\{[^}]*:[^}]*\}")
 _QUOTED = re.compile(r"'([^']*)'")
 
 
+def valid_import(municipality: str, items: list[ImportItem]) -> bytes | None:
+    """The ``<import>`` document of ``items`` if it is valid against import.xsd, else None:
+    one validation of the whole batch, the common case (:func:`item_problem` then finds
+    which items are not)."""
+    root = _import_root(municipality, items)
+    schema = _item_schema()
+    with _checking:
+        valid = schema.validate(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if valid else None
+
+
 def item_problem(municipality: str, item: ImportItem) -> tuple[str, str] | None:
     """(native field, what is wrong) when ``item`` alone is not valid against import.xsd,
     else None. Checked before sending, so that one bad record does not make the case system
