@@ -57,27 +57,43 @@ def forget_cursors(hub, x) -> None:
 
 def test_the_worker_stores_what_one_process_stores(hub):
     before = children()
-    extract(hub, exchange(hub, parallel=True), None)
+    # batches of 7: the first is read here, the worker reads the rest
+    extract(hub, exchange(hub, parallel=True, batch_size=7), None)
     first = stored(hub)
     assert first and children() == before  # the worker was reaped
     # read again from the start, in one process: every record is the same, nothing changes
     forget_cursors(hub, exchange(hub))
     extract(hub, exchange(hub, parallel=False), None)
     assert stored(hub) == first
+    # and again with batches larger than the streams: all read here, no worker
     forget_cursors(hub, exchange(hub))
-    extract(hub, exchange(hub, parallel=True, batch_size=7), None)
+    extract(hub, exchange(hub, parallel=True, batch_size=10_000), None)
     assert stored(hub) == first
 
 
 def test_a_failure_of_the_source_reaches_the_parent_and_is_retried(hub, hub_env):
     hub_env.faults("te_office", unavailable_every=2, retry_after=0)
-    extract(hub, exchange(hub, max_attempts=6, max_wait_seconds=0.1), None)
+    # every other request fails: each attempt keeps what it read, the next goes on from there
+    extract(hub, exchange(hub, batch_size=5, max_attempts=40, max_wait_seconds=0.01), None)
     assert stored(hub)
     hub_env.faults("te_office", unavailable_every=1, retry_after=0)
     before = children()
     with pytest.raises(TransientError, match="503"):
-        extract(hub, exchange(hub, max_attempts=2, max_wait_seconds=0.1), None)
+        extract(hub, exchange(hub, batch_size=5, max_attempts=2, max_wait_seconds=0.1), None)
     assert children() == before
+
+
+def test_what_was_read_before_the_source_failed_is_kept(hub, hub_env):
+    hub_env.faults("te_office", unavailable_every=3, retry_after=0)
+    with pytest.raises(TransientError):
+        extract(hub, exchange(hub, batch_size=5, max_attempts=1), None)
+    kept = stored(hub)
+    assert len(kept) == 10  # two pages of five were read and committed before the third failed
+    with hub.store.transaction() as conn:
+        assert runs.get_cursor(conn, EXCHANGE, "clients") is not None
+    hub_env.faults("te_office")  # the source is back: the next run goes on from the cursor
+    extract(hub, exchange(hub, batch_size=5), None)
+    assert set(kept) < set(stored(hub))
 
 
 def test_log_records_of_the_worker_are_logged_here_without_identity_codes(hub, caplog, monkeypatch):
@@ -90,11 +106,11 @@ def test_log_records_of_the_worker_are_logged_here_without_identity_codes(hub, c
 
     monkeypatch.setattr(reader, "translate", chatty)
     with caplog.at_level(logging.WARNING, logger="hub.test.worker"):
-        extract(hub, exchange(hub), None)
+        extract(hub, exchange(hub, batch_size=5), None)
     seen = [r.getMessage() for r in caplog.records if r.name == "hub.test.worker"]
-    assert seen, "the worker's records were logged in this process"
-    assert all(hetu not in m and "[identity code removed]" in m for m in seen)
-    assert all(f" in {os.getpid()}" not in m for m in seen)  # written by another process
+    by_worker = [m for m in seen if not m.endswith(f" in {os.getpid()}")]
+    assert by_worker, "the worker's records were logged in this process"
+    assert all(hetu not in m and "[identity code removed]" in m for m in by_worker)
 
 
 def test_the_worker_is_stopped_when_storing_fails(hub, monkeypatch):

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select
 
 from hub.model import Client, ServiceEpisode
 from hub.privacy.crypto import generate_master_key, load_keyring
-from hub.store import Store, outbox, records, runs
+from hub.store import Store, outbox, records, runs, subjects
 from hub.store import schema as t
 from hub.store.db import migrate
 from hub.synthetic import person
@@ -124,6 +124,38 @@ def test_outbox_fan_out_and_requeue_on_new_version(store):
         outbox.enqueue(conn, ["a"], newer.changed)
         again = outbox.next_pending(conn, "a", "ServiceEpisode", 10)
     assert [i.idempotency_key.endswith(":v2") for i in again] == [True]
+
+
+def test_a_record_moved_to_another_person_is_found_under_them(store):
+    """A correction of the identity code on a record: the new version is filed under the
+    right person, the old one no longer has it; an update that keeps the person keeps it."""
+    first, second = person(1, 5).hetu, person(1, 6).hetu
+
+    def episode(hetu: str, days: int) -> records.Incoming:
+        return records.Incoming(
+            "E-1",
+            ServiceEpisode(
+                client_hetu=hetu,
+                service_type="rehabilitative_work_activity",
+                status="planned",
+                days_per_week=days,
+            ),
+        )
+
+    def filed_under(hetu: str) -> set[str]:
+        with store.transaction() as conn:
+            sid = subjects.id_of(conn, store.keys, hetu)
+            rows = conn.execute(select(t.records.c.id).where(t.records.c.subject_id == sid))
+            return set(rows.scalars()) if sid else set()
+
+    with store.transaction() as conn:
+        rid = records.upsert(conn, store.keys, "municipal", [episode(first, 2)]).ids[0][1]
+        records.upsert(conn, store.keys, "municipal", [episode(first, 3)])  # same person
+    assert filed_under(first) == {rid}
+    with store.transaction() as conn:
+        moved = records.upsert(conn, store.keys, "municipal", [episode(second, 3)])
+    assert [v for _, _, v, _ in moved.updated] == [3]
+    assert filed_under(first) == set() and filed_under(second) == {rid}
 
 
 def test_cursor_and_run_records(store):

@@ -148,7 +148,16 @@ def _read_stream(
     writer = StoreWriter(hub.store, exchange.commit_every, exchange.commit_seconds)
     try:
         with prepared_batches(hub, exchange, flow, stream, cursor) as batches:
-            for staged, next_cursor in batches:
+            while True:
+                try:
+                    staged, next_cursor = next(batches)
+                except StopIteration:
+                    break
+                except Exception:
+                    # the source failed: what was written before it (each batch with its
+                    # cursor) is kept, so a retry goes on from there instead of starting over
+                    writer.commit()
+                    raise
                 stats = write_batch(
                     writer.connection(),
                     hub,
@@ -174,7 +183,7 @@ def _read_stream(
                 )
         writer.commit()
     finally:
-        writer.close()
+        writer.close()  # rolls back a batch whose writing failed
     return total
 
 

@@ -86,16 +86,35 @@ def can_fork() -> bool:
 def prepared_batches(
     hub: Hub, exchange: Exchange, flow: EntityFlow, stream: str, cursor: str | None
 ) -> Iterator[Iterator[tuple[Staged, str | None]]]:
-    """The stream's prepared batches since ``cursor``, with the cursor after each. Read by a
-    worker process when the exchange is ``parallel`` (and this system can fork)."""
+    """The stream's prepared batches since ``cursor``, with the cursor after each.
+
+    Read here until a batch's worth of records has come (most runs read a night's few
+    changes: no process is started for them); if the stream goes on and the exchange is
+    ``parallel`` (and this system can fork), a worker reads the rest from the cursor of the
+    last batch read here."""
+    inline = _prepared(hub, exchange, flow, stream, cursor)
     if not (exchange.parallel and can_fork()):
-        yield _prepared(hub, exchange, flow, stream, cursor)
+        yield inline
         return
-    worker = _Worker(hub, exchange, flow, stream, cursor)
+    workers: list[_Worker] = []
+
+    def batches() -> Iterator[tuple[Staged, str | None]]:
+        read = 0
+        for staged, next_cursor in inline:
+            yield staged, next_cursor
+            read += staged.read
+            if read >= exchange.batch_size:
+                inline.close()  # its adapter and connection are closed
+                workers.append(_Worker(hub, exchange, flow, stream, next_cursor))
+                yield from workers[0].batches()
+                return
+
     try:
-        yield worker.batches()
+        yield batches()
     finally:
-        worker.stop()
+        inline.close()
+        for worker in workers:
+            worker.stop()
 
 
 # --- the pipe -------------------------------------------------------------------------------

@@ -212,6 +212,21 @@ _RECORD_COLUMNS = (
 )
 
 
+_UPDATE_COLUMNS = ("rid", "version", "content_hash", "payload", "origin_system", "updated_at")
+_UPDATE = (
+    update(t.records)
+    .where(t.records.c.id == bindparam("rid"))
+    .values(
+        version=bindparam("version"),
+        content_hash=bindparam("content_hash"),
+        payload=bindparam("payload"),
+        origin_system=bindparam("origin_system"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_UPDATE_WITH_SUBJECT = _UPDATE.values(subject_id=bindparam("subject_id"))
+
+
 def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incoming]) -> UpsertResult:
     """Insert new records, bump the version of changed ones, skip unchanged ones."""
     if not items:
@@ -238,14 +253,16 @@ def apply(
     if entity == Client.entity_name:
         could_exist = record_id
     r = t.records.c
-    current: dict[str, tuple[int, str]] = {
-        rid: (v, h)
-        for rid, v, h in rows_in(conn, select(r.id, r.version, r.content_hash), r.id, could_exist)
+    current: dict[str, tuple[int, str, int | None]] = {
+        rid: (v, h, subject)
+        for rid, v, h, subject in rows_in(
+            conn, select(r.id, r.version, r.content_hash, r.subject_id), r.id, could_exist
+        )
     }
 
     stamp = now()
     subject_ids = subjects.ids_for(conn, (p.subject for p in prepared), stamp)
-    inserts, updates, new_links = [], [], []
+    inserts, updates, moved, new_links = [], [], [], []
     ids = result.ids
     for p, rid in zip(prepared, record_id, strict=True):
         subject_id = subject_ids[p.subject] if p.subject else None
@@ -262,40 +279,30 @@ def apply(
             inserts.append(
                 (rid, entity, 1, p.content_hash, payload, subject_id, system, stamp, stamp)
             )
-            current[rid] = (1, p.content_hash)
+            current[rid] = (1, p.content_hash, subject_id)
             result.inserted.append((rid, entity, 1, p.content_hash))
         elif found[1] != p.content_hash:
             version = found[0] + 1
-            updates.append(
-                {
-                    "rid": rid,
-                    "version": version,
-                    "content_hash": p.content_hash,
-                    "payload": keys.encrypt(p.body, context=_context(rid, entity)),
-                    "subject_id": subject_id,
-                    "origin_system": system,
-                    "updated_at": stamp,
-                }
+            row = (
+                rid,
+                version,
+                p.content_hash,
+                keys.encrypt(p.body, context=_context(rid, entity)),
+                system,
+                stamp,
             )
-            current[rid] = (version, p.content_hash)
+            # an unchanged subject is not written: SQLite would rewrite its index entry
+            if found[2] == subject_id:
+                updates.append(row)
+            else:
+                moved.append((*row, subject_id))
+            current[rid] = (version, p.content_hash, subject_id)
             result.updated.append((rid, entity, version, p.content_hash))
         else:
             result.unchanged += 1
     execute_many(conn, t.records.insert(), inserts, _RECORD_COLUMNS)
-    execute_many(
-        conn,
-        update(t.records)
-        .where(t.records.c.id == bindparam("rid"))
-        .values(
-            version=bindparam("version"),
-            content_hash=bindparam("content_hash"),
-            payload=bindparam("payload"),
-            subject_id=bindparam("subject_id"),
-            origin_system=bindparam("origin_system"),
-            updated_at=bindparam("updated_at"),
-        ),
-        updates,
-    )
+    execute_many(conn, _UPDATE, updates, _UPDATE_COLUMNS)
+    execute_many(conn, _UPDATE_WITH_SUBJECT, moved, (*_UPDATE_COLUMNS, "subject_id"))
     execute_many(conn, t.identity_map.insert(), new_links, _LINK_COLUMNS)
     return result
 

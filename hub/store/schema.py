@@ -68,7 +68,7 @@ records = Table(
     Column("origin_system", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
-    Index(None, "entity", "updated_at"),
+    Index(None, "entity", "id"),  # every record of an entity, in id order (derivations)
     Index(None, "subject_id"),
 )
 

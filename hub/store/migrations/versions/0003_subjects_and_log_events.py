@@ -3,7 +3,8 @@
 A person is a row of ``subjects`` (the keyed pseudonym, once) and everything else refers to
 it by a small integer handed out in order; the purpose and legal basis, written once per
 record before, are written once per event (batch). Pseudonyms are kept as their 32 bytes
-instead of 64 hex characters. Existing rows are carried over.
+instead of 64 hex characters. Records are indexed by (entity, id), as they are read, not by
+the time of their last change. Existing rows are carried over.
 
 Revision ID: 0003
 Revises: 0002
@@ -90,6 +91,10 @@ def upgrade() -> None:
     else:
         op.drop_column("records", "subject")
     op.create_index(op.f("ix_records_subject_id"), "records", ["subject_id"], unique=False)
+    # records are read by entity in id order; an index on the time of the last change was
+    # rewritten by every update and read by nothing
+    op.drop_index(op.f("ix_records_entity_updated_at"), table_name="records")
+    op.create_index(op.f("ix_records_entity_id"), "records", ["entity", "id"], unique=False)
 
     _split_access_log()
     _split_disclosure_log()
@@ -342,4 +347,8 @@ def downgrade() -> None:
         op.drop_constraint(op.f("fk_records_subject_id_subjects"), "records", type_="foreignkey")
         op.drop_column("records", "subject_id")
     op.create_index(op.f("ix_records_subject"), "records", ["subject"], unique=False)
+    op.drop_index(op.f("ix_records_entity_id"), table_name="records")
+    op.create_index(
+        op.f("ix_records_entity_updated_at"), "records", ["entity", "updated_at"], unique=False
+    )
     op.drop_table("subjects")
