@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -76,8 +77,20 @@ def classify(response: httpx.Response, body: bytes, where: str) -> DeliveryError
     return fault_error(*found, where) if found else None
 
 
+@functools.cache
+def _qualified(names: tuple[str, ...]) -> dict[str, str]:
+    return {k(n): n for n in names}
+
+
 def _children(elem: etree._Element, names: Mapping[str, str]) -> dict[str, Any]:
-    return {n: elem.findtext(k(n)) for n in names.values() if elem.find(k(n)) is not None}
+    """The text of each of ``names``' child elements that ``elem`` has (the first of each),
+    in one pass over its children."""
+    wanted, out = _qualified(tuple(names.values())), {}
+    for child in elem:
+        name = wanted.get(child.tag)
+        if name is not None and name not in out:
+            out[name] = child.text or ""
+    return out
 
 
 def _code(table: Mapping[str, str], value: Any, where: str, field: str) -> str:
