@@ -58,6 +58,11 @@ class Server:
                 time.sleep(0.1)
         self.url = f"http://127.0.0.1:{self.port}" + sandbox_registry()[system].base_path
 
+    def cpu_seconds(self) -> float:
+        """CPU time the sandbox has used so far (it shares the machine's cores)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -144,11 +149,14 @@ def measure(dataset: str, n: int, cache: Path, only: set[str]) -> dict[str, Any]
                     continue
                 if name == "hub_incremental":  # the next night's export arrives
                     _place(delta, files)
+                before = sum(s.cpu_seconds() for s in servers.values())
                 results[name] = run_child(name, {**args, "run": name}, env)
                 r = results[name]
+                r["sandbox_cpu_s"] = sum(s.cpu_seconds() for s in servers.values()) - before
                 print(
                     f"  {name:<16} {r['records']:>9,} records {r['seconds']:8.2f} s "
-                    f"{r['rate']:>9,.0f} rec/s  peak {r['peak_mib']:5.0f} MiB",
+                    f"{r['rate']:>9,.0f} rec/s  peak {r['peak_mib']:5.0f} MiB  "
+                    f"(sandboxes: {r['sandbox_cpu_s']:.1f} s CPU)",
                     flush=True,
                 )
         finally:

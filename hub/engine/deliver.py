@@ -199,8 +199,8 @@ def _settle_batch(
         if outcome.outcome == Outcome.OK:
             marks.append((p.item.id, outbox.DELIVERED, None))
             settled.append((p.write.idempotency_key, "ok"))
-            if outcome.native_id:
-                links.append((outcome.native_id, p.item.record_id))
+            if outcome.native_id and outcome.native_id != p.write.native_id:
+                links.append((outcome.native_id, p.item.record_id))  # new to the hub
             stats.delivered += 1
         elif outcome.outcome == Outcome.SKIPPED:
             marks.append((p.item.id, outbox.SKIPPED, outcome.reason))

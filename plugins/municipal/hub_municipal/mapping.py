@@ -129,8 +129,8 @@ class RecordType:
     exported: bool = True
     imported: bool = True
 
-    def required(self) -> list[Field]:
-        return [f for f in self.fields if f.required]
+    def required(self) -> tuple[Field, ...]:
+        return _REQUIRED[self.element]
 
     def repeated(self) -> set[str]:
         return {f.native for f in self.fields if f.repeated}
@@ -267,6 +267,7 @@ RECORD_TYPES: dict[str, RecordType] = {
     ),
 }
 BY_ELEMENT: dict[str, RecordType] = {rt.element: rt for rt in RECORD_TYPES.values()}
+_REQUIRED = {rt.element: tuple(f for f in rt.fields if f.required) for rt in RECORD_TYPES.values()}
 
 
 def record_type(stream: str) -> RecordType:
