@@ -27,14 +27,20 @@ def _prune(elem: etree._Element) -> None:
         del parent[0]
 
 
+def _row(elem: etree._Element, dataset: str, key: str, prefix: int) -> dict[str, str | None]:
+    """The record's fields by their local names, its id under the data set's key column."""
+    id_column, fields = COLUMNS[dataset]
+    row: dict[str, str | None] = dict.fromkeys(fields)
+    row[id_column] = elem.get(key)
+    for child in elem:
+        row[child.tag[prefix:]] = child.text
+    return row
+
+
 def episodes(path: Path) -> Iterator[dict[str, str | None]]:
     prefix = len(m.EXPORT_NS) + 2
     for _, elem in etree.iterparse(str(path), events=("end",), tag=EPISODE):
-        row: dict[str, str | None] = dict.fromkeys(EPISODE_FIELDS)
-        row["id"] = elem.get(m.RECORD_ID_ATTR)
-        for child in elem:
-            row[child.tag[prefix:]] = child.text
-        yield row
+        yield _row(elem, "episodes", m.RECORD_ID_ATTR, prefix)
         _prune(elem)
 
 
@@ -48,11 +54,7 @@ def billing_lines(path: Path) -> Iterator[dict[str, str | None]]:
 
     def rows() -> Iterator[dict[str, str | None]]:
         for _, elem in parser.read_events():
-            row: dict[str, str | None] = dict.fromkeys(LINE_FIELDS)
-            row["nro"] = elem.get(kela.LINE_NO_ATTR)
-            for child in elem:
-                row[child.tag[prefix:]] = child.text
-            yield row
+            yield _row(elem, "billing", kela.LINE_NO_ATTR, prefix)
             _prune(elem)
 
     with path.open("rb") as fh:

@@ -6,19 +6,10 @@ import pytest
 from conftest import BOTH_STORES
 from sqlalchemy import bindparam, select, update
 
-from hub.privacy.crypto import generate_master_key, load_keyring
-from hub.store import Store
 from hub.store import schema as t
 from hub.store.bulk import execute_many
 
 pytestmark = BOTH_STORES
-
-
-@pytest.fixture
-def store(store_url):
-    s = Store(store_url, load_keyring(key=generate_master_key()))
-    yield s
-    s.close()
 
 
 def rows(n: int, stamp: dt.datetime) -> list[dict]:

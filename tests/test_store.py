@@ -2,27 +2,18 @@
 
 import datetime as dt
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import BOTH_STORES
 from sqlalchemy import func, inspect, select
 
 from hub.model import Client, ServiceEpisode
-from hub.privacy.crypto import generate_master_key, load_keyring
-from hub.store import Store, outbox, records, runs, subjects
+from hub.store import outbox, records, runs, subjects
 from hub.store import schema as t
 from hub.store.db import migrate
 from hub.synthetic import person
 
 pytestmark = BOTH_STORES
-
-
-@pytest.fixture
-def store(store_url):
-    s = Store(store_url, load_keyring(key=generate_master_key()))
-    yield s
-    s.close()
 
 
 def client(i: int, **over) -> records.Incoming:

@@ -822,13 +822,13 @@ def test_an_invalid_field_is_refused_before_sending_without_its_value(adapter, c
 
 def test_values_are_escaped_and_characters_xml_cannot_hold_refused(adapter, control):
     items = kela_items(adapter, "kela_notifications", 3)
-    items[0] = WriteItem("amp", "r0", {**items[0].payload, "reason": "Työ & <koulutus> \"ok\""})
+    items[0] = WriteItem("amp", "r0", {**items[0].payload, "reason": 'Työ & <koulutus> "ok"'})
     items[1] = WriteItem("ctrl", "r1", {**items[1].payload, "reason": "bell \x07 rings"})
     outcomes = adapter.write("kela_notifications", items)
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.OK]
     assert "reason" in outcomes[1].reason and "bell" not in outcomes[1].reason
     received = {e["idempotency_key"]: e for e in control.received()}
-    assert received["amp"]["reason"] == "Työ & <koulutus> \"ok\""  # arrived as written
+    assert received["amp"]["reason"] == 'Työ & <koulutus> "ok"'  # arrived as written
 
 
 def test_a_wrong_check_character_is_rejected_by_the_case_system(adapter, control):
