@@ -14,6 +14,7 @@ import hub.engine.extract as extract_module
 import hub.engine.reader as reader
 from hub.engine import Hub
 from hub.engine.extract import extract
+from hub.engine.workers import can_fork
 from hub.errors import TransientError
 from hub.exchanges import streams_of
 from hub.store import runs
@@ -22,7 +23,7 @@ from hub.synthetic import person
 
 EXCHANGE = "te_office_to_municipal"
 
-pytestmark = pytest.mark.skipif(not reader.can_fork(), reason="the worker needs fork (Linux)")
+pytestmark = pytest.mark.skipif(not can_fork(), reason="the worker needs fork (Linux)")
 
 
 @pytest.fixture
