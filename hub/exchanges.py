@@ -55,7 +55,7 @@ class Exchange:
     #: extract: the most records one store transaction holds, and the longest it waits
     commit_every: int = 20_000
     commit_seconds: float = 5.0
-    #: the adapter's work in a worker process while this one works with the store (two cores)
+    #: extract: read and prepare in a worker process while this one stores (two cores)
     parallel: bool = True
     retries: int = 2
     retry_delay_seconds: int = 300

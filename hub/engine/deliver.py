@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
-from hub.engine.workers import Channel, Worker, can_fork, reraise
 from hub.errors import HubError, PermanentError, RecordError, TransientError
 from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
 from hub.privacy import redact
@@ -45,74 +44,24 @@ def project(data: dict, allowed: Sequence[str]) -> dict:
     return {name: data[name] for name in allowed if name in data and data[name] is not None}
 
 
-def _write(
-    adapter: Adapter, stream: str, writes: Sequence[WriteItem], exchange: Exchange
+def _send(
+    adapter: Adapter, stream: str, pending: Sequence[_Pending], exchange: Exchange
 ) -> dict[str, WriteOutcome]:
-    """Write with retries. A transient failure of the whole call, or of single items, is
+    """Send with retries. A transient failure of the whole call, or of single items, is
     retried (same keys) with backoff honouring Retry-After; what remains transient after the
     last attempt is returned as transient. When the target refuses the whole batch as
     invalid, the records are sent one by one, so that only the bad ones fail."""
     try:
-        return _send_batch(adapter, stream, writes, exchange)
+        return _send_batch(adapter, stream, [p.write for p in pending], exchange)
     except PermanentError as exc:
-        if len(writes) == 1:
-            key = writes[0].idempotency_key
+        if len(pending) == 1:
+            key = pending[0].write.idempotency_key
             return {key: WriteOutcome.permanent(key, str(exc))}
         log.warning("%s: batch refused (%s); sending its records one by one", exchange.name, exc)
     results: dict[str, WriteOutcome] = {}
-    for w in writes:
-        results.update(_write(adapter, stream, [w], exchange))
+    for p in pending:
+        results.update(_send(adapter, stream, [p], exchange))
     return results
-
-
-class _Sender:
-    """Sends batches with the target's adapter: the first in this process; when more follow
-    and the exchange is ``parallel``, through a worker process (:mod:`hub.engine.workers`),
-    where the adapter's work (building documents, HTTP, reading answers) does not compete
-    with the store's for this process's interpreter."""
-
-    def __init__(self, hub: Hub, exchange: Exchange, adapter: Adapter, stream: str):
-        self.hub, self.exchange, self.adapter, self.stream = hub, exchange, adapter, stream
-        self.worker: Worker | None = None
-
-    def start_worker(self) -> None:
-        """Fork the worker (once; from the main thread, while no batch is on its way)."""
-        if self.worker is not None or not (self.exchange.parallel and can_fork()):
-            return
-        hub, exchange, stream = self.hub, self.exchange, self.stream
-
-        def work(channel: Channel) -> None:  # pragma: no cover - runs in the worker
-            with hub.adapter(exchange.target) as adapter:
-                while (message := channel.receive()) is not None:
-                    channel.send(("outcomes", _write(adapter, stream, message[1], exchange)))
-
-        self.worker = Worker(work, name=f"{exchange.name}: sending to {exchange.target}/{stream}")
-
-    def write(self, writes: Sequence[WriteItem]) -> dict[str, WriteOutcome]:
-        if self.worker is None:
-            return _write(self.adapter, self.stream, writes, self.exchange)
-        self.worker.channel.send(("batch", list(writes)))
-        reply = self.worker.channel.receive()
-        if reply is None:
-            self.worker.finished = True
-            raise TransientError(f"{self.exchange.name}: the sending worker ended")
-        if reply[0] == "error":
-            self.worker.finished = True
-            reraise(*reply[1:])
-        return reply[1]
-
-    def close(self, *, finished: bool) -> None:
-        """Let the worker end (``finished``: nothing is on its way) or end it, and reap it."""
-        if self.worker is not None:
-            if finished:
-                self.worker.finish()
-            self.worker.stop()
-            self.worker = None
-
-
-def _send(sender: _Sender, stream: str, pending: Sequence[_Pending], exchange: Exchange):
-    """Send a batch (its disclosures are logged): outcome by idempotency key."""
-    return sender.write([p.write for p in pending])
 
 
 def _send_batch(
@@ -313,9 +262,9 @@ def _pending_batches(
 
 
 def _send_all(
-    sender: _Sender, stream: str, batch: _Prepared, exchange: Exchange
+    adapter: Adapter, stream: str, batch: _Prepared, exchange: Exchange
 ) -> dict[str, WriteOutcome]:
-    return _send(sender, stream, batch.pending, exchange) if batch.pending else {}
+    return _send(adapter, stream, batch.pending, exchange) if batch.pending else {}
 
 
 def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
@@ -348,24 +297,20 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                     late,
                 )
 
-            out = _Sender(hub, exchange, adapter, stream)
             try:
-                # a batch is sent (by the sender thread, through the worker from the second
-                # batch on) while the next one is prepared here; each is settled before the
-                # one after it is sent
+                # a batch is sent (the sender thread waits for the target) while the next one
+                # is prepared here; each is settled before the one after it is sent
                 for items in _pending_batches(hub, exchange, flow):
                     batch = _prepare_batch(hub, adapter, exchange, flow, stream, items)
                     if in_flight:
                         settle(*in_flight)
-                        out.start_worker()  # no batch on its way: a safe moment to fork
-                    in_flight = batch, sender.submit(_send_all, out, stream, batch, exchange)
+                    in_flight = batch, sender.submit(_send_all, adapter, stream, batch, exchange)
                 if in_flight:
                     settle(*in_flight)
                     in_flight = None
             finally:
                 if in_flight:  # an error above: let the batch on its way finish first
                     in_flight[1].exception()
-                out.close(finished=in_flight is None)
     if deferred:
         raise DeliveryIncomplete(
             f"{exchange.name}: {deferred} records could not be delivered to {exchange.target} "

@@ -146,14 +146,6 @@ class Worker:
         self.finished = False
         log.debug("%s: worker %d", name, self.pid)
 
-    def finish(self) -> None:
-        """Tell the worker there is nothing more (it ends when it has read all it was sent)."""
-        with contextlib.suppress(OSError):
-            self.channel.out.close()
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
-        self.finished = True
-
     def stop(self) -> None:
         """End the worker (at once unless it finished) and reap it."""
         if not self.finished:

@@ -1,9 +1,6 @@
-"""The engine's worker processes (hub.engine.workers). Reading (hub.engine.reader): an
-extract read and prepared in a forked process stores exactly what the same extract read in
-one process stores; its errors, its log records and its end reach the parent; it never
-outlives the read. Sending (hub.engine.deliver): batches after the first go through a worker
-that owns the target's adapter; every record arrives once, failures are retried, and the
-worker ends with the delivery."""
+"""The reading worker (hub.engine.reader): an extract read and prepared in a forked process
+stores exactly what the same extract read in one process stores; its errors, its log records
+and its end reach the parent; it never outlives the read."""
 
 import dataclasses
 import logging
@@ -16,7 +13,6 @@ from sqlalchemy import select
 import hub.engine.extract as extract_module
 import hub.engine.reader as reader
 from hub.engine import Hub
-from hub.engine.deliver import deliver
 from hub.engine.extract import extract
 from hub.engine.workers import can_fork
 from hub.errors import TransientError
@@ -138,61 +134,3 @@ def test_the_worker_is_stopped_when_storing_fails(hub, monkeypatch):
     monkeypatch.setattr(extract_module, "write_batch", write_batch)
     extract(hub, exchange(hub), None)
     assert stored(hub)
-
-
-def test_delivery_through_the_worker_delivers_every_record_once(hub, hub_env, monkeypatch):
-    import hub.engine.deliver as deliver_module
-
-    forked = []
-
-    class Counted(deliver_module.Worker):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            forked.append(self.pid)
-
-    monkeypatch.setattr(deliver_module, "Worker", Counted)
-    x = exchange(hub, batch_size=7)
-    extract(hub, x, None)
-    before = children()
-    stats = deliver(hub, x, None)
-    assert len(forked) == len(x.entities)  # one sending worker for each entity's stream
-    received = hub_env.received("municipal")
-    keys = [item["idempotencyKey"] for item in received]
-    assert stats.delivered == len(keys) == len(set(keys)) > 14  # more than two batches
-    assert children() == before
-    with hub.store.transaction() as conn:
-        statuses = set(conn.execute(select(t.outbox.c.status)).scalars())
-    assert statuses == {"delivered"}
-
-
-def test_a_failing_target_is_retried_through_the_worker(hub, hub_env):
-    x = exchange(hub, batch_size=7, max_attempts=5, max_wait_seconds=0.01)
-    extract(hub, x, None)
-    hub_env.faults("municipal", rate_limit_every=3, retry_after=0)
-    stats = deliver(hub, x, None)
-    assert stats.delivered == len(hub_env.received("municipal")) > 14
-
-
-def test_the_sending_worker_ends_when_the_delivery_fails(hub, hub_env, monkeypatch):
-    import hub.engine.deliver as deliver_module
-
-    x = exchange(hub, batch_size=7)
-    extract(hub, x, None)
-    settle = deliver_module._settle_batch
-    calls = []
-
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("disk full")
-        return settle(*args, **kwargs)
-
-    monkeypatch.setattr(deliver_module, "_settle_batch", failing)
-    before = children()
-    with pytest.raises(RuntimeError, match="disk full"):
-        deliver(hub, x, None)
-    assert children() == before
-    monkeypatch.setattr(deliver_module, "_settle_batch", settle)
-    deliver(hub, x, None)  # the rest, and again what was sent but not settled: once each
-    keys = [item["idempotencyKey"] for item in hub_env.received("municipal")]
-    assert len(keys) == len(set(keys))
