@@ -1,8 +1,8 @@
 """Forked worker processes of the engine, and the pipes they talk through.
 
-An extract reads in a worker (:mod:`hub.engine.reader`), a delivery sends through one
-(:mod:`hub.engine.deliver`): what an adapter does — HTTP, parsing, translating — then runs on
-the second core while the task's own process works with the store. A worker is forked, so
+An extract reads in one (:mod:`hub.engine.reader`): what the adapter does — HTTP, parsing,
+translating — and preparing the records then run on the second core while the task's own
+process works with the store. A worker is forked, so
 it inherits the settings, the rules and the keys (no key is passed anywhere, nothing is read
 again); it builds its own adapter, never uses the store (the store's connections stay the
 parent's: never used and never closed here) and dies with its parent.
