@@ -29,7 +29,7 @@ browser:
 test: install browser
 	$(UV) run pytest $(PYTEST_ARGS)
 
-# throughput and memory against the floor and dlt (not part of `make test`): about 15 min
+# throughput and memory against the floor and dlt (not part of `make test`): about 20 min
 # for N = 100 000 and 1 000 000; `make bench BENCH_ARGS="--sizes 100000"` for a quick run
 bench: install
 	$(UV) sync --locked --group bench
