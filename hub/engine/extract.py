@@ -3,11 +3,11 @@
 Each batch read from the source is translated, validated and prepared (keyed pseudonyms,
 canonical JSON, hashes, encryption; by a worker process, :mod:`hub.engine.reader`) and
 written with its cursor: records, identity links, outbox entries, dead letters, the access
-log and the statistics. The transaction spans
-batches until ``commit_every`` records or ``commit_seconds`` have passed
-(:class:`StoreWriter`), and a batch's rows and its cursor are always in the same one. A
-process killed at any point therefore resumes from the last committed cursor, and
-re-reading a record that was already stored changes nothing (same content hash).
+log and the statistics. The transaction spans batches until ``commit_every`` records or
+``commit_seconds`` have passed (:class:`StoreWriter`), and a batch's rows and its cursor
+are always in the same one. A process killed at any point therefore resumes from the last
+committed cursor, and re-reading a record that was already stored changes nothing (same
+content hash).
 """
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 
 An extract reads in one (:mod:`hub.engine.reader`): what the adapter does — HTTP, parsing,
 translating — and preparing the records then run on the second core while the task's own
-process works with the store. A worker is forked, so
-it inherits the settings, the rules and the keys (no key is passed anywhere, nothing is read
+process works with the store. A worker is forked, so it
+inherits the settings, the rules and the keys (no key is passed anywhere, nothing is read
 again); it builds its own adapter, never uses the store (the store's connections stay the
 parent's: never used and never closed here) and dies with its parent.
 
-Messages are pickled tuples, framed by length, in both directions; they come from our own
-process tree only. The worker's log records are sent to the parent, redacted, and logged
-there by the loggers they name; an error in the worker is reported as its kind and message
-and raised again in the parent (:func:`reraise`).
+Messages are pickled tuples, framed by length, from the worker to its parent; they come
+from our own process tree only. The worker's log records are sent to the parent, redacted,
+and logged there by the loggers they name; an error in the worker is reported as its kind
+and message and raised again in the parent (:func:`reraise`).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def can_fork() -> bool:
 
 
 class Channel:
-    """One end of a worker's two pipes: :meth:`send` and :meth:`receive` messages."""
+    """One end of a worker's pipe: the worker :meth:`send` s, the parent :meth:`receive` s."""
 
-    def __init__(self, inp: BinaryIO | None, out: BinaryIO | None):
+    def __init__(self, inp: BinaryIO | None = None, out: BinaryIO | None = None):
         self.inp, self.out = inp, out
 
     def send(self, message: tuple) -> None:
@@ -115,34 +115,23 @@ class _Forward(logging.Handler):
             pass
 
 
-def _pipe() -> tuple[int, int]:
-    read_fd, write_fd = os.pipe()
-    with contextlib.suppress(OSError):  # a larger pipe: fewer wake-ups per batch
-        import fcntl
-
-        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-    return read_fd, write_fd
-
-
 class Worker:
-    """A forked process running ``work(channel)``; ``channel`` here talks to it."""
+    """A forked process running ``work(channel)``; ``channel`` here receives what it sends."""
 
     def __init__(self, work: Callable[[Channel], None], *, name: str):
-        down_r, down_w = _pipe()  # parent -> worker
-        up_r, up_w = _pipe()  # worker -> parent
+        read_fd, write_fd = os.pipe()
+        with contextlib.suppress(OSError):  # a larger pipe: fewer wake-ups per batch
+            import fcntl
+
+            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         parent = os.getpid()
         self.name = name
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - runs in the worker (measured in tests)
-            os.close(down_w)
-            os.close(up_r)
-            channel = Channel(os.fdopen(down_r, "rb", buffering=_PIPE_BYTES), os.fdopen(up_w, "wb"))
-            _live(work, channel, parent)
-        os.close(down_r)
-        os.close(up_w)
-        self.channel = Channel(
-            os.fdopen(up_r, "rb", buffering=_PIPE_BYTES), os.fdopen(down_w, "wb")
-        )
+            os.close(read_fd)
+            _live(work, Channel(out=os.fdopen(write_fd, "wb")), parent)
+        os.close(write_fd)
+        self.channel = Channel(inp=os.fdopen(read_fd, "rb", buffering=_PIPE_BYTES))
         self.finished = False
         log.debug("%s: worker %d", name, self.pid)
 

@@ -19,12 +19,18 @@ from sqlalchemy import ColumnElement, Connection, LargeBinary, Select, Table, bi
 from sqlalchemy.sql import Executable
 
 
+def _processor(bind_type, dialect) -> Callable[[Any], Any] | None:
+    """How the dialect converts a value of ``bind_type`` for its driver (None: as it is;
+    bytes go to sqlite3 and psycopg as they are)."""
+    if isinstance(bind_type, LargeBinary):
+        return None
+    return bind_type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def _processors(compiled, dialect) -> dict[str, Callable[[Any], Any]]:
     out = {}
     for name, bind in compiled.binds.items():
-        if isinstance(bind.type, LargeBinary):  # bytes go to sqlite3 and psycopg as they are
-            continue
-        proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        proc = _processor(bind.type, dialect)
         if proc is not None:
             out[name] = proc
     return out
@@ -137,13 +143,7 @@ def insert_new_returning(
     tail = (
         f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {', '.join(quote(c) for c in returning)}"
     )
-    procs = []
-    for name in columns:
-        column_type = table.c[name].type
-        proc = None
-        if not isinstance(column_type, LargeBinary):
-            proc = column_type.dialect_impl(dialect).bind_processor(dialect)
-        procs.append(proc)
+    procs = [_processor(table.c[name].type, dialect) for name in columns]
     columns_of_rows = zip(*rows, strict=True)
     values = [_convert(list(col), proc) for col, proc in zip(columns_of_rows, procs, strict=True)]
     flat_rows = list(zip(*values, strict=True))

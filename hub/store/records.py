@@ -118,35 +118,16 @@ def link_native(
     if not keyed:
         return
     existing = set(_lookup_keys(conn, system, entity, {k: k for k in keyed}))
-    _insert_links(
-        conn,
-        keys,
-        system,
-        entity,
-        [(k, n, rid) for k, (n, rid) in keyed.items() if k not in existing],
-        now(),
-    )
+    context, stamp = scope.encode(), now()
+    rows = [
+        (system, entity, key, keys.encrypt(native_id.encode(), context=context), rid, stamp)
+        for key, (native_id, rid) in keyed.items()
+        if key not in existing
+    ]
+    execute_many(conn, t.identity_map.insert(), rows, _LINK_COLUMNS)
 
 
 _LINK_COLUMNS = ("system", "entity", "native_key", "native_id", "record_id", "created_at")
-
-
-def _insert_links(
-    conn: Connection,
-    keys: Keyring,
-    system: str,
-    entity: str,
-    keyed: Sequence[tuple[bytes, str, str]],
-    stamp: dt.datetime,
-) -> None:
-    """Insert (native key, native id, record id) rows known to be new to the identity map."""
-    context = f"{system}/{entity}".encode()
-    encrypt = keys.encrypt
-    rows = [
-        (system, entity, key, encrypt(native_id.encode(), context=context), record_id, stamp)
-        for key, native_id, record_id in keyed
-    ]
-    execute_many(conn, t.identity_map.insert(), rows, _LINK_COLUMNS)
 
 
 def native_ids_for(

@@ -67,7 +67,7 @@ def upgrade() -> None:
 
     # records.subject (pseudonym) -> records.subject_id. On SQLite without rebuilding the
     # table (identity_map and outbox refer to it): ADD and DROP COLUMN in place.
-    sqlite = op.get_bind().dialect.name == "sqlite"
+    sqlite = bind.dialect.name == "sqlite"
     if sqlite:
         op.execute(
             "ALTER TABLE records ADD COLUMN subject_id INTEGER "
