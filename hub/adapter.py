@@ -5,7 +5,11 @@ store, retries, dead letters, the disclosure log). An adapter:
 
 1. ``check()`` — proves it can reach the system (connectivity and credentials);
 2. ``read(stream, cursor, batch_size)`` — yields :class:`Batch` es of native records
-   changed since ``cursor``, each with the cursor to resume from once it is committed;
+   changed since ``cursor``, each with the cursor to resume from once it is committed. A
+   record that breaks the source's own contract (its schema, strict JSON) is yielded with a
+   :class:`ContractViolation` and becomes a dead letter while the rest flows; a *document*
+   (an export, a page, a list) that is not whole is never taken: raise
+   :class:`hub.errors.TransientError` naming it, and yield no cursor past it;
 3. ``to_canonical(stream, record)`` — native record → canonical entity (may raise
    :class:`hub.errors.RecordError` or pydantic's ``ValidationError``);
 4. ``to_native(stream, record)`` — canonical record → native payload (a JSON-able dict).
@@ -43,12 +47,28 @@ class SystemConfig:
 
 
 @dataclass(frozen=True)
+class ContractViolation:
+    """Why one record breaks its source's contract, found while reading it: the element or
+    field that is wrong (None: the record as a whole) and what is wrong with it. Never
+    quotes the record's values."""
+
+    field: str | None
+    message: str
+
+
+@dataclass(frozen=True)
 class NativeRecord:
     """One record as the external system gave it. ``data`` must be JSON-serialisable so that a
-    failing record can be kept (encrypted) in the dead letters and replayed after a fix."""
+    failing record can be kept (encrypted) in the dead letters and replayed after a fix.
+
+    ``problem`` is set when the record breaks the source's contract (it is not valid against
+    the source's schema, its JSON is not strict, it is an element no stream knows): the
+    engine keeps it as a dead letter with that reason and never translates it. ``data`` then
+    holds what could be read of it, as faithfully as JSON allows."""
 
     native_id: str
     data: Mapping[str, Any]
+    problem: ContractViolation | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hub.engine.context import Hub
-from hub.engine.translate import Translated, translate
+from hub.engine.translate import Translated, failure_of, translate
 from hub.engine.workers import Channel, Worker, can_fork, reraise
 from hub.errors import TransientError
 from hub.exchanges import EntityFlow, Exchange
@@ -41,14 +41,33 @@ class Staged:
 
 
 def stage(hub: Hub, system: str, stream: str, items: Sequence[Translated | Failure]) -> Staged:
-    """Prepare the translated records of one batch for the store (no database needed)."""
-    good, failures = [], []
+    """Prepare the translated records of one batch for the store (no database needed). A
+    record that cannot be written as canonical JSON fails alone (a dead letter)."""
+    good, failures, translated = [], [], {}
     for item in items:
         if type(item) is Translated:
             good.append((item.record.native_id, item.entity))
+            translated[item.record.native_id] = item
         else:
             failures.append(item)
-    return Staged(records.prepare(hub.keys, system, good), failures, len(items))
+
+    def unwritable(native_id: str, error: Exception) -> None:
+        item = translated[native_id]
+        failures.append(
+            failure_of(
+                item.record,
+                system,
+                stream,
+                item.entity.entity_name,
+                "read",
+                "contract",
+                None,
+                "holds text that cannot be stored (not valid Unicode)",
+            )
+        )
+
+    prepared = records.prepare(hub.keys, system, good, on_error=unwritable)
+    return Staged(prepared, failures, len(items))
 
 
 def _prepared(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.adapter import NativeRecord
+from hub.adapter import ContractViolation, NativeRecord
 from hub.engine.context import Hub
 from hub.engine.deliver import DeliveryIncomplete, deliver
 from hub.engine.extract import store_batch
@@ -92,7 +92,12 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
             items=[audit.Access(None, row.record_id)],
             exchange=exchange.name,
         )
-    record = NativeRecord(kept["native_id"], corrected if corrected is not None else kept["data"])
+    if corrected is not None:  # the operator's correction: the source's verdict is void
+        record = NativeRecord(kept["native_id"], corrected)
+    else:  # as read: a record that broke its source's contract fails the same way again
+        problem = kept.get("problem")
+        violation = ContractViolation(problem["field"], problem["message"]) if problem else None
+        record = NativeRecord(kept["native_id"], kept["data"], violation)
     flow = exchange.flow(row.entity)
     with hub.adapter(row.system) as adapter:
         outcome = translate(adapter, row.stream, flow.entity, hub.rules, record)

@@ -13,9 +13,35 @@ from hub.model.rules import Rules
 from hub.privacy import redact
 from hub.store.deadletters import Failure
 
+#: the longest native id the hub keeps (ids are keys in the identity map and in messages)
+MAX_NATIVE_ID = 200
+
 
 def native_ref(system: str, stream: str, native_id: str) -> str:
     return f"{system}/{stream}/{native_id}"
+
+
+def id_problem(native_id: object) -> str | None:
+    """Why ``native_id`` cannot identify a record (None: it can). An id is printable text of
+    1–200 characters that UTF-8 can hold (JSON may carry lone surrogates, which cannot be
+    stored, logged or compared)."""
+    if not isinstance(native_id, str) or not native_id:
+        return "the record has no id"
+    if len(native_id) > MAX_NATIVE_ID:
+        return f"the id is longer than {MAX_NATIVE_ID} characters"
+    if not native_id.isprintable():
+        return "the id holds control or other unprintable characters"
+    try:
+        native_id.encode()
+    except UnicodeEncodeError:
+        return "the id is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def printable_id(native_id: object) -> str:
+    """``native_id`` as it can be shown and stored, whatever it holds (escaped, capped)."""
+    text = native_id if isinstance(native_id, str) else repr(native_id)
+    return text.encode("ascii", "backslashreplace").decode()[:MAX_NATIVE_ID] or "(no id)"
 
 
 def describe_validation(error: ValidationError) -> tuple[str | None, str]:
@@ -26,6 +52,37 @@ def describe_validation(error: ValidationError) -> tuple[str | None, str]:
         first = first or loc
         parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
     return first, "; ".join(parts)
+
+
+def failure_of(
+    record: NativeRecord,
+    system: str,
+    stream: str,
+    entity: str,
+    stage: str,
+    error_class: str,
+    field: str | None,
+    reason: str,
+) -> Failure:
+    """The dead letter of ``record``: its native payload kept as read (with its contract
+    violation, so that a replay without a correction fails the same way), the reason
+    naming the record and the field."""
+    shown = printable_id(record.native_id)
+    ref = native_ref(system, stream, shown)
+    kept: dict = {"native_id": shown, "data": dict(record.data)}
+    if record.problem is not None:
+        kept["problem"] = {"field": record.problem.field, "message": record.problem.message}
+    return Failure(
+        stage=stage,
+        system=system,
+        stream=stream,
+        error_class=error_class,
+        entity=entity,
+        native_ref=ref,
+        field=field,
+        payload=kept,
+        reason=redact(f"record {ref}" + (f", field {field}" if field else "") + f": {reason}"),
+    )
 
 
 @dataclass(frozen=True)
@@ -39,23 +96,19 @@ def translate(
 ) -> Translated | Failure:
     """The record as a validated canonical entity, or a failure naming the record and the
     field (built only when something fails: the common path allocates nothing more).
-    Adapters must not change ``record.data``: a failure keeps it as the source gave it."""
+    Adapters must not change ``record.data``: a failure keeps it as the source gave it.
+    A record read with a :class:`~hub.adapter.ContractViolation`, or without a usable id,
+    fails at once (stage ``read``, class ``contract``)."""
 
     def fail(stage: str, error_class: str, field: str | None, reason: str) -> Failure:
-        ref = native_ref(adapter.system_id, stream, record.native_id)
-        kept = {"native_id": record.native_id, "data": dict(record.data)}
-        return Failure(
-            stage=stage,
-            system=adapter.system_id,
-            stream=stream,
-            error_class=error_class,
-            entity=entity_name,
-            native_ref=ref,
-            field=field,
-            payload=kept,
-            reason=redact(f"record {ref}" + (f", field {field}" if field else "") + f": {reason}"),
+        return failure_of(
+            record, adapter.system_id, stream, entity_name, stage, error_class, field, reason
         )
 
+    if record.problem is not None:
+        return fail("read", "contract", record.problem.field, record.problem.message)
+    if type(record.native_id) is not str or id_problem(record.native_id):
+        return fail("read", "contract", "id", id_problem(record.native_id) or "")
     try:
         entity = adapter.to_canonical(stream, record)
     except RecordError as exc:

@@ -46,7 +46,9 @@ def add(
         blob = None
         if f.payload is not None:
             blob = keys.encrypt(
-                json.dumps(f.payload, ensure_ascii=False, default=str).encode(),
+                # ASCII JSON: a payload may hold text UTF-8 cannot (a lone surrogate from
+                # a source's JSON), and the dead letter must keep it all the same
+                json.dumps(f.payload, ensure_ascii=True, default=str).encode(),
                 context=b"dead-letter",
             )
         rows.append(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from pydantic_core import from_json
+from pydantic_core import PydanticSerializationError, from_json
 from sqlalchemy import Connection, bindparam, select, update
 from uuid_utils import uuid7
 
@@ -145,9 +145,16 @@ def native_ids_for(
     }
 
 
-def prepare(keys: Keyring, system: str, items: Sequence[Incoming]) -> list[Prepared]:
+def prepare(
+    keys: Keyring,
+    system: str,
+    items: Sequence[Incoming],
+    on_error: Callable[[str, Exception], None] | None = None,
+) -> list[Prepared]:
     """Compute what storing ``items`` needs without the database (see :class:`Prepared`).
-    The same record twice in ``items``: the later one wins."""
+    The same record twice in ``items``: the later one wins. A record whose canonical JSON
+    cannot be written (text UTF-8 cannot hold) is given to ``on_error`` with the error and
+    left out; without ``on_error`` the error is raised."""
     latest: dict[str, CanonicalEntity] = {}
     for native_id, entity in items:
         latest[native_id] = entity
@@ -164,7 +171,13 @@ def prepare(keys: Keyring, system: str, items: Sequence[Incoming]) -> list[Prepa
             new_id = str(uuid.uuid5(_CLIENT_NS, subject.hex()))
         else:
             new_id = new_record_id()
-        body = canonical_json(entity)
+        try:
+            body = canonical_json(entity)
+        except PydanticSerializationError as exc:
+            if on_error is None:
+                raise
+            on_error(native_id, exc)
+            continue
         out.append(
             Prepared(
                 native_id,
