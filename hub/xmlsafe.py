@@ -4,13 +4,27 @@ lxml defaults are not safe enough: before 6.1 ``iterparse()`` resolved external 
 (CVE-2026-41066), and internal entities are still expanded by default. Here every parser is
 built with ``resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
 attribute_defaults=False, huge_tree=False, decompress=False``; documents with a DOCTYPE
-(internal DTD) or entity references are rejected outright; input size is capped.
+(internal DTD) or entity references are rejected outright; input size is capped. Comments
+and processing instructions are dropped while parsing: they are not content, and a comment
+inside a value must not cut the value short (``<hetu>0101<!-- -->90-999W</hetu>`` is
+``010190-999W``).
+
+Well-formedness and validity are checked in separate layers. The streaming parser is never
+given a schema: libxml2 does not report a premature end of input when it validates while it
+streams with entities unresolved, so a document cut short would pass as complete. Instead
+:class:`RecordValidator` validates each record element on its own against the schema
+(a bad record fails alone while the rest flows), and a document ends only when its root
+element has been closed: :class:`IncompleteXmlError` otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -25,6 +39,8 @@ PARSER_OPTIONS = dict(
     huge_tree=False,
     decompress=False,
     remove_blank_text=False,
+    remove_comments=True,
+    remove_pis=True,
 )
 
 
@@ -33,7 +49,17 @@ class UnsafeXmlError(ValueError):
 
 
 class XmlSyntaxError(ValueError):
-    """The document is not well-formed or not valid against its schema."""
+    """The document is not well-formed (or, parsed whole, not valid against its schema)."""
+
+
+class IncompleteXmlError(XmlSyntaxError):
+    """The input ended before the document did: cut short, empty, or no root element. A
+    half-written file or a cut transfer looks like this; reading it again later may work."""
+
+
+class XmlContractError(XmlSyntaxError):
+    """The document is well-formed but its structure is not the contract's (text between
+    records, another root element): no single record is to blame."""
 
 
 def make_parser(schema: etree.XMLSchema | None = None) -> etree.XMLParser:
@@ -65,17 +91,42 @@ def _check_entities(elem: etree._Element) -> None:
 def parse_bytes(
     data: bytes, *, schema: etree.XMLSchema | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> etree._Element:
-    """Parse a whole document held in memory (small documents: SOAP envelopes, responses)."""
+    """Parse a whole document held in memory (small documents: SOAP envelopes, responses).
+    With ``schema`` the document must be valid as a whole."""
     if len(data) > max_bytes:
         raise UnsafeXmlError(f"XML document larger than {max_bytes} bytes")
     _check_declarations(data)
     try:
-        root = etree.fromstring(data, parser=make_parser(schema))
+        root = etree.fromstring(data, parser=make_parser())
     except etree.XMLSyntaxError as exc:
-        raise XmlSyntaxError(f"XML is not well-formed or not valid: {exc}") from None
+        raise _syntax_error(exc, whole=data) from None
     _check_tree(root)
     _check_entities(root)
+    if schema is not None:
+        with _validating:
+            if not schema.validate(root):
+                raise XmlSyntaxError(f"XML is not valid: {_first_error(schema)}")
     return root
+
+
+_validating = threading.Lock()
+
+
+def _first_error(schema: etree.XMLSchema) -> str:
+    error = schema.error_log[0] if schema.error_log else None
+    return f"line {error.line}: {error.message}" if error is not None else "not valid"
+
+
+def _syntax_error(exc: etree.XMLSyntaxError, *, whole: bytes | None = None) -> XmlSyntaxError:
+    """A parser error as the hub's: incomplete when the parser ran out of input."""
+    message = str(exc)
+    if whole is not None and (not whole.strip() or _AT_END.search(message)):
+        return IncompleteXmlError(f"XML document ends before it is complete: {message}")
+    return XmlSyntaxError(f"XML is not well-formed: {message}")
+
+
+#: libxml2's words for running out of input (whole-document parsing)
+_AT_END = re.compile(r"Premature end|Document is empty|EndTag: '</' not found|not found, line")
 
 
 def load_schema(path: Path) -> etree.XMLSchema:
@@ -84,70 +135,223 @@ def load_schema(path: Path) -> etree.XMLSchema:
     return etree.XMLSchema(doc)
 
 
-def iter_elements(
-    chunks: Iterable[bytes],
-    tag: str | tuple[str, ...],
-    *,
-    schema: etree.XMLSchema | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    siblings: Iterable[str] = (),
-) -> Iterator[etree._Element]:
-    """Stream a document chunk by chunk and yield each complete ``tag`` element (or each
-    element of any of several tags).
+# --- record by record ---------------------------------------------------------------------
 
-    Only elements of those tags, and of ``siblings``, raise parser events (an event for
-    every element would cost more than the parsing itself). Memory stays flat: each yielded
-    element is cleared after the caller has used it (so copy what you need before asking for
-    the next one) and is dropped from the tree with every finished sibling before it;
-    ``siblings`` elements are dropped as soon as they end. Name in ``siblings`` the other
-    elements that may come in long runs between wanted ones (the other record types of an
-    export), otherwise such a run stays in the tree until the next wanted element ends. With
-    ``schema`` the whole document is validated while it streams; a violation raises
-    :class:`XmlSyntaxError` where it is found.
+
+class Invalid(NamedTuple):
+    """Why an element is not valid: the element or attribute to blame (local name), what
+    is wrong (the element's values never quoted) and the line of the document."""
+
+    name: str
+    message: str
+    line: int | None
+
+
+_ELEMENT = re.compile(
+    r"^Element '(?:\{[^}]*\})?(?P<name>[^']+)'(?:, attribute '(?P<attribute>[^']+)')?: "
+)
+#: a namespace in an lxml message, e.g. ``{urn:fi:hub:municipal:import:1}`` (not ``{6}``)
+_NAMESPACE = re.compile(r"\{[^}]*:[^}]*\}")
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def describe_invalid(message: str, values: Collection[str], default: str) -> tuple[str, str]:
+    """(element or attribute to blame, what is wrong) from a libxml2 schema message, with
+    every quoted text that is one of ``values`` (the record's own) shown as ``'…'`` and
+    namespaces left out. The schema's own words (patterns, element names) stay."""
+    found = _ELEMENT.match(message)
+    name = (found["attribute"] or found["name"]) if found else default
+    text = message[found.end() :] if found else message
+    text = _QUOTED.sub(lambda q: "'…'" if q[1] in values else q[0], text)
+    return name, _NAMESPACE.sub("", text).strip()
+
+
+class RecordValidator:
+    """Validates one element at a time against the global declaration of its name in a
+    schema: each record of a streamed document on its own, so that an invalid record is
+    found, named and quarantined while the records around it flow (and memory stays flat).
+    Thread-safe (a schema keeps its error log, so validation is serialised)."""
+
+    def __init__(self, path: Path):
+        self.schema = load_schema(path)
+        self._lock = threading.Lock()
+
+    def invalid(self, elem: etree._Element) -> Invalid | None:
+        """Why ``elem`` (and everything in it) is not valid, or None."""
+        with self._lock:
+            if self.schema.validate(elem):
+                return None
+            error = self.schema.error_log[0] if self.schema.error_log else None
+        local = etree.QName(elem).localname
+        if error is None:
+            return Invalid(local, "not valid", elem.sourceline)
+        values = {text for node in elem.iter() for text in (node.text, *node.attrib.values())}
+        name, message = describe_invalid(error.message, values - {None}, local)
+        return Invalid(name, message, error.line or elem.sourceline)
+
+    def invalid_shallow(self, elem: etree._Element) -> Invalid | None:
+        """Why the start tag of ``elem`` (its name and attributes, none of its children) is
+        not valid: for a document's root or a container whose records are validated one by
+        one. The schema must allow the element empty."""
+        shallow = etree.Element(elem.tag, dict(elem.attrib), nsmap=elem.nsmap)
+        shallow.sourceline = elem.sourceline
+        return self.invalid(shallow)
+
+
+# --- streaming ----------------------------------------------------------------------------
+
+
+class Foreign(NamedTuple):
+    """An element among the records of a streamed document that is none of the kinds the
+    reader knows: its local name, line and the element itself (serialised, capped)."""
+
+    name: str
+    line: int | None
+    xml: str
+
+
+#: the most of a foreign element kept to show (it is kept in a dead letter)
+FOREIGN_KEEP = 64 * 1024
+
+
+class ElementStream:
+    """A document streamed chunk by chunk, yielding each complete ``tag`` element (or each
+    element of any of several tags), in flat memory.
+
+    Only elements of those tags and of ``siblings`` raise parser events (an event for every
+    element would cost more than the parsing itself). Each yielded element is cleared after
+    the caller has used it (so copy what you need before asking for the next one) and is
+    dropped from the tree with every finished sibling before it; ``siblings`` elements are
+    dropped as soon as they end. Name in ``siblings`` the other record kinds that may come in
+    long runs between wanted ones, otherwise such a run stays in the tree until the next
+    wanted element ends.
+
+    While it streams it notes what a reader needs to judge the document as a whole:
+    ``root`` (the root element, its attributes readable from the first event on),
+    ``counts`` (elements of every tag and sibling tag seen), and with ``foreign=True`` it
+    yields, as :class:`Foreign`, every element among the records (a child of a wanted
+    element's parent) that is of no known tag. Text between records is an
+    :class:`XmlContractError`. The stream ends only at the end of a whole document:
+    :class:`IncompleteXmlError` if the input stops before the root element is closed.
     """
-    wanted = {tag} if isinstance(tag, str) else set(tag)
-    parser = etree.XMLPullParser(
-        events=("end",), tag=sorted(wanted | set(siblings)), schema=schema, **PARSER_OPTIONS
-    )
-    total, started, tail = 0, False, b""
 
-    def events() -> Iterator[etree._Element]:
-        nonlocal started
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        tag: str | Iterable[str],
+        *,
+        siblings: Iterable[str] = (),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        foreign: bool = False,
+    ):
+        self.chunks = chunks
+        self.wanted = {tag} if isinstance(tag, str) else set(tag)
+        self.known = self.wanted | set(siblings)
+        self.max_bytes = max_bytes
+        self.foreign = foreign
+        self.root: etree._Element | None = None
+        self.counts: Counter[str] = Counter()
+        self.bytes = 0
+        self._found: list[Foreign] = []
+        self._containers: dict[int, etree._Element] = {}
+
+    def __iter__(self) -> Iterator[etree._Element | Foreign]:
+        parser = etree.XMLPullParser(events=("end",), tag=sorted(self.known), **PARSER_OPTIONS)
+        tail = b""
+        try:
+            for chunk in self.chunks:
+                self.bytes += len(chunk)
+                if self.bytes > self.max_bytes:
+                    raise UnsafeXmlError(f"XML document larger than {self.max_bytes} bytes")
+                if self.root is None:  # declarations can only come before the root element
+                    _check_declarations(tail + chunk)
+                    tail = chunk[-16:]
+                parser.feed(chunk)
+                yield from self._events(parser)
+        except etree.XMLSyntaxError as exc:
+            raise XmlSyntaxError(f"XML is not well-formed: {exc}") from None
+        try:
+            root = parser.close()
+        except etree.XMLSyntaxError as exc:  # out of input while the document was open
+            raise IncompleteXmlError(f"XML document ends before it is complete: {exc}") from None
+        if root is None:
+            raise IncompleteXmlError("XML document ends before it is complete: no root element")
+        yield from self._events(parser)
+        self.root = root
+        _check_tree(root)
+        for container in self._containers.values():  # what is left after the last record
+            self._drop_before(container, None)
+            if container.text and container.text.strip():
+                self._stray(container.sourceline)
+        yield from self._take_found()
+
+    def _events(self, parser: etree.XMLPullParser) -> Iterator[etree._Element | Foreign]:
         for _, elem in parser.read_events():
-            if not started:
+            if self.root is None:
+                self.root = elem.getroottree().getroot()
                 _check_tree(elem)
-                started = True
-            if elem.tag in wanted:
+            tag = elem.tag
+            self.counts[tag] += 1
+            parent = elem.getparent()
+            if parent is not None:
+                if id(parent) not in self._containers:
+                    self._containers[id(parent)] = parent
+                    if parent.text and parent.text.strip():
+                        self._stray(parent.sourceline)
+                if elem.getprevious() is not None:  # only what raised no event: foreign
+                    self._drop_before(parent, elem)
+                    yield from self._take_found()
+            if tag in self.wanted:
                 _check_entities(elem)
                 yield elem
             elem.clear(keep_tail=False)
-            parent = elem.getparent()
             if parent is not None:  # drop it and every finished sibling before it
                 while elem.getprevious() is not None:
                     del parent[0]
                 parent.remove(elem)
 
-    try:
-        for chunk in chunks:
-            total += len(chunk)
-            if total > max_bytes:
-                raise UnsafeXmlError(f"XML document larger than {max_bytes} bytes")
-            if not started:  # declarations can only come before the root element
-                _check_declarations(tail + chunk)
-                tail = chunk[-16:]
-            parser.feed(chunk)
-            yield from events()
-        parser.close()
-        yield from events()
-    except etree.XMLSyntaxError as exc:
-        raise XmlSyntaxError(f"XML is not well-formed or not valid: {exc}") from None
+    def _drop_before(self, parent: etree._Element, elem: etree._Element | None) -> None:
+        """Note the foreign elements before ``elem`` (all of ``parent``'s children: None)."""
+        for child in parent:
+            if child is elem:
+                break
+            if not isinstance(child.tag, str):  # comments are not kept by the parser
+                continue
+            if child.tag not in self.known:
+                xml = etree.tostring(child, encoding="unicode", with_tail=False)
+                self._found.append(
+                    Foreign(etree.QName(child).localname, child.sourceline, xml[:FOREIGN_KEEP])
+                )
+            if child.tail and child.tail.strip():
+                self._stray(child.sourceline)
+        if elem is None:
+            del parent[:]
+
+    def _take_found(self) -> Iterator[Foreign]:
+        found, self._found = self._found, []
+        if self.foreign:
+            yield from found
+
+    @staticmethod
+    def _stray(line: int | None) -> None:
+        raise XmlContractError(f"text outside any record near line {line}")
+
+
+def iter_elements(
+    chunks: Iterable[bytes],
+    tag: str | tuple[str, ...],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    siblings: Iterable[str] = (),
+) -> Iterator[etree._Element]:
+    """The ``tag`` elements of a streamed document (:class:`ElementStream`)."""
+    return iter(ElementStream(chunks, tag, siblings=siblings, max_bytes=max_bytes))  # type: ignore[arg-type]
 
 
 def iter_file_elements(
     path: Path,
     tag: str,
     *,
-    schema: etree.XMLSchema | None = None,
     chunk_size: int = 1 << 16,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Iterator[etree._Element]:
@@ -158,4 +362,4 @@ def iter_file_elements(
             while block := fh.read(chunk_size):
                 yield block
 
-    return iter_elements(chunks(), tag, schema=schema, max_bytes=max_bytes)
+    return iter_elements(chunks(), tag, max_bytes=max_bytes)
