@@ -13,7 +13,7 @@ from stdnum.fi import hetu as stdnum_hetu
 from hub.errors import ConfigError
 from hub.privacy import HETU_PATTERN, install_log_redaction, redact
 from hub.privacy.crypto import Keyring, generate_master_key, load_keyring
-from hub.privacy.identity import normalise_hetu
+from hub.privacy.identity import canonical_hetu
 from hub.privacy.mask import mask_payload
 from hub.synthetic import person
 
@@ -138,13 +138,33 @@ def checked(day: int, month: int, year: int, sign: str, individual: int) -> str:
         st.text(alphabet="0123456789-+ABCDEFUVWXY abc", min_size=9, max_size=13),
     )
 )
-def test_identity_codes_are_accepted_exactly_as_python_stdnum_accepts_them(value):
+def test_identity_codes_are_accepted_exactly_when_stdnum_accepts_them_as_written(value):
+    """python-stdnum decides validity; the hub adds that the code must already be in the
+    canonical form stdnum would write (it never rewrites a code)."""
     try:
-        expected = stdnum_hetu.validate(value.strip(), allow_temporary=True)
+        expected = stdnum_hetu.validate(value, allow_temporary=True)
     except StdnumValidationError:
         expected = None
     try:
-        got = normalise_hetu(value)
+        got = canonical_hetu(value)
     except ValueError:
         got = None
-    assert got == expected
+    assert got == (expected if expected == value else None)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "why"),
+    [
+        (" 010190-999W", "whitespace"),
+        ("010190-999W\n", "whitespace"),
+        ("010190-999w", "lower case"),
+        ("010190\u2010999W", "not ASCII"),  # hyphen
+        ("010190\u2212999W", "not ASCII"),  # minus sign
+        ("\uff10\uff11\uff10\uff11\uff19\uff10-999W", "not ASCII"),  # full-width digits
+        ("010190\u00a0999W", "whitespace"),
+    ],
+)
+def test_a_non_canonical_spelling_is_refused_saying_why_never_rewritten(spelling, why):
+    with pytest.raises(ValueError, match=why) as info:
+        canonical_hetu(spelling)
+    assert "999" not in str(info.value)

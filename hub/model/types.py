@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
 
-from hub.privacy.identity import mask_hetu, normalise_hetu
+from hub.privacy.identity import canonical_hetu, mask_hetu
 
 
 class IdentityCodeStr(str):
@@ -23,7 +23,7 @@ class IdentityCodeStr(str):
 
 
 def _identity_code(value: str) -> IdentityCodeStr:
-    return IdentityCodeStr(normalise_hetu(value))
+    return IdentityCodeStr(canonical_hetu(value))
 
 
 @functools.lru_cache(maxsize=4096)  # a handful of providers recur in every batch

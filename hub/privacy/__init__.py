@@ -1,7 +1,7 @@
 """Personal data protection: identity codes, keyed pseudonyms, encryption and redaction."""
 
 from hub.privacy.crypto import Keyring, load_keyring
-from hub.privacy.identity import HETU_PATTERN, is_valid_hetu, normalise_hetu
+from hub.privacy.identity import HETU_PATTERN, canonical_hetu, is_valid_hetu
 from hub.privacy.redact import RedactingFilter, install_log_redaction, redact
 
 __all__ = [
@@ -11,6 +11,6 @@ __all__ = [
     "install_log_redaction",
     "is_valid_hetu",
     "load_keyring",
-    "normalise_hetu",
+    "canonical_hetu",
     "redact",
 ]

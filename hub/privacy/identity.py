@@ -35,26 +35,53 @@ def _valid_canonical(code: str) -> bool:
     return int(code[7:10]) >= 2 and code[10] == _CHECK_CHARACTERS[int(code[:6] + code[7:10]) % 31]
 
 
-def normalise_hetu(value: str) -> str:
-    """Return the code in canonical form (upper case, no spaces) or raise ``ValueError``.
+def canonical_hetu(value: str) -> str:
+    """Return ``value`` if it is a valid identity code written in canonical form, else raise
+    ``ValueError`` saying what is wrong (never quoting the value).
 
-    A code that arrives in canonical form and passes the checks is accepted at once (every
-    record of a bulk load has one); anything else is decided by python-stdnum, which also
-    says what is wrong. The message never contains the value itself.
+    The canonical form is the one the Digital and Population Data Services Agency writes:
+    eleven ASCII characters, digits and upper-case letters, nothing around them. A code in
+    any other spelling — surrounded by or holding whitespace, in lower case, with a Unicode
+    dash or hyphen, full-width or other non-ASCII digits — is refused, not rewritten:
+    python-stdnum would quietly turn all of these into the canonical form, but the hub
+    derives a person's pseudonym from the code, and a source that spells codes in several
+    ways has a fault that must be fixed there, seen, not papered over (two spellings of one
+    code must never be taken for two people, nor a mistyped code for someone else).
+
+    A code in canonical form that passes the checks is accepted at once (every record of a
+    bulk load has one); otherwise python-stdnum says what is wrong with it.
     """
     if not isinstance(value, str):
         raise ValueError("an identity code must be a string")
     if len(value) == 11 and _CANONICAL.fullmatch(value) and _valid_canonical(value):
         return value
+    spelling = _spelling_problem(value)
+    if spelling:
+        raise ValueError(
+            f"not an identity code in canonical form ({spelling}); the hub takes codes only "
+            "as written by the population register and never rewrites one"
+        )
     try:
-        return _hetu.validate(value.strip(), allow_temporary=True)
+        _hetu.validate(value, allow_temporary=True)
     except StdnumValidationError as exc:
         raise ValueError(f"not a valid Finnish personal identity code ({exc.message})") from None
+    raise ValueError("not a valid Finnish personal identity code")  # pragma: no cover
+
+
+def _spelling_problem(value: str) -> str | None:
+    """What makes ``value`` a non-canonical spelling, or None."""
+    if any(ch.isspace() for ch in value):
+        return "it holds whitespace"
+    if not value.isascii():
+        return "it holds characters that are not ASCII, such as a Unicode dash or digit"
+    if value != value.upper():
+        return "it is written in lower case"
+    return None
 
 
 def is_valid_hetu(value: str) -> bool:
     try:
-        normalise_hetu(value)
+        canonical_hetu(value)
     except ValueError:
         return False
     return True

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, select
 
 from hub.privacy import Keyring
-from hub.privacy.identity import normalise_hetu
+from hub.privacy.identity import canonical_hetu
 from hub.store import schema as t
 from hub.store.bulk import insert_new_returning, rows_in
 
@@ -47,5 +47,5 @@ def ids_for(conn: Connection, pseudonyms: Iterable[bytes | None], stamp) -> dict
 def id_of(conn: Connection, keys: Keyring, hetu: str) -> int | None:
     """The subject id of the person with identity code ``hetu``, if the hub knows them.
     Raises ``ValueError`` (without the value) for a code that is not valid."""
-    pseudonym = keys.pseudonym_bytes(normalise_hetu(hetu))
+    pseudonym = keys.pseudonym_bytes(canonical_hetu(hetu))
     return _lookup(conn, [pseudonym]).get(pseudonym)
