@@ -130,9 +130,9 @@ def serve(app: Starlette) -> sb.RunningSandbox:
     return sb.start(sb.Sandbox("fake", "fake", lambda **_: app, 0))
 
 
-def fake_export_server(body: bytes) -> Starlette:
+def fake_export_server(body: bytes, records: int = 1) -> Starlette:
     async def listing(request):
-        return JSONResponse({"exports": [{"id": "2026-11-20", "records": 1}]})
+        return JSONResponse({"exports": [{"id": "2026-11-20", "records": records}]})
 
     async def export(request):
         return Response(body, media_type="application/xml")
@@ -222,26 +222,32 @@ def test_exports_are_streamed_and_valid_against_the_xsd(running, control):
         root = parse_bytes(b"".join(chunks), schema=export_schema())
         assert root.get("exportId") == export["id"] and len(root) == export["records"]
         streamed = sum(
-            1 for _ in iter_elements(chunks, qname(EXPORT_NS, "episode"), schema=export_schema())
+            1 for _ in read_export(chunks, "episode")
         )
         assert streamed == export["counts"]["episode"]
 
 
-def test_schema_invalid_export_is_a_permanent_error():
+def test_a_schema_invalid_record_fails_alone():
     body = (
         b'<export xmlns="urn:fi:hub:municipal:export:1" exportId="2026-11-20" '
         b'municipality="743" generated="2026-11-20T23:30:00Z">'
-        b'<episode id="E-000001"><status>ACTIVE</status></episode></export>'
+        b'<episode id="E-000001"><status>ACTIVE</status></episode>'
+        b'<episode id="E-000002"><hetu>010190-999W</hetu><serviceCode>KTT</serviceCode>'
+        b"<status>ACTIVE</status></episode></export>"
     )
-    running = serve(fake_export_server(body))
+    running = serve(fake_export_server(body, records=2))
     try:
-        with make_adapter(running.url) as a, pytest.raises(PermanentError) as info:
-            read_all(a, "service_episodes")
+        with make_adapter(running.url) as a:
+            batches = list(a.read("service_episodes", None, 7))
     finally:
         running.stop()
-    message = str(info.value)
-    assert "export 2026-11-20" in message and "export.xsd" in message
-    assert "status" in message and "Expected is" in message
+    records = [r for b in batches for r in b.records]
+    assert [r.native_id for r in records] == ["E-000001", "E-000002"]
+    bad, good = records
+    assert good.problem is None and bad.problem is not None
+    assert bad.problem.field == "status" and "export.xsd" in bad.problem.message
+    assert "Expected is" in bad.problem.message and "line 1" in bad.problem.message
+    assert batches[-1].next_cursor == "2026-11-20#done"
 
 
 XXE = (

@@ -3,37 +3,48 @@ streaming them through the validating parser, and delivers through its XML impor
 
 Cursor (opaque to the engine): ``<export id>#<n>`` — n records of the stream in that export
 are done; ``<export id>#done`` — the whole export is done.
+
+An export is done only when it was read whole: its document ended (no premature end), it is
+the export it was listed as (``exportId``), of this municipality, and it held as many
+records of each kind (and bytes) as the export listing declared. Anything less is a
+:class:`~hub.errors.TransientError` naming the export: the records read so far are kept
+(each one whole and valid), the export is not marked done, and the next run reads on from
+where this one stopped. A record that is not valid against export.xsd, and an element of no
+known kind among the records, fails alone (a dead letter) while the rest flows.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from hub import jsonsafe
 from hub.adapter import (
     Adapter,
     Batch,
     CheckResult,
+    ContractViolation,
     NativeRecord,
     StreamSpec,
     SystemConfig,
     WriteItem,
     WriteOutcome,
 )
-from hub.errors import ConfigError, DeliveryError, PermanentError
+from hub.errors import ConfigError, DeliveryError, PermanentError, TransientError
 from hub.http import HttpService
 from hub.model import CanonicalEntity
 from hub.privacy import redact
-from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError
+from hub.xmlsafe import IncompleteXmlError, UnsafeXmlError, XmlSyntaxError
 from hub_municipal import mapping as m
 from hub_municipal.xmlformat import (
     DocumentError,
+    ExportMismatch,
+    ExportReader,
     ImportItem,
     import_document,
     item_problem,
-    read_export,
     read_response,
     valid_import,
 )
@@ -65,6 +76,75 @@ def exports_to_read(exports: Sequence[str], cursor: str | None) -> list[tuple[st
         return [(e, 0) for e in exports if e > start]
     later = [(e, 0) for e in exports[exports.index(start) + 1 :]]
     return later if done is None else [(start, done), *later]
+
+
+#: an export id as a cursor and a URL path segment can hold it
+_EXPORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An export as the listing declares it: its id, and what it holds when the listing
+    says (records of each kind, all records, bytes)."""
+
+    id: str
+    counts: Mapping[str, int] | None = None
+    records: int | None = None
+    bytes: int | None = None
+
+    def differences(self, counts: Mapping[str, int], size: int) -> list[str]:
+        """How a document that held ``counts`` records and ``size`` bytes differs from this
+        declaration (empty: it does not)."""
+        found = []
+        if self.counts is not None:
+            for kind in sorted(set(self.counts) | {k for k, n in counts.items() if n}):
+                declared, held = self.counts.get(kind, 0), counts.get(kind, 0)
+                if declared != held:
+                    found.append(f"{declared} <{kind}> declared, {held} held")
+        total = sum(counts.values())
+        if self.records is not None and self.records != total:
+            found.append(f"{self.records} records declared, {total} held")
+        if self.bytes is not None and self.bytes != size:
+            found.append(f"{self.bytes} bytes declared, {size} received")
+        return found
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def parse_listing(body: bytes) -> list[Listed]:
+    """The export listing, read strictly: any flaw makes the listing unusable."""
+    what = f"{m.SYSTEM}: {m.EXPORTS_PATH}"
+    try:
+        page = jsonsafe.parse(body, what=what)
+    except jsonsafe.IncompleteJsonError as exc:
+        raise TransientError(str(exc)) from None
+    except jsonsafe.JsonDocumentError as exc:
+        raise PermanentError(str(exc)) from None
+    problem = jsonsafe.flaw(page)
+    entries = page.get(m.LIST_EXPORTS) if isinstance(page, dict) else None
+    if problem is not None or not isinstance(entries, list):
+        why = f"{problem.field}: {problem.message}" if problem else "no list of exports"
+        raise PermanentError(f"{what} is not a valid export listing ({why})")
+    listed = []
+    for i, entry in enumerate(entries):
+        export_id = entry.get(m.LIST_ID) if isinstance(entry, dict) else None
+        if not isinstance(export_id, str) or not _EXPORT_ID.fullmatch(export_id):
+            raise PermanentError(f"{what}: export #{i + 1} has no valid id")
+        counts = entry.get(m.LIST_COUNTS)
+        records, size = entry.get(m.LIST_RECORDS), entry.get(m.LIST_BYTES)
+        if not (
+            (counts is None or (isinstance(counts, dict) and all(map(_count, counts.values()))))
+            and (records is None or _count(records))
+            and (size is None or _count(size))
+        ):
+            raise PermanentError(f"{what}: export {export_id}: a count is not a whole number")
+        listed.append(Listed(export_id, counts, records, size))
+    ids = [e.id for e in listed]
+    if len(set(ids)) != len(ids):
+        raise PermanentError(f"{what} lists an export twice")
+    return listed
 
 
 class MunicipalAdapter(Adapter):
@@ -101,16 +181,14 @@ class MunicipalAdapter(Adapter):
     def close(self) -> None:
         self.http.close()
 
+    def listing(self) -> list[Listed]:
+        """The exports the case system offers, oldest first, as its listing declares them."""
+        _, body = self.http.request("GET", m.EXPORTS_PATH, max_bytes=m.LISTING_MAX_BYTES)
+        return parse_listing(body)
+
     def exports(self) -> list[str]:
         """The ids of the exports the case system offers, oldest first."""
-        _, body = self.http.request("GET", m.EXPORTS_PATH)
-        try:
-            listed = [e[m.LIST_ID] for e in json.loads(body)[m.LIST_EXPORTS]]
-        except (ValueError, KeyError, TypeError):
-            raise PermanentError(f"{m.SYSTEM}: {m.EXPORTS_PATH} is not a list of exports") from None
-        if not all(isinstance(e, str) and "#" not in e for e in listed):
-            raise PermanentError(f"{m.SYSTEM}: {m.EXPORTS_PATH} lists an invalid export id")
-        return listed
+        return [e.id for e in self.listing()]
 
     def check(self) -> CheckResult:
         try:
@@ -126,31 +204,53 @@ class MunicipalAdapter(Adapter):
             raise PermanentError(f"{m.SYSTEM}: {stream} is not in the nightly export")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        for export_id, skip in exports_to_read(self.exports(), cursor):
-            yield from self._read_export(export_id, rt, skip, batch_size)
+        listed = {e.id: e for e in self.listing()}
+        for export_id, skip in exports_to_read(list(listed), cursor):
+            yield from self._read_export(listed[export_id], rt, skip, batch_size)
 
     def _read_export(
-        self, export_id: str, rt: m.RecordType, skip: int, batch_size: int
+        self, listed: Listed, rt: m.RecordType, skip: int, batch_size: int
     ) -> Iterator[Batch]:
+        """The records of one export after the first ``skip``; the export is done (its
+        last batch carries the ``done`` cursor) only once it was read whole."""
+        export_id = listed.id
+        where = f"{m.SYSTEM}: export {export_id}"
         position, batch = 0, []
         try:
             with self.http.stream(
                 "GET", f"{m.EXPORTS_PATH}/{export_id}", max_bytes=m.EXPORT_MAX_BYTES
             ) as (_, chunks):
-                for record_id, fields in read_export(
-                    chunks, rt.element, municipality=self.municipality
-                ):
-                    position += 1
-                    if position <= skip:
-                        continue
-                    batch.append(NativeRecord(record_id, fields))
+                reader = ExportReader(
+                    chunks, rt.element, export_id=export_id, municipality=self.municipality
+                )
+                for item in reader:
+                    if item.foreign:  # not a record of the stream: not counted, but kept
+                        if position < skip:  # with the batch it came in, committed already
+                            continue
+                    else:
+                        position += 1
+                        if position <= skip:
+                            continue
+                    problem = ContractViolation(*item.problem) if item.problem else None
+                    batch.append(NativeRecord(item.record_id, item.fields, problem))
                     if len(batch) >= batch_size:
                         yield Batch(batch, encode_cursor(export_id, position))
                         batch = []
-        except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
-            raise PermanentError(
-                f"{m.SYSTEM}: export {export_id} refused ({m.EXPORT_XSD.name}): {redact(exc)}"
+        except (IncompleteXmlError, ExportMismatch) as exc:
+            raise TransientError(
+                f"{where} is not whole ({redact(exc)}): not taken as complete; the next run "
+                "reads it again"
             ) from None
+        except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
+            raise PermanentError(f"{where} refused ({m.EXPORT_XSD.name}): {redact(exc)}") from None
+        differences = listed.differences(reader.counts, reader.bytes)
+        if differences:
+            if batch:  # whole, valid records: kept, and the export read on from after them
+                yield Batch(batch, encode_cursor(export_id, position))
+            raise TransientError(
+                f"{where} does not hold what the listing declares ({'; '.join(differences)}): "
+                "not taken as complete; the next run reads it again"
+            )
         yield Batch(batch, encode_cursor(export_id, None))
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:

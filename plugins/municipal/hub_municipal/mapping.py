@@ -55,6 +55,9 @@ LIST_EXPORTS = "exports"
 LIST_ID = "id"
 LIST_RECORDS = "records"  # number of records in the export
 LIST_COUNTS = "counts"  # records per element name
+LIST_BYTES = "bytes"  # the size of the export document, where the listing gives it
+#: the largest export listing read (one line per night: years of exports fit many times)
+LISTING_MAX_BYTES = 4 * 1024 * 1024
 
 # --- export document ------------------------------------------------------------------------
 EXPORT_ROOT = "export"

@@ -17,7 +17,17 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from hub.privacy import redact
-from hub.xmlsafe import iter_elements, load_schema, make_parser, parse_bytes
+from hub.xmlsafe import (
+    ElementStream,
+    Foreign,
+    RecordValidator,
+    XmlContractError,
+    XmlSyntaxError,
+    describe_invalid,
+    load_schema,
+    make_parser,
+    parse_bytes,
+)
 from hub_municipal import mapping as m
 
 #: (element name, the case system's id, fields) of one exported record
@@ -74,7 +84,8 @@ def _localname(tag: str) -> str:
 
 
 def record_fields(elem: etree._Element) -> dict[str, Any]:
-    """The children of a record element as a JSON-able dict; repeated ones as lists."""
+    """The children of a record element valid against its schema as a JSON-able dict;
+    repeated ones as lists (a valid record's children hold text only)."""
     repeated = _repeated(elem.tag)
     out: dict[str, Any] = {name: [] for name in repeated}
     for child in elem:
@@ -83,6 +94,25 @@ def record_fields(elem: etree._Element) -> dict[str, Any]:
             out[name].append(child.text or "")
         else:
             out[name] = child.text or ""
+    return out
+
+
+def fields_as_read(elem: etree._Element) -> dict[str, Any]:
+    """The children of a record that is NOT valid, everything kept as it came: a field
+    given twice becomes the list of its values (none is chosen), an unknown child is kept
+    under its name, a child with elements inside gives all of its text."""
+    repeated = _repeated(elem.tag)
+    out: dict[str, Any] = {name: [] for name in repeated}
+    for child in elem:
+        name = _localname(child.tag)
+        text = "".join(child.itertext())
+        if name in repeated:
+            out[name].append(text)
+        elif name in out:  # given twice, where the schema allows it once: all kept
+            kept = out[name]
+            out[name] = [*kept, text] if isinstance(kept, list) else [kept, text]
+        else:
+            out[name] = text
     return out
 
 
@@ -132,26 +162,145 @@ def export_chunks(
     yield buf.getvalue() + b"\n"
 
 
+class ExportItem(NamedTuple):
+    """One record of an export read for a stream: the case system's id, its fields and,
+    when it breaks the export's contract, what is wrong (then ``fields`` keeps everything
+    that was read, and ``xml`` the record as it came)."""
+
+    record_id: str
+    fields: dict[str, Any]
+    problem: tuple[str, str] | None = None
+    #: an element of no known kind among the records (not a record of the stream's kind)
+    foreign: bool = False
+
+
+#: the most of an invalid record's XML kept for its dead letter
+KEEP_XML = 64 * 1024
+
+
+@functools.cache
+def _record_validator() -> RecordValidator:
+    return RecordValidator(m.EXPORT_XSD)
+
+
+class ExportReader:
+    """An export streamed for one kind of record, checked in parts (the XSD as a whole is
+    never given to the streaming parser, see :mod:`hub.xmlsafe`):
+
+    - the start tag: valid (``exportId``, ``municipality``, ``generated``), the export id
+      the one asked for, the municipality the adapter's;
+    - each record of the kind on its own against its declaration in export.xsd: an
+      invalid record is yielded with its problem (it becomes a dead letter; the others flow);
+    - every element among the records that is none of the export's kinds is yielded as a
+      record with a problem too (it may be a record of any kind: nothing is dropped unseen);
+    - the document must end: :class:`hub.xmlsafe.IncompleteXmlError` if it stops short.
+
+    After the iteration ``counts`` holds the records of each kind the document held, for
+    the adapter to compare with what the export listing declared. Raises
+    :class:`DocumentError` (another municipality), :class:`ExportMismatch` (another export)
+    and the errors of :mod:`hub.xmlsafe`.
+    """
+
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        element: str,
+        *,
+        export_id: str | None = None,
+        municipality: str | None = None,
+    ):
+        self.element, self.export_id, self.municipality = element, export_id, municipality
+        others = [qname(m.EXPORT_NS, e) for e in _exported() if e != element]
+        self.stream = ElementStream(
+            chunks,
+            qname(m.EXPORT_NS, element),
+            siblings=others,
+            max_bytes=m.EXPORT_MAX_BYTES,
+            foreign=True,
+        )
+        self._checked = False
+        self._where = f"{export_id}/" if export_id else ""
+        #: elements among the records of no known kind, by name
+        self.foreign: dict[str, int] = {}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Elements among the records of each name (the export's kinds and any other) the
+        document held."""
+        counts = {_localname(tag): n for tag, n in self.stream.counts.items()}
+        for name, n in self.foreign.items():
+            counts[name] = counts.get(name, 0) + n
+        return counts
+
+    @property
+    def bytes(self) -> int:
+        return self.stream.bytes
+
+    def __iter__(self) -> Iterator[ExportItem]:
+        validator = _record_validator()
+        for item in self.stream:
+            if not self._checked:
+                self._check_root()
+            if isinstance(item, Foreign):
+                self.foreign[item.name] = self.foreign.get(item.name, 0) + 1
+                yield self._foreign(item)
+                continue
+            record_id = item.get(m.RECORD_ID_ATTR) or f"{self._where}line-{item.sourceline}"
+            invalid = validator.invalid(item)
+            if invalid is None:
+                yield ExportItem(record_id, record_fields(item))
+                continue
+            fields = fields_as_read(item)
+            fields["_xml"] = etree.tostring(item, encoding="unicode", with_tail=False)[:KEEP_XML]
+            where = f" (line {invalid.line})" if invalid.line else ""
+            message = f"not valid against {m.EXPORT_XSD.name}{where}: {invalid.message}"
+            yield ExportItem(record_id, fields, (invalid.name, message))
+        if not self._checked:  # an export without records
+            self._check_root()
+
+    def _check_root(self) -> None:
+        root = self.stream.root
+        self._checked = True
+        if (
+            root is None
+            or etree.QName(root).localname != m.EXPORT_ROOT
+            or (etree.QName(root).namespace != m.EXPORT_NS)
+        ):
+            name = etree.QName(root).text if root is not None else "none"
+            raise XmlContractError(f"the root element is {name}, not <{m.EXPORT_ROOT}>")
+        invalid = _record_validator().invalid_shallow(root)
+        if invalid is not None:
+            raise XmlContractError(f"<{m.EXPORT_ROOT}> {invalid.name}: {invalid.message}")
+        found = root.get(m.EXPORT_ID_ATTR)
+        if self.export_id is not None and found != self.export_id:
+            raise ExportMismatch(f"the document is export {found}, not {self.export_id}")
+        found = root.get(m.EXPORT_MUNICIPALITY_ATTR)
+        if self.municipality is not None and found != self.municipality:
+            raise DocumentError(f"the export is of municipality {found}, not {self.municipality}")
+
+    def _foreign(self, item: Foreign) -> ExportItem:
+        where = f"line {item.line}" if item.line else "somewhere"
+        return ExportItem(
+            f"{self._where}{item.name}@line-{item.line}",
+            {"_xml": item.xml},
+            (item.name, f"<{item.name}> ({where}) is none of the export's records"),
+            foreign=True,
+        )
+
+
+class ExportMismatch(DocumentError):
+    """The document is not the export it was asked for (its ``exportId`` differs)."""
+
+
 def read_export(
     chunks: Iterable[bytes], element: str, *, municipality: str | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Stream an export, validating it against export.xsd, and yield (id, fields) of each
-    ``element`` record. Memory stays flat. Raises :class:`hub.xmlsafe.XmlSyntaxError`
-    (invalid), :class:`hub.xmlsafe.UnsafeXmlError` (DTD, entities, too large) or
-    :class:`DocumentError` (another municipality's export)."""
-    checked = municipality is None
-    tag = qname(m.EXPORT_NS, element)
-    others = [qname(m.EXPORT_NS, e) for e in _exported() if e != element]
-    for elem in iter_elements(
-        chunks, tag, schema=export_schema(), siblings=others, max_bytes=m.EXPORT_MAX_BYTES
-    ):
-        if not checked:
-            root = elem.getparent()
-            found = root.get(m.EXPORT_MUNICIPALITY_ATTR) if root is not None else None
-            if found != municipality:
-                raise DocumentError(f"the export is of municipality {found}, not {municipality}")
-            checked = True
-        yield elem.get(m.RECORD_ID_ATTR), record_fields(elem)
+    """(id, fields) of each valid ``element`` record of an export (:class:`ExportReader`);
+    a record that is not valid raises :class:`hub.xmlsafe.XmlSyntaxError` naming it."""
+    for item in ExportReader(chunks, element, municipality=municipality):
+        if item.problem is not None:
+            raise XmlSyntaxError(f"record {item.record_id}, {item.problem[0]}: {item.problem[1]}")
+        yield item.record_id, item.fields
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -187,12 +336,6 @@ def _item_schema() -> etree.XMLSchema:
 _checking = threading.Lock()
 #: text an XML 1.0 document can hold
 _XML_TEXT = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
-_ELEMENT = re.compile(
-    r"^Element '(?:\{[^}]*\})?(?P<name>[^']+)'(?:, attribute '(?P<attribute>[^']+)')?: "
-)
-#: a namespace in an lxml message, e.g. ``{urn:fi:hub:municipal:import:1}`` (not ``{6}``)
-_NAMESPACE = re.compile(r"\{[^}]*:[^}]*\}")
-_QUOTED = re.compile(r"'([^']*)'")
 
 
 def _import_text(municipality: str, items: Iterable[ImportItem]) -> bytes:
@@ -247,17 +390,13 @@ def item_problem(municipality: str, item: ImportItem) -> tuple[str, str] | None:
         if schema.validate(root):
             return None
         message = schema.error_log[0].message if schema.error_log else "not valid"
-    found = _ELEMENT.match(message)
-    name = (found["attribute"] or found["name"]) if found else item.element
     values = {
         str(v)
         for value in item.fields.values()
         for v in (value if isinstance(value, list) else [value])
     }
-    text = _QUOTED.sub(
-        lambda q: "'…'" if q[1] in values else q[0], message[found.end() :] if found else message
-    )
-    return name, redact(_NAMESPACE.sub("", text))
+    name, text = describe_invalid(message, values, item.element)
+    return name, redact(text)
 
 
 def read_import(body: bytes) -> tuple[str, list[ImportItem]]:
