@@ -1,5 +1,9 @@
 """The ``hub`` command: exchanges, adapters, sandboxes, runs, failures, users, the dashboard,
-the demo. Output is a readable table, or JSON with ``--json`` (for scripts)."""
+the demo. Output is a readable table, or JSON with ``--json`` (for scripts).
+
+Exit status: 0 done, 1 done with failures (e.g. a run that failed), 2 an error the hub
+reports in one line (configuration, usage), 75 (``EX_TEMPFAIL``) a transient error, such as
+a store locked by another process past its time limit: run the command again later."""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hub.errors import HubError
+from hub.errors import HubError, TransientError
+
+EX_TEMPFAIL = 75  # sysexits.h: a temporary failure, the command may be run again later
 
 
 def _console(stderr: bool = False):
@@ -612,6 +618,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_redaction()
     try:
         return args.func(args)
+    except TransientError as exc:
+        print(f"error: {exc}; this is transient: try again later", file=sys.stderr)
+        return EX_TEMPFAIL
     except HubError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

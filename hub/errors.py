@@ -45,6 +45,19 @@ class TransientError(DeliveryError):
     transient = True
 
 
+class StoreBusy(TransientError):
+    """The store is held by someone else (a lock, a deadlock, a statement over its time limit)
+    and the hub gave up waiting, as its settings bound it. Retrying later may succeed.
+
+    The message names the store (never its password), what happened and the setting that
+    bounds the wait; never the SQL or its parameters (they may hold personal data)."""
+
+    def __init__(self, message: str, *, store: str, setting: str | None = None):
+        super().__init__(message)
+        self.store = store
+        self.setting = setting
+
+
 class PermanentError(DeliveryError):
     """Retrying will not help until someone fixes the data or the configuration."""
 

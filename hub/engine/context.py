@@ -26,7 +26,9 @@ class Hub:
             settings=settings,
             config=load_exchanges(settings.exchanges_file),
             rules=Rules.load(settings.rules_file),
-            store=Store(settings.store_url, settings.keyring(key)),
+            store=Store(
+                settings.store_url, settings.keyring(key), timeouts=settings.store_timeouts
+            ),
         )
 
     @property

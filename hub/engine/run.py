@@ -2,6 +2,10 @@
 
 The Airflow DAG calls :func:`run_phase` once per task with the DAG run's id, so the tasks of
 one DAG run share one run record; ``hub exchanges run`` calls :func:`run_exchange`.
+
+A store held by someone else past its time limits (:class:`hub.errors.StoreBusy`) may keep
+the run record from being opened or from recording the failure: the run then ends in that
+error, raised as it is, so Airflow's task retry (or the operator) runs it again later.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def run_phase(hub: Hub, exchange_name: str, phase: str, external_id: str, *, las
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
     exchange = hub.config.exchange(exchange_name)
-    with hub.store.transaction() as conn:
+    with hub.store.transaction() as conn:  # a busy store raises StoreBusy: no run to record
         run_id = runs.open_run(conn, exchange.name, external_id)
     try:
         if phase == "check":
@@ -74,13 +78,25 @@ def run_phase(hub: Hub, exchange_name: str, phase: str, external_id: str, *, las
         else:
             deliver(hub, exchange, run_id)
     except Exception as exc:
-        with hub.store.transaction() as conn:
-            runs.finish_run(conn, run_id, "failed", redact(f"{phase}: {exc}"))
+        _record_failure(hub, exchange_name, run_id, redact(f"{phase}: {exc}"))
         raise
     if last:
         with hub.store.transaction() as conn:
             runs.finish_run(conn, run_id, "success")
     return run_id
+
+
+def _record_failure(hub: Hub, exchange_name: str, run_id: str, error: str) -> None:
+    """Mark the run failed, if the store lets us: when it is still locked, the error that
+    ended the run matters more than its record, so that error is what the caller sees (a
+    run left "running" is marked failed by the next run of the exchange)."""
+    try:
+        with hub.store.transaction() as conn:
+            runs.finish_run(conn, run_id, "failed", error)
+    except Exception as exc:
+        log.warning(
+            "%s: could not record the failure of run %s: %s", exchange_name, run_id, redact(exc)
+        )
 
 
 def run_exchange(
@@ -90,24 +106,52 @@ def run_exchange(
     external_id: str | None = None,
     phases: tuple[str, ...] = PHASES,
 ) -> RunSummary:
-    """Run ``phases`` of an exchange in this process and summarise the run."""
+    """Run ``phases`` of an exchange in this process and summarise the run.
+
+    A failure the run records is in the summary (state ``failed``, with the error). One the
+    store could not record, because the store itself was busy (the run could not be opened,
+    or its failure not written, or the run not read back), is raised as it is."""
     hub.config.exchange(exchange_name)  # an unknown name is a ConfigError, not a failed run
     external_id = external_id or f"manual__{dt.datetime.now(dt.UTC).isoformat()}"
+    failure: Exception | None = None
     try:
         for i, phase in enumerate(phases):
             run_phase(hub, exchange_name, phase, external_id, last=i == len(phases) - 1)
-    except Exception as exc:  # recorded in the run; the summary says it failed
-        log.error("%s failed: %s", exchange_name, redact(exc))
-    return summarise(hub, exchange_name, external_id)
+    except Exception as exc:
+        failure = exc
+    try:
+        summary = _find_summary(hub, exchange_name, external_id)
+    except Exception as exc:
+        if failure is None:
+            raise
+        log.warning("%s: could not read the run back: %s", exchange_name, redact(exc))
+        summary = None
+    if failure is not None:
+        if summary is None or summary.state != "failed":
+            raise failure  # the store did not record it: the error itself says what happened
+        log.error("%s failed: %s", exchange_name, redact(failure))
+    if summary is None:
+        raise HubError(f"{exchange_name}: no run {external_id} (no phase ran)")
+    return summary
 
 
 def summarise(hub: Hub, exchange_name: str, external_id: str) -> RunSummary:
+    summary = _find_summary(hub, exchange_name, external_id)
+    if summary is None:
+        raise HubError(f"{exchange_name}: no run {external_id}")
+    return summary
+
+
+def _find_summary(hub: Hub, exchange_name: str, external_id: str) -> RunSummary | None:
+    """The summary of the run of ``external_id``; None when there is no such run."""
     with hub.store.transaction() as conn:
         row = conn.execute(
             select(t.runs).where(
                 t.runs.c.exchange == exchange_name, t.runs.c.external_id == external_id
             )
-        ).one()
+        ).first()
+        if row is None:
+            return None
         open_letters = deadletters.open_count(conn, exchange_name)
     return RunSummary(
         run_id=row.id,

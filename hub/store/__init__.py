@@ -4,6 +4,9 @@ the access and disclosure logs, on SQLAlchemy 2 with Alembic migrations.
 SQLite (a file) is the embedded default; PostgreSQL is the production store (by URL).
 The repository modules (``records``, ``outbox``, ``deadletters``, ``runs``, ``audit``) are
 plain functions on a connection, so the engine decides what one transaction holds.
+
+Every wait for the store is bounded (:class:`hub.settings.StoreTimeouts`); a store held by
+someone else longer than that is :class:`hub.errors.StoreBusy`, a transient error.
 """
 
 from __future__ import annotations
@@ -12,23 +15,31 @@ import contextlib
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
 
 from hub.privacy import Keyring
-from hub.store.db import create_store_engine, migrate
+from hub.settings import StoreTimeouts
+from hub.store.db import create_store_engine, display_url, migrate
 
 
 class Store:
-    def __init__(self, url: str, keys: Keyring, *, upgrade: bool = True):
+    def __init__(
+        self,
+        url: str,
+        keys: Keyring,
+        *,
+        upgrade: bool = True,
+        timeouts: StoreTimeouts | None = None,
+    ):
         self.url = url
         self.keys = keys
-        self.engine: Engine = create_store_engine(url)
+        self.timeouts = timeouts or StoreTimeouts()
+        self.engine: Engine = create_store_engine(url, self.timeouts)
         if upgrade:
             migrate(self.engine)
 
     @property
     def display_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        return display_url(self.url)
 
     @property
     def dialect(self) -> str:
@@ -44,4 +55,4 @@ class Store:
         self.engine.dispose()
 
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreTimeouts"]
