@@ -5,38 +5,55 @@ the billing list streamed in flat memory, paged notices; and the conformance kit
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
+import json
 import logging
+import re
 import subprocess
 import sys
 import textwrap
 import tracemalloc
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from hub_kela import data, soap
+import yaml
+from hub_kela import contract, data, soap
 from hub_kela import mapping as m
 from hub_kela import sandbox as kela_sandbox
-from hub_kela.adapter import KelaAdapter, classify, encode_billing_cursor
+from hub_kela.adapter import (
+    MAX_DOCUMENT_BYTES,
+    MAX_RESPONSE_BYTES,
+    KelaAdapter,
+    classify,
+    encode_billing_cursor,
+    report_element,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from starlette.applications import Starlette
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
+from hub.engine import Hub, run_exchange
 from hub.errors import PermanentError, RecordError, TransientError
 from hub.model import Attendance, iso_week_of
 from hub.model.rules import Rules
 from hub.plugins import sandbox_registry
 from hub.privacy import HETU_PATTERN
 from hub.settings import PROJECT_ROOT
+from hub.store import deadletters, runs
+from hub.store import schema as t
 from hub.synthetic import person
 from hub.testing.conformance import AdapterConformance
+from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
 SHARED = PROJECT_ROOT.parent / "shared" / "reference" / "x-road"
 
@@ -263,7 +280,7 @@ def test_classify_ignores_a_body_that_is_not_a_fault():
 
 def test_a_bad_request_is_a_client_fault(kela):
     with pytest.raises(PermanentError, match="Client.BadRequest"):
-        list(kela._read_month("2019-01", 0, 10))
+        list(kela._read_month("2019-01", 0, 10, 0))
 
 
 # --- attendance -------------------------------------------------------------------------------
@@ -518,7 +535,8 @@ def _peak_reading_a_month(size: int) -> tuple[int, int]:
         assert proc.stdout.readline().strip() == "ready"
         with make(f"http://127.0.0.1:{port}") as adapter:
             tracemalloc.start()
-            lines = sum(len(b.records) for b in adapter._read_month("2026-10", 0, 1000))
+            declared = dict(adapter.months())["2026-10"]
+            lines = sum(len(b.records) for b in adapter._read_month("2026-10", 0, 1000, declared))
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         return lines, peak
@@ -566,6 +584,521 @@ def test_nothing_personal_in_fault_messages(kela, sandboxes):
     [outcome] = kela.write("attendance", [WriteItem("bad", "r", payload)])
     assert outcome.outcome == Outcome.PERMANENT
     assert payload["hetu"] not in outcome.reason and "hetu" in outcome.reason
+
+
+# --- the contract: kunta.xsd ---------------------------------------------------------------
+
+RECORDED = "2026-11"  # a recorded month: after the generated ones
+NEVER = lambda n: False  # noqa: E731 - no malformed line
+K = f'xmlns:ns0="{m.KELA_NS}"'.encode()  # how a recorded line declares Kela's namespace
+
+
+class Recorded:
+    """A hand-editable recorded billing list in ``folder``, of the sandbox's first
+    ``people`` people (identity codes of the temporary range only)."""
+
+    def __init__(self, folder: Path, month: str = RECORDED, people: int = 40):
+        self.path = folder / f"{month}.xml"
+        self.month = month
+        self.expected = list(data.lines(SANDBOX_SEED, people, month, NEVER))
+        kela_sandbox.write_billing_list(self.path, self.expected)
+        self.original = self.path.read_bytes()
+
+    def lines(self) -> list[bytes]:
+        return self.path.read_bytes().splitlines(keepends=True)
+
+    def edit(self, n: int, pattern: bytes, new: bytes) -> None:
+        """Replace the first match of ``pattern`` in text line ``n`` (= line ``n`` of the
+        list)."""
+        lines = self.lines()
+        lines[n - 1], count = re.subn(pattern, new, lines[n - 1], count=1)
+        assert count == 1, (n, pattern)
+        self.path.write_bytes(b"".join(lines))
+
+    def declare(self, count: int | None) -> None:
+        """What the months list declares (None: as many lines as the file has)."""
+        sidecar = self.path.with_suffix(".rivit")
+        if count is None:
+            sidecar.unlink(missing_ok=True)
+        else:
+            sidecar.write_text(str(count))
+
+    def restore(self) -> None:
+        self.path.write_bytes(self.original)
+
+    def hetu(self, n: int) -> str:
+        return self.expected[n - 1]["hetu"]
+
+
+def start_recorded(folder: Path) -> sb.RunningSandbox:
+    """A Kela sandbox with the fixtures' people, offering the recorded lists of ``folder``."""
+    from hub_kela.sandbox import create_app
+
+    spec = sb.Sandbox("kela", "recorded", lambda **kw: create_app(billing_dir=folder, **kw), 0)
+    return sb.start(spec, seed=SANDBOX_SEED, size=SANDBOX_SIZE)
+
+
+@pytest.fixture
+def recorded(tmp_path) -> Iterator[tuple[Recorded, KelaAdapter]]:
+    """A recorded month and an adapter reading it (over HTTP, from a sandbox of its own)."""
+    folder = tmp_path / "billing"
+    folder.mkdir()
+    listing = Recorded(folder)
+    server = start_recorded(folder)
+    adapter = make(server.base_url)
+    try:
+        yield listing, adapter
+    finally:
+        adapter.close()
+        server.stop()
+
+
+AFTER_GENERATED = encode_billing_cursor(data.MONTHS[-1], None)
+
+
+def read_recorded(adapter: KelaAdapter, batch_size: int = 7) -> list:
+    batches = list(adapter.read("billing_lines", AFTER_GENERATED, batch_size))
+    assert batches[-1].next_cursor == encode_billing_cursor(RECORDED, None)
+    return [r for b in batches for r in b.records]
+
+
+def test_the_schema_ships_inside_the_package_and_names_what_mapping_does():
+    resource = importlib.resources.files("hub_kela") / "schemas" / "kunta.xsd"
+    assert resource.is_file()
+    assert contract.validator() is contract.validator()  # one per process
+    root = etree.fromstring(resource.read_bytes())
+    assert root.get("targetNamespace") == m.KELA_NS
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    declared = {e.get("name") for e in root.iterchildren(f"{xs}element")}
+    for service in m.SERVICES:
+        assert {f"{service}Request", f"{service}Response"} <= declared
+    assert {m.LINE, m.COUNT, m.NOTICE, m.BILLING, m.RESULT} <= declared
+    names = {e.get("name") for e in root.iter(f"{xs}element", f"{xs}attribute")}
+    for fields in (m.LINE_FIELDS, m.COUNT_FIELDS, m.NOTICE_FIELDS, m.REPORT_FIELDS):
+        assert set(fields.values()) <= names
+    assert {m.REPORT_MONTH, m.REPORT_DAY, m.MUNICIPALITY, m.MONTH, m.FROM, m.MAX} <= names
+    attributes = {m.ROWS_ATTR, m.DUE_ATTR, m.LINE_NO_ATTR, m.MORE, m.NEXT, m.REPORT_KEY_ATTR}
+    attributes |= {m.REPORT_MONTH_ATTR, m.RESULT_STATE_ATTR}
+    assert attributes <= names
+
+
+def _post(url: str, service: str, body: etree._Element) -> etree._Element:
+    headers = soap.Headers(GOOD_CLIENT, (*KELA, service, "v1"), "id-1", "hub")
+    response = httpx.post(url + "/", content=soap.envelope(headers, body), trust_env=False)
+    root = etree.fromstring(response.content)
+    assert response.status_code == 200, soap.read_fault(root)
+    return root.find(f"{{{m.SOAP_NS}}}Body")[0]
+
+
+def _body(service: str, **children) -> etree._Element:
+    body = etree.Element(soap.k(f"{service}Request"))
+    etree.SubElement(body, soap.k(m.MUNICIPALITY)).text = "743"
+    for name, value in children.items():
+        etree.SubElement(body, soap.k(name)).text = str(value)
+    return body
+
+
+def test_every_response_of_the_sandbox_is_valid_against_the_schema(tmp_path, kela):
+    Recorded(tmp_path)
+    server = start_recorded(tmp_path)
+    try:
+        report = _body(m.SVC_ATTENDANCE)
+        report.append(report_element("v1", native(kela, attendance(3))))
+        bad = native(kela, attendance(2, i=1))
+        bad["hetu"] = bad["hetu"][:-1] + ("A" if bad["hetu"][-1] != "A" else "B")
+        report.append(report_element("v2", bad))
+        answers = [
+            _post(server.url, m.SVC_MONTHS, _body(m.SVC_MONTHS)),
+            _post(server.url, m.SVC_BILLING, _body(m.SVC_BILLING, kuukausi="2026-10")),
+            _post(server.url, m.SVC_BILLING, _body(m.SVC_BILLING, kuukausi=RECORDED, alkaen=5)),
+            _post(server.url, m.SVC_BENEFIT_DAYS, _body(m.SVC_BENEFIT_DAYS, enintaan=500)),
+            _post(server.url, m.SVC_NOTICES, _body(m.SVC_NOTICES, alkaen=3, enintaan=4)),
+            _post(server.url, m.SVC_ATTENDANCE, report),
+        ]
+    finally:
+        server.stop()
+    for answer in answers:
+        assert len(answer) > 0
+        assert contract.validator().invalid(answer) is None, etree.QName(answer).localname
+    states = [r.get(m.RESULT_STATE_ATTR) for r in answers[-1]]
+    assert states == [m.ACCEPTED, m.REJECTED]
+
+
+def test_the_sandbox_refuses_a_request_that_breaks_the_schema(sandboxes):
+    url = sandboxes["kela"].url + "/"
+    headers = soap.Headers(GOOD_CLIENT, (*KELA, m.SVC_BILLING, "v1"), "id-1", "hub")
+    message = soap.envelope(headers, _body(m.SVC_BILLING, kuukausi="2026-13"))
+    response = httpx.post(url, content=message, trust_env=False)
+    code, text = soap.read_fault(etree.fromstring(response.content))
+    assert response.status_code == 500 and code == m.FAULT_BAD_REQUEST
+    assert "<kuukausi>" in text and "2026-13" not in text
+
+
+def test_a_report_item_that_breaks_the_schema_is_rejected_alone(kela, sandboxes):
+    good = native(kela, attendance(2))
+    unknown = {**native(kela, attendance(2, i=1)), "palvelu": "KUNTOUTUS"}
+    outcomes = kela.write(
+        "attendance", [WriteItem("s1", "r1", good), WriteItem("s2", "r2", unknown)]
+    )
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT]
+    assert "<palvelu>" in outcomes[1].reason and "KUNTOUTUS" not in outcomes[1].reason
+    assert [r["idempotency_key"] for r in sandboxes.received("kela")] == ["s1"]
+
+
+def _line_is(record, n: int, hetu: str) -> bool:
+    return record.native_id == f"{RECORDED}/{n}" and record.data["hetu"] == hetu
+
+
+def test_a_line_with_two_identity_codes_is_quarantined_alone(recorded):
+    """A tester's find: the first ``<hetu>`` of a line was taken, and every line of a run
+    attributed to one person. Now the line breaks the contract, alone."""
+    listing, adapter = recorded
+    other = _second_hetu(listing, 7)
+    records = read_recorded(adapter)
+    assert [r.native_id for r in records] == [
+        f"{RECORDED}/{n}" for n in range(1, len(listing.expected) + 1)
+    ]
+    broken = [r for r in records if r.problem is not None]
+    assert [r.native_id for r in broken] == [f"{RECORDED}/7"]
+    problem = broken[0].problem
+    assert problem.field == "hetu" and "not expected" in problem.message
+    assert listing.hetu(7) not in problem.message and other not in problem.message
+    # everything read is kept: both codes, never only the first
+    assert broken[0].data["hetu"] == [listing.hetu(7), other]
+    for n, record in enumerate(records, 1):
+        if n != 7:
+            assert _line_is(record, n, listing.hetu(n))
+            assert adapter.to_canonical("billing_lines", record).client_hetu == listing.hetu(n)
+    # a replay of the kept data without a correction is refused, never narrowed to one code
+    with pytest.raises(RecordError, match="more than once") as info:
+        adapter.to_canonical("billing_lines", NativeRecord("x", broken[0].data))
+    assert info.value.field == "hetu"
+
+
+def _breaks() -> dict[int, tuple[str, bytes, bytes]]:
+    """Line number -> (field to blame, pattern, replacement): one break a line."""
+    unknown = b"<ns0:lisatieto>x</ns0:lisatieto>"
+    return {
+        3: ("lisatieto", rb"</ns0:etuus>", rb"</ns0:etuus>" + unknown),  # unknown element
+        5: ("kunnanOsuus", rb"<ns0:kunnanOsuus>", rb"<ns0:kunnanOsuus>-"),  # below 0
+        9: ("osuusProsentti", rb"<ns0:osuusProsentti>", rb"<ns0:osuusProsentti>1"),  # over 100
+        11: ("maksettu", rb"<ns0:maksettu>[^<]*</ns0:maksettu>", b""),  # required, missing
+        12: ("nro", rb'nro="12"', b'nro="kaksitoista"'),  # no line number (the count runs on)
+        14: ("etuus", rb"<ns0:etuus>[A-Z]+<", b"<ns0:etuus>XYZ<"),  # not a benefit code
+        # an element the list does not have, between lines 15 and 16
+        16: ("huomautus", rb"<ns0:rivi", b"<ns0:huomautus " + K + b">x</ns0:huomautus><ns0:rivi"),
+    }
+
+
+def _second_hetu(listing: Recorded, n: int) -> str:
+    """Give line ``n`` a second ``<hetu>``: the next other person's; return that code."""
+    other = next(e["hetu"] for e in listing.expected[n:] if e["hetu"] != listing.hetu(n))
+    listing.edit(n, rb"</ns0:hetu>", f"</ns0:hetu><ns0:hetu>{other}</ns0:hetu>".encode())
+    return other
+
+
+def test_every_line_that_breaks_the_contract_is_quarantined_and_the_rest_flows(recorded):
+    listing, adapter = recorded
+    breaks = _breaks()
+    for n, (_, old, new) in breaks.items():
+        listing.edit(n, old, new)
+    records = read_recorded(adapter, batch_size=4)
+    problems = {r.native_id: r.problem for r in records if r.problem is not None}
+    expected_ids = {f"{RECORDED}/{n}" for n in breaks if n != 16} | {f"{RECORDED}/after-15"}
+    assert set(problems) == expected_ids
+    for n, (field, _, _) in breaks.items():
+        native_id = f"{RECORDED}/after-15" if n == 16 else f"{RECORDED}/{n}"
+        assert problems[native_id].field == field, (n, problems[native_id])
+        assert not HETU_PATTERN.search(problems[native_id].message)
+    assert "response line" in problems[f"{RECORDED}/9"].message
+    foreign = next(r for r in records if r.native_id == f"{RECORDED}/after-15")
+    assert list(foreign.data) == ["xml"]  # kept as it came
+    kept = etree.fromstring(foreign.data["xml"])
+    assert (kept.tag, kept.text) == (soap.k("huomautus"), "x")
+    assert next(r for r in records if r.native_id == f"{RECORDED}/3").data["lisatieto"] == "x"
+    assert next(r for r in records if r.native_id == f"{RECORDED}/12").data["@nro"] == "kaksitoista"
+    fine = [r for r in records if r.problem is None]
+    assert len(fine) == len(listing.expected) - (len(breaks) - 1)
+    for record in fine:
+        n = int(record.native_id.split("/")[1])
+        assert _line_is(record, n, listing.hetu(n))
+
+
+def test_a_line_number_out_of_sequence_is_the_documents_problem(recorded):
+    listing, adapter = recorded
+    listing.edit(6, b'nro="6"', b'nro="7"')
+    with pytest.raises(PermanentError, match=f"laskutuslista {RECORDED}: line 6 .*out of order"):
+        read_recorded(adapter)
+
+
+LIST_START = b"<k:laskutuslista "
+LIST_END = b"</k:laskutuslista>"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ((b'kunta="743"', b'kunta="092"'), "addressed to another municipality"),
+        ((b'kuukausi="2026-11"', b'kuukausi="2026-12"'), "of month 2026-12, not the month"),
+        ((b'erapaiva="2026-12-28"', b'erapaiva="2026-12-32"'), "start tag .*<erapaiva>"),
+        ((LIST_START, b"<k:yhteenveto/>" + LIST_START), "not the one element"),
+        ((LIST_END, LIST_END + b"<k:yhteenveto/>"), "holds more than the list"),
+        ((b"</soapenv:Header>", b"</soapenv:Header><k:yhteenveto/>"), "not the one element"),
+        ((b"</soapenv:Envelope>", b"<k:yhteenveto/></soapenv:Envelope>"), r"\(yhteenveto\)"),
+        (4, "text outside any"),
+    ],
+)
+def test_a_list_whose_structure_breaks_the_contract_is_refused(
+    recorded, monkeypatch, edit, expected
+):
+    """Well-formed but not the contract's: the document's problem, permanent, naming the
+    month; the month is not taken as done."""
+    listing, adapter = recorded
+    if edit == 4:  # text between lines 4 and 5
+        listing.edit(4, rb"</ns0:rivi>", b"</ns0:rivi>oops")
+    else:
+        original = kela_sandbox._envelope_around
+
+        def edited(*args, **kwargs):
+            for chunk in original(*args, **kwargs):
+                yield chunk.replace(*edit)
+
+        monkeypatch.setattr(kela_sandbox, "_envelope_around", edited)
+    batches = []
+    with pytest.raises(PermanentError, match=f"kela/laskutuslista {RECORDED}: .*{expected}"):
+        for batch in adapter.read("billing_lines", AFTER_GENERATED, 5):
+            batches.append(batch)
+    assert all(b.next_cursor != encode_billing_cursor(RECORDED, None) for b in batches)
+
+
+@pytest.mark.parametrize("fault", ["fewer", "more", "cut"])
+def test_a_list_that_is_not_whole_is_not_taken(recorded, fault):
+    listing, adapter = recorded
+    total = len(listing.expected)
+    lines = listing.lines()
+    if fault == "fewer":
+        listing.declare(total)
+        listing.path.write_bytes(b"".join(lines[:-5]))
+        expected = f"the list declares {total} lines, the response holds {total - 5}"
+    elif fault == "more":
+        listing.declare(total - 5)
+        expected = f"the list declares {total - 5} lines, the response holds more"
+    else:  # the file ends in the middle of line 23
+        listing.path.write_bytes(b"".join(lines[:22]) + lines[22][:40])
+        expected = "the response ends before the list does"
+    batches = []
+    with pytest.raises(TransientError) as info:
+        for batch in adapter.read("billing_lines", AFTER_GENERATED, 5):
+            batches.append(batch)
+    assert f"kela/laskutuslista {RECORDED}: {expected}" in str(info.value)
+    assert "not taken as complete" in str(info.value)
+    assert all(b.next_cursor != encode_billing_cursor(RECORDED, None) for b in batches)
+    assert not any(r.problem for b in batches for r in b.records)
+    # fixed at the source: the month resumes after what was taken, and is done
+    listing.restore()
+    listing.declare(None)
+    resume = batches[-1].next_cursor if batches else AFTER_GENERATED
+    rest = list(adapter.read("billing_lines", resume, 5))
+    assert rest[-1].next_cursor == encode_billing_cursor(RECORDED, None)
+    ids = [r.native_id for b in (*batches, *rest) for r in b.records]
+    assert ids == [f"{RECORDED}/{n}" for n in range(1, total + 1)]
+
+
+def test_a_page_record_that_breaks_the_contract_is_quarantined(kela, monkeypatch):
+    original = data.benefit_days
+
+    def broken(seed, i, municipality):
+        record = original(seed, i, municipality)
+        return {**record, "pvm": "2026-02-30"} if i == 4 else record
+
+    monkeypatch.setattr(data, "benefit_days", broken)
+    records = [r for b in kela.read("benefit_days", None, 3) for r in b.records]
+    assert [r.native_id for r in records] == [str(n) for n in range(1, SANDBOX_SIZE + 1)]
+    [bad] = [r for r in records if r.problem is not None]
+    assert bad.native_id == "5" and bad.problem.field == "pvm"
+    assert "2026-02-30" not in bad.problem.message and bad.data["pvm"] == "2026-02-30"
+
+
+def test_an_invalid_months_list_is_permanent(tmp_path):
+    (tmp_path / "2026-13.xml").write_bytes(b"")  # a month that is none
+    server = start_recorded(tmp_path)
+    try:
+        with make(server.base_url) as adapter:
+            with pytest.raises(PermanentError, match="months list is not valid.*<kuukausi>"):
+                adapter.months()
+            assert not adapter.check().ok
+    finally:
+        server.stop()
+
+
+def test_invalid_report_results_are_transient(kela, monkeypatch):
+    monkeypatch.setattr(kela_sandbox.KelaState, "report", lambda *a, **kw: ("tallessa", ""))
+    with pytest.raises(TransientError, match="results are not valid.*<tila>"):
+        kela.write("attendance", [WriteItem("t1", "r1", native(kela, attendance(2)))])
+
+
+def _endless_server() -> sb.RunningSandbox:
+    """A server whose answer never ends (until the client hangs up, or 4 times the cap)."""
+
+    async def endpoint(request):
+        async def body():
+            yield b"<?xml version='1.0'?><soapenv:Envelope " + K + b">"
+            for _ in range(4 * MAX_RESPONSE_BYTES // 65536):
+                if await request.is_disconnected():
+                    return
+                yield b" " * 65536
+
+        return StreamingResponse(body(), media_type="text/xml")
+
+    spec = sb.Sandbox("kela", "endless", lambda **_: None, 0)
+    app = Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+    return sb.RunningSandbox(spec, app, "127.0.0.1", sb.free_port()).start()
+
+
+def test_an_endless_answer_is_cut_at_the_small_cap():
+    server = _endless_server()
+    try:
+        with make(server.url) as adapter:
+            assert adapter.http.max_bytes == MAX_RESPONSE_BYTES < MAX_DOCUMENT_BYTES
+            with pytest.raises(PermanentError, match=f"larger than {MAX_RESPONSE_BYTES} bytes"):
+                adapter.months()
+    finally:
+        server.stop()
+
+
+def test_only_the_billing_list_may_be_large(kela, monkeypatch):
+    from hub_kela import adapter as kela_adapter
+
+    monkeypatch.setattr(kela_adapter, "MAX_DOCUMENT_BYTES", 5_000)
+    assert kela.months()  # the small cap of every other answer is not the document's
+    with pytest.raises(PermanentError, match="larger than 5000 bytes"):
+        list(kela.read("billing_lines", None, 1000))
+
+
+# --- the contract through the engine: dead letters, nothing stored twice -------------------
+
+
+@pytest.fixture
+def kela_hub(hub_env, tmp_path, monkeypatch):
+    """A hub whose Kela is a sandbox offering a recorded month, reading it in small batches
+    and not retrying (so that a transient failure ends the run)."""
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "exchanges.yaml").read_text())
+    exchange = config["exchanges"][EXCHANGE]
+    exchange["batch_size"] = 10
+    exchange["delivery"] = {"max_attempts": 1, "max_wait_seconds": 1}
+    path = tmp_path / "exchanges.yaml"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("HUB_EXCHANGES", str(path))
+    folder = tmp_path / "billing"
+    folder.mkdir()
+    listing = Recorded(folder)
+    server = start_recorded(folder)
+    monkeypatch.setenv("HUB_SYSTEM_KELA_URL", server.base_url)
+    hub = Hub.open()
+    try:
+        yield hub, listing, hub_env
+    finally:
+        hub.close()
+        server.stop()
+
+
+EXCHANGE = "kela_to_municipal"
+
+
+def _letters(hub) -> list:
+    with hub.store.transaction() as conn:
+        return deadletters.list_letters(conn, exchange=EXCHANGE, limit=10_000)
+
+
+def _delivered_lines(sandboxes, month: str) -> list[tuple[str, int]]:
+    """(hetu, first day) of every billing line of ``month`` the municipality received."""
+    return [
+        (r["hetu"], int(r["daysFrom"]))
+        for r in sandboxes.received("municipal")
+        if r.get("kind") == "billingLine" and r.get("billingMonth") == month
+    ]
+
+
+def _cursor(hub) -> str | None:
+    with hub.store.transaction() as conn:
+        return runs.get_cursor(conn, EXCHANGE, "billing_lines")
+
+
+def test_contract_breaks_are_dead_letters_and_every_other_record_is_stored_once(
+    kela_hub, monkeypatch
+):
+    hub, listing, sandboxes = kela_hub
+    breaks = _breaks()
+    for n, (_, old, new) in breaks.items():
+        listing.edit(n, old, new)
+    other = _second_hetu(listing, 7)
+    original = data.benefit_days
+    monkeypatch.setattr(
+        data,
+        "benefit_days",
+        lambda seed, i, muni: (
+            {**original(seed, i, muni), "pvm": "2026-02-30"} if i == 4 else original(seed, i, muni)
+        ),
+    )
+    summary = run_exchange(hub, EXCHANGE)
+    assert summary.state == "success", summary.error
+    letters = _letters(hub)
+    by_ref = {f.native_ref: f for f in letters}
+    wanted = {f"kela/billing_lines/{RECORDED}/{n}" for n in (*breaks, 7) if n != 16}
+    wanted |= {f"kela/billing_lines/{RECORDED}/after-15", "kela/benefit_days/5"}
+    assert set(by_ref) == wanted
+    assert by_ref[f"kela/billing_lines/{RECORDED}/7"].field == "hetu"
+    assert by_ref["kela/benefit_days/5"].field == "pvm"
+    assert {(f.stage, f.error_class) for f in letters} == {("read", "contract")}
+    assert not any(HETU_PATTERN.search(f.reason) for f in letters)
+    # every other line stored and delivered once, each as the person it names
+    quarantined = {n for n in (*breaks, 7) if n != 16}
+    expected = sorted(
+        (e["hetu"], e["paivatAlkaen"]) for e in listing.expected if e["nro"] not in quarantined
+    )
+    assert sorted(_delivered_lines(sandboxes, RECORDED)) == expected
+    counts = [r for r in sandboxes.received("municipal") if r.get("kind") == "benefitDays"]
+    assert len(counts) == SANDBOX_SIZE - 1
+    assert _cursor(hub) == encode_billing_cursor(RECORDED, None)
+    # the kept record replays the same way: still quarantined, never narrowed
+    letter = by_ref[f"kela/billing_lines/{RECORDED}/7"]
+    with hub.store.transaction() as conn:
+        kept = deadletters.payload_of(hub.keys, deadletters.get(conn, letter.id))
+    assert kept["data"]["hetu"] == [listing.hetu(7), other]
+    assert kept["problem"]["field"] == "hetu"
+
+
+@pytest.mark.parametrize("fault", ["fewer", "cut"])
+def test_a_month_not_whole_is_not_done_and_completes_once_fixed(kela_hub, fault):
+    hub, listing, sandboxes = kela_hub
+    total, lines = len(listing.expected), listing.lines()
+    if fault == "fewer":
+        listing.declare(total)
+        listing.path.write_bytes(b"".join(lines[:-6]))
+    else:
+        listing.path.write_bytes(b"".join(lines[:22]) + lines[22][:50])
+    first = run_exchange(hub, EXCHANGE)
+    assert first.state == "failed"
+    assert f"kela/laskutuslista {RECORDED}: " in first.error
+    assert "not taken as complete" in first.error
+    month, position = json.loads(_cursor(hub))
+    assert month == RECORDED and position != "done" and 0 < position < total
+    assert _letters(hub) == []
+    # fixed at the source: the next run completes the month, storing nothing twice
+    listing.restore()
+    listing.declare(None)
+    second = run_exchange(hub, EXCHANGE)
+    assert second.state == "success", second.error
+    assert _cursor(hub) == encode_billing_cursor(RECORDED, None)
+    delivered = _delivered_lines(sandboxes, RECORDED)
+    assert sorted(delivered) == sorted((e["hetu"], e["paivatAlkaen"]) for e in listing.expected)
+    with hub.store.transaction() as conn:
+        lines_stored = conn.execute(
+            select(func.count()).where(t.records.c.entity == "BillingLine")
+        ).scalar()
+        versions = conn.execute(select(func.max(t.records.c.version))).scalar()
+    generated = sum(data.line_count(SANDBOX_SIZE, month) for month in data.MONTHS)
+    assert lines_stored == generated + total and versions == 1
 
 
 class TestKelaConformance(AdapterConformance):

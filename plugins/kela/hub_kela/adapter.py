@@ -8,15 +8,24 @@ lines of a month are committed, so a run resumes mid-month (the service is asked
 after them, and the line numbers it sends must continue the count). Every invented name is
 in :mod:`.mapping`.
 
+Every response body is checked against Kela's contract, ``schemas/kunta.xsd`` of this
+package (:mod:`.contract`): the months list and the report's results whole, a page's start
+tag and then each of its records on its own, the billing list's start tag and then each line
+on its own (:mod:`.billing`). A record that breaks the contract is yielded with a
+:class:`~hub.adapter.ContractViolation` (a dead letter; the records around it flow); a
+billing list that is not whole (cut short, fewer lines than the months list declares) is a
+:class:`~hub.errors.TransientError` and its month is not taken as done.
+
+Only the billing list may be large (:data:`MAX_DOCUMENT_BYTES`); every other answer is
+capped at :data:`MAX_RESPONSE_BYTES`.
+
 Cursors: billing lines ``["2026-10", 5000]`` / ``["2026-10", "done"]``; benefit days and
 notices: the last sequence number committed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +38,7 @@ from hub.adapter import (
     Adapter,
     Batch,
     CheckResult,
+    ContractViolation,
     NativeRecord,
     StreamSpec,
     SystemConfig,
@@ -52,20 +62,32 @@ from hub.model import (
     iso_week_of,
 )
 from hub.privacy import redact
-from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError, iter_elements, parse_bytes
+from hub.xmlsafe import IncompleteXmlError, UnsafeXmlError, XmlSyntaxError, parse_bytes
 from hub_kela import mapping as m
 from hub_kela import soap
-from hub_kela.soap import Headers, InvalidHeader, k, q
+from hub_kela.billing import BillingList
+from hub_kela.contract import (
+    foreign_record_data,
+    foreign_xml,
+    local,
+    number_of,
+    record_data,
+    valid_record_data,
+    validator,
+    violation,
+    why_invalid,
+)
+from hub_kela.soap import Headers, InvalidHeader, fault_error, k, q
 
 DONE = "done"
 #: the billing list of a large municipality is big; the parser streams it
 MAX_DOCUMENT_BYTES = 4 * 1024**3
+#: every other answer (the months list, a page of at most a few hundred records, the
+#: report's results) is small: a body larger than this is refused, not kept in memory
+MAX_RESPONSE_BYTES = 16 * 1024**2
 _HEADER = q(m.SOAP_NS, "Header")
-
-
-def fault_error(code: str, message: str, where: str) -> DeliveryError:
-    text = f"{where}: SOAP fault {code}: {redact(message)}"
-    return TransientError(text) if code.startswith("Server") else PermanentError(text)
+_BODY = q(m.SOAP_NS, "Body")
+_ENVELOPE = q(m.SOAP_NS, "Envelope")
 
 
 def classify(response: httpx.Response, body: bytes, where: str) -> DeliveryError | None:
@@ -77,35 +99,31 @@ def classify(response: httpx.Response, body: bytes, where: str) -> DeliveryError
     return fault_error(*found, where) if found else None
 
 
-@functools.cache
-def _qualified(names: tuple[str, ...]) -> dict[str, str]:
-    return {k(n): n for n in names}
-
-
-def _children(elem: etree._Element, names: Mapping[str, str]) -> dict[str, Any]:
-    """The text of each of ``names``' child elements that ``elem`` has (the first of each),
-    in one pass over its children."""
-    wanted, out = _qualified(tuple(names.values())), {}
-    for child in elem:
-        name = wanted.get(child.tag)
-        if name is not None and name not in out:
-            out[name] = child.text or ""
-    return out
-
-
 def _code(table: Mapping[str, str], value: Any, where: str, field: str) -> str:
+    if isinstance(value, list):
+        raise RecordError(where, field, "is given more than once")
     if value not in table:
         raise RecordError(where, field, "is not one of Kela's codes")
     return table[value]
 
 
-def _fields(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
-    return {c: data[n] for c, n in names.items() if data.get(n) not in (None, "")}
+def _fields(data: Mapping[str, Any], names: Mapping[str, str], where: str) -> dict[str, Any]:
+    """The canonical fields of ``names`` that ``data`` holds. A field given more than once
+    (a list: how a record that broke the contract is kept) is refused, never narrowed to
+    one of its values."""
+    out = {}
+    for canonical, native in names.items():
+        value = data.get(native)
+        if isinstance(value, list):
+            raise RecordError(where, native, "is given more than once")
+        if value not in (None, ""):
+            out[canonical] = value
+    return out
 
 
 def line_to_canonical(native_id: str, data: Mapping[str, Any]) -> BillingLine:
     where = f"{m.SYSTEM}/billing_lines/{native_id}"
-    values = _fields(data, m.LINE_FIELDS)
+    values = _fields(data, m.LINE_FIELDS, where)
     values["benefit_type"] = _code(m.BENEFIT_CODES, data.get("etuus"), where, "etuus")
     return BillingLine(
         **values,
@@ -117,14 +135,14 @@ def line_to_canonical(native_id: str, data: Mapping[str, Any]) -> BillingLine:
 
 def count_to_canonical(native_id: str, data: Mapping[str, Any]) -> BenefitDays:
     where = f"{m.SYSTEM}/benefit_days/{native_id}"
-    values = _fields(data, m.COUNT_FIELDS)
+    values = _fields(data, m.COUNT_FIELDS, where)
     values["benefit_type"] = _code(m.BENEFIT_CODES, data.get("etuus"), where, "etuus")
     return BenefitDays(**values)
 
 
 def notice_to_canonical(native_id: str, data: Mapping[str, Any]) -> Notification:
     where = f"{m.SYSTEM}/notifications/{native_id}"
-    values = _fields(data, m.NOTICE_FIELDS)
+    values = _fields(data, m.NOTICE_FIELDS, where)
     values["kind"] = _code(m.NOTICE_CODES, data.get("laji"), where, "laji")
     return Notification(**values)
 
@@ -132,7 +150,7 @@ def notice_to_canonical(native_id: str, data: Mapping[str, Any]) -> Notification
 def report_to_canonical(native_id: str, data: Mapping[str, Any]) -> Attendance:
     """An attendance report item (:func:`report_to_native`) read back."""
     where = f"{m.SYSTEM}/attendance/{native_id}"
-    values = _fields(data, m.REPORT_FIELDS)
+    values = _fields(data, m.REPORT_FIELDS, where)
     values["service_type"] = _code(m.SERVICE_CODES, data.get("palvelu"), where, "palvelu")
     months = data.get(m.REPORT_MONTH) or {}
     if not isinstance(months, Mapping):
@@ -238,11 +256,12 @@ class KelaAdapter(Adapter):
         issue = config.options.get(m.OPTION_ISSUE)
         self.issue = None if issue is None else str(issue)
         self.max_days = int(config.options.get(m.OPTION_MAX_DAYS, m.MAX_PAID_DAYS_PER_WEEK))
+        # every answer is capped small; only the streamed billing list may be large
         self.http = HttpService(
             config,
             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
             classify_error=classify,
-            max_bytes=MAX_DOCUMENT_BYTES,
+            max_bytes=MAX_RESPONSE_BYTES,
         )
 
     def close(self) -> None:
@@ -295,48 +314,30 @@ class KelaAdapter(Adapter):
             raise PermanentError(f"{where}: the response's requestHash is not the request's")
 
     def _call(self, service: str, body: etree._Element) -> etree._Element:
-        """One request/response; the response's body element."""
+        """One request/response; the response's one body element, ``{service}Response``
+        (not yet validated against the body schema)."""
         where = f"{m.SYSTEM}/{service}"
         sent, message = self._message(service, body)
         _, data = self.http.request("POST", m.ENDPOINT, content=message)
         try:
-            root = parse_bytes(data)
+            root = parse_bytes(data, max_bytes=MAX_RESPONSE_BYTES)
+        except IncompleteXmlError as exc:
+            raise TransientError(
+                f"{where}: the response ends before it is complete: {exc}"
+            ) from None
         except (XmlSyntaxError, UnsafeXmlError) as exc:
             raise PermanentError(f"{where}: the response is not valid XML: {exc}") from None
         if found := soap.read_fault(root):
             raise fault_error(*found, where)
         header = root.find(_HEADER)
-        if header is None:
+        if root.tag != _ENVELOPE or header is None:
             raise PermanentError(f"{where}: the response has no X-Road header")
         self._check_echo(sent, message, header, where)
-        answer = root.find(f"{q(m.SOAP_NS, 'Body')}/*")
-        if answer is None:
-            raise PermanentError(f"{where}: the response has an empty body")
-        return answer
-
-    @contextlib.contextmanager
-    def _streamed(self, service: str, body: etree._Element, tag: str):
-        """Stream a response; yields an iterator over its ``tag`` elements (header checked
-        before the first)."""
-        where = f"{m.SYSTEM}/{service}"
-        sent, message = self._message(service, body)
-        with self.http.stream("POST", m.ENDPOINT, content=message) as (_, chunks):
-
-            def elements() -> Iterator[etree._Element]:
-                seen_header = False
-                try:
-                    for elem in iter_elements(chunks, (_HEADER, tag), max_bytes=MAX_DOCUMENT_BYTES):
-                        if elem.tag == _HEADER:
-                            self._check_echo(sent, message, elem, where)
-                            seen_header = True
-                        elif not seen_header:
-                            raise PermanentError(f"{where}: the response has no X-Road header")
-                        else:
-                            yield elem
-                except (XmlSyntaxError, UnsafeXmlError) as exc:
-                    raise PermanentError(f"{where}: the response is not valid: {exc}") from None
-
-            yield elements()
+        body_elem = root.find(_BODY)
+        answers = [] if body_elem is None else [c for c in body_elem if isinstance(c.tag, str)]
+        if len(answers) != 1 or answers[0].tag != k(f"{service}Response"):
+            raise PermanentError(f"{where}: the response's body is not one <{service}Response>")
+        return answers[0]
 
     def _request(self, name: str, **children: Any) -> etree._Element:
         body = etree.Element(k(f"{name}Request"))
@@ -357,14 +358,19 @@ class KelaAdapter(Adapter):
         )
 
     def months(self) -> list[tuple[str, int]]:
-        """(month, lines) of the billing lists available, oldest first."""
+        """(month, lines) of the billing lists available, oldest first. The list is
+        validated whole: one that breaks the contract is a permanent error."""
         answer = self._call(m.SVC_MONTHS, self._request(m.SVC_MONTHS))
-        found = []
-        for elem in answer.iter(k(m.MONTH)):
-            month, rows = elem.text or "", elem.get(m.ROWS_ATTR) or "0"
-            if len(month) != 7 or not rows.isdigit():
-                raise PermanentError(f"{m.SYSTEM}/{m.SVC_MONTHS}: an invalid month in the list")
-            found.append((month, int(rows)))
+        if why := why_invalid(answer):
+            raise PermanentError(
+                f"{m.SYSTEM}/{m.SVC_MONTHS}: the months list is not valid against "
+                f"{m.PROVIDER}'s schema: {why}"
+            )
+        found = [
+            (elem.text or "", int(elem.get(m.ROWS_ATTR) or 0))
+            for elem in answer
+            if isinstance(elem.tag, str)
+        ]
         return sorted(found)
 
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
@@ -381,57 +387,64 @@ class KelaAdapter(Adapter):
 
     def _read_billing(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         start, done = decode_billing_cursor(cursor)
-        for month, _ in self.months():
+        for month, declared in self.months():
             if month < start or (month == start and done is None):
                 continue
             skip = done if month == start and done else 0
-            yield from self._read_month(month, skip, batch_size)
+            yield from self._read_month(month, skip, batch_size, declared)
 
-    def _read_month(self, month: str, skip: int, batch_size: int) -> Iterator[Batch]:
+    def _read_month(self, month: str, skip: int, batch_size: int, declared: int) -> Iterator[Batch]:
         """The lines of one month after the first ``skip`` (the service skips them: a resumed
-        month does not send again what was committed). Line numbers must run on from
-        ``skip + 1`` without a gap, or the cursor would not mean what it says."""
+        month does not send again what was committed), of the ``declared`` lines the months
+        list says it has. Line numbers must run on from ``skip + 1`` without a gap, or the
+        cursor would not mean what it says. Each line is judged on its own
+        (:class:`.billing.BillingList`); the month is done (its last batch carries the
+        ``done`` cursor) only once the whole list has been read and held every line."""
         where = f"{m.SYSTEM}/{m.SVC_BILLING}"
         body = self._request(m.SVC_BILLING, **{m.MONTH: month, m.FROM: skip + 1})
-        position, batch = skip, []
-        with self._streamed(m.SVC_BILLING, body, k(m.LINE)) as lines:
-            for elem in lines:
-                position += 1
-                if elem.get(m.LINE_NO_ATTR) != str(position):
-                    raise PermanentError(f"{where}: line {position} of {month} is out of order")
-                listing = elem.getparent()
-                data = _children(elem, m.LINE_FIELDS)
-                data[m.MONTH] = listing.get(m.MONTH)
-                data[m.MUNICIPALITY] = listing.get(m.MUNICIPALITY)
-                data[m.DUE_ATTR] = listing.get(m.DUE_ATTR)
-                batch.append(NativeRecord(f"{month}/{elem.get(m.LINE_NO_ATTR)}", data))
-                if len(batch) >= batch_size:
-                    yield Batch(batch, encode_billing_cursor(month, position))
+        sent, message = self._message(m.SVC_BILLING, body)
+        listing = BillingList(
+            month,
+            skip,
+            declared,
+            self.municipality,
+            lambda header: self._check_echo(sent, message, header, where),
+            max_bytes=MAX_DOCUMENT_BYTES,
+        )
+        batch: list[NativeRecord] = []
+        with self.http.stream(
+            "POST", m.ENDPOINT, content=message, max_bytes=MAX_DOCUMENT_BYTES
+        ) as (_, chunks):
+            for record in listing.records(chunks):
+                batch.append(record)
+                if len(batch) >= batch_size and listing.at_line:
+                    yield Batch(batch, encode_billing_cursor(month, listing.position))
                     batch = []
         yield Batch(batch, encode_billing_cursor(month, None))
 
     def _read_sequence(
         self, service: str, element: str, cursor: str | None, batch_size: int
     ) -> Iterator[Batch]:
+        """The records of a paged service after sequence number ``cursor``, page by page.
+        Each page's start tag is validated, then each record on its own (a record that
+        breaks the contract is yielded with its problem); sequence numbers must rise."""
         if cursor is not None and not cursor.isdigit():
             raise PermanentError(f"{m.SYSTEM}/{service}: the cursor is not a sequence number")
         last = int(cursor or 0)
-        names = m.COUNT_FIELDS if element == m.COUNT else m.NOTICE_FIELDS
         while True:
             answer = self._call(
                 service, self._request(service, **{m.FROM: last + 1, m.MAX: batch_size})
             )
-            records = []
-            for elem in answer.iter(k(element)):
-                number = elem.get(m.NOTICE_NO_ATTR) or ""
-                if not number.isdigit() or int(number) <= last:
-                    raise PermanentError(f"{m.SYSTEM}/{service}: the page does not move on")
-                last = int(number)
-                records.append(NativeRecord(number, _children(elem, names)))
+            _check_page(answer, service)
+            before = last
+            records, last = _page_records(answer, service, element, last)
             if not records:
                 return
+            more = answer.get(m.MORE) == "true"
+            if more and last == before:
+                raise PermanentError(f"{m.SYSTEM}/{service}: the page does not move on")
             yield Batch(records, str(last))
-            if answer.get(m.MORE) != "true":
+            if not more:
                 return
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
@@ -457,8 +470,14 @@ class KelaAdapter(Adapter):
         for item in items:
             body.append(report_element(item.idempotency_key, item.payload))
         answer = self._call(m.SVC_ATTENDANCE, body)
+        if why := why_invalid(answer):
+            # the report may have been stored: sending it again with the same keys is safe
+            raise TransientError(
+                f"{m.SYSTEM}/{m.SVC_ATTENDANCE}: the results are not valid against "
+                f"{m.PROVIDER}'s schema: {why}"
+            )
         outcomes: dict[str, WriteOutcome] = {}
-        for result in answer.iter(k(m.RESULT)):
+        for result in answer.iterchildren(k(m.RESULT)):
             key, state = result.get(m.REPORT_KEY_ATTR), result.get(m.RESULT_STATE_ATTR)
             if not key:
                 continue
@@ -490,10 +509,66 @@ def report_element(key: str, payload: Mapping[str, Any]) -> etree._Element:
 
 
 def report_from_element(elem: etree._Element) -> dict[str, Any]:
-    """The payload of an ``<ilmoitus>`` (the sandbox reads reports with it)."""
-    data: dict[str, Any] = _children(elem, m.REPORT_FIELDS)
+    """The payload of an ``<ilmoitus>`` (the sandbox reads reports with it): everything
+    the item holds (:func:`.contract.record_data`), its months as ``{month: [days]}``."""
+    data = record_data(elem, (m.REPORT_KEY_ATTR,))
     data[m.REPORT_MONTH] = {
-        month.get(m.REPORT_MONTH_ATTR): [d.text for d in month.iter(k(m.REPORT_DAY))]
-        for month in elem.iter(k(m.REPORT_MONTH))
+        month.get(m.REPORT_MONTH_ATTR): [d.text for d in month.iterchildren(k(m.REPORT_DAY))]
+        for month in elem.iterchildren(k(m.REPORT_MONTH))
     }
     return data
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def _check_page(answer: etree._Element, service: str) -> None:
+    """A page's start tag (``lisaa``, ``seuraava``) against the schema; no text between its
+    records. Its records are judged one by one (:func:`_page_records`)."""
+    where = f"{m.SYSTEM}/{service}"
+    if why := why_invalid(answer, shallow=True):
+        raise PermanentError(f"{where}: the page is not valid against {m.PROVIDER}'s schema: {why}")
+    texts = [answer.text, *(child.tail for child in answer)]
+    if any(text and text.strip() for text in texts):
+        raise PermanentError(f"{where}: text outside any record in the page")
+
+
+def _page_records(
+    answer: etree._Element, service: str, element: str, last: int
+) -> tuple[list[NativeRecord], int]:
+    """(the records of a page, the last sequence number in it). A record that breaks the
+    contract is kept with its problem; an element the page does not have becomes a record
+    of its own (``after-<number>``), with its XML. A record without a sequence number after
+    ``last`` is the page's problem: the cursor could not move past it."""
+    records: list[NativeRecord] = []
+    number_attr = m.COUNT_NO_ATTR if element == m.COUNT else m.NOTICE_NO_ATTR
+    after: dict[int, int] = {}
+    for child in answer:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag != k(element):
+            after[last] = after.get(last, 0) + 1
+            suffix = f".{after[last]}" if after[last] > 1 else ""
+            name = local(child.tag)
+            problem = ContractViolation(
+                name,
+                f"<{name}> is not an element of the page (after record {last}, response "
+                f"line {child.sourceline})",
+            )
+            records.append(
+                NativeRecord(
+                    f"after-{last}{suffix}", foreign_record_data(foreign_xml(child)), problem
+                )
+            )
+            continue
+        number = number_of(child.get(number_attr))
+        if number is None or number <= last:
+            raise PermanentError(f"{m.SYSTEM}/{service}: the page does not move on")
+        last = number
+        invalid = validator().invalid(child)
+        order = tuple((m.COUNT_FIELDS if element == m.COUNT else m.NOTICE_FIELDS).values())
+        where = f"record {number} of the page"
+        problem = violation(invalid, element, where, order) if invalid else None
+        data = valid_record_data(child) if problem is None else record_data(child)
+        records.append(NativeRecord(str(number), data, problem))
+    return records, last

@@ -4,8 +4,12 @@ One SOAP endpoint (``POST /``). Every request passes what a security server and 
 would check: the envelope parses safely; the X-Road header elements are valid against the
 official schemas (``client`` present, a SUBSYSTEM with a well-formed identifier; ``service`` a
 SERVICE of the same instance, Kela's and one of :data:`.mapping.SERVICES`; a non-empty ``id``;
-``protocolVersion`` 4.0), else a ``Client.*`` SOAP fault (HTTP 500).
+``protocolVersion`` 4.0), else a ``Client.*`` SOAP fault (HTTP 500); the body request is
+valid against Kela's body schema (``schemas/kunta.xsd`` of this package), else a
+``Client.BadRequest`` fault naming the element (an attendance-report item that is not valid
+is rejected alone, with the reason, while the other items of the report are judged).
 The response echoes the request's header and adds ``requestHash`` (SHA-512 of the request).
+Every response the sandbox writes is valid against the same schema.
 
 Services: the billing months; one month's billing list from line ``alkaen`` on, streamed as
 it is generated (a million lines never sit in memory; the share steps are configurable);
@@ -19,7 +23,13 @@ Recorded billing lists: with ``billing_dir`` the sandbox also offers, after its 
 months, every ``<YYYY-MM>.xml`` of that folder: the month's lines as written by
 :func:`write_billing_list`, one ``<rivi>`` a text line, streamed as they are (so that a list
 of a million lines costs the sandbox nothing but reading a file; ``malformed_every`` does not
-change them, the other faults apply).
+change them, the other faults apply). A recorded file is served byte for byte, so a test
+can hand-edit one to break Kela's contract: a text line is line ``n`` of the list whatever
+it holds (put an element the list does not have on the same text line as a ``<rivi>``). The
+months list declares as many lines as the file has text lines, or the number in
+``<YYYY-MM>.rivit`` beside it (a list recorded short of what Kela declares). A file whose
+last text line does not end with a newline was cut short: its response ends there too, in
+the middle of the document, like a transfer that broke off.
 
 Faults (:class:`hub.sandbox.FaultState`): 429/503 with ``Retry-After``, slow responses;
 ``malformed_every`` breaks every n-th record served (a share that does not match the amounts,
@@ -35,6 +45,7 @@ import io
 import math
 import threading
 from collections.abc import Iterable, Iterator
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +62,7 @@ from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError, parse_bytes
 from hub_kela import data, soap
 from hub_kela import mapping as m
 from hub_kela.adapter import report_from_element
+from hub_kela.contract import why_invalid
 from hub_kela.soap import InvalidHeader, k, q
 
 XML = "text/xml; charset=utf-8"
@@ -70,6 +82,31 @@ def fault_response(code: str, message: str) -> Response:
 
 def _corrupt_hetu(code: str) -> str:
     return code[:-1] + ("A" if code[-1] != "A" else "B")
+
+
+def request_problem(body: etree._Element) -> str | None:
+    """Why a body request is not valid against Kela's schema (None: it is). The items of
+    an attendance report are left out: each is judged on its own (:func:`item_problem`)."""
+    if body.tag != k(f"{m.SVC_ATTENDANCE}Request"):
+        return why_invalid(body)
+    head = etree.Element(body.tag, dict(body.attrib), nsmap=body.nsmap)
+    for child in body:
+        if child.tag != k(m.REPORT):
+            head.append(deepcopy(child))
+    return why_invalid(head)
+
+
+def item_problem(body: etree._Element, item: etree._Element) -> str | None:
+    """Why one attendance-report item is not valid against Kela's schema: the item is
+    declared only inside its request (the global ``ilmoitus`` is Kela's notice), so it is
+    validated in a copy of the request that holds it alone."""
+    alone = etree.Element(body.tag, nsmap=body.nsmap)
+    for child in body:
+        if child.tag != k(m.REPORT):
+            alone.append(deepcopy(child))
+    alone.append(deepcopy(item))
+    why = why_invalid(alone)
+    return None if why is None else f"not valid against {m.PROVIDER}'s schema: {why}"
 
 
 def report_problem(report: dict[str, Any], max_days: int = m.MAX_PAID_DAYS_PER_WEEK) -> str | None:
@@ -113,11 +150,15 @@ class KelaState:
         with self.lock:
             return [{"idempotency_key": key, **r} for key, r in self.accepted.items()]
 
-    def report(self, key: str, item: dict[str, Any], reject_all: bool) -> tuple[str, str]:
+    def report(
+        self, key: str, item: dict[str, Any], reject_all: bool, invalid: str | None = None
+    ) -> tuple[str, str]:
+        """Judge one report item (``invalid``: why it breaks the schema, if it does)."""
         with self.lock:
             if key in self.results and self.results[key][0] == m.ACCEPTED:
                 return m.DUPLICATE, ""
-            problem = "refused (reject_writes fault)" if reject_all else report_problem(item)
+            problem = "refused (reject_writes fault)" if reject_all else None
+            problem = problem or invalid or report_problem(item)
             result = (m.REJECTED, problem) if problem else (m.ACCEPTED, "")
             self.results[key] = result
             if not problem:
@@ -174,9 +215,11 @@ def _envelope_around(
     wrapper: str,
     attrs: dict[str, str],
     rows: Iterable[bytes],
+    cut: bool = False,
 ) -> Iterator[bytes]:
     """A response envelope whose ``wrapper`` element holds ``rows``, already serialised in
-    the envelope's namespaces (:func:`recorded_rows`)."""
+    the envelope's namespaces (:func:`recorded_rows`); ``cut``: the document ends after the
+    rows (a transfer that broke off)."""
     envelope = etree.Element(q(m.SOAP_NS, "Envelope"), nsmap=soap.NSMAP)
     envelope.append(header)
     body = etree.SubElement(envelope, q(m.SOAP_NS, "Body"))
@@ -185,7 +228,8 @@ def _envelope_around(
     head, tail = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8").split(_ROWS_MARK)
     yield head
     yield from rows
-    yield tail
+    if not cut:
+        yield tail
 
 
 def recorded_rows(lines: Iterable[dict[str, Any]]) -> Iterator[bytes]:
@@ -215,6 +259,25 @@ def write_billing_list(path: Path, lines: Iterable[dict[str, Any]]) -> int:
             count += 1
     tmp.replace(path)
     return count
+
+
+def cut_short(path: Path) -> bool:
+    """Whether a recorded list was cut short: its last text line does not end the line."""
+    with path.open("rb") as fh:
+        if fh.seek(0, io.SEEK_END) == 0:
+            return False
+        fh.seek(-1, io.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
+def declared_lines(path: Path) -> int:
+    """The lines the months list declares for a recorded list: the number in
+    ``<YYYY-MM>.rivit`` beside it, else its text lines."""
+    sidecar = path.with_suffix(".rivit")
+    if sidecar.exists():
+        return int(sidecar.read_text().strip())
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
 
 
 def _recorded_lines(path: Path, start: int) -> Iterator[bytes]:
@@ -255,7 +318,8 @@ def create_app(
     state = KelaState(seed, size)
     faults = FaultState()
     steps = data.SHARE_STEPS if share_steps is None else data.parse_steps(share_steps)
-    counts: dict[str, int] = {}  # lines per month, computed once
+    counts: dict[str, int] = {}  # lines per generated month, computed once
+    recorded_counts: dict[tuple, int] = {}  # lines per recorded list, by its file's state
     folder = Path(billing_dir) if billing_dir is not None else None
 
     def recorded() -> dict[str, Path]:
@@ -265,13 +329,16 @@ def create_app(
         return {month: p for month, p in found.items() if month not in data.MONTHS}
 
     def line_count(month: str) -> int:
+        path = recorded().get(month)
+        if path is not None:  # counted again whenever the file (or its .rivit) changes
+            sidecar = path.with_suffix(".rivit")
+            stat = path.stat()
+            key = (path, stat.st_mtime_ns, stat.st_size, sidecar.exists() and sidecar.read_text())
+            if key not in recorded_counts:
+                recorded_counts[key] = declared_lines(path)
+            return recorded_counts[key]
         if month not in counts:
-            path = recorded().get(month)
-            if path is not None:
-                with path.open("rb") as fh:
-                    counts[month] = sum(1 for _ in fh)
-            else:
-                counts[month] = data.line_count(size, month, steps)
+            counts[month] = data.line_count(size, month, steps)
         return counts[month]
 
     def parse(message: bytes) -> tuple[etree._Element, etree._Element, str, etree._Element]:
@@ -311,6 +378,8 @@ def create_app(
             raise Fault(m.FAULT_UNKNOWN_SERVICE, f"no such service: {h.service[4]}")
         if h.client[1] != "MUN":
             raise Fault(m.FAULT_BAD_REQUEST, "only municipalities use these services")
+        if problem := request_problem(body):
+            raise Fault(m.FAULT_BAD_REQUEST, f"the request is not valid: {problem}")
         return header, body, h.service[4], root
 
     def number(body: etree._Element, name: str, default: int) -> int:
@@ -384,8 +453,9 @@ def create_app(
                 if path is not None:
                     attrs = listing_attrs(month, municipality)
                     start = max(1, number(body, m.FROM, 1))
+                    rows = _recorded_lines(path, start)
                     chunks = _envelope_around(
-                        answer, response, m.BILLING, attrs, _recorded_lines(path, start)
+                        answer, response, m.BILLING, attrs, rows, cut=cut_short(path)
                     )
                     return StreamingResponse(chunks, media_type=XML)
                 rows, attrs = billing(body, municipality)
@@ -412,7 +482,10 @@ def create_app(
                     if not key:
                         raise Fault(m.FAULT_BAD_REQUEST, f"an item without {m.REPORT_KEY_ATTR}")
                     result_state, reason = state.report(
-                        key, report_from_element(item), faults.faults.reject_writes
+                        key,
+                        report_from_element(item),
+                        faults.faults.reject_writes,
+                        item_problem(body, item),
                     )
                     result = etree.Element(
                         k(m.RESULT), {m.REPORT_KEY_ATTR: key, m.RESULT_STATE_ATTR: result_state}

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from hub.errors import DeliveryError, PermanentError, TransientError
+from hub.privacy import redact
 from hub.settings import PROJECT_ROOT
 from hub.xmlsafe import load_schema
 from hub_kela import mapping as m
@@ -148,7 +150,17 @@ def fault(code: str, message: str) -> bytes:
 def read_fault(root: etree._Element) -> tuple[str, str] | None:
     """(fault code without prefix, fault string) of a SOAP fault, or None."""
     f = root.find(f"{q(m.SOAP_NS, 'Body')}/{q(m.SOAP_NS, 'Fault')}")
-    if f is None:
-        return None
+    return None if f is None else fault_of(f)
+
+
+def fault_of(f: etree._Element) -> tuple[str, str]:
+    """(fault code without prefix, fault string) of a ``<Fault>`` element."""
     code = (f.findtext("faultcode") or "").split(":")[-1]
     return code, f.findtext("faultstring") or ""
+
+
+def fault_error(code: str, message: str, where: str) -> DeliveryError:
+    """A SOAP fault as the hub's error: ``Server.*`` transient (the provider's or the
+    network's side), ``Client.*`` and anything else permanent."""
+    text = f"{where}: SOAP fault {code}: {redact(message)}"
+    return TransientError(text) if code.startswith("Server") else PermanentError(text)
