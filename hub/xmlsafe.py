@@ -273,6 +273,13 @@ class ElementStream:
         try:
             root = parser.close()
         except etree.XMLSyntaxError as exc:  # out of input while the document was open
+            if self.root is not None and str(exc).startswith("no element found"):
+                # libxml2 gave up on an error it did not report (an undeclared entity
+                # reference): the document broke, it did not end early
+                raise XmlSyntaxError(
+                    f"XML is not well-formed: the parser stopped after {self.bytes} bytes on "
+                    "an error it does not name (an undeclared entity reference?)"
+                ) from None
             raise IncompleteXmlError(f"XML document ends before it is complete: {exc}") from None
         if root is None:
             raise IncompleteXmlError("XML document ends before it is complete: no root element")
@@ -304,6 +311,8 @@ class ElementStream:
             if tag in self.wanted:
                 _check_entities(elem)
                 yield elem
+            if elem.tail and elem.tail.strip():  # (text parsed later lands in the container)
+                self._stray(elem.sourceline)
             elem.clear(keep_tail=False)
             if parent is not None:  # drop it and every finished sibling before it
                 while elem.getprevious() is not None:
