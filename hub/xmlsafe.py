@@ -153,6 +153,10 @@ _ELEMENT = re.compile(
 #: a namespace in an lxml message, e.g. ``{urn:fi:hub:municipal:import:1}`` (not ``{6}``)
 _NAMESPACE = re.compile(r"\{[^}]*:[^}]*\}")
 _QUOTED = re.compile(r"'([^']*)'")
+_MISSING = re.compile(
+    r"^(?:Missing child element\(s\)\. Expected is \( ([^ ,)]+) \)"
+    r"|The attribute '([^']+)' is required but missing)"
+)
 
 
 def describe_invalid(message: str, values: Collection[str], default: str) -> tuple[str, str]:
@@ -187,6 +191,9 @@ class RecordValidator:
             return Invalid(local, "not valid", elem.sourceline)
         values = {text for node in elem.iter() for text in (node.text, *node.attrib.values())}
         name, message = describe_invalid(error.message, values - {None}, local)
+        missing = _MISSING.match(message)
+        if missing:  # blame what is missing rather than the element that misses it
+            name = etree.QName(missing[1] or missing[2]).localname
         return Invalid(name, message, error.line or elem.sourceline)
 
     def invalid_shallow(self, elem: etree._Element) -> Invalid | None:
