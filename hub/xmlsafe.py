@@ -92,14 +92,25 @@ def parse_bytes(
     data: bytes, *, schema: etree.XMLSchema | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> etree._Element:
     """Parse a whole document held in memory (small documents: SOAP envelopes, responses).
-    With ``schema`` the document must be valid as a whole."""
+    With ``schema`` the document must be valid as a whole. A document that ends before its
+    root is closed is an :class:`IncompleteXmlError`, as when streamed."""
     if len(data) > max_bytes:
         raise UnsafeXmlError(f"XML document larger than {max_bytes} bytes")
     _check_declarations(data)
+    parser = make_parser()
     try:
-        root = etree.fromstring(data, parser=make_parser())
+        parser.feed(data)
     except etree.XMLSyntaxError as exc:
-        raise _syntax_error(exc, whole=data) from None
+        raise XmlSyntaxError(f"XML is not well-formed: {exc}") from None
+    try:
+        root = parser.close()
+    except etree.XMLSyntaxError as exc:  # out of input while the document was open
+        if str(exc).startswith("no element found") and _START_TAG.search(data):
+            raise XmlSyntaxError(
+                "XML is not well-formed: the parser stopped on an error it does not name "
+                "(an undeclared entity reference?)"
+            ) from None
+        raise IncompleteXmlError(f"XML document ends before it is complete: {exc}") from None
     _check_tree(root)
     _check_entities(root)
     if schema is not None:
@@ -109,24 +120,13 @@ def parse_bytes(
     return root
 
 
+_START_TAG = re.compile(rb"<[A-Za-z_]")
 _validating = threading.Lock()
 
 
 def _first_error(schema: etree.XMLSchema) -> str:
     error = schema.error_log[0] if schema.error_log else None
     return f"line {error.line}: {error.message}" if error is not None else "not valid"
-
-
-def _syntax_error(exc: etree.XMLSyntaxError, *, whole: bytes | None = None) -> XmlSyntaxError:
-    """A parser error as the hub's: incomplete when the parser ran out of input."""
-    message = str(exc)
-    if whole is not None and (not whole.strip() or _AT_END.search(message)):
-        return IncompleteXmlError(f"XML document ends before it is complete: {message}")
-    return XmlSyntaxError(f"XML is not well-formed: {message}")
-
-
-#: libxml2's words for running out of input (whole-document parsing)
-_AT_END = re.compile(r"Premature end|Document is empty|EndTag: '</' not found|not found, line")
 
 
 def load_schema(path: Path) -> etree.XMLSchema:
