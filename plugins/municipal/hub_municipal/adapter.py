@@ -310,11 +310,15 @@ class MunicipalAdapter(Adapter):
         try:
             results = read_response(body)
         except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
-            raise PermanentError(
-                f"{m.SYSTEM}: the import response is not valid: {redact(exc)}"
+            # the import may have been applied: sending it again with the same keys is safe
+            raise TransientError(
+                f"{m.SYSTEM}: the answer to the import cannot be read ({redact(exc)}); the "
+                "records may have been stored, and are sent again with the same keys"
             ) from None
         outcomes = {}
         for r in results:
+            if r.status not in (m.ACCEPTED, m.DUPLICATE, m.REJECTED):
+                continue  # no verdict: left without a result, which is transient
             if r.status in (m.ACCEPTED, m.DUPLICATE):
                 outcomes[r.key] = WriteOutcome.ok(r.key, native_id=r.record_id)
             else:
