@@ -15,6 +15,7 @@ sandbox received:
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -119,6 +120,72 @@ def control_routes(
             Route("/received", get_received, methods=["GET"]),
         ],
     )
+
+
+class HostilePages:
+    """Test-only, for sandboxes of JSON services paged as ``{items, has more}``: answers no
+    well-behaved service sends, to prove that the adapter reads strictly (``PUT
+    /_sandbox/hostile`` with JSON; ``GET`` shows it, with ``limits``: the ``limit`` of every
+    page of ``stream`` asked for). Off until set; a reset switches it off. (The fault suite's
+    hostile server, tests/faults/hostile.py, does this for any system from outside.)
+
+    - ``stream``: the stream whose pages are served hostile;
+    - ``records``: ``{"<position>": "<raw JSON text>"}``, served in place of the record at
+      that position of the stream (the place in the order stays the record's);
+    - ``body``: raw text served as every page of ``stream`` instead;
+    - ``cut_after``, ``cut_times``: after ``cut_after`` pages of ``stream`` served whole, the
+      next ``cut_times`` end half-way (whole as HTTP goes: the JSON is cut short);
+    - ``answer``: raw text answered to every write, after its items were judged (and kept).
+    """
+
+    FIELDS = frozenset({"stream", "records", "body", "cut_after", "cut_times", "answer"})
+
+    def __init__(self, items_key: str, more_key: str) -> None:
+        self.items_key, self.more_key = items_key, more_key
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.settings: dict[str, Any] = {}
+            self.limits: list[int] = []
+
+    def set(self, settings: Any) -> str | None:
+        """Take ``settings``; why they cannot be taken, or None."""
+        if not isinstance(settings, dict) or set(settings) - self.FIELDS:
+            return f"expected an object with some of {', '.join(sorted(self.FIELDS))}"
+        with self.lock:
+            self.settings, self.limits = settings, []
+        return None
+
+    def show(self) -> dict[str, Any]:
+        with self.lock:
+            return {**self.settings, "limits": list(self.limits)}
+
+    def answer(self) -> str | None:
+        with self.lock:
+            return self.settings.get("answer")
+
+    def page(
+        self, stream: str, limit: int, rows: list[tuple[int, dict[str, Any]]], more: bool
+    ) -> bytes | None:
+        """The body of a page of ``rows`` ((position, record) pairs), or None to serve it
+        as usual (``stream`` is not the hostile one)."""
+        with self.lock:
+            s = self.settings
+            if not s or s.get("stream") != stream:
+                return None
+            self.limits.append(limit)
+            served = len(self.limits)
+        after = s.get("cut_after", 0)
+        raw = s.get("records") or {}
+        texts = [raw.get(str(i)) or json.dumps(r, ensure_ascii=False) for i, r in rows]
+        body = (
+            s.get("body")
+            or f'{{"{self.items_key}":[{",".join(texts)}],"{self.more_key}":{json.dumps(more)}}}'
+        ).encode()
+        cut = after < served <= after + s.get("cut_times", 0)
+        return body[: len(body) // 2] if cut else body
 
 
 @dataclass(frozen=True)

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
+from hub_innokyla import data
 from hub_innokyla import mapping as m
 from hub_innokyla.adapter import indicator_to_canonical, indicator_to_native
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from hub.adapter import Outcome, SystemConfig, WriteItem
+from hub.engine import Hub, run_exchange
 from hub.errors import PermanentError, RecordError, TransientError
 from hub.model import Indicator, IndicatorCode
 from hub.plugins import adapter_registry
 from hub.sandbox import free_port
+from hub.store import deadletters, schema
+from hub.store import records as records_store
 from hub.synthetic import PRACTICE_MODELS, person
 from hub.testing.conformance import AdapterConformance
+from hub.testing.fixtures import SANDBOX_SEED
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "innokyla"
 
@@ -236,6 +243,169 @@ def test_published_values_round_trip(code, value):
     back = indicator_to_canonical("x", native)
     assert back.suppressed == original.suppressed
     assert back.value == (None if value is None else pytest.approx(value, abs=0.05))
+
+
+# --- strict JSON: a bad record fails alone, a bad page fails as a page ------------------------
+def hostile(sandboxes, **settings) -> None:
+    """Serve what no well-behaved service would (the sandbox's test-only option)."""
+    sandboxes.control(m.SYSTEM, "hostile", "PUT", json=settings)
+
+
+def catalogue() -> list[dict]:
+    """The sandbox's practice models in the order it lists them."""
+    return sorted(data.catalogue(SANDBOX_SEED), key=lambda r: (r[m.MODIFIED], r[m.MODEL_ID]))
+
+
+def raw(record: dict, **changes) -> str:
+    """The record as Innokylä would write it, changed; ASCII (a lone surrogate escaped)."""
+    return json.dumps({**record, **changes})
+
+
+def with_section_body(record: dict, body: str) -> str:
+    sections = [dict(s) for s in record[m.SECTIONS]] + [{"title": "Lisää", "body": body}]
+    return raw(record, sections=sections)
+
+
+def nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def model_ids(records) -> list[str]:
+    return [r.native_id for r in records]
+
+
+FLAWED_MODELS = [
+    ("surrogate-in-a-section", lambda r: with_section_body(r, "\ud800"), "sections[", "surrogate"),
+    ("surrogate-key", lambda r: raw(r, **{"\ud800": "x"}), "(record)", "field name"),
+    ("duplicate", lambda r: raw(r)[:-1] + ', "name": "Toinen nimi"}', "name", "2 times"),
+    ("nan", lambda r: raw(r, funder=math.nan), "funder", "NaN"),
+    ("overflow", lambda r: raw(r, funder="@@").replace('"@@"', "-1e999"), "funder", "too large"),
+    ("deep", lambda r: raw(r, sections=nested(31)), "sections[0]", "nested more than"),
+    (
+        "no-id",
+        lambda r: json.dumps({k: v for k, v in r.items() if k != m.MODEL_ID}),
+        "id",
+        "missing",
+    ),
+    ("not-an-object", lambda r: "null", None, "is null, not a JSON object"),
+    ("modified-number", lambda r: raw(r, modified=1.5), "modified", "not a string"),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "words"), [pytest.param(*rest, id=kind) for kind, *rest in FLAWED_MODELS]
+)
+def test_a_model_with_a_flaw_is_a_dead_letter_and_the_rest_flows(sandboxes, build, field, words):
+    models, at = catalogue(), 12
+    hostile(sandboxes, stream="practice_models", records={str(at): build(models[at])})
+    with make(sandboxes) as adapter:
+        records = [r for b in adapter.read("practice_models", None, 10) for r in b.records]
+    [bad] = [r for r in records if r.problem is not None]
+    assert words in bad.problem.message
+    if field is None:
+        assert bad.problem.field is None
+    else:  # a field path: the section appended is the record's last
+        assert bad.problem.field.startswith(field)
+    assert model_ids(r for r in records if r.problem is None) == [
+        x[m.MODEL_ID] for i, x in enumerate(models) if i != at
+    ]
+    json.dumps(bad.data)
+
+
+def test_a_catalogue_page_that_is_not_one_fails_as_a_page(sandboxes):
+    with make(sandboxes) as adapter:
+        for body, words in [
+            ('{"items": [], "hasMore": false, "hasMore": true}', "hasMore: given 2 times"),
+            ('{"items": [], "hasMore": Infinity}', "hasMore: Infinity"),
+            ("Service Unavailable", "not JSON"),
+        ]:
+            hostile(sandboxes, stream="practice_models", body=body)
+            with pytest.raises(PermanentError, match=words) as caught:
+                list(adapter.read("practice_models", None, 10))
+            assert "innokyla/practice_models after (start)" in str(caught.value)
+
+
+def test_a_catalogue_page_cut_short_is_transient_and_loses_nothing(sandboxes):
+    models = catalogue()
+    hostile(sandboxes, stream="practice_models", cut_after=2, cut_times=1)
+    with make(sandboxes) as adapter:
+        pages = adapter.read("practice_models", None, 10)
+        head = [next(pages), next(pages)]
+        with pytest.raises(TransientError, match="ends before it is complete") as caught:
+            next(pages)
+        where = f"{models[19][m.MODIFIED]}/{models[19][m.MODEL_ID]}"
+        assert f"innokyla/practice_models after {where}" in str(caught.value)
+        rest = [
+            r for b in adapter.read("practice_models", head[-1].next_cursor, 10) for r in b.records
+        ]
+    got = model_ids(r for b in head for r in b.records) + model_ids(rest)
+    assert got == [x[m.MODEL_ID] for x in models]
+
+
+def test_a_catalogue_page_over_the_byte_cap_is_read_in_halves(sandboxes, monkeypatch):
+    models = catalogue()
+    sizes = [len(json.dumps(x, ensure_ascii=False).encode()) for x in models]
+    # the shared models (first in the list) have many sections: 8 of them are too many
+    assert sum(sizes[:8]) > max(sizes) * 3
+    monkeypatch.setattr(m, "MAX_PAGE_BYTES", max(sizes) * 3)
+    hostile(sandboxes, stream="practice_models")
+    with make(sandboxes) as adapter:
+        batches = list(adapter.read("practice_models", None, 8))
+    assert model_ids(r for b in batches for r in b.records) == [x[m.MODEL_ID] for x in models]
+    limits = sandboxes.control(m.SYSTEM, "hostile").json()["limits"]
+    assert limits[:2] == [8, 4] and len(batches[0].records) == 4
+    assert 8 in limits[2:]  # back to the full page once the large models are behind
+
+
+def test_a_publication_answer_without_usable_results_is_transient_and_safe_to_resend(sandboxes):
+    with make(sandboxes) as adapter:
+        for answer in ("", '{"results": [', '{"results": "all fine"}'):
+            hostile(sandboxes, answer=answer)
+            with pytest.raises(TransientError, match="resending with the same keys is safe"):
+                publish(adapter, indicator(), indicator("sessions_held", 40.0), tag="g")
+        hostile(
+            sandboxes,
+            answer='{"results": [{"idempotencyKey": "g-0", "result": "published", "id": NaN}]}',
+        )
+        flawed = publish(adapter, indicator(), indicator("sessions_held", 40.0), tag="g")
+        assert [o.outcome for o in flawed] == [Outcome.TRANSIENT, Outcome.TRANSIENT]
+        assert "id: NaN" in flawed[0].reason and "no result" in flawed[1].reason
+        hostile(sandboxes)
+        again = publish(adapter, indicator(), indicator("sessions_held", 40.0), tag="g")
+    assert [o.outcome for o in again] == [Outcome.OK, Outcome.OK]
+    assert len(sandboxes.received(m.SYSTEM)) == 2  # published once each
+
+
+def test_a_run_keeps_flawed_models_as_dead_letters_and_the_rest_once(hub_env):
+    models = catalogue()
+    flawed = {3: FLAWED_MODELS[0], 8: FLAWED_MODELS[2], 20: FLAWED_MODELS[4], 33: FLAWED_MODELS[6]}
+    records = {str(i): build(models[i]) for i, (_, build, _, _) in flawed.items()}
+    hostile(hub_env, stream="practice_models", records=records)
+    hub = Hub.open()
+    try:
+        summary = run_exchange(hub, "innokyla_to_hub")
+        assert summary.state == "success", summary.error
+        with hub.store.transaction() as conn:
+            letters = deadletters.list_letters(conn, exchange="innokyla_to_hub", limit=1000)
+            rids = list(
+                conn.execute(
+                    select(schema.identity_map.c.record_id).where(
+                        schema.identity_map.c.system == m.SYSTEM
+                    )
+                ).scalars()
+            )
+            stored = records_store.native_ids_for(conn, hub.keys, m.SYSTEM, "PracticeModel", rids)
+    finally:
+        hub.close()
+    assert sorted((f.field or "")[:8] for f in letters) == sorted(
+        (field or "")[:8] for _, _, field, _ in flawed.values()
+    )
+    assert all((f.stage, f.error_class) == ("read", "contract") for f in letters)
+    want = [x[m.MODEL_ID] for i, x in enumerate(models) if i not in flawed]
+    assert sorted(stored.values()) == sorted(want) and len(rids) == len(want)
 
 
 class TestInnokylaConformance(AdapterConformance):

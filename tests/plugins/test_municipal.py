@@ -13,7 +13,7 @@ import pytest
 from hub_municipal import data
 from hub_municipal.adapter import decode_cursor, encode_cursor
 from hub_municipal.sandbox import create_app
-from hub_municipal.xmlformat import export_chunks, export_schema, qname, read_export
+from hub_municipal.xmlformat import export_chunks, export_schema, read_export
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -39,7 +39,7 @@ from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
 from hub.synthetic import PRACTICE_MODELS, people, person, practice_model_for
 from hub.testing.conformance import AdapterConformance
-from hub.xmlsafe import UnsafeXmlError, iter_elements, parse_bytes
+from hub.xmlsafe import UnsafeXmlError, parse_bytes
 
 SEED, SIZE = 1, 120
 ELEMENTS = {"clients": "client", "service_episodes": "episode", "activation_plans": "plan"}
@@ -221,9 +221,7 @@ def test_exports_are_streamed_and_valid_against_the_xsd(running, control):
             chunks = list(response.iter_bytes())
         root = parse_bytes(b"".join(chunks), schema=export_schema())
         assert root.get("exportId") == export["id"] and len(root) == export["records"]
-        streamed = sum(
-            1 for _ in read_export(chunks, "episode")
-        )
+        streamed = sum(1 for _ in read_export(chunks, "episode"))
         assert streamed == export["counts"]["episode"]
 
 

@@ -4,26 +4,45 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from hub_te_office import data
 from hub_te_office import mapping as m
-from hub_te_office.adapter import TeOfficeAdapter, _outcome, decode_cursor, encode_cursor
+from hub_te_office.adapter import (
+    TeOfficeAdapter,
+    _outcome,
+    decode_cursor,
+    describe_xroad_error,
+    encode_cursor,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
+from hub.engine import Hub, run_exchange
+from hub.engine import extract as extract_module
+from hub.engine.retry import retrying
+from hub.engine.translate import id_problem, translate
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
 from hub.model import ServiceEpisode
 from hub.model.rules import Rules
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
+from hub.store import deadletters
+from hub.store import records as records_store
+from hub.store import schema as st_schema
+from hub.store.deadletters import Failure
+from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
 SEED, SIZE = 1, 120
 STREAMS = ["clients", "service_periods", "activation_plans"]
@@ -456,6 +475,364 @@ def test_reset_restores_the_seeded_state(adapter, running):
     control(running, "reset", "POST")
     assert received(running) == [] and control(running, "faults").json()["malformed_every"] == 0
     assert adapter.to_canonical("clients", read_all(adapter, "clients", batch_size=1)[0])
+
+
+# --- strict JSON: a bad record fails alone, a bad page fails as a page ------------------------
+def hostile(running: sb.RunningSandbox, **settings_) -> None:
+    """Serve what no well-behaved service would (the sandbox's test-only option)."""
+    control(running, "hostile", "PUT", json=settings_)
+
+
+def limits_asked(running: sb.RunningSandbox) -> list[int]:
+    return control(running, "hostile").json()["limits"]
+
+
+def raw(record: dict, **changes) -> str:
+    """The record as the service would write it, changed; ASCII (a lone surrogate escaped)."""
+    return json.dumps({**record, **changes})
+
+
+def spliced(record: dict, field: str, text: str) -> str:
+    """The record with ``field``'s value written as ``text`` verbatim (what json.dumps cannot
+    write: 1e999, a 5000-digit number)."""
+    return raw(record, **{field: "@@"}).replace('"@@"', text)
+
+
+def without(record: dict, field: str) -> str:
+    return json.dumps({k: v for k, v in record.items() if k != field})
+
+
+def nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+#: (kind, raw text of the client, the field the dead letter names, words of the reason, whether
+#: the record keeps its own id)
+FLAWED_CLIENTS = [
+    ("surrogate", lambda r: raw(r, firstName="Ai\ud800no"), "firstName", "lone surrogate", True),
+    ("surrogate-key", lambda r: raw(r, **{"\udc00x": 1}), "(record)", "field name", True),
+    ("duplicate", lambda r: raw(r)[:-1] + ', "lastName": "Toinen"}', "lastName", "2 times", True),
+    ("nan", lambda r: raw(r, homeMunicipality=math.nan), "homeMunicipality", "NaN", True),
+    ("infinity", lambda r: raw(r, language=math.inf), "language", "Infinity", True),
+    ("-infinity", lambda r: raw(r, language=-math.inf), "language", "-Infinity", True),
+    (
+        "overflow",
+        lambda r: spliced(r, "homeMunicipality", "1e999"),
+        "homeMunicipality",
+        "too large",
+        True,
+    ),
+    ("long-number", lambda r: spliced(r, "language", "7" * 5000), "language", "5000 digits", True),
+    ("deep", lambda r: raw(r, extra=nested(40)), "extra" + "[0]" * 29, "nested more than", True),
+    ("not-an-object", lambda r: json.dumps([r["clientId"]]), None, "not a JSON object", False),
+    ("no-id", lambda r: without(r, "clientId"), "clientId", "missing", False),
+    ("numeric-id", lambda r: raw(r, clientId=17), "clientId", "not a string", False),
+    ("unprintable-id", lambda r: raw(r, clientId="C-\u0007"), "clientId", "unprintable", False),
+    ("surrogate-id", lambda r: raw(r, clientId="\ud800"), "clientId", "lone surrogate", False),
+    ("long-id", lambda r: raw(r, clientId="C" * 201), "clientId", "longer than", False),
+    ("modified-number", lambda r: raw(r, modified=20261001), "modified", "not a string", True),
+    ("no-modified", lambda r: without(r, "modified"), "modified", "missing", True),
+]
+
+
+def position_after(records: list[dict], index: int) -> str:
+    """How the paginator names the place after record ``index`` (-1: the start)."""
+    if index < 0:
+        return "(start)"
+    return f"{records[index][m.MODIFIED]}/{records[index][m.ID_FIELD['clients']]}"
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "words", "own_id"),
+    [pytest.param(*rest, id=kind) for kind, *rest in FLAWED_CLIENTS],
+)
+def test_a_record_with_a_flaw_is_a_dead_letter_and_the_rest_flows(
+    adapter, running, expected, build, field, words, own_id
+):
+    clients, at = expected["clients"], 10  # the fourth of the second page of 7
+    hostile(running, stream="clients", records={str(at): build(clients[at])})
+    records = read_all(adapter, "clients", batch_size=7)
+    [bad] = [r for r in records if r.problem is not None]
+    assert bad.problem.field == field and words in bad.problem.message
+    assert ids(r for r in records if r.problem is None) == [
+        c["clientId"] for i, c in enumerate(clients) if i != at
+    ]
+    if own_id:
+        assert bad.native_id == clients[at]["clientId"]
+    else:  # where it was read: stable and printable
+        assert bad.native_id == f"after {position_after(clients, 6)} #3"
+    json.dumps(bad.data)  # kept as JSON in the dead letter
+    failure = translate(adapter, "clients", "Client", Rules.load(RULES), bad)
+    assert isinstance(failure, Failure)
+    assert (failure.stage, failure.error_class, failure.field) == ("read", "contract", field)
+    assert failure.native_ref.startswith("te_office/clients/")
+    assert not HETU_PATTERN.search(failure.reason) and id_problem(failure.native_ref) is None
+
+
+def test_a_record_the_cursor_cannot_stand_on_is_read_again_with_the_next_page(
+    adapter, running, expected
+):
+    """A record without a usable (modified, id) that ends a page is not taken with it: the
+    cursor stops before it and the next page, which starts with it, takes it."""
+    clients = expected["clients"]
+    hostile(running, stream="clients", records={"13": without(clients[13], "clientId")})
+    batches = list(adapter.read("clients", None, 7))
+    assert [len(b.records) for b in batches[:3]] == [7, 6, 7]
+    assert decode_cursor(batches[1].next_cursor) == (
+        clients[12][m.MODIFIED],
+        clients[12]["clientId"],
+    )
+    records = [r for b in batches for r in b.records]
+    [bad] = [r for r in records if r.problem is not None]
+    assert bad.native_id == f"after {position_after(clients, 12)} #0"
+    assert len(records) == SIZE and len(set(ids(records))) == SIZE
+
+
+def test_the_last_record_without_an_id_stops_the_stream_after_the_rest(adapter, running, expected):
+    clients = expected["clients"]
+    hostile(running, stream="clients", records={str(SIZE - 1): without(clients[-1], "clientId")})
+    got = []
+    with pytest.raises(PermanentError) as caught:
+        for batch in adapter.read("clients", None, 50):
+            got += batch.records
+    assert ids(got) == [c["clientId"] for c in clients[:-1]]
+    message = str(caught.value)
+    assert f"te_office/clients after {position_after(clients, SIZE - 2)}" in message
+    assert "cannot move past" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("<html>Bad Gateway</html>", "not JSON"),
+        ('{"items": [1, 2], "hasMore": false} {}', "not JSON"),
+        ("[]", "not a page"),
+        ('{"hasMore": false}', "no list items"),
+        ('{"items": {}, "hasMore": false}', "no list items"),
+        ('{"items": [], "items": [], "hasMore": false}', "items: given 2 times"),
+        ('{"items": [], "hasMore": NaN}', "hasMore: NaN is not a JSON number"),
+        ('{"items": [], "hasMore": "yes"}', "hasMore is not true or false"),
+        ('{"items": [' + "[" * 10_000 + "]" * 10_000 + "]}", "nested too deeply"),
+        ('{"items": [], "\\ud800": 1}', "lone surrogate"),
+    ],
+)
+def test_a_page_that_is_not_one_fails_as_a_page_naming_where(adapter, running, body, words):
+    hostile(running, stream="clients", body=body)
+    with pytest.raises(PermanentError, match=words) as caught:
+        read_all(adapter, "clients")
+    assert "te_office/clients after (start)" in str(caught.value)
+
+
+def test_a_page_that_does_not_move_on_names_the_cursor(adapter, running, expected):
+    clients = expected["clients"]
+    body = json.dumps({"items": clients[:3], "hasMore": True})
+    hostile(running, stream="clients", body=body)
+    cursor = encode_cursor(clients[5][m.MODIFIED], clients[5]["clientId"])
+    with pytest.raises(PermanentError, match="does not move the cursor on") as caught:
+        read_all(adapter, "clients", cursor)
+    assert f"after {position_after(clients, 5)}" in str(caught.value)
+
+
+def test_a_page_cut_short_is_transient_and_loses_nothing(adapter, running, expected):
+    hostile(running, stream="clients", cut_after=1, cut_times=1)
+    pages = adapter.read("clients", None, 10)
+    first = next(pages)
+    with pytest.raises(TransientError, match="ends before it is complete") as caught:
+        next(pages)
+    assert f"te_office/clients after {position_after(expected['clients'], 9)}" in str(caught.value)
+    rest = read_all(adapter, "clients", first.next_cursor, 10)  # the next try reads it whole
+    assert ids(first.records) + ids(rest) == [c["clientId"] for c in expected["clients"]]
+
+
+def page_bytes(records: list[dict]) -> int:
+    """The size of a page of ``records`` as the sandbox writes it."""
+    items = ",".join(json.dumps(r, ensure_ascii=False) for r in records)
+    return len(f'{{"items":[{items}],"hasMore":true}}'.encode())
+
+
+def test_a_page_over_the_byte_cap_is_read_in_halves(adapter, running, expected, monkeypatch):
+    clients = expected["clients"]
+    halves = max(page_bytes(clients[i : i + 4]) for i in range(0, SIZE, 4))
+    assert min(page_bytes(clients[i : i + 8]) for i in range(0, SIZE - 8, 8)) > halves
+    monkeypatch.setattr(m, "MAX_PAGE_BYTES", halves)
+    hostile(running, stream="clients")
+    batches = list(adapter.read("clients", None, 8))
+    assert ids(r for b in batches for r in b.records) == [c["clientId"] for c in clients]
+    asked = limits_asked(running)
+    assert asked[:3] == [8, 4, 4] and max(len(b.records) for b in batches) == 4
+    assert asked.count(8) >= 2  # the limit is tried again after pages that fit
+
+
+def test_only_a_single_record_over_the_byte_cap_fails_the_stream(
+    adapter, running, expected, monkeypatch
+):
+    clients = expected["clients"]
+    monkeypatch.setattr(m, "MAX_PAGE_BYTES", 3000)
+    assert page_bytes(clients[:8]) < 3000
+    hostile(running, stream="clients", records={"20": raw(clients[20], note="x" * 5000)})
+    got = []
+    with pytest.raises(PermanentError) as caught:
+        for batch in adapter.read("clients", None, 8):
+            got += batch.records
+    assert ids(got) == [c["clientId"] for c in clients[:20]]
+    message = str(caught.value)
+    assert f"te_office/clients after {position_after(clients, 19)}" in message
+    assert "the next record alone is larger than the page cap of 3000 bytes" in message
+    assert limits_asked(running) == [8, 8, 8, 4, 4, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<html>Gateway Timeout</html>",
+        '{"results": [{"idempotencyKey": "h0", "result": "accepted"}',
+        '{"results": [], "results": []}',
+        '{"results": NaN}',
+        '{"status": "ok"}',
+        "",
+    ],
+)
+def test_an_answer_without_usable_results_is_transient_and_resending_is_safe(
+    adapter, running, answer
+):
+    items = [WriteItem(f"h{i}", f"r{i}", notification(adapter, "active")) for i in range(3)]
+    hostile(running, answer=answer)
+    with pytest.raises(TransientError, match="resending with the same keys is safe"):
+        adapter.write("period_notifications", items)
+    assert len(received(running)) == 3  # they were stored all the same
+    hostile(running)
+    assert {o.outcome for o in adapter.write("period_notifications", items)} == {Outcome.OK}
+    assert len(received(running)) == 3
+
+
+def test_a_result_that_is_not_strict_json_is_no_verdict(adapter, running):
+    items = [WriteItem(f"v{i}", f"r{i}", notification(adapter, "active")) for i in range(3)]
+    hostile(
+        running,
+        answer='{"results": [{"idempotencyKey": "v0", "result": "rejected", "reason": "\\udc00"},'
+        ' {"idempotencyKey": "v1", "result": "accepted", "result": "rejected"},'
+        ' {"idempotencyKey": "v2", "result": "accepted"}]}',
+    )
+    outcomes = adapter.write("period_notifications", items)
+    assert [o.outcome for o in outcomes] == [Outcome.TRANSIENT, Outcome.TRANSIENT, Outcome.OK]
+    assert "reason: holds a lone surrogate" in outcomes[0].reason
+    assert "result: given 2 times" in outcomes[1].reason
+    for outcome in outcomes:
+        outcome.reason.encode()  # storable: UTF-8 can hold it
+
+
+def test_error_bodies_are_read_strictly(running):
+    response = httpx.Response(503, headers={m.H_ERROR: m.ERR_UNAVAILABLE})
+    body = b'{"type": "x", "message": "\\ud800", "detail": "d"}'
+    assert describe_xroad_error(response, body).encode()
+    assert describe_xroad_error(response, b'{"type": "x", "message": "m"}') == "x: m"
+
+
+# --- the same, through a whole run of the exchange ----------------------------------------------
+@pytest.fixture
+def hub(hub_env):
+    h = Hub.open()
+    yield h
+    h.close()
+
+
+def stored_ids(hub: Hub, system: str, entity: str) -> list[str]:
+    """The native ids of ``system`` the store holds records of ``entity`` for (one each)."""
+    im = st_schema.identity_map.c
+    with hub.store.transaction() as conn:
+        rids = list(
+            conn.execute(
+                select(im.record_id).where(im.system == system, im.entity == entity)
+            ).scalars()
+        )
+        count = conn.execute(
+            select(func.count())
+            .select_from(st_schema.records)
+            .where(st_schema.records.c.entity == entity)
+        ).scalar_one()
+        native = records_store.native_ids_for(conn, hub.keys, system, entity, rids)
+    assert count == len(rids) == len(set(native.values()))
+    return sorted(native.values())
+
+
+def letters(hub: Hub, exchange: str, **filters) -> list:
+    with hub.store.transaction() as conn:
+        return deadletters.list_letters(conn, exchange=exchange, limit=10_000, **filters)
+
+
+def sandbox_periods() -> list[dict]:
+    generated = data.generate(SANDBOX_SEED, SANDBOX_SIZE)["service_periods"]
+    return sorted(generated, key=lambda r: (r[m.MODIFIED], r[m.ID_FIELD["service_periods"]]))
+
+
+#: the records of one page that each hold one kind of flaw, by position, and the field named
+FLAWED_PERIODS = {
+    2: (lambda r: raw(r, providerBusinessId="\ud800"), "providerBusinessId"),
+    9: (lambda r: raw(r)[:-1] + ', "hoursPerDay": 7}', "hoursPerDay"),
+    17: (lambda r: raw(r, hoursPerDay=math.nan), "hoursPerDay"),
+    23: (lambda r: spliced(r, "daysPerWeek", "1e999"), "daysPerWeek"),
+    31: (lambda r: spliced(r, "hoursPerDay", "4" * 5000), "hoursPerDay"),
+    40: (lambda r: raw(r, extra=nested(600)), "extra" + "[0]" * 29),
+    46: (lambda r: without(r, "periodId"), "periodId"),
+    52: (lambda r: json.dumps("not an object"), None),
+    61: (lambda r: raw(r, modified=None), "modified"),
+}
+
+
+def test_a_run_keeps_each_flawed_record_as_a_dead_letter_and_stores_the_rest_once(
+    hub, hub_env, monkeypatch
+):
+    """Pages of 10: the flawed records cross pages and the reading worker's pipe."""
+    exchange = hub.config.exchange("te_office_to_municipal")
+    monkeypatch.setitem(hub.config.exchanges, exchange.name, replace(exchange, batch_size=10))
+    periods = sandbox_periods()
+    records = {str(i): build(periods[i]) for i, (build, _) in FLAWED_PERIODS.items()}
+    hub_env.control(
+        "te_office", "hostile", "PUT", json={"stream": "service_periods", "records": records}
+    )
+    summary = run_exchange(hub, "te_office_to_municipal")
+    assert summary.state == "success", summary.error
+    contract = letters(hub, "te_office_to_municipal", stage="read")
+    assert sorted((f.field or "") for f in contract) == sorted(
+        (field or "") for _, field in FLAWED_PERIODS.values()
+    )
+    assert all(f.error_class == "contract" and f.stream == "service_periods" for f in contract)
+    assert not any(HETU_PATTERN.search(f.reason) for f in contract)
+    breakers = {data.period_id(i, 0) for i in range(SANDBOX_SIZE) if data.is_rule_breaker(i, 0)}
+    flawed = {periods[i]["periodId"] for i in FLAWED_PERIODS}
+    want = sorted({p["periodId"] for p in periods} - flawed - breakers)
+    assert stored_ids(hub, "te_office", "ServiceEpisode") == want
+    assert len(stored_ids(hub, "te_office", "Client")) == SANDBOX_SIZE
+    # a second run reads nothing again and keeps no letter twice
+    again = run_exchange(hub, "te_office_to_municipal")
+    assert again.state == "success" and again.read == 0 and again.delivered == 0
+    assert len(letters(hub, "te_office_to_municipal", stage="read")) == len(FLAWED_PERIODS)
+
+
+def test_a_page_cut_short_fails_the_run_as_transient_and_the_next_run_completes(
+    hub, hub_env, monkeypatch
+):
+    monkeypatch.setattr(extract_module, "retrying", lambda attempts, _wait: retrying(attempts, 0))
+    attempts = hub.config.exchange("te_office_to_municipal").max_attempts
+    hub_env.control(
+        "te_office", "hostile", "PUT", json={"stream": "service_periods", "cut_times": attempts}
+    )
+    first = run_exchange(hub, "te_office_to_municipal")
+    assert first.state == "failed" and "ends before it is complete" in first.error
+    assert "te_office/service_periods after (start)" in first.error
+    assert len(stored_ids(hub, "te_office", "Client")) == SANDBOX_SIZE  # read before: kept
+    second = run_exchange(hub, "te_office_to_municipal")  # the page is whole again
+    assert second.state == "success", second.error
+    breakers = {data.period_id(i, 0) for i in range(SANDBOX_SIZE) if data.is_rule_breaker(i, 0)}
+    want = sorted({p["periodId"] for p in sandbox_periods()} - breakers)
+    assert stored_ids(hub, "te_office", "ServiceEpisode") == want
+    assert len(stored_ids(hub, "te_office", "ActivationPlan")) == SANDBOX_SIZE
+    sent = hub_env.received("municipal")
+    assert len(sent) == first.delivered + second.delivered
+    assert len({s["idempotency_key"] for s in sent}) == len(sent)
 
 
 # -- the conformance kit -------------------------------------------------------------------

@@ -1,18 +1,20 @@
 """Adapter of Innokylä: reads the practice-model catalogue, publishes and reads indicators.
 
-Both lists are paged by ``(modified, id)``; the cursor is that pair as JSON. Indicators are
+Both lists are paged by ``(modified, id)``; the cursor is that pair as JSON
+(:class:`hub.cursors.KeysetPaginator`: every answer parsed as strict JSON, a flawed record a
+dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`). Indicators are
 published in batches with one idempotency key per indicator; the published value is a
 string, the number or ``"<5"``. Every invented name is in :mod:`.mapping`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from hub import jsonsafe
 from hub.adapter import (
     Adapter,
     Batch,
@@ -23,7 +25,7 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
-from hub.cursors import decode_keyset, encode_keyset
+from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset, over_cap
 from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError, TransientError
 from hub.http import HttpService
 from hub.model import SUPPRESSED, CanonicalEntity, Indicator, PracticeModel
@@ -32,6 +34,14 @@ from hub_innokyla import mapping as m
 PATHS = {"practice_models": m.PATH_MODELS, "indicators": m.PATH_INDICATORS}
 ID_FIELD = {"practice_models": m.MODEL_ID, "indicators": m.IND_ID}
 MODIFIED_FIELD = {"practice_models": m.MODIFIED, "indicators": m.IND_PUBLISHED}
+#: Innokylä's names for paging (see hub.cursors)
+PAGING = KeysetNames(
+    items=m.PAGE_ITEMS,
+    has_more=m.PAGE_HAS_MORE,
+    limit=m.Q_LIMIT,
+    modified_after=m.Q_MODIFIED_AFTER,
+    after_id=m.Q_AFTER_ID,
+)
 
 
 def encode_cursor(modified: str, record_id: str) -> str:
@@ -45,11 +55,15 @@ def decode_cursor(cursor: str | None) -> tuple[str, str]:
 
 
 def describe_error(response: httpx.Response, body: bytes) -> str:
+    """Innokylä's ``{error, message}`` as ``error: message``; other bodies as text. The error
+    body is read as strictly as any answer: its words end up in logs and the store."""
     try:
-        error = json.loads(body)
-        return f"{error.get('error', '')}: {error.get('message', '')}".strip(": ")
-    except (ValueError, AttributeError):
+        error = jsonsafe.parse(body, what="the error")
+    except jsonsafe.JsonDocumentError:
+        error = None
+    if type(error) is not dict or jsonsafe.flaw(error) is not None:
         return body[:200].decode("utf-8", "replace")
+    return f"{error.get('error', '')}: {error.get('message', '')}".strip(": ")
 
 
 def model_to_canonical(native_id: str, data: Mapping[str, Any]) -> PracticeModel:
@@ -130,52 +144,64 @@ class InnokylaAdapter(Adapter):
     def close(self) -> None:
         self.http.close()
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        _, body = self.http.request(method, path, **kwargs)
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise PermanentError(f"{m.SYSTEM} {method} {path}: the answer is not JSON") from None
+    def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
+        """One request; the body of the answer, capped at MAX_PAGE_BYTES."""
+        _, body = self.http.request(method, path, max_bytes=m.MAX_PAGE_BYTES, **kwargs)
+        return body
+
+    def _page(self, stream: str, params: dict[str, Any]) -> Any:
+        """One page of a list, parsed strictly: the paginator's fetch."""
+        body = self._request("GET", PATHS[stream], params=params)
+        return jsonsafe.parse(body, what=f"{m.SYSTEM} GET {PATHS[stream]}")
 
     def check(self) -> CheckResult:
         try:
-            page = self._json("GET", m.PATH_MODELS, params={m.Q_LIMIT: 1})
-        except (DeliveryError, httpx.HTTPError) as exc:
+            page = self._page("practice_models", {m.Q_LIMIT: 1})
+        except (DeliveryError, httpx.HTTPError, jsonsafe.JsonDocumentError) as exc:
             return CheckResult(False, str(exc))
-        if not isinstance(page, dict) or not isinstance(page.get(m.PAGE_ITEMS), list):
+        if type(page) is not dict or type(page.get(m.PAGE_ITEMS)) is not list:
             return CheckResult(False, f"{m.PROVIDER} answered, but not with a catalogue page")
         return CheckResult(True, f"{m.PROVIDER} answers with its practice-model catalogue")
 
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         if stream not in PATHS:
             raise PermanentError(f"{m.SYSTEM} has no readable stream {stream!r}")
-        position = decode_cursor(cursor)
-        limit = max(1, min(batch_size, m.MAX_PAGE))
-        while True:
-            params: dict[str, Any] = {m.Q_LIMIT: limit}
-            if position[0]:
-                params[m.Q_MODIFIED_AFTER] = position[0]
-            if position[1]:
-                params[m.Q_AFTER_ID] = position[1]
-            page = self._json("GET", PATHS[stream], params=params)
-            items = page.get(m.PAGE_ITEMS) if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise PermanentError(f"{m.SYSTEM}/{stream}: the answer is not a page")
-            if not items:
-                return
-            records = []
-            for item in items:
-                native_id = item.get(ID_FIELD[stream]) if isinstance(item, dict) else None
-                if not isinstance(native_id, str) or not native_id:
-                    raise PermanentError(f"{m.SYSTEM}/{stream}: a record without an id")
-                records.append(NativeRecord(native_id, item))
-            following = (str(items[-1].get(MODIFIED_FIELD[stream]) or ""), records[-1].native_id)
-            if not following[0] or following <= position:
-                raise PermanentError(f"{m.SYSTEM}/{stream}: the page does not move on")
-            position = following
-            yield Batch(records, encode_cursor(*position))
-            if not page.get(m.PAGE_HAS_MORE):
-                return
+        yield from KeysetPaginator(
+            lambda params: self._page(stream, params),
+            system=m.SYSTEM,
+            stream=stream,
+            id_field=ID_FIELD[stream],
+            modified_field=MODIFIED_FIELD[stream],
+            cursor=cursor,
+            limit=min(batch_size, m.MAX_PAGE),
+            names=PAGING,
+            max_bytes=m.MAX_PAGE_BYTES,
+        )
+
+    def _results(self, stream: str, payload: Mapping[str, Any]) -> list[Any]:
+        """The per-item results of a publication. An answer without usable results (not
+        strict JSON, cut short, over the cap, no list) is a TransientError: the indicators
+        may have been published, and resending them with the same keys is safe."""
+        what = f"{m.SYSTEM} POST {m.PATH_PUBLISH}"
+        try:
+            answer = jsonsafe.parse(self._request("POST", m.PATH_PUBLISH, json=payload), what=what)
+        except jsonsafe.JsonDocumentError as exc:
+            problem = str(exc)
+        except PermanentError as exc:
+            if not over_cap(exc):
+                raise
+            problem = str(exc)
+        else:
+            flawed = jsonsafe.envelope_flaw(answer, m.BATCH_RESULTS)
+            results = answer.get(m.BATCH_RESULTS) if type(answer) is dict else None
+            if flawed is None and type(results) is list:
+                return results
+            problem = f"{what}: " + (
+                f"the answer is not strict JSON: {flawed}" if flawed else "no per-item results"
+            )
+        raise TransientError(
+            f"{m.SYSTEM}/{stream}: {problem}; resending with the same keys is safe"
+        )
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
         if stream == "practice_models":
@@ -195,25 +221,30 @@ class InnokylaAdapter(Adapter):
         if stream != "indicators":
             raise PermanentError(f"{m.SYSTEM} stream {stream!r} is not writable")
         batch = [{**i.payload, m.IND_KEY: i.idempotency_key} for i in items]
-        answer = self._json("POST", m.PATH_PUBLISH, json={m.BATCH_ITEMS: batch})
-        results = answer.get(m.BATCH_RESULTS) if isinstance(answer, dict) else None
-        if not isinstance(results, list):
-            raise TransientError(f"{m.SYSTEM}/{stream}: the answer has no per-item results")
         outcomes: dict[str, WriteOutcome] = {}
-        for r in results:
-            if not isinstance(r, dict) or not r.get(m.IND_KEY):
-                continue
-            key, kind = r[m.IND_KEY], r.get(m.R_RESULT)
-            if kind in (m.RESULT_PUBLISHED, m.RESULT_DUPLICATE):
-                outcomes[key] = WriteOutcome.ok(key, native_id=r.get(m.IND_ID))
-            elif kind == m.RESULT_REJECTED:
-                outcomes[key] = WriteOutcome.permanent(
-                    key, f"refused by {m.PROVIDER}: {r.get(m.R_REASON) or 'no reason given'}"
-                )
-            else:
-                outcomes[key] = WriteOutcome.transient(key, f"not published: {kind}")
+        for r in self._results(stream, {m.BATCH_ITEMS: batch}):
+            key = r.get(m.IND_KEY) if type(r) is dict else None
+            if type(key) is str and key:
+                outcomes[key] = _outcome(key, r)
         return [
             outcomes.get(i.idempotency_key)
             or WriteOutcome.transient(i.idempotency_key, "no result was returned for it")
             for i in items
         ]
+
+
+def _outcome(key: str, result: Mapping[str, Any]) -> WriteOutcome:
+    """One per-item result of the publication as an outcome; a result that is not strict
+    JSON is no verdict (transient: the same key is judged again)."""
+    flawed = jsonsafe.flaw(result)
+    if flawed is not None:
+        return WriteOutcome.transient(
+            key, f"its result is not strict JSON: {flawed.field}: {flawed.message}"
+        )
+    kind, native_id = result.get(m.R_RESULT), result.get(m.IND_ID)
+    if kind in (m.RESULT_PUBLISHED, m.RESULT_DUPLICATE):
+        return WriteOutcome.ok(key, native_id=native_id if type(native_id) is str else None)
+    if kind == m.RESULT_REJECTED:
+        reason = result.get(m.R_REASON) or "no reason given"
+        return WriteOutcome.permanent(key, f"refused by {m.PROVIDER}: {reason}")
+    return WriteOutcome.transient(key, f"not published: {kind}")

@@ -29,6 +29,9 @@ Q_LIMIT = "limit"
 Q_MODIFIED_AFTER = "modifiedAfter"
 Q_AFTER_ID = "afterId"
 MAX_PAGE = 100
+#: the most bytes one answer may hold (a page, a batch's results): parsed, a page takes up
+#: to about ten times its size in memory; a larger page is asked for again with half the limit
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 PAGE_ITEMS = "items"
 PAGE_HAS_MORE = "hasMore"
 

@@ -8,7 +8,10 @@
   count (participants, sessions held) under 5 that is not ``"<5"``, a value that is not a
   number or ``"<5"``, and anything that looks like an identity code;
 - faults from :class:`hub.sandbox.FaultState`; ``/_sandbox/received`` lists the accepted
-  publications, one per key.
+  publications, one per key;
+- for tests, ``/_sandbox/hostile`` serves what no well-behaved service would
+  (:class:`hub.sandbox.HostilePages`: raw records, pages cut short, garbled answers to
+  publications).
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hub.model import IndicatorCode
-from hub.sandbox import FaultState, control_routes
+from hub.sandbox import FaultState, HostilePages, control_routes
 from hub_innokyla import data
 from hub_innokyla import mapping as m
 
 COUNTS = {"participants", "sessions_held"}
+#: the adapter's stream of each list (how Hostile names them)
+STREAM_OF = {"models": "practice_models", "indicators": "indicators"}
 CODES = {c.value for c in IndicatorCode}
 
 
@@ -72,9 +77,11 @@ class _State:
     def __init__(self, seed: int):
         self.seed = seed
         self.lock = threading.Lock()
+        self.hostile = HostilePages(m.PAGE_ITEMS, m.PAGE_HAS_MORE)
         self.reset()
 
     def reset(self) -> None:
+        self.hostile.reset()
         models = data.catalogue(self.seed)
         with self.lock:
             self.models = sorted(models, key=lambda r: (r[m.MODIFIED], r[m.MODEL_ID]))
@@ -168,8 +175,11 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
                 start = bisect.bisect_right(keys, (since, after_id))
                 chosen = list(enumerate(rows[start : start + limit], start))
                 more = start + limit < len(rows)
-            items = [corrupt(r) if faults.is_malformed(i) else r for i, r in chosen]
-            return JSONResponse({m.PAGE_ITEMS: items, m.PAGE_HAS_MORE: more})
+            rows = [(i, corrupt(r) if faults.is_malformed(i) else r) for i, r in chosen]
+            raw = state.hostile.page(STREAM_OF[stream], limit, rows, more)
+            if raw is not None:
+                return Response(raw, media_type="application/json")
+            return JSONResponse({m.PAGE_ITEMS: [r for _, r in rows], m.PAGE_HAS_MORE: more})
 
         return handler
 
@@ -184,13 +194,23 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             return _error(400, "bad_request", f"expected {{{m.BATCH_ITEMS}: [...]}}")
         with state.lock:
             results = [state.publish(i, faults.faults.reject_writes) for i in items]
+        if (raw := state.hostile.answer()) is not None:
+            return Response(raw, media_type="application/json")
         return JSONResponse({m.BATCH_RESULTS: results})
+
+    async def hostile(request: Request) -> Response:
+        if request.method == "PUT":
+            problem = state.hostile.set(await request.json())
+            if problem:
+                return _error(400, "bad_request", problem)
+        return JSONResponse(state.hostile.show())
 
     return Starlette(
         routes=[
             Route(m.PATH_MODELS, lister("models"), methods=["GET"]),
             Route(m.PATH_INDICATORS, lister("indicators"), methods=["GET"]),
             Route(m.PATH_PUBLISH, publish, methods=["POST"]),
+            Route("/_sandbox/hostile", hostile, methods=["GET", "PUT"]),
             control_routes(faults, state.reset, state.received),
         ]
     )

@@ -1,19 +1,21 @@
 """Adapter of the employment authority's client-data service (X-Road REST, JSON).
 
 Reads clients, service periods and activation plans page by page with a
-``(modified, id)`` cursor, and writes the municipality's period notifications in batches,
-one idempotency key per notification. Every invented name is in :mod:`.mapping`.
+``(modified, id)`` cursor (:class:`hub.cursors.KeysetPaginator`: every answer parsed as
+strict JSON, a flawed record a dead letter of its own, pages capped at
+:data:`.mapping.MAX_PAGE_BYTES`), and writes the municipality's period notifications in
+batches, one idempotency key per notification. Every invented name is in :mod:`.mapping`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from hub import jsonsafe
 from hub.adapter import (
     Adapter,
     Batch,
@@ -24,13 +26,21 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
-from hub.cursors import decode_keyset, encode_keyset
+from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset, over_cap
 from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError, TransientError
 from hub.http import HttpService
 from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
 from hub_te_office import mapping as m
 
 NOTIFICATIONS = "period_notifications"
+#: the service's names for paging (see hub.cursors)
+PAGING = KeysetNames(
+    items=m.PAGE_ITEMS,
+    has_more=m.PAGE_HAS_MORE,
+    limit=m.Q_LIMIT,
+    modified_after=m.Q_MODIFIED_AFTER,
+    after_id=m.Q_AFTER_ID,
+)
 
 
 def encode_cursor(modified: str, record_id: str) -> str:
@@ -44,15 +54,18 @@ def decode_cursor(cursor: str | None) -> tuple[str, str]:
 
 
 def describe_xroad_error(response: httpx.Response, body: bytes) -> str:
-    """An X-Road REST error as ``type: message (detail)``; other bodies as text."""
+    """An X-Road REST error as ``type: message (detail)``; other bodies as text. The error
+    body is read as strictly as any answer: its words end up in logs and the store."""
     try:
-        error = json.loads(body)
-        kind = error.get("type") or response.headers.get(m.H_ERROR, "")
-        text = f"{kind}: {error.get('message', '')}"
-        return f"{text} ({error['detail']})" if error.get("detail") else text
-    except (ValueError, AttributeError):
+        error = jsonsafe.parse(body, what="the error")
+    except jsonsafe.JsonDocumentError:
+        error = None
+    if type(error) is not dict or jsonsafe.flaw(error) is not None:
         kind = response.headers.get(m.H_ERROR, "")
         return f"{kind} {body[:200].decode('utf-8', 'replace')}".strip()
+    kind = error.get("type") or response.headers.get(m.H_ERROR, "")
+    text = f"{kind}: {error.get('message', '')}"
+    return f"{text} ({error['detail']})" if error.get("detail") else text
 
 
 def notification_problem(key: str, payload: Mapping[str, Any]) -> WriteOutcome | None:
@@ -124,21 +137,26 @@ class TeOfficeAdapter(Adapter):
     def close(self) -> None:
         self.http.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, Any]:
-        """One request with a fresh ``X-Road-Id``; the JSON body of the answer."""
+    def _request(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        """One request with a fresh ``X-Road-Id``; the answer capped at MAX_PAGE_BYTES."""
         headers = {m.H_ID: str(uuid.uuid4())}
-        response, body = self.http.request(method, path, headers=headers, **kwargs)
-        try:
-            return response, json.loads(body)
-        except ValueError:
-            raise PermanentError(f"{m.SYSTEM} {method} {path}: the answer is not JSON") from None
+        return self.http.request(
+            method, path, headers=headers, max_bytes=m.MAX_PAGE_BYTES, **kwargs
+        )
+
+    def _page(self, stream: str, params: dict[str, Any]) -> Any:
+        """One page of a list, parsed strictly: the paginator's fetch."""
+        path = m.PATHS[stream]
+        _, body = self._request("GET", path, params=params)
+        return jsonsafe.parse(body, what=f"{m.SYSTEM} GET {path}")
 
     def check(self) -> CheckResult:
         try:
-            response, page = self._call("GET", m.PATHS["clients"], params={m.Q_LIMIT: 1})
-        except (DeliveryError, httpx.HTTPError) as exc:
+            response, body = self._request("GET", m.PATHS["clients"], params={m.Q_LIMIT: 1})
+            page = jsonsafe.parse(body, what=f"{m.SYSTEM} GET {m.PATHS['clients']}")
+        except (DeliveryError, httpx.HTTPError, jsonsafe.JsonDocumentError) as exc:
             return CheckResult(False, str(exc))
-        if not isinstance(page, dict) or not isinstance(page.get(m.PAGE_ITEMS), list):
+        if type(page) is not dict or type(page.get(m.PAGE_ITEMS)) is not list:
             return CheckResult(False, f"{m.PROVIDER} answered, but not with a page of clients")
         return CheckResult(
             True,
@@ -148,37 +166,44 @@ class TeOfficeAdapter(Adapter):
     def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         if stream not in m.TO_CANONICAL:
             raise PermanentError(f"{m.SYSTEM} has no readable stream {stream!r}")
-        position = decode_cursor(cursor)
-        id_field = m.ID_FIELD[stream]
-        limit = max(1, min(batch_size, m.MAX_PAGE))
-        while True:
-            params: dict[str, Any] = {m.Q_LIMIT: limit}
-            if position[0]:
-                params[m.Q_MODIFIED_AFTER] = position[0]
-            if position[1]:
-                params[m.Q_AFTER_ID] = position[1]
-            _, page = self._call("GET", m.PATHS[stream], params=params)
-            items = page.get(m.PAGE_ITEMS) if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise PermanentError(f"{m.SYSTEM}/{stream}: the answer is not a page of records")
-            if not items:
-                return
-            records = [self._record(stream, id_field, item) for item in items]
-            last = items[-1]
-            following = (str(last.get(m.MODIFIED) or ""), records[-1].native_id)
-            if not following[0] or following <= position:
-                raise PermanentError(f"{m.SYSTEM}/{stream}: the page does not move the cursor on")
-            position = following
-            yield Batch(records, encode_cursor(*position))
-            if not page.get(m.PAGE_HAS_MORE):
-                return
+        yield from KeysetPaginator(
+            lambda params: self._page(stream, params),
+            system=m.SYSTEM,
+            stream=stream,
+            id_field=m.ID_FIELD[stream],
+            modified_field=m.MODIFIED,
+            cursor=cursor,
+            limit=min(batch_size, m.MAX_PAGE),
+            names=PAGING,
+            max_bytes=m.MAX_PAGE_BYTES,
+        )
 
-    @staticmethod
-    def _record(stream: str, id_field: str, item: Any) -> NativeRecord:
-        native_id = item.get(id_field) if isinstance(item, dict) else None
-        if not isinstance(native_id, str) or not native_id:
-            raise PermanentError(f"{m.SYSTEM}/{stream}: a record without {id_field}")
-        return NativeRecord(native_id, item)
+    def _results(self, stream: str, payload: Mapping[str, Any]) -> list[Any]:
+        """The per-item results of a batch of notifications. An answer without usable
+        results (not strict JSON, cut short, over the cap, no list) is a TransientError: the
+        notifications may have been stored, and resending them with the same keys is safe."""
+        path = m.PATHS[stream]
+        what = f"{m.SYSTEM} POST {path}"
+        try:
+            _, body = self._request("POST", path, json=payload)
+            answer = jsonsafe.parse(body, what=what)
+        except jsonsafe.JsonDocumentError as exc:
+            problem = str(exc)
+        except PermanentError as exc:
+            if not over_cap(exc):
+                raise
+            problem = str(exc)
+        else:
+            flawed = jsonsafe.envelope_flaw(answer, m.BATCH_RESULTS)
+            results = answer.get(m.BATCH_RESULTS) if type(answer) is dict else None
+            if flawed is None and type(results) is list:
+                return results
+            problem = f"{what}: " + (
+                f"the answer is not strict JSON: {flawed}" if flawed else "no per-item results"
+            )
+        raise TransientError(
+            f"{m.SYSTEM}/{stream}: {problem}; resending with the same keys is safe"
+        )
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
         translate = m.TO_CANONICAL.get(stream) or m.WRITTEN_TO_CANONICAL.get(stream)
@@ -203,16 +228,10 @@ class TeOfficeAdapter(Adapter):
             else:
                 batch.append({**item.payload, m.N_KEY: item.idempotency_key})
         if batch:
-            _, answer = self._call(
-                "POST", m.PATHS[NOTIFICATIONS], json={m.BATCH_NOTIFICATIONS: batch}
-            )
-            results = answer.get(m.BATCH_RESULTS) if isinstance(answer, dict) else None
-            if not isinstance(results, list):
-                # it may have been stored: resending with the same keys is safe
-                raise TransientError(f"{m.SYSTEM}/{stream}: the answer has no per-item results")
-            for result in results:
-                if isinstance(result, dict) and result.get(m.N_KEY):
-                    outcomes.setdefault(result[m.N_KEY], _outcome(result))
+            for result in self._results(stream, {m.BATCH_NOTIFICATIONS: batch}):
+                key = result.get(m.N_KEY) if type(result) is dict else None
+                if type(key) is str and key:
+                    outcomes.setdefault(key, _outcome(result))
         return [
             outcomes.get(i.idempotency_key)
             or WriteOutcome.transient(i.idempotency_key, "no result was returned for it")
@@ -221,8 +240,14 @@ class TeOfficeAdapter(Adapter):
 
 
 def _outcome(result: Mapping[str, Any]) -> WriteOutcome:
-    """One per-item result of the notification service as an outcome."""
+    """One per-item result of the notification service as an outcome; a result that is not
+    strict JSON is no verdict (transient: the same key is judged again)."""
     key, kind = result[m.N_KEY], result.get(m.R_RESULT)
+    flawed = jsonsafe.flaw(result)
+    if flawed is not None:
+        return WriteOutcome.transient(
+            key, f"its result is not strict JSON: {flawed.field}: {flawed.message}"
+        )
     reason = str(result.get(m.R_REASON) or kind or "no result")
     if kind in (m.RESULT_ACCEPTED, m.RESULT_DUPLICATE):
         return WriteOutcome.ok(key)

@@ -75,6 +75,9 @@ Q_AFTER_ID = "afterId"
 Q_LIMIT = "limit"
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
+#: the most bytes one answer may hold (a page, a batch's results): parsed, a page takes up
+#: to about ten times its size in memory; a larger page is asked for again with half the limit
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 #: the page envelope: ``{"items": [...], "hasMore": bool}``
 PAGE_ITEMS = "items"
 PAGE_HAS_MORE = "hasMore"

@@ -18,7 +18,9 @@ request passes ``next_request()`` (429 / 503 with ``Retry-After``, slow response
 at a malformed position is served corrupted (a period's ``daysPerWeek`` becomes a word,
 other records get an identity code with a wrong check character); ``reject_writes`` rejects
 every notification. ``/_sandbox/received`` lists the accepted notifications, one per key;
-``/_sandbox/reset`` restores the seeded state.
+``/_sandbox/reset`` restores the seeded state. For tests, ``/_sandbox/hostile`` serves what
+no well-behaved service would (:class:`hub.sandbox.HostilePages`: raw records, pages cut
+short, garbled answers to writes).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from stdnum.fi import hetu as stdnum_hetu
 
-from hub.sandbox import FaultState, control_routes
+from hub.sandbox import FaultState, HostilePages, control_routes
 from hub_te_office import data
 from hub_te_office import mapping as m
 
@@ -123,9 +125,11 @@ class _Store:
     def __init__(self, seed: int, size: int):
         self.seed, self.size = seed, size
         self.lock = threading.Lock()
+        self.hostile = HostilePages(m.PAGE_ITEMS, m.PAGE_HAS_MORE)
         self.reset()
 
     def reset(self) -> None:
+        self.hostile.reset()
         generated = data.generate(self.seed, self.size)
         records: dict[str, list[dict[str, Any]]] = {}
         keys: dict[str, list[SortKey]] = {}
@@ -200,8 +204,11 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             # without afterId: strictly after the stamp ("\U0010ffff" sorts after every id)
             after_id = q.get(m.Q_AFTER_ID) or ("\U0010ffff" if since else "")
             page, more = store.page(stream, (after_time, after_id), limit)
-            items = [corrupt(stream, r) if faults.is_malformed(i) else r for i, r in page]
-            body = {m.PAGE_ITEMS: items, m.PAGE_HAS_MORE: more}
+            rows = [(i, corrupt(stream, r) if faults.is_malformed(i) else r) for i, r in page]
+            raw = store.hostile.page(stream, limit, rows, more)
+            if raw is not None:
+                return await _stamp(Response(raw, media_type="application/json"), request)
+            body = {m.PAGE_ITEMS: [r for _, r in rows], m.PAGE_HAS_MORE: more}
             return await _stamp(JSONResponse(body), request)
 
         return handler
@@ -236,7 +243,16 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             )
         with store.lock:
             results = [judge(item) for item in items]
+        if (raw := store.hostile.answer()) is not None:
+            return await _stamp(Response(raw, media_type="application/json"), request)
         return await _stamp(JSONResponse({m.BATCH_RESULTS: results}), request)
+
+    async def hostile(request: Request) -> Response:
+        if request.method == "PUT":
+            problem = store.hostile.set(await request.json())
+            if problem:
+                return JSONResponse({"error": problem}, status_code=400)
+        return JSONResponse(store.hostile.show())
 
     async def unknown(request: Request) -> Response:
         return await xroad_error(request, 404, m.ERR_UNKNOWN_SERVICE, "no such service")
@@ -251,6 +267,7 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
     ]
     routes += [
         Route(m.BASE_PATH + m.PATHS["period_notifications"], notify, methods=["POST"]),
+        Route("/_sandbox/hostile", hostile, methods=["GET", "PUT"]),
         control_routes(faults, store.reset, store.received),
         Route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
