@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import jsonsafe
-from hub.adapter import Batch, ContractViolation, NativeRecord
-from hub.engine.translate import MAX_NATIVE_ID, id_problem
-from hub.errors import PermanentError, TransientError
+from hub.adapter import MAX_NATIVE_ID, Batch, ContractViolation, NativeRecord, id_problem
+from hub.errors import PermanentError, ResponseTooLarge, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -145,13 +144,6 @@ def _kind(value: Any) -> str:
     return "an array"
 
 
-def over_cap(error: PermanentError) -> bool:
-    """Whether ``error`` is :class:`hub.http.HttpService`'s byte cap (a response larger than
-    allowed), not an HTTP error status. Matched on the message until hub.http raises a
-    class of its own for it."""
-    return error.status is None and "larger than" in str(error)
-
-
 @dataclass(frozen=True)
 class KeysetNames:
     """The names a keyset-paged list uses on the wire: the page envelope
@@ -229,9 +221,7 @@ class KeysetPaginator:
                 raise TransientError(f"{self.where()}: {exc} (a page cut short)") from None
             except jsonsafe.JsonDocumentError as exc:
                 raise PermanentError(f"{self.where()}: {exc}") from None
-            except PermanentError as exc:
-                if not over_cap(exc):
-                    raise
+            except ResponseTooLarge:
                 if self.limit == 1:
                     cap = f" of {self.max_bytes} bytes" if self.max_bytes else ""
                     raise PermanentError(

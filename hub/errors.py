@@ -62,5 +62,10 @@ class PermanentError(DeliveryError):
     """Retrying will not help until someone fixes the data or the configuration."""
 
 
+class ResponseTooLarge(PermanentError):
+    """An answer's body is larger than the call's byte cap (:class:`hub.http.HttpService`).
+    A paged reader may ask for a smaller page."""
+
+
 class DisclosureLogUnavailable(HubError):
     """The disclosure log could not be written, so nothing is disclosed (X-Road precedent)."""

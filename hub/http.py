@@ -34,7 +34,7 @@ import httpcore
 import httpx
 
 from hub.adapter import SystemConfig
-from hub.errors import DeliveryError, PermanentError, TransientError
+from hub.errors import DeliveryError, PermanentError, ResponseTooLarge, TransientError
 from hub.privacy import redact
 
 #: the cap on a response that is not streamed (a page, an answer): what is parsed in memory
@@ -45,10 +45,6 @@ MAX_RETRY_AFTER = 24 * 3600.0
 #: decoded bytes produced at a time from a compressed body
 DECODE_PIECE = 64 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
-
-
-class ResponseTooLarge(PermanentError):
-    """The response's body is larger than the call's byte cap."""
 
 
 def tls_context(options: Mapping[str, Any]) -> ssl.SSLContext:

@@ -25,10 +25,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hub.adapter import ContractViolation
+from hub.errors import ResponseTooLarge, TransientError
 
 #: deeper nesting than any record of these systems needs (a page, a record, its sections)
 MAX_DEPTH = 32
@@ -221,6 +222,26 @@ def envelope_flaw(page: Any, items_key: str) -> str | None:
     return None
 
 
+def results_of(send: Callable[[], bytes], *, what: str, key: str) -> list[Any]:
+    """The per-item results of a batch write whose answer is ``{key: [...]}``: ``send()``
+    makes the call and gives the answer's body. An answer without usable results (not strict
+    JSON, cut short, over its byte cap, no list) is a :class:`~hub.errors.TransientError`:
+    the items may have been stored, and sending them again with the same idempotency keys is
+    safe. ``what`` names the call in the message."""
+    try:
+        answer = parse(send(), what=what)
+    except (JsonDocumentError, ResponseTooLarge) as exc:
+        problem = str(exc)
+    else:
+        flawed = envelope_flaw(answer, key)
+        results = answer.get(key) if type(answer) is dict else None
+        if flawed is None and type(results) is list:
+            return results
+        why = f"the answer is not strict JSON: {flawed}" if flawed else "no per-item results"
+        problem = f"{what}: {why}"
+    raise TransientError(f"{problem}; sending again with the same keys is safe")
+
+
 __all__ = [
     "MAX_DEPTH",
     "Duplicated",
@@ -230,4 +251,5 @@ __all__ = [
     "envelope_flaw",
     "flaw",
     "parse",
+    "results_of",
 ]

@@ -6,42 +6,16 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from hub.adapter import Adapter, NativeRecord
+from hub.adapter import Adapter, NativeRecord, id_problem, printable_id
 from hub.errors import RecordError
 from hub.model import CanonicalEntity
 from hub.model.rules import Rules
 from hub.privacy import redact
 from hub.store.deadletters import Failure
 
-#: the longest native id the hub keeps (ids are keys in the identity map and in messages)
-MAX_NATIVE_ID = 200
-
 
 def native_ref(system: str, stream: str, native_id: str) -> str:
     return f"{system}/{stream}/{native_id}"
-
-
-def id_problem(native_id: object) -> str | None:
-    """Why ``native_id`` cannot identify a record (None: it can). An id is printable text of
-    1–200 characters that UTF-8 can hold (JSON may carry lone surrogates, which cannot be
-    stored, logged or compared)."""
-    if not isinstance(native_id, str) or not native_id:
-        return "the record has no id"
-    if len(native_id) > MAX_NATIVE_ID:
-        return f"the id is longer than {MAX_NATIVE_ID} characters"
-    if not native_id.isprintable():
-        return "the id holds control or other unprintable characters"
-    try:
-        native_id.encode()
-    except UnicodeEncodeError:
-        return "the id is not valid Unicode (a lone surrogate)"
-    return None
-
-
-def printable_id(native_id: object) -> str:
-    """``native_id`` as it can be shown and stored, whatever it holds (escaped, capped)."""
-    text = native_id if isinstance(native_id, str) else repr(native_id)
-    return text.encode("ascii", "backslashreplace").decode()[:MAX_NATIVE_ID] or "(no id)"
 
 
 def describe_validation(error: ValidationError) -> tuple[str | None, str]:

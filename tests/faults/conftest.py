@@ -37,6 +37,9 @@ READS = {
 }
 
 
+_SOURCES: dict[str, dict[str, list[str]]] = {}
+
+
 @pytest.fixture(scope="session")
 def _hostile_servers(_running_sandboxes) -> dict[str, HostileServer]:
     servers = {s: HostileServer(r.url).start() for s, r in _running_sandboxes.items()}
@@ -72,7 +75,13 @@ class FaultHub:
 
     def source(self, system: str) -> dict[str, list[str]]:
         """The native ids the source really holds, per stream, read through the adapter
-        straight from the sandbox (no hostile server in between)."""
+        straight from the sandbox (no hostile server in between). The sandboxes are reset
+        to the same seeded state before every test, so this is read once a session."""
+        if system not in _SOURCES:
+            _SOURCES[system] = self._read_source(system)
+        return _SOURCES[system]
+
+    def _read_source(self, system: str) -> dict[str, list[str]]:
         exchange = self.hub.config.exchange(READS[system])
         config = self.hub.config.system(system)
         direct = SystemConfig(

@@ -133,8 +133,20 @@ class HostileServer:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Close every connection still held open (a hanging answer) and stop."""
+        if self._loop is None:
+            return
+
+        async def shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._client.aclose()
+            asyncio.get_running_loop().stop()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -392,6 +404,23 @@ def encoded(coding: str, transform: Callable[[bytes], bytes] = lambda b: b) -> B
         return answer(
             upstream.status, transform(data), [*upstream.headers, ("Content-Encoding", coding)]
         )
+
+    return behaviour
+
+
+def padded(megabytes: int) -> Behaviour:
+    """The sandbox's answer with ``megabytes`` MiB of whitespace before its last byte (still
+    the same JSON or XML), sent a MiB at a time: a huge page without a huge server."""
+
+    def behaviour(request: Request, upstream: Upstream | None) -> Iterator[Step]:
+        assert upstream is not None
+        body = upstream.body
+        length = len(body) + (megabytes << 20)
+        yield Send(head(upstream.status, [*upstream.headers, ("Content-Length", str(length))]))
+        yield Send(body[:-1])
+        for _ in range(megabytes):
+            yield Send(b" " * (1 << 20))
+        yield Send(body[-1:])
 
     return behaviour
 

@@ -128,18 +128,9 @@ def mutate_line(month: str, number: int, change, hit: list[str]) -> h.Behaviour:
     return h.with_body(transform)
 
 
-_SOURCE: dict[str, list[str]] = {}
-
-
-def source_of(faults) -> dict[str, list[str]]:
-    if not _SOURCE:
-        _SOURCE.update(faults.source("kela"))
-    return _SOURCE
-
-
 @pytest.mark.parametrize("name", list(LINES))
 def test_a_broken_billing_line_fails_alone(faults, name):
-    source = source_of(faults)
+    source = faults.source("kela")
     hit: list[str] = []
     faults.hostile["kela"].misbehave(
         mutate_line(MONTH, 6, LINES[name], hit), when=billing_of(MONTH)
@@ -152,7 +143,7 @@ def test_a_broken_billing_line_fails_alone(faults, name):
 
 
 def test_a_line_without_its_number_fails_alone(faults):
-    source = source_of(faults)
+    source = faults.source("kela")
     hit: list[str] = []
     faults.hostile["kela"].misbehave(
         mutate_line(MONTH, 6, attribute("nro", "kuusi"), hit), when=billing_of(MONTH)
@@ -164,7 +155,7 @@ def test_a_line_without_its_number_fails_alone(faults):
 
 
 def test_an_element_of_no_known_kind_between_lines_is_kept_and_the_rest_flows(faults):
-    source = source_of(faults)
+    source = faults.source("kela")
 
     def add(body: bytes) -> bytes:
         root = etree.fromstring(body)
@@ -266,7 +257,7 @@ LISTS: dict[str, tuple[Callable[[bytes], bytes], tuple[str, ...]]] = {
 
 @pytest.mark.parametrize("name", list(LISTS))
 def test_a_billing_list_that_is_not_whole_is_not_taken(faults, name):
-    source = source_of(faults)
+    source = faults.source("kela")
     change, words = LISTS[name]
     server = faults.hostile["kela"]
     server.misbehave(h.with_body(change), when=billing_of(MONTH))
@@ -336,7 +327,7 @@ PAGES: dict[str, tuple[str, str, str, Callable[[etree._Element], None]]] = {
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_a_broken_record_of_a_page_fails_alone(faults, name):
-    source = source_of(faults)
+    source = faults.source("kela")
     svc, element, stream, change = PAGES[name]
     hit: list[str] = []
     faults.hostile["kela"].misbehave(
@@ -372,7 +363,7 @@ PAGE_DOCUMENTS: dict[str, tuple[Callable[[bytes], bytes], tuple[str, ...]]] = {
 
 @pytest.mark.parametrize("name", list(PAGE_DOCUMENTS))
 def test_a_page_that_cannot_be_trusted_fails_the_run(faults, name):
-    source = source_of(faults)
+    source = faults.source("kela")
     change, words = PAGE_DOCUMENTS[name]
     server = faults.hostile["kela"]
     server.misbehave(h.with_body(change), when=service("etuuspaivat"))
@@ -397,7 +388,7 @@ MONTHS_LISTS: dict[str, Callable[[bytes], bytes]] = {
 
 @pytest.mark.parametrize("name", list(MONTHS_LISTS))
 def test_a_months_list_that_cannot_be_trusted_stops_the_billing(faults, name):
-    source = source_of(faults)
+    source = faults.source("kela")
     server = faults.hostile["kela"]
     server.misbehave(h.with_body(MONTHS_LISTS[name]), when=service("laskutuslistat"))
     summary, _ = faults.run("kela")

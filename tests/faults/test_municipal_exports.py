@@ -224,21 +224,12 @@ def mutate(kind: str, index: int, change, hit: list[str]) -> h.Behaviour:
     return h.with_body(transform)
 
 
-_SOURCE: dict[str, list[str]] = {}
-
-
-def source_of(faults) -> dict[str, list[str]]:
-    if not _SOURCE:
-        _SOURCE.update(faults.source("municipal"))
-    return _SOURCE
-
-
 CASES = [(kind, name) for kind, changes in BROKEN.items() for name in changes]
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES, ids=[f"{k}-{n}" for k, n in CASES])
 def test_a_broken_record_fails_alone(faults, kind, name):
-    source = source_of(faults)
+    source = faults.source("municipal")
     hit: list[str] = []
     faults.hostile["municipal"].misbehave(
         mutate(kind, 3, BROKEN[kind][name], hit), when=export_path
@@ -260,7 +251,7 @@ def test_a_broken_record_fails_alone(faults, kind, name):
 
 @pytest.mark.parametrize("name", list(WHOLE))
 def test_a_whole_record_in_an_unusual_spelling_is_stored(faults, name):
-    source = source_of(faults)
+    source = faults.source("municipal")
     hit: list[str] = []
     faults.hostile["municipal"].misbehave(mutate("episode", 3, WHOLE[name], hit), when=export_path)
     summary, _ = faults.run("municipal")
@@ -378,7 +369,7 @@ WHOLE_DOCUMENTS: dict[str, Callable[[bytes], bytes]] = {
 
 @pytest.mark.parametrize("name", list(DOCUMENTS))
 def test_a_document_that_is_not_whole_is_not_taken(faults, name):
-    source = source_of(faults)
+    source = faults.source("municipal")
     change, words = DOCUMENTS[name]
     server = faults.hostile["municipal"]
     server.misbehave(h.with_body(change), when=export_path)
@@ -402,7 +393,7 @@ def test_a_document_that_is_not_whole_is_not_taken(faults, name):
 
 @pytest.mark.parametrize("name", list(WHOLE_DOCUMENTS))
 def test_a_whole_document_in_an_unusual_form_is_taken(faults, name):
-    source = source_of(faults)
+    source = faults.source("municipal")
     faults.hostile["municipal"].misbehave(h.with_body(WHOLE_DOCUMENTS[name]), when=export_path)
     summary, _ = faults.run("municipal")
     assert summary.state == "success", summary.error
@@ -420,7 +411,7 @@ def test_an_element_of_no_known_kind_is_kept_once_per_stream_and_the_rest_flows(
     """The case system lists and sends a kind the hub does not know: each stream reading
     the export keeps it as a dead letter (it may be a record of any of them), the rest of
     the export flows and the export is done."""
-    source = source_of(faults)
+    source = faults.source("municipal")
     server = faults.hostile["municipal"]
     server.misbehave(
         h.with_body(_after_record(4, b'<decision id="D-000001"><hetu>x</hetu></decision>')),
@@ -440,7 +431,7 @@ def test_an_element_of_no_known_kind_is_kept_once_per_stream_and_the_rest_flows(
 
 
 def test_an_element_the_listing_does_not_declare_keeps_the_export_open(faults):
-    source = source_of(faults)
+    source = faults.source("municipal")
     server = faults.hostile["municipal"]
     server.misbehave(
         h.with_body(_after_record(4, b'<decision id="D-000001"><hetu>x</hetu></decision>')),
@@ -520,7 +511,7 @@ LISTINGS: dict[str, tuple[Callable[[dict], object], tuple[str, ...]]] = {
 
 @pytest.mark.parametrize("name", list(LISTINGS))
 def test_a_listing_that_cannot_be_trusted_stops_the_run(faults, name):
-    source = source_of(faults)
+    source = faults.source("municipal")
     transform, words = LISTINGS[name]
     server = faults.hostile["municipal"]
     server.misbehave(listing(transform), when=lambda r: r.path == "/exports")

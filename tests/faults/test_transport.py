@@ -127,15 +127,12 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-_SOURCES: dict[str, dict[str, list[str]]] = {}
-
-
 @pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("case", list(CASES))
 def test_misbehaving_server(faults, target, case):
     system, when = TARGETS[target]
     spec = CASES[case]
-    source = _SOURCES.get(system) or _SOURCES.setdefault(system, faults.source(system))
+    source = faults.source(system)
     server = faults.hostile[system]
     server.misbehave(spec.behaviour(), when=when, times=spec.times, upstream=True)
     before = _peak_mib()

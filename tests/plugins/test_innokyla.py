@@ -364,7 +364,7 @@ def test_a_publication_answer_without_usable_results_is_transient_and_safe_to_re
     with make(sandboxes) as adapter:
         for answer in ("", '{"results": [', '{"results": "all fine"}'):
             hostile(sandboxes, answer=answer)
-            with pytest.raises(TransientError, match="resending with the same keys is safe"):
+            with pytest.raises(TransientError, match="sending again with the same keys is safe"):
                 publish(adapter, indicator(), indicator("sessions_held", 40.0), tag="g")
         hostile(
             sandboxes,

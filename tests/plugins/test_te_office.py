@@ -700,7 +700,7 @@ def test_an_answer_without_usable_results_is_transient_and_resending_is_safe(
 ):
     items = [WriteItem(f"h{i}", f"r{i}", notification(adapter, "active")) for i in range(3)]
     hostile(running, answer=answer)
-    with pytest.raises(TransientError, match="resending with the same keys is safe"):
+    with pytest.raises(TransientError, match="sending again with the same keys is safe"):
         adapter.write("period_notifications", items)
     assert len(received(running)) == 3  # they were stored all the same
     hostile(running)

@@ -25,8 +25,8 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
-from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset, over_cap
-from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError, TransientError
+from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset
+from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError
 from hub.http import HttpService
 from hub.model import SUPPRESSED, CanonicalEntity, Indicator, PracticeModel
 from hub_innokyla import mapping as m
@@ -179,28 +179,12 @@ class InnokylaAdapter(Adapter):
         )
 
     def _results(self, stream: str, payload: Mapping[str, Any]) -> list[Any]:
-        """The per-item results of a publication. An answer without usable results (not
-        strict JSON, cut short, over the cap, no list) is a TransientError: the indicators
-        may have been published, and resending them with the same keys is safe."""
-        what = f"{m.SYSTEM} POST {m.PATH_PUBLISH}"
-        try:
-            answer = jsonsafe.parse(self._request("POST", m.PATH_PUBLISH, json=payload), what=what)
-        except jsonsafe.JsonDocumentError as exc:
-            problem = str(exc)
-        except PermanentError as exc:
-            if not over_cap(exc):
-                raise
-            problem = str(exc)
-        else:
-            flawed = jsonsafe.envelope_flaw(answer, m.BATCH_RESULTS)
-            results = answer.get(m.BATCH_RESULTS) if type(answer) is dict else None
-            if flawed is None and type(results) is list:
-                return results
-            problem = f"{what}: " + (
-                f"the answer is not strict JSON: {flawed}" if flawed else "no per-item results"
-            )
-        raise TransientError(
-            f"{m.SYSTEM}/{stream}: {problem}; resending with the same keys is safe"
+        """The per-item results of a publication (an answer without them is transient: the
+        indicators may have been published; resending them is safe)."""
+        return jsonsafe.results_of(
+            lambda: self._request("POST", m.PATH_PUBLISH, json=payload),
+            what=f"{m.SYSTEM} POST {m.PATH_PUBLISH}",
+            key=m.BATCH_RESULTS,
         )
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:

@@ -26,8 +26,8 @@ from hub.adapter import (
     WriteItem,
     WriteOutcome,
 )
-from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset, over_cap
-from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError, TransientError
+from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset
+from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError
 from hub.http import HttpService
 from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
 from hub_te_office import mapping as m
@@ -179,30 +179,13 @@ class TeOfficeAdapter(Adapter):
         )
 
     def _results(self, stream: str, payload: Mapping[str, Any]) -> list[Any]:
-        """The per-item results of a batch of notifications. An answer without usable
-        results (not strict JSON, cut short, over the cap, no list) is a TransientError: the
-        notifications may have been stored, and resending them with the same keys is safe."""
+        """The per-item results of a batch of notifications (an answer without them is
+        transient: the notifications may have been stored; resending them is safe)."""
         path = m.PATHS[stream]
-        what = f"{m.SYSTEM} POST {path}"
-        try:
-            _, body = self._request("POST", path, json=payload)
-            answer = jsonsafe.parse(body, what=what)
-        except jsonsafe.JsonDocumentError as exc:
-            problem = str(exc)
-        except PermanentError as exc:
-            if not over_cap(exc):
-                raise
-            problem = str(exc)
-        else:
-            flawed = jsonsafe.envelope_flaw(answer, m.BATCH_RESULTS)
-            results = answer.get(m.BATCH_RESULTS) if type(answer) is dict else None
-            if flawed is None and type(results) is list:
-                return results
-            problem = f"{what}: " + (
-                f"the answer is not strict JSON: {flawed}" if flawed else "no per-item results"
-            )
-        raise TransientError(
-            f"{m.SYSTEM}/{stream}: {problem}; resending with the same keys is safe"
+        return jsonsafe.results_of(
+            lambda: self._request("POST", path, json=payload)[1],
+            what=f"{m.SYSTEM} POST {path}",
+            key=m.BATCH_RESULTS,
         )
 
     def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
