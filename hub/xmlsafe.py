@@ -315,9 +315,8 @@ class ElementStream:
                 if elem.getprevious() is not None:  # only what raised no event: foreign
                     self._drop_before(parent, elem)
                     yield from self._take_found()
-            if tag in self.wanted:
-                _check_entities(elem)
-                yield elem
+            if tag in self.wanted:  # (no entity nodes can be in it: no DTD got this far,
+                yield elem  # and without one libxml2 stops at any entity reference)
             if elem.tail and elem.tail.strip():  # (text parsed later lands in the container)
                 self._stray(elem.sourceline)
             elem.clear(keep_tail=False)

@@ -102,6 +102,13 @@ class BillingList:
         stream = ElementStream(chunks, TAGS, foreign=True, max_bytes=self.max_bytes)
         try:
             for item in stream:
+                if type(item) is not Foreign and item.tag == LINE and self.header_seen:
+                    if self.pending:  # the elements between the last line and this one
+                        yield from self._line_ahead(item)
+                    else:  # the common case, kept short: a million lines come this way
+                        self._open(item.getparent())
+                        yield self._line_record(item)
+                    continue
                 yield from self._take(item)
         except IncompleteXmlError as exc:
             raise TransientError(
@@ -121,7 +128,7 @@ class BillingList:
         elif not self.header_seen:
             self._wrong("the response has no X-Road header before its body")
         elif item.tag == LINE:
-            yield from self._line(item)
+            yield from self._line_ahead(item)
         elif item.tag == LISTING:
             yield from self._listing_ends(item)
         else:
@@ -216,19 +223,17 @@ class BillingList:
                 yield self._foreign(Foreign(name, child.sourceline, foreign_xml(child)))
         self.closed = True
 
-    def _line(self, elem: etree._Element) -> Iterator[NativeRecord]:
+    def _line_ahead(self, elem: etree._Element) -> Iterator[NativeRecord]:
+        """The foreign elements noted since the last line, then the line."""
         self._open(elem.getparent())
-        # text after a line is dropped with the line by the stream if it was parsed before
-        # the line was handed over (one chunk): look at it here
-        if elem.tail and elem.tail.strip():
-            self._wrong(f"text outside any line near response line {elem.sourceline}")
-        for found in self.pending:  # the elements between the last line and this one
+        for found in self.pending:
             yield self._foreign(found)
         self.pending = []
         yield self._line_record(elem)
 
     def _line_record(self, elem: etree._Element) -> NativeRecord:
-        """Line ``position + 1``, judged: a problem of its own, or none."""
+        """Line ``position + 1``, judged: a problem of its own, or none. (Text after a line
+        is found by the stream, :class:`hub.xmlsafe.ElementStream`.)"""
         self.position += 1
         n = self.position
         if n > self.declared:
@@ -236,7 +241,8 @@ class BillingList:
                 f"{self.where}: the list declares {self.declared} lines, the response holds "
                 "more: not taken as complete"
             )
-        number = number_of(elem.get(m.LINE_NO_ATTR))
+        given = elem.get(m.LINE_NO_ATTR)
+        number = n if given == str(n) else number_of(given)
         if number is not None and number != n and number > 0:
             self._wrong(f"line {n} of the list is out of order")
         problem = None
@@ -249,7 +255,9 @@ class BillingList:
             problem = violation(invalid, m.LINE, where, _LINE_ORDER)
         self.at_line = True
         if problem is None:  # valid: its fields, each once, and the list's
-            return NativeRecord(f"{self.month}/{n}", {**valid_record_data(elem), **self.attrs})
+            data = valid_record_data(elem)
+            data.update(self.attrs)
+            return NativeRecord(f"{self.month}/{n}", data)
         return NativeRecord(f"{self.month}/{n}", self._kept(elem), problem)
 
     def _kept(self, elem: etree._Element) -> dict:
