@@ -68,9 +68,16 @@ def id_problem(native_id: object) -> str | None:
 
 
 def printable_id(native_id: object) -> str:
-    """``native_id`` as it can be shown and stored, whatever it holds (escaped, capped)."""
+    """``native_id`` as it can be shown, logged and stored, whatever it holds: a usable id
+    as it is; anything else with every unprintable character (control characters, lone
+    surrogates) escaped as ``\\xNN`` / ``\\uNNNN``, capped at :data:`MAX_NATIVE_ID`."""
+    if isinstance(native_id, str) and id_problem(native_id) is None:
+        return native_id
     text = native_id if isinstance(native_id, str) else repr(native_id)
-    return text.encode("ascii", "backslashreplace").decode()[:MAX_NATIVE_ID] or "(no id)"
+    shown = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+    return shown[:MAX_NATIVE_ID] or "(no id)"
 
 
 @dataclass(frozen=True)
