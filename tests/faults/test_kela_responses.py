@@ -19,6 +19,7 @@ from hub.privacy import HETU_PATTERN
 from hub.store import runs
 
 from . import hostile as h
+from .edits import attribute, first_to_last
 
 MONTH = "2026-08"
 K = f"{{{m.KELA_NS}}}"
@@ -75,20 +76,6 @@ def unknown_child(record: etree._Element) -> None:
     etree.SubElement(record, K + "huomautus").text = "tarkista"
 
 
-def reorder(record: etree._Element) -> None:
-    record.append(record[0])
-
-
-def attribute(name: str, value: str | None) -> Callable[[etree._Element], None]:
-    def change(record: etree._Element) -> None:
-        if value is None:
-            del record.attrib[name]
-        else:
-            record.set(name, value)
-
-    return change
-
-
 #: billing-line faults: name → change of one line
 LINES: dict[str, Callable[[etree._Element], None]] = {
     "hetu-given-twice": twice("hetu", "020290-998X"),
@@ -108,7 +95,7 @@ LINES: dict[str, Callable[[etree._Element], None]] = {
     "days-zero": set_child("paivatAlkaen", "0"),
     "municipal-share-nested": nested("kunnanOsuus"),
     "unknown-child": unknown_child,
-    "fields-out-of-order": reorder,
+    "fields-out-of-order": first_to_last,
     "share-not-the-steps": set_child("osuusProsentti", "99.00"),  # valid XML, breaks a rule
 }
 

@@ -21,6 +21,7 @@ from lxml import etree
 from hub.privacy import HETU_PATTERN
 
 from . import hostile as h
+from .edits import attribute, first_to_last
 
 NS = m.EXPORT_NS
 EXPORT = "2026-11-20"
@@ -80,20 +81,6 @@ def nested_in_hetu(record: etree._Element) -> None:
     hetu = child(record, "hetu")
     inner = etree.SubElement(hetu, q("b"))
     inner.text, hetu.text = hetu.text, None
-
-
-def first_to_last(record: etree._Element) -> None:
-    record.append(record[0])
-
-
-def attribute(name: str, value: str | None) -> Callable[[etree._Element], None]:
-    def change(record: etree._Element) -> None:
-        if value is None:
-            del record.attrib[name]
-        else:
-            record.set(name, value)
-
-    return change
 
 
 def comment_in_hetu(record: etree._Element) -> None:
