@@ -67,17 +67,25 @@ def id_problem(native_id: object) -> str | None:
     return None
 
 
+def escape_unprintable(text: str) -> str:
+    """``text`` with every unprintable character (a control character, a lone surrogate)
+    escaped as ``\\uNNNN``, so that it can be shown, logged and stored whatever it holds."""
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def printable_id(native_id: object) -> str:
     """``native_id`` as it can be shown, logged and stored, whatever it holds: a usable id
-    as it is; anything else with every unprintable character (control characters, lone
-    surrogates) escaped as ``\\xNN`` / ``\\uNNNN``, capped at :data:`MAX_NATIVE_ID`."""
+    as it is; anything else escaped (:func:`escape_unprintable`) and capped at
+    :data:`MAX_NATIVE_ID`."""
     if isinstance(native_id, str) and id_problem(native_id) is None:
         return native_id
     text = native_id if isinstance(native_id, str) else repr(native_id)
-    shown = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-    return shown[:MAX_NATIVE_ID] or "(no id)"
+    return escape_unprintable(text)[:MAX_NATIVE_ID] or "(no id)"
 
 
 @dataclass(frozen=True)

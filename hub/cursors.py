@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import jsonsafe
-from hub.adapter import MAX_NATIVE_ID, Batch, ContractViolation, NativeRecord, id_problem
+from hub.adapter import (
+    MAX_NATIVE_ID,
+    Batch,
+    ContractViolation,
+    NativeRecord,
+    escape_unprintable,
+    id_problem,
+)
 from hub.errors import PermanentError, ResponseTooLarge, TransientError
 
 log = logging.getLogger(__name__)
@@ -42,8 +49,6 @@ Position = tuple[str, str]
 Fetch = Callable[[dict[str, Any]], Any]
 #: how deep a record sits in its page: ``{"items": [record]}`` (for jsonsafe.MAX_DEPTH)
 RECORD_DEPTH = 2
-#: what a record keeps in place of a part nested past jsonsafe.MAX_DEPTH
-TOO_DEEP = "(nested too deeply: not kept)"
 #: after a page was narrowed to fit the byte cap, how many pages must fit before the limit
 #: is doubled again (one large record does not slow the rest of the stream for good, and
 #: uniformly large records do not cost a page over the cap every other page)
@@ -71,23 +76,12 @@ def decode_keyset(cursor: str | None, system: str) -> tuple[str, str]:
     raise PermanentError(f"{system}: the cursor is not one this adapter wrote")
 
 
-def shown(text: str) -> str:
-    """``text`` as it can be printed, logged and stored: unprintable characters (controls,
-    lone surrogates) escaped, so that a position or id never breaks a message."""
-    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
-
-
-def _escaped(ch: str) -> str:
-    code = ord(ch)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-
-
 def describe_position(position: Position) -> str:
     """A cursor position as people read it: ``2026-10-01T06:00:00Z/C-000004`` or
     ``(start)``; capped, so that it fits in a positional native id."""
     if not any(position):
         return "(start)"
-    return shown("/".join(position))[:_SHOWN]
+    return escape_unprintable("/".join(position))[:_SHOWN]
 
 
 def modified_problem(value: object) -> str | None:
@@ -113,22 +107,6 @@ def _id_violation(value: object, field: str) -> ContractViolation | None:
         return ContractViolation(field, "is not a string")
     problem = id_problem(value)
     return ContractViolation(field, problem) if problem else None
-
-
-def _pruned(value: Any, level: int) -> Any:
-    """``value`` with every part nested past jsonsafe.MAX_DEPTH replaced by :data:`TOO_DEEP`.
-    A dead letter keeps the record as JSON and the engine pickles it to its reading worker:
-    a record nested hundreds deep would exhaust the interpreter there."""
-    kind = type(value)
-    if kind is dict or kind is list or kind is jsonsafe.Duplicated:
-        if level >= jsonsafe.MAX_DEPTH and kind is not jsonsafe.Duplicated:
-            return TOO_DEEP
-        if kind is dict:
-            return {k: _pruned(v, level + 1) for k, v in value.items()}
-        if kind is list:
-            return [_pruned(v, level + 1) for v in value]
-        return jsonsafe.Duplicated(_pruned(v, level) for v in value)
-    return value
 
 
 def _kind(value: Any) -> str:
@@ -251,7 +229,7 @@ class KeysetPaginator:
         any), and its ``(modified, id)`` if the cursor can stand on it."""
         if type(item) is not dict:
             violation = ContractViolation(None, f"the record is {_kind(item)}, not a JSON object")
-            data = {"value": _pruned(item, RECORD_DEPTH)}
+            data = {"value": jsonsafe.pruned(item, RECORD_DEPTH)}
             return NativeRecord(self.positional_id(index), data, violation), None
         native_id, modified = item.get(self.id_field), item.get(self.modified_field)
         bad_id = _id_violation(native_id, self.id_field)
@@ -261,7 +239,7 @@ class KeysetPaginator:
             or bad_id
             or (ContractViolation(self.modified_field, bad_modified) if bad_modified else None)
         )
-        data = item if problem is None else _pruned(item, RECORD_DEPTH)
+        data = item if problem is None else jsonsafe.pruned(item, RECORD_DEPTH)
         if bad_id is not None:
             return NativeRecord(self.positional_id(index), data, problem), None
         key = (modified, native_id) if bad_modified is None else None

@@ -199,6 +199,27 @@ def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
                 stack.append((item[i], f"{where}[{i}]", level + 1))
 
 
+#: what :func:`pruned` keeps in place of a part nested past MAX_DEPTH
+TOO_DEEP = "(nested too deeply: not kept)"
+
+
+def pruned(value: Any, depth: int = 0) -> Any:
+    """``value`` (at ``depth`` in its document) with every part nested past MAX_DEPTH
+    replaced by :data:`TOO_DEEP`: what a dead letter keeps of a record that is flawed by its
+    depth (it is kept as JSON and crosses a pipe pickled; hundreds of levels would exhaust
+    the interpreter there)."""
+    kind = type(value)
+    if kind is Duplicated:
+        return Duplicated(pruned(v, depth) for v in value)
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            return TOO_DEEP
+        if kind is dict:
+            return {k: pruned(v, depth + 1) for k, v in value.items()}
+        return [pruned(v, depth + 1) for v in value]
+    return value
+
+
 def flaw(value: Any, *, depth: int = 0) -> ContractViolation | None:
     """The first flaw inside ``value`` (a record), naming its field path; None if none."""
     for where, message in _walk(value, "", depth):
@@ -251,5 +272,6 @@ __all__ = [
     "envelope_flaw",
     "flaw",
     "parse",
+    "pruned",
     "results_of",
 ]

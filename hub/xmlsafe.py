@@ -361,20 +361,3 @@ def iter_elements(
 ) -> Iterator[etree._Element]:
     """The ``tag`` elements of a streamed document (:class:`ElementStream`)."""
     return iter(ElementStream(chunks, tag, siblings=siblings, max_bytes=max_bytes))  # type: ignore[arg-type]
-
-
-def iter_file_elements(
-    path: Path,
-    tag: str,
-    *,
-    chunk_size: int = 1 << 16,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> Iterator[etree._Element]:
-    """:func:`iter_elements` over a file on disk."""
-
-    def chunks() -> Iterator[bytes]:
-        with open(path, "rb") as fh:
-            while block := fh.read(chunk_size):
-                yield block
-
-    return iter_elements(chunks(), tag, max_bytes=max_bytes)
