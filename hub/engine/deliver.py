@@ -109,6 +109,8 @@ class _Prepared:
     #: (item, reason, field, error class) of records that cannot be translated for the target
     failures: list[tuple[outbox.OutboxItem, str, str | None, str]]
     gone: list[outbox.OutboxItem]
+    #: the disclosure logged for ``pending`` (None: nothing to send)
+    disclosure_id: int | None = None
 
 
 def _prepare_batch(
@@ -155,9 +157,10 @@ def _prepare_batch(
             )
         )
 
+    disclosure_id = None
     if pending:  # the disclosure log first, in its own committed transaction
         with hub.store.transaction() as conn:
-            audit.log_disclosures(
+            disclosure_id = audit.log_disclosures(
                 conn,
                 exchange.name,
                 exchange.target,
@@ -169,7 +172,7 @@ def _prepare_batch(
                     for p in pending
                 ],
             )
-    return _Prepared(pending, failures, gone)
+    return _Prepared(pending, failures, gone, disclosure_id)
 
 
 def _settle_batch(
@@ -213,12 +216,14 @@ def _settle_batch(
             stats.failed += 1
         else:  # still transient after every attempt: stays pending for the next run
             marks.append((p.item.id, outbox.PENDING, outcome.reason))
+            settled.append((p.write.idempotency_key, audit.UNCONFIRMED))
             deferred += 1
     with hub.store.transaction() as conn:
         outbox.mark(conn, marks)
         deadletters.add(conn, keys, exchange.name, run_id, letters)
         records.link_native(conn, keys, exchange.target, flow.entity, links)
-        audit.settle_disclosures(conn, settled)
+        if batch.disclosure_id is not None:
+            audit.settle_disclosures(conn, batch.disclosure_id, settled)
         if run_id:
             runs.record_batch(conn, run_id, "deliver", stream, stats)
     return stats, deferred

@@ -17,8 +17,10 @@ from hub.store import schema as t
 from hub.store.bulk import execute_many
 from hub.store.records import now
 
-#: a disclosure logged and about to be sent; settled as ok, skipped or failed
-SENDING = "sending"
+#: a disclosure logged and about to be sent; settled as ok, skipped or failed, or as
+#: unconfirmed: sent, but no verdict came (an answer that could not be read, a time-out):
+#: the record is sent again later under a disclosure of its own
+SENDING, UNCONFIRMED = "sending", "unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,11 @@ class Disclosure:
 
 def log_disclosures(
     conn: Connection, exchange: str, target: str, legal_basis: str, items: Sequence[Disclosure]
-) -> None:
+) -> int | None:
     """Write one disclosure (when, to whom, on which legal basis) and a 'sending' row per
-    record. Raises DisclosureLogUnavailable if that fails."""
+    record; its id (None: nothing to log). Raises DisclosureLogUnavailable if that fails."""
     if not items:
-        return
+        return None
     try:
         disclosure_id = conn.execute(
             t.disclosures.insert().values(
@@ -106,15 +108,21 @@ def log_disclosures(
         raise DisclosureLogUnavailable(
             f"the disclosure log cannot be written ({type(exc).__name__}); nothing was sent"
         ) from None
+    return disclosure_id
 
 
-def settle_disclosures(conn: Connection, outcomes: Sequence[tuple[str, str]]) -> None:
-    """Record the outcome (ok, skipped, failed) of each disclosure by idempotency key."""
+def settle_disclosures(
+    conn: Connection, disclosure_id: int, outcomes: Sequence[tuple[str, str]]
+) -> None:
+    """Record the outcome (ok, skipped, failed, unconfirmed) of each record of disclosure
+    ``disclosure_id`` by idempotency key. Only that disclosure's rows: a record sent again
+    after an unconfirmed sending has a row per sending, each with its own outcome."""
     if not outcomes:
         return
     execute_many(
         conn,
         update(t.disclosure_log)
+        .where(t.disclosure_log.c.disclosure_id == disclosure_id)
         .where(t.disclosure_log.c.idempotency_key == bindparam("key"))
         .where(t.disclosure_log.c.outcome == SENDING)
         .values(outcome=bindparam("outcome")),

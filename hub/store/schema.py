@@ -231,7 +231,7 @@ disclosure_log = Table(
     Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
     Column("fields", Text, nullable=False),
     Column("idempotency_key", String(200), nullable=False),
-    Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed"),
+    Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed|unconfirmed"),
     Index(None, "subject_id", "disclosure_id"),
     Index(None, "disclosure_id"),
     Index(None, "record_id"),

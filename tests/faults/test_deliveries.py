@@ -7,6 +7,7 @@ dead letter with its reason; nothing is left pending once the target answers pro
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -101,10 +102,21 @@ def ledger(faults, exchange: str, target: str) -> dict[str, int]:
             )
         ).all()
         counts = outbox.counts(conn, exchange)
+        logged = conn.execute(
+            select(t.disclosure_log.c.idempotency_key, t.disclosure_log.c.outcome)
+            .join(t.disclosures, t.disclosures.c.id == t.disclosure_log.c.disclosure_id)
+            .where(t.disclosures.c.exchange == exchange)
+        ).all()
     held = {r["idempotency_key"] for r in faults.sandboxes.received(target)}
     delivered = {key for key, status in rows if status == outbox.DELIVERED}
     assert delivered <= held, "taken as delivered, but the target does not hold it"
     assert held <= {key for key, _ in rows}, "the target holds what was never queued"
+    # the disclosure log: every record that left the hub is logged; a delivered one has
+    # exactly one entry that says so, and nothing is logged that was never queued
+    ok = Counter(key for key, outcome in logged if outcome == "ok")
+    assert held <= {key for key, _ in logged}, "sent without a disclosure-log entry"
+    assert set(ok) == delivered and all(n == 1 for n in ok.values()), ok.most_common(3)
+    assert {key for key, _ in logged} <= {key for key, _ in rows}
     return counts
 
 
