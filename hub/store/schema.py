@@ -221,7 +221,9 @@ disclosures = Table(
     Index(None, "at"),
 )
 
-#: ... and one row per record, written before it is sent and settled after
+#: ... and one row per record, written before it is sent and settled after (the outcome may
+#: also be "unconfirmed": sent, no verdict came; hub.store.audit. The column's comment, part
+#: of the migrations, predates that outcome)
 disclosure_log = Table(
     "disclosure_log",
     metadata,
@@ -231,7 +233,7 @@ disclosure_log = Table(
     Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
     Column("fields", Text, nullable=False),
     Column("idempotency_key", String(200), nullable=False),
-    Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed|unconfirmed"),
+    Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed"),
     Index(None, "subject_id", "disclosure_id"),
     Index(None, "disclosure_id"),
     Index(None, "record_id"),
