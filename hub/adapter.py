@@ -1,26 +1,31 @@
 """The adapter contract: what a plugin implements to connect one external system.
 
-An adapter is small. The engine does everything else (cursors, batching, validation, the
-store, retries, dead letters, the disclosure log). An adapter:
+An adapter is a *connection* (settings, an HTTP client, credentials) plus its *streams*. A
+:class:`Stream` is one kind of record the system offers or takes — ``service_periods``,
+``attendance`` — and carries exactly one canonical entity. The engine does everything else
+(cursors, batching, validation, the store, retries, dead letters, the disclosure log); it
+looks a stream up once, by name or by entity, and then calls the stream itself:
 
-1. ``check()`` — proves it can reach the system (connectivity and credentials);
-2. ``read(stream, cursor, batch_size)`` — yields :class:`Batch` es of native records
-   changed since ``cursor``, each with the cursor to resume from once it is committed. A
-   record that breaks the source's own contract (its schema, strict JSON) is yielded with a
-   :class:`ContractViolation` and becomes a dead letter while the rest flows; a *document*
-   (an export, a page, a list) that is not whole is never taken: raise
-   :class:`hub.errors.TransientError` naming it, and yield no cursor past it;
-3. ``to_canonical(stream, record)`` — native record → canonical entity (may raise
-   :class:`hub.errors.RecordError` or pydantic's ``ValidationError``);
-4. ``to_native(stream, record)`` — canonical record → native payload (a JSON-able dict).
-   ``record`` is the entity as JSON (``model_dump(mode="json")``) *restricted to the fields
-   the exchange's legal basis allows*: any field may be missing, and the adapter never sees
-   a field it may not send;
-5. ``write(stream, items)`` — delivers a batch, giving one :class:`WriteOutcome` per item.
+- ``Adapter.check()`` proves the connection works (reachable, credentials accepted);
+- ``Stream.read(cursor, batch_size)`` yields :class:`Batch` es of native records changed
+  since ``cursor``, each with the cursor to resume from once it is committed. A record that
+  breaks the source's own contract (its schema, strict JSON) is yielded with a
+  :class:`ContractViolation` and becomes a dead letter while the rest flows; a *document* (an
+  export, a page, a list) that is not whole is never taken: raise
+  :class:`hub.errors.TransientError` naming it, and yield no cursor past it. The shared
+  pagers of :mod:`hub.paging` do this for keyset, sequence and listing-of-documents paging;
+- ``Stream.to_canonical(record)`` — native record → canonical entity (may raise
+  :class:`hub.errors.RecordError` or pydantic's ``ValidationError``);
+- ``Stream.to_native(record)`` — canonical record → native payload (a JSON-able dict).
+  ``record`` is the entity as JSON (``model_dump(mode="json")``) *restricted to the fields
+  the exchange's legal basis allows*: any field may be missing, and the stream never sees a
+  field it may not send;
+- ``Stream.write(items)`` delivers a batch, giving one :class:`WriteOutcome` per item
+  (:class:`hub.writing.BatchOutcomes` keeps that promise for a batch answered item by item).
 
-``stream`` names one kind of record the system offers, e.g. ``service_periods``; every
-stream carries one canonical entity (:attr:`Adapter.streams`). Adapters are constructed by
-the engine with a :class:`SystemConfig` and must not import Airflow.
+A stream that implements ``read`` is readable, one that implements ``write`` writable (both
+is allowed). Adapters are constructed by the engine with a :class:`SystemConfig` and must
+not import Airflow.
 """
 
 from __future__ import annotations
@@ -29,9 +34,14 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from hub.errors import PermanentError
 from hub.model import CanonicalEntity
+
+if TYPE_CHECKING:
+    from hub.engine.context import Hub
+    from hub.exchanges import Exchange
 
 
 @dataclass(frozen=True)
@@ -121,18 +131,6 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class StreamSpec:
-    entity: type[CanonicalEntity]
-    readable: bool = True
-    writable: bool = False
-    description: str = ""
-    #: the canonical fields this stream's native format carries (None: all of them). A
-    #: notification, say, carries only a few fields of an episode; the conformance kit's
-    #: round trip compares these, and an exchange may not send a field the target cannot hold.
-    carries: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
 class WriteItem:
     #: the same key for every attempt of the same record version (idempotent retries)
     idempotency_key: str
@@ -183,17 +181,123 @@ class CheckResult:
     detail: str
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What the engine tells an adapter about the run it serves. Adapters of external
+    systems need none of it; an end inside the hub (:mod:`hub.ends`) reads the store through
+    it, and logs that reading under the exchange's name and legal basis."""
+
+    hub: Hub
+    exchange: Exchange
+
+
+#: how a stream is read: since the cursor the last run committed, or whole on every run
+INCREMENTAL, FULL = "incremental", "full"
+
+
+class Stream:
+    """One kind of record a system offers or takes, carrying one canonical entity.
+
+    Subclasses set :attr:`name` and :attr:`entity` and implement reading (:meth:`read` and
+    :meth:`to_canonical`), writing (:meth:`to_native` and :meth:`write`), or both. The
+    adapter that lists the stream constructs it with itself (:attr:`adapter`: the
+    connection, its HTTP client and options)."""
+
+    #: the stream's name, unique within its adapter (configuration, cursors, dead letters)
+    name: ClassVar[str]
+    #: the canonical entity every record of the stream is
+    entity: ClassVar[type[CanonicalEntity]]
+    description: ClassVar[str] = ""
+    #: the canonical fields this stream's native format carries (None: all of them). A
+    #: notification, say, carries only a few fields of an episode; the conformance kit's
+    #: round trip compares these, and an exchange may not send a field the target cannot hold.
+    carries: ClassVar[tuple[str, ...] | None] = None
+    #: :data:`INCREMENTAL` (since the committed cursor) or :data:`FULL`: read whole on every
+    #: run, by one reader, and no cursor kept (a stream whose position cannot be resumed)
+    replication: ClassVar[str] = INCREMENTAL
+    #: False for a target that keeps what it receives in the hub's own store as it is read
+    #: (:mod:`hub.ends`): nothing is queued for it and nothing delivered
+    delivers: ClassVar[bool] = True
+    #: set for each subclass: whether it implements reading, writing
+    readable: ClassVar[bool] = False
+    writable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.readable = cls.read is not Stream.read
+        cls.writable = cls.write is not Stream.write
+
+    def __init__(self, adapter: Adapter):
+        self.adapter = adapter
+
+    @property
+    def system(self) -> str:
+        return self.adapter.system_id
+
+    def read(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
+        """Yield batches of records changed since ``cursor`` (``None``: from the beginning).
+        Raise :class:`hub.errors.TransientError` or :class:`PermanentError` on failure."""
+        raise PermanentError(f"{self.system}/{self.name} cannot be read")
+
+    def to_canonical(self, record: NativeRecord) -> CanonicalEntity:
+        """A native record of this stream as its canonical entity."""
+        raise PermanentError(f"{self.system}/{self.name} cannot translate its records")
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """A canonical record (as JSON, restricted to the allowed fields) in native form."""
+        raise PermanentError(f"{self.system}/{self.name} cannot translate to its native form")
+
+    def write(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        """Deliver ``items``; return exactly one outcome per item, matched by idempotency key.
+        The target must treat a repeated key as the same delivery (no duplicate)."""
+        raise PermanentError(f"{self.system}/{self.name} cannot be written")
+
+    @classmethod
+    def problems(cls) -> list[str]:
+        """What is wrong with this stream class as a contract (empty: nothing)."""
+        where = f"stream {cls.__qualname__}"
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name.isidentifier():
+            return [f"{where}: name must be an identifier, not {name!r}"]
+        entity = getattr(cls, "entity", None)
+        if not (isinstance(entity, type) and issubclass(entity, CanonicalEntity)):
+            return [f"{where} ({name}): entity must be a canonical entity class, not {entity!r}"]
+        found = []
+        if not (cls.readable or cls.writable):
+            found.append(f"{where} ({name}): implements neither read nor write")
+        if cls.readable and cls.to_canonical is Stream.to_canonical:
+            found.append(f"{where} ({name}): readable, but has no to_canonical")
+        if cls.writable and cls.to_native is Stream.to_native:
+            found.append(f"{where} ({name}): writable, but has no to_native")
+        if cls.replication not in (INCREMENTAL, FULL):
+            found.append(f"{where} ({name}): replication must be {INCREMENTAL} or {FULL}")
+        unknown = [f for f in cls.carries or () if f not in entity.model_fields]
+        if unknown:
+            found.append(
+                f"{where} ({name}): carries {', '.join(unknown)}, not fields of "
+                f"{entity.entity_name}"
+            )
+        return found
+
+
 class Adapter(abc.ABC):
-    """Base class of adapters. Subclasses set :attr:`system_id` and :attr:`streams`."""
+    """A connection to one system and the streams it offers. Subclasses set
+    :attr:`system_id` and :attr:`streams` and implement :meth:`check`."""
 
     #: unique id of the system, used in configuration (``te_office``, ``municipal``, …)
     system_id: ClassVar[str]
     #: human-readable name
     title: ClassVar[str] = ""
-    streams: ClassVar[Mapping[str, StreamSpec]]
+    #: the stream classes of this system
+    streams: ClassVar[Sequence[type[Stream]]] = ()
+    #: False for an end inside the hub: it needs no entry under ``systems`` in the
+    #: exchanges file (it has no address), and such an entry is refused
+    connects: ClassVar[bool] = True
 
-    def __init__(self, config: SystemConfig):
+    def __init__(self, config: SystemConfig, context: RunContext | None = None):
         self.config = config
+        self.context = context
+        self._streams: dict[str, Stream] = {}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Called by the engine when a run ends."""
@@ -209,26 +313,52 @@ class Adapter(abc.ABC):
         """Reach the system and return whether it answers as expected. Never raises for an
         unreachable system: returns ``CheckResult(False, reason)``."""
 
-    def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
-        """Yield batches of records changed since ``cursor`` (``None``: from the beginning).
-        Raise :class:`hub.errors.TransientError` or :class:`PermanentError` on failure."""
-        raise NotImplementedError(f"{self.system_id} cannot read stream {stream!r}")
-
-    def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
-        raise NotImplementedError(f"{self.system_id} cannot translate stream {stream!r}")
-
-    def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError(f"{self.system_id} cannot translate to stream {stream!r}")
-
-    def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        """Deliver ``items``; return exactly one outcome per item, matched by idempotency key.
-        The target must treat a repeated key as the same delivery (no duplicate)."""
-        raise NotImplementedError(f"{self.system_id} cannot write stream {stream!r}")
+    @classmethod
+    def stream_classes(cls) -> dict[str, type[Stream]]:
+        """The adapter's stream classes by name (an adapter whose streams depend on what is
+        installed, such as the hub's own ends, overrides this)."""
+        return {s.name: s for s in cls.streams}
 
     @classmethod
-    def stream_for(cls, entity: str, *, writable: bool) -> str | None:
-        """The stream carrying ``entity`` (first match), for reading or writing."""
-        for name, spec in cls.streams.items():
-            if spec.entity.entity_name == entity and (spec.writable if writable else spec.readable):
-                return name
+    def stream_class(cls, name: str) -> type[Stream]:
+        """The stream class called ``name``; an unknown name is a :class:`PermanentError`."""
+        found = cls.stream_classes().get(name)
+        if found is None:
+            known = ", ".join(cls.stream_classes()) or "none"
+            raise PermanentError(f"{cls.system_id} has no stream {name!r} (streams: {known})")
+        return found
+
+    @classmethod
+    def stream_of(cls, entity: str, *, writable: bool) -> type[Stream] | None:
+        """The first stream carrying ``entity`` that can be read (or written)."""
+        for s in cls.stream_classes().values():
+            if s.entity.entity_name == entity and (s.writable if writable else s.readable):
+                return s
         return None
+
+    @classmethod
+    def problems(cls) -> list[str]:
+        """What is wrong with this adapter class as a contract (empty: nothing)."""
+        found = []
+        if not isinstance(getattr(cls, "system_id", None), str) or not cls.system_id:
+            found.append(f"{cls.__qualname__}: system_id must be a non-empty string")
+        streams = list(cls.streams) or list(cls.stream_classes().values())
+        if not streams:
+            found.append(f"{cls.__qualname__}: offers no stream")
+        names = [getattr(s, "name", None) for s in streams]
+        for s in streams:
+            if not (isinstance(s, type) and issubclass(s, Stream)):
+                found.append(f"{cls.__qualname__}: {s!r} is not a Stream class")
+                continue
+            found.extend(s.problems())
+        doubled = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+        if doubled:
+            found.append(f"{cls.__qualname__}: stream {', '.join(doubled)} listed twice")
+        return found
+
+    def stream(self, name: str) -> Stream:
+        """This connection's stream ``name`` (made once per adapter)."""
+        found = self._streams.get(name)
+        if found is None:
+            found = self._streams[name] = self.stream_class(name)(self)
+        return found

@@ -23,8 +23,13 @@ from pathlib import Path
 
 import httpx
 
+from hub.airflow import write_dag_folder
 from hub.privacy.crypto import ensure_key_file
-from hub.settings import PROJECT_ROOT
+
+#: the default data folder, in the working directory
+DEFAULT_HOME = Path(".demo")
+#: the environment variable that gives Airflow its DAG folder
+DAGS_FOLDER_ENV = "AIRFLOW__CORE__DAGS_FOLDER"
 
 ORDER = [
     "te_office_to_municipal",
@@ -49,7 +54,8 @@ def _prepare_env(home: Path) -> None:
             "HUB_MASTER_KEY_FILE": str(key_file),
             "HUB_STORE_URL": f"sqlite:///{home / 'hub.db'}",
             "AIRFLOW_HOME": str(airflow_home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            # the DAG files import the DAGs from the installed hub package (hub.airflow)
+            DAGS_FOLDER_ENV: str(write_dag_folder(airflow_home / "dags")),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
@@ -88,14 +94,14 @@ def run_dag(dag_id: str):
     """Run one DAG of the dags folder with dag.test()."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    bag = DagBag(dag_folder=os.environ[DAGS_FOLDER_ENV])
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
     return bag.dags[dag_id].test()
 
 
 def main(size: int = 60, home: Path | None = None) -> int:
-    home = (home or PROJECT_ROOT / ".demo").resolve()
+    home = (home or DEFAULT_HOME).resolve()
     _prepare_env(home)
     print(f"hub demo: data folder {home}")
     from hub import sandbox as sb
@@ -111,7 +117,7 @@ def main(size: int = 60, home: Path | None = None) -> int:
 
     from hub.engine import Hub
     from hub.engine.run import summarise
-    from hub.exchanges import HUB
+    from hub.exchanges import target_stream
     from hub.store import users
 
     airflow_log = home / "airflow-runs.log"
@@ -124,7 +130,8 @@ def main(size: int = 60, home: Path | None = None) -> int:
             say(f"  running DAG hub_{name} ...")
             dag_run = run_dag(f"hub_{name}")
             hub = Hub.open()
-            kept = hub.config.exchange(name).target == HUB
+            exchange = hub.config.exchange(name)
+            kept = not any(target_stream(exchange, f).delivers for f in exchange.entities)
             summaries.append((summarise(hub, name, dag_run.run_id), str(dag_run.state), kept))
             hub.close()
             if name == "te_office_to_municipal" and "municipal" in running:

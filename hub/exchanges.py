@@ -1,15 +1,18 @@
 """Declared exchanges: ``config/exchanges.yaml``, validated by ``schemas/exchanges.schema.json``
 and then against the installed adapters and the canonical model.
 
-Loading is cheap (one YAML file, no plugin import), so the Airflow DAG file can call
-:func:`load_exchanges` at parse time. :func:`check_against_adapters` needs the plugins and is
-run by ``hub exchanges validate`` and before every run.
+Each setting is declared once, in the JSON Schema, with its default; the parser takes the
+defaults from there. Loading is cheap (one YAML file, no plugin import), so the Airflow DAG
+file can call :func:`load_exchanges` at parse time. What needs the installed plugins is
+checked by :func:`check_against_adapters`, run by ``hub exchanges validate`` and before every
+run: the ends of an exchange are systems declared under ``systems`` or an installed adapter
+that needs no connection (the hub's own ends, :mod:`hub.ends`); its entities are registered
+canonical entities, its fields theirs, its streams readable and writable.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,20 +21,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from hub.adapter import SystemConfig
+from hub.adapter import Stream, SystemConfig
 from hub.errors import ConfigError
-from hub.model import ENTITIES
-from hub.settings import PROJECT_ROOT, system_url_override
+from hub.resources import PackagedFile
+from hub.settings import system_url_override
 
-SCHEMA_FILE = PROJECT_ROOT / "schemas" / "exchanges.schema.json"
-
-#: The hub itself as an end of an exchange. As a source it gives records it derives from the
-#: store (:mod:`hub.engine.derive`); as a target it keeps what it reads, sending it nowhere.
-HUB = "hub"
-#: entities the hub derives, and the stream name they come from
-DERIVED = {"Indicator": "indicators"}
-#: the stream name of records kept in the hub
-KEPT = "store"
+#: the exchanges file's JSON Schema, carried by the ``hub`` package
+SCHEMA_FILE = PackagedFile("hub", "schemas", "exchanges.schema.json")
 
 
 @dataclass(frozen=True)
@@ -50,17 +46,18 @@ class Exchange:
     schedule: str | None
     legal_basis: str
     entities: tuple[EntityFlow, ...]
-    description: str = ""
-    batch_size: int = 500
+    # the settings below: their meaning and defaults are in the JSON Schema, nowhere else
+    description: str
+    batch_size: int
     #: extract: the most records one store transaction holds, and the longest it waits
-    commit_every: int = 20_000
-    commit_seconds: float = 5.0
+    commit_every: int
+    commit_seconds: float
     #: extract: read and prepare in a worker process while this one stores (two cores)
-    parallel: bool = True
-    retries: int = 2
-    retry_delay_seconds: int = 300
-    max_attempts: int = 5
-    max_wait_seconds: float = 60.0
+    parallel: bool
+    retries: int
+    retry_delay_seconds: int
+    max_attempts: int
+    max_wait_seconds: float
 
     def flow(self, entity: str) -> EntityFlow:
         for f in self.entities:
@@ -74,6 +71,9 @@ class HubConfig:
     path: Path
     systems: Mapping[str, SystemConfig]
     exchanges: Mapping[str, Exchange] = field(default_factory=dict)
+    _readers: dict[tuple[str, str], list[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def exchange(self, name: str) -> Exchange:
         if name not in self.exchanges:
@@ -82,22 +82,40 @@ class HubConfig:
         return self.exchanges[name]
 
     def system(self, name: str) -> SystemConfig:
-        return self.systems[name]
+        """The connection settings of ``name``; an end that needs no connection (an adapter
+        with ``connects = False``) has empty ones."""
+        return self.systems.get(name) or SystemConfig(system=name, base_url="")
 
     def readers_of(self, system: str, entity: str) -> list[str]:
-        """Exchanges that move ``entity`` out of ``system`` (they get new versions queued)."""
-        return [
-            x.name
-            for x in self.exchanges.values()
-            if x.source == system
-            and x.target != HUB  # kept in the hub: nothing to deliver
-            and any(f.entity == entity for f in x.entities)
-        ]
+        """Exchanges that move ``entity`` out of ``system`` to a target that takes it from
+        the outbox (they get new versions queued)."""
+        key = (system, entity)
+        if key not in self._readers:
+            self._readers[key] = [
+                x.name
+                for x in self.exchanges.values()
+                if x.source == system
+                and any(f.entity == entity for f in x.entities)
+                and _delivers(x, x.flow(entity))
+            ]
+        return self._readers[key]
+
+
+def _delivers(exchange: Exchange, flow: EntityFlow) -> bool:
+    """Whether the exchange's target takes ``flow``'s records from the outbox. A target
+    that cannot be resolved is assumed to (its own run then fails, naming the problem):
+    a version is never left unqueued for want of a plugin."""
+    from hub.errors import PluginError
+
+    try:
+        return target_stream(exchange, flow).delivers
+    except (ConfigError, PluginError):
+        return True
 
 
 @functools.cache
 def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return SCHEMA_FILE.read_json()  # ConfigError naming the package when it is missing
 
 
 def _where(error: jsonschema.ValidationError) -> str:
@@ -111,55 +129,33 @@ def parse(data: Any, path: Path) -> HubConfig:
         lines = [f"  {_where(e)}: {e.message}" for e in errors[:20]]
         raise ConfigError(f"{path}: does not match {SCHEMA_FILE.name}:\n" + "\n".join(lines))
 
-    if HUB in data["systems"]:
-        raise ConfigError(f"{path}: systems/{HUB}: the name is reserved for the hub itself")
+    exchange_def = _schema()["$defs"]["exchange"]
+    system_def = _schema()["$defs"]["system"]
     systems = {}
     for name, s in data["systems"].items():
+        settings = _with_defaults(s, system_def)
         systems[name] = SystemConfig(
             system=name,
-            base_url=(system_url_override(name) or s["base_url"]).rstrip("/"),
-            options=s.get("options", {}),
-            timeout=float(s.get("timeout_seconds", 30)),
-            deadline=float(s.get("deadline_seconds", 120)),
+            base_url=(system_url_override(name) or settings["base_url"]).rstrip("/"),
+            options=settings.get("options", {}),
+            timeout=float(settings["timeout_seconds"]),
+            deadline=float(settings["deadline_seconds"]),
         )
     exchanges = {}
     for name, x in data["exchanges"].items():
         if x["source"] == x["target"]:
             raise ConfigError(f"{path}: exchanges/{name}: source and target are the same")
-        for end in ("source", "target"):
-            if x[end] not in systems and x[end] != HUB:
-                raise ConfigError(
-                    f"{path}: exchanges/{name}/{end}: system {x[end]!r} is not declared "
-                    f"under systems"
-                )
-        flows = []
-        for i, e in enumerate(x["entities"]):
-            where = f"{path}: exchanges/{name}/entities/{i}"
-            model = ENTITIES.get(e["entity"])
-            if model is None:
-                raise ConfigError(
-                    f"{where}/entity: unknown entity {e['entity']!r} "
-                    f"(known: {', '.join(sorted(ENTITIES))})"
-                )
-            if x["source"] == HUB and e["entity"] not in DERIVED:
-                raise ConfigError(
-                    f"{where}/entity: the hub derives only {', '.join(DERIVED)}, not {e['entity']}"
-                )
-            unknown = [f for f in e["fields"] if f not in model.model_fields]
-            if unknown:
-                raise ConfigError(
-                    f"{where}/fields: {', '.join(unknown)} not fields of {e['entity']} "
-                    f"(fields: {', '.join(model.model_fields)})"
-                )
-            flows.append(
-                EntityFlow(
-                    entity=e["entity"],
-                    fields=tuple(e["fields"]),
-                    source_stream=e.get("source_stream"),
-                    target_stream=e.get("target_stream"),
-                )
+        flows = [
+            EntityFlow(
+                entity=e["entity"],
+                fields=tuple(e["fields"]),
+                source_stream=e.get("source_stream"),
+                target_stream=e.get("target_stream"),
             )
-        delivery = x.get("delivery", {})
+            for e in x["entities"]
+        ]
+        x = _with_defaults(x, exchange_def)
+        delivery = _with_defaults(x.get("delivery", {}), exchange_def["properties"]["delivery"])
         exchanges[name] = Exchange(
             name=name,
             source=x["source"],
@@ -167,17 +163,27 @@ def parse(data: Any, path: Path) -> HubConfig:
             schedule=x["schedule"],
             legal_basis=" ".join(x["legal_basis"].split()),
             entities=tuple(flows),
-            description=x.get("description", ""),
-            batch_size=x.get("batch_size", 500),
-            commit_every=x.get("commit_every", 20_000),
-            commit_seconds=float(x.get("commit_seconds", 5)),
-            parallel=x.get("parallel", True),
-            retries=x.get("retries", 2),
-            retry_delay_seconds=x.get("retry_delay_seconds", 300),
-            max_attempts=delivery.get("max_attempts", 5),
-            max_wait_seconds=float(delivery.get("max_wait_seconds", 60)),
+            description=x["description"],
+            batch_size=x["batch_size"],
+            commit_every=x["commit_every"],
+            commit_seconds=float(x["commit_seconds"]),
+            parallel=x["parallel"],
+            retries=x["retries"],
+            retry_delay_seconds=x["retry_delay_seconds"],
+            max_attempts=delivery["max_attempts"],
+            max_wait_seconds=float(delivery["max_wait_seconds"]),
         )
     return HubConfig(path=path, systems=systems, exchanges=exchanges)
+
+
+def _with_defaults(values: Mapping[str, Any], definition: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with the schema's default for every setting of ``definition`` they omit."""
+    defaults = {
+        name: prop["default"]
+        for name, prop in definition.get("properties", {}).items()
+        if "default" in prop
+    }
+    return {**defaults, **values}
 
 
 def load_exchanges(path: Path) -> HubConfig:
@@ -191,67 +197,104 @@ def load_exchanges(path: Path) -> HubConfig:
 
 
 def check_against_adapters(config: HubConfig) -> list[str]:
-    """Problems that need the installed adapters: unknown systems, streams that cannot be
-    read or written. Returns messages (empty when all is well)."""
+    """Problems that need the installed plugins: ends that are neither declared nor inside
+    the hub, unknown entities or fields, streams that cannot be read or written, fields a
+    target cannot hold. Returns messages (empty when all is well)."""
     from hub.plugins import adapter_registry
 
     registry = adapter_registry()
-    problems = []
+    problems = [
+        f"systems/{name}: the name is taken by an end inside the hub, which needs no "
+        "connection settings"
+        for name in config.systems
+        if name in registry and not registry[name].connects
+    ]
     for x in config.exchanges.values():
-        ends = [end for end in (x.source, x.target) if end != HUB]
-        missing = [end for end in ends if end not in registry]
-        for end in missing:
-            problems.append(f"exchanges/{x.name}: no adapter installed for system {end!r}")
-        if missing:
-            continue
-        for f in x.entities:
-            if x.source != HUB:
-                src = registry[x.source]
-                read = f.source_stream or src.stream_for(f.entity, writable=False)
-                if not read or read not in src.streams or not src.streams[read].readable:
-                    problems.append(
-                        f"exchanges/{x.name}: {x.source} has no readable stream of {f.entity}"
-                    )
-                elif src.streams[read].entity.entity_name != f.entity:
-                    problems.append(
-                        f"exchanges/{x.name}: stream {x.source}/{read} is not {f.entity}"
-                    )
-            if x.target == HUB:
-                continue
-            dst = registry[x.target]
-            write = f.target_stream or dst.stream_for(f.entity, writable=True)
-            if not write or write not in dst.streams or not dst.streams[write].writable:
-                problems.append(
-                    f"exchanges/{x.name}: {x.target} has no writable stream of {f.entity}"
-                )
-                continue
-            carries = dst.streams[write].carries
-            if carries is not None:
-                extra = [name for name in f.fields if name not in carries]
-                if extra:
-                    problems.append(
-                        f"exchanges/{x.name}: {x.target}/{write} cannot hold "
-                        f"{', '.join(extra)} of {f.entity}; remove them from the allowed fields"
-                    )
+        ends_ok = True
+        for end in (x.source, x.target):
+            if end not in registry:
+                problems.append(f"exchanges/{x.name}: no adapter installed for system {end!r}")
+                ends_ok = False
+            elif end not in config.systems and registry[end].connects:
+                problems.append(f"exchanges/{x.name}: system {end!r} is not declared under systems")
+        for i, f in enumerate(x.entities):
+            flow_problems = _flow_problems(f"exchanges/{x.name}/entities/{i}", f)
+            problems.extend(flow_problems)
+            if ends_ok and not flow_problems:
+                problems.extend(_stream_problems(x, f))
     return problems
 
 
-def streams_of(exchange: Exchange, flow: EntityFlow) -> tuple[str, str]:
-    """(source stream, target stream) of a flow, resolved through the adapters."""
+def _flow_problems(where: str, flow: EntityFlow) -> list[str]:
+    from hub.plugins import entity_registry
+
+    entities = entity_registry()
+    model = entities.get(flow.entity)
+    if model is None:
+        known = ", ".join(sorted(entities))
+        return [f"{where}/entity: unknown entity {flow.entity!r} (known: {known})"]
+    unknown = [f for f in flow.fields if f not in model.model_fields]
+    if unknown:
+        return [
+            f"{where}/fields: {', '.join(unknown)} not fields of {flow.entity} "
+            f"(fields: {', '.join(model.model_fields)})"
+        ]
+    return []
+
+
+def _stream_problems(x: Exchange, f: EntityFlow) -> list[str]:
+    problems = []
+    try:
+        source_stream(x, f)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    try:
+        target = target_stream(x, f)
+    except ConfigError as exc:
+        return [*problems, str(exc)]
+    if target.carries is not None:
+        extra = [name for name in f.fields if name not in target.carries]
+        if extra:
+            problems.append(
+                f"exchanges/{x.name}: {x.target}/{target.name} cannot hold "
+                f"{', '.join(extra)} of {f.entity}; remove them from the allowed fields"
+            )
+    return problems
+
+
+def source_stream(exchange: Exchange, flow: EntityFlow) -> type[Stream]:
+    """The stream of the exchange's source that ``flow`` reads."""
+    return _stream(exchange, flow, exchange.source, flow.source_stream, writable=False)
+
+
+def target_stream(exchange: Exchange, flow: EntityFlow) -> type[Stream]:
+    """The stream of the exchange's target that ``flow`` writes."""
+    return _stream(exchange, flow, exchange.target, flow.target_stream, writable=True)
+
+
+def _stream(
+    exchange: Exchange, flow: EntityFlow, system: str, named: str | None, *, writable: bool
+) -> type[Stream]:
     from hub.plugins import get_adapter_class
 
-    if exchange.source == HUB:
-        src = DERIVED.get(flow.entity)
-    else:
-        src = flow.source_stream or get_adapter_class(exchange.source).stream_for(
-            flow.entity, writable=False
-        )
-    if exchange.target == HUB:
-        dst = KEPT
-    else:
-        dst = flow.target_stream or get_adapter_class(exchange.target).stream_for(
-            flow.entity, writable=True
-        )
-    if not src or not dst:
-        raise ConfigError(f"exchanges/{exchange.name}: no stream for {flow.entity}")
-    return src, dst
+    adapter = get_adapter_class(system)
+    where, verb = f"exchanges/{exchange.name}", "writable" if writable else "readable"
+    if named is None:
+        found = adapter.stream_of(flow.entity, writable=writable)
+        if found is None:
+            raise ConfigError(f"{where}: {system} has no {verb} stream of {flow.entity}")
+        return found
+    found = adapter.stream_classes().get(named)
+    if found is None:
+        known = ", ".join(adapter.stream_classes()) or "none"
+        raise ConfigError(f"{where}: {system} has no stream {named!r} (streams: {known})")
+    if not (found.writable if writable else found.readable):
+        raise ConfigError(f"{where}: stream {system}/{named} is not {verb}")
+    if found.entity.entity_name != flow.entity:
+        raise ConfigError(f"{where}: stream {system}/{named} is not {flow.entity}")
+    return found
+
+
+def streams_of(exchange: Exchange, flow: EntityFlow) -> tuple[str, str]:
+    """(source stream, target stream) names of a flow."""
+    return source_stream(exchange, flow).name, target_stream(exchange, flow).name

@@ -101,9 +101,9 @@ def test_log_records_of_the_worker_are_logged_here_without_identity_codes(hub, c
     hetu = person(1, 3).hetu
     translate = reader.translate
 
-    def chatty(adapter, stream, entity, rules, record):
+    def chatty(stream, rules, record):
         logging.getLogger("hub.test.worker").warning("translating for %s in %d", hetu, os.getpid())
-        return translate(adapter, stream, entity, rules, record)
+        return translate(stream, rules, record)
 
     monkeypatch.setattr(reader, "translate", chatty)
     with caplog.at_level(logging.WARNING, logger="hub.test.worker"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.adapter import Adapter
-from hub.exchanges import HubConfig, load_exchanges
+from hub.adapter import Adapter, RunContext
+from hub.exchanges import Exchange, HubConfig, load_exchanges
 from hub.model.rules import Rules
 from hub.plugins import get_adapter_class
 from hub.settings import Settings
@@ -35,8 +35,11 @@ class Hub:
     def keys(self):
         return self.store.keys
 
-    def adapter(self, system: str) -> Adapter:
-        return get_adapter_class(system)(self.config.system(system))
+    def adapter(self, system: str, exchange: Exchange | None = None) -> Adapter:
+        """A connection to ``system``, for a run of ``exchange`` if one is given (an end
+        inside the hub reads the store through it)."""
+        context = RunContext(self, exchange) if exchange is not None else None
+        return get_adapter_class(system)(self.config.system(system), context)
 
     def close(self) -> None:
         self.store.close()

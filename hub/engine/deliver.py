@@ -14,11 +14,11 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from hub.adapter import Adapter, Outcome, WriteItem, WriteOutcome
+from hub.adapter import Outcome, Stream, WriteItem, WriteOutcome
 from hub.engine.context import Hub
 from hub.engine.retry import retrying
 from hub.errors import HubError, PermanentError, RecordError, TransientError
-from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
+from hub.exchanges import EntityFlow, Exchange, target_stream
 from hub.privacy import redact
 from hub.store import audit, deadletters, outbox, records, runs
 from hub.store.deadletters import Failure
@@ -45,14 +45,14 @@ def project(data: dict, allowed: Sequence[str]) -> dict:
 
 
 def _send(
-    adapter: Adapter, stream: str, pending: Sequence[_Pending], exchange: Exchange
+    stream: Stream, pending: Sequence[_Pending], exchange: Exchange
 ) -> dict[str, WriteOutcome]:
     """Send with retries. A transient failure of the whole call, or of single items, is
     retried (same keys) with backoff honouring Retry-After; what remains transient after the
     last attempt is returned as transient. When the target refuses the whole batch as
     invalid, the records are sent one by one, so that only the bad ones fail."""
     try:
-        return _send_batch(adapter, stream, [p.write for p in pending], exchange)
+        return _send_batch(stream, [p.write for p in pending], exchange)
     except PermanentError as exc:
         if len(pending) == 1:
             key = pending[0].write.idempotency_key
@@ -60,24 +60,24 @@ def _send(
         log.warning("%s: batch refused (%s); sending its records one by one", exchange.name, exc)
     results: dict[str, WriteOutcome] = {}
     for p in pending:
-        results.update(_send(adapter, stream, [p], exchange))
+        results.update(_send(stream, [p], exchange))
     return results
 
 
 def _send_batch(
-    adapter: Adapter, stream: str, writes: Sequence[WriteItem], exchange: Exchange
+    stream: Stream, writes: Sequence[WriteItem], exchange: Exchange
 ) -> dict[str, WriteOutcome]:
     waiting = {w.idempotency_key: w for w in writes}
     results: dict[str, WriteOutcome] = {}
     try:
         for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):
             with attempt:
-                outcomes = adapter.write(stream, list(waiting.values()))
+                outcomes = stream.write(list(waiting.values()))
                 by_key = {o.idempotency_key: o for o in outcomes}
                 missing = set(waiting) - set(by_key)
                 if missing:
                     raise TransientError(
-                        f"{adapter.system_id}/{stream} returned no outcome for {len(missing)} "
+                        f"{stream.system}/{stream.name} returned no outcome for {len(missing)} "
                         "records"
                     )
                 retry_after = None
@@ -115,10 +115,9 @@ class _Prepared:
 
 def _prepare_batch(
     hub: Hub,
-    adapter: Adapter,
     exchange: Exchange,
     flow: EntityFlow,
-    stream: str,
+    stream: Stream,
     items: Sequence[outbox.OutboxItem],
 ) -> _Prepared:
     """Load and decrypt the records, keep the allowed fields, translate them for the target
@@ -139,7 +138,7 @@ def _prepare_batch(
             continue
         data = project(rec.data, flow.fields)
         try:
-            payload = adapter.to_native(stream, data)
+            payload = stream.to_native(data)
         except RecordError as exc:  # the target cannot take this record: names the field
             reason = f"the target refuses field {exc.field}: {exc.message}"
             failures.append((item, reason, exc.field, "invalid"))
@@ -266,22 +265,24 @@ def _pending_batches(
         yield items
 
 
-def _send_all(
-    adapter: Adapter, stream: str, batch: _Prepared, exchange: Exchange
-) -> dict[str, WriteOutcome]:
-    return _send(adapter, stream, batch.pending, exchange) if batch.pending else {}
+def _send_all(stream: Stream, batch: _Prepared, exchange: Exchange) -> dict[str, WriteOutcome]:
+    return _send(stream, batch.pending, exchange) if batch.pending else {}
 
 
 def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
     """Deliver every pending record of ``exchange``. Raises :class:`DeliveryIncomplete` at the
     end if some records are still failing transiently (they stay pending)."""
     total, deferred = BatchStats(), 0
-    if exchange.target == HUB:  # kept in the store by extract; nothing leaves the hub
-        log.info("%s: records are kept in the hub; nothing to deliver", exchange.name)
-        return total
-    with hub.adapter(exchange.target) as adapter, ThreadPoolExecutor(1, "hub-send") as sender:
+    with (
+        hub.adapter(exchange.target, exchange) as adapter,
+        ThreadPoolExecutor(1, "hub-send") as sender,
+    ):
         for flow in exchange.entities:
-            _, stream = streams_of(exchange, flow)
+            target = adapter.stream(target_stream(exchange, flow).name)
+            stream = target.name
+            if not target.delivers:  # the target keeps what was read; nothing was queued
+                log.info("%s: %s records are kept, not delivered", exchange.name, flow.entity)
+                continue
             in_flight: tuple[_Prepared, Future] | None = None
 
             def settle(batch: _Prepared, sent: Future, flow=flow, stream=stream) -> None:
@@ -306,10 +307,10 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                 # a batch is sent (the sender thread waits for the target) while the next one
                 # is prepared here; each is settled before the one after it is sent
                 for items in _pending_batches(hub, exchange, flow):
-                    batch = _prepare_batch(hub, adapter, exchange, flow, stream, items)
+                    batch = _prepare_batch(hub, exchange, flow, target, items)
                     if in_flight:
                         settle(*in_flight)
-                    in_flight = batch, sender.submit(_send_all, adapter, stream, batch, exchange)
+                    in_flight = batch, sender.submit(_send_all, target, batch, exchange)
                 if in_flight:
                     settle(*in_flight)
                     in_flight = None

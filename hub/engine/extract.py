@@ -7,7 +7,8 @@ log and the statistics. The transaction spans batches until ``commit_every`` rec
 ``commit_seconds`` have passed (:class:`StoreWriter`), and a batch's rows and its cursor
 are always in the same one. A process killed at any point therefore resumes from the last
 committed cursor, and re-reading a record that was already stored changes nothing (same
-content hash).
+content hash). A stream read whole on every run (``replication = "full"``, such as the
+indicators the hub derives) starts from the beginning each time and keeps no cursor.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
+from hub.adapter import FULL
 from hub.engine.context import Hub
 from hub.engine.reader import Staged, prepared_batches
 from hub.engine.retry import retrying
 from hub.engine.translate import native_ref
-from hub.exchanges import HUB, EntityFlow, Exchange, streams_of
+from hub.exchanges import EntityFlow, Exchange, source_stream
 from hub.store import Store, audit, deadletters, outbox, records, runs
 from hub.store.runs import BatchStats
 
@@ -142,8 +144,11 @@ def _read_stream(
     hub: Hub, exchange: Exchange, flow: EntityFlow, stream: str, run_id: str | None
 ) -> BatchStats:
     total = BatchStats()
-    with hub.store.transaction() as conn:
-        cursor = runs.get_cursor(conn, exchange.name, stream)
+    full = source_stream(exchange, flow).replication == FULL
+    cursor = None
+    if not full:
+        with hub.store.transaction() as conn:
+            cursor = runs.get_cursor(conn, exchange.name, stream)
     system = exchange.source
     writer = StoreWriter(hub.store, exchange.commit_every, exchange.commit_seconds)
     try:
@@ -167,7 +172,7 @@ def _read_stream(
                     stream,
                     staged,
                     run_id,
-                    cursor=(next_cursor,),
+                    cursor=None if full else (next_cursor,),
                 )
                 writer.wrote(stats.read)
                 total.add(stats)
@@ -206,16 +211,10 @@ def bulk_allocation() -> Iterator[None]:
 def extract(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
     """Extract every entity of ``exchange`` from its source. A transient failure restarts the
     stream from its last committed cursor, with backoff, up to the exchange's attempts.
-    Counts accumulate in the run record, commit by commit. With the hub as the source, the
-    records are derived from the store instead (:mod:`hub.engine.derive`)."""
-    if exchange.source == HUB:
-        from hub.engine.derive import derive
-
-        derive(hub, exchange, run_id)
-        return
+    Counts accumulate in the run record, commit by commit."""
     with bulk_allocation():
         for flow in exchange.entities:
-            stream, _ = streams_of(exchange, flow)
+            stream = source_stream(exchange, flow).name
             for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):
                 with attempt:
                     _read_stream(hub, exchange, flow, stream, run_id)

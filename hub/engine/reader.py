@@ -15,11 +15,12 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from hub.adapter import INCREMENTAL
 from hub.engine.context import Hub
 from hub.engine.translate import Translated, failure_of, translate
 from hub.engine.workers import Channel, Worker, can_fork, reraise
 from hub.errors import TransientError
-from hub.exchanges import EntityFlow, Exchange
+from hub.exchanges import EntityFlow, Exchange, source_stream
 from hub.store import records
 from hub.store.deadletters import Failure
 
@@ -74,11 +75,11 @@ def _prepared(
     hub: Hub, exchange: Exchange, flow: EntityFlow, stream: str, cursor: str | None
 ) -> Iterator[tuple[Staged, str | None]]:
     """(prepared batch, cursor after it) of the stream since ``cursor``, in this process."""
-    with hub.adapter(exchange.source) as adapter:
-        system, rules = adapter.system_id, hub.rules
-        for batch in adapter.read(stream, cursor, exchange.batch_size):
-            items = [translate(adapter, stream, flow.entity, rules, r) for r in batch.records]
-            yield stage(hub, system, stream, items), batch.next_cursor
+    with hub.adapter(exchange.source, exchange) as adapter:
+        source, rules = adapter.stream(stream), hub.rules
+        for batch in source.read(cursor, exchange.batch_size):
+            items = [translate(source, rules, r) for r in batch.records]
+            yield stage(hub, source.system, stream, items), batch.next_cursor
 
 
 @contextlib.contextmanager
@@ -90,9 +91,11 @@ def prepared_batches(
     Read here until a batch's worth of records has come (most runs read a night's few
     changes: no process is started for them); if the stream goes on and the exchange is
     ``parallel`` (and this system can fork), a worker reads the rest from the cursor of the
-    last batch read here."""
+    last batch read here. A stream read whole on every run (``replication = "full"``) is
+    read here: its position cannot be handed on."""
     inline = _prepared(hub, exchange, flow, stream, cursor)
-    if not (exchange.parallel and can_fork()):
+    resumable = source_stream(exchange, flow).replication == INCREMENTAL
+    if not (exchange.parallel and resumable and can_fork()):
         yield inline
         return
     workers: list[_ReadingWorker] = []

@@ -99,8 +99,8 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
         violation = ContractViolation(problem["field"], problem["message"]) if problem else None
         record = NativeRecord(kept["native_id"], kept["data"], violation)
     flow = exchange.flow(row.entity)
-    with hub.adapter(row.system) as adapter:
-        outcome = translate(adapter, row.stream, flow.entity, hub.rules, record)
+    with hub.adapter(row.system, exchange) as adapter:
+        outcome = translate(adapter.stream(row.stream), hub.rules, record)
         system = adapter.system_id
         staged = stage(hub, system, row.stream, [outcome])
         store_batch(hub, system, exchange, flow, row.stream, staged, None, cursor=None)

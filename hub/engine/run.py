@@ -20,7 +20,7 @@ from hub.engine.context import Hub
 from hub.engine.deliver import deliver
 from hub.engine.extract import extract
 from hub.errors import ConfigError, HubError
-from hub.exchanges import HUB, check_against_adapters
+from hub.exchanges import check_against_adapters
 from hub.privacy import redact
 from hub.store import deadletters, runs
 from hub.store import schema as t
@@ -54,9 +54,7 @@ def check(hub: Hub, exchange_name: str) -> None:
     if problems:
         raise ConfigError("; ".join(problems))
     for system in dict.fromkeys((exchange.source, exchange.target)):
-        if system == HUB:
-            continue
-        with hub.adapter(system) as adapter:
+        with hub.adapter(system, exchange) as adapter:
             result = adapter.check()
         if not result.ok:
             raise CheckFailed(f"{exchange_name}: {system} is not reachable: {result.detail}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from hub.adapter import Adapter, NativeRecord, id_problem, printable_id
+from hub.adapter import NativeRecord, Stream, id_problem, printable_id
 from hub.errors import RecordError
 from hub.model import CanonicalEntity
 from hub.model.rules import Rules
@@ -65,18 +65,18 @@ class Translated:
     entity: CanonicalEntity
 
 
-def translate(
-    adapter: Adapter, stream: str, entity_name: str, rules: Rules, record: NativeRecord
-) -> Translated | Failure:
+def translate(stream: Stream, rules: Rules, record: NativeRecord) -> Translated | Failure:
     """The record as a validated canonical entity, or a failure naming the record and the
     field (built only when something fails: the common path allocates nothing more).
-    Adapters must not change ``record.data``: a failure keeps it as the source gave it.
+    Streams must not change ``record.data``: a failure keeps it as the source gave it.
     A record read with a :class:`~hub.adapter.ContractViolation`, or without a usable id,
     fails at once (stage ``read``, class ``contract``)."""
 
+    entity_name = stream.entity.entity_name
+
     def fail(stage: str, error_class: str, field: str | None, reason: str) -> Failure:
         return failure_of(
-            record, adapter.system_id, stream, entity_name, stage, error_class, field, reason
+            record, stream.system, stream.name, entity_name, stage, error_class, field, reason
         )
 
     if record.problem is not None:
@@ -84,7 +84,7 @@ def translate(
     if type(record.native_id) is not str or id_problem(record.native_id):
         return fail("read", "contract", "id", id_problem(record.native_id) or "")
     try:
-        entity = adapter.to_canonical(stream, record)
+        entity = stream.to_canonical(record)
     except RecordError as exc:
         return fail("translate", "invalid", exc.field, exc.message)
     except ValidationError as exc:
@@ -97,7 +97,7 @@ def translate(
             "translate",
             "adapter-error",
             None,
-            f"stream {stream} gave a {entity.entity_name}, expected {entity_name}",
+            f"stream {stream.name} gave a {entity.entity_name}, expected {entity_name}",
         )
     violations = rules.check(entity)
     if violations:

@@ -1,13 +1,15 @@
 """Keyset paging for adapters of systems that list records ordered by (modified, id).
 
 The cursor is the pair of the last record committed, as JSON: opaque to the engine, readable
-by people who debug a run. :class:`KeysetPaginator` reads such a list for the te_office and
-innokyla adapters; a third-party adapter paging the same way can use it too.
+by people who debug a run. :class:`KeysetStream` is a stream of such a list, declared in a
+few lines (its path, id field, modified field, wire names and caps); the adapter supplies
+only the request (:meth:`KeysetStream.get`). The te_office and innokyla adapters read their
+lists this way; a third-party adapter paging the same way can too.
 
 As in Singer SDK's and dlt's paginators, *fetching* a page is kept apart from *advancing*
-the cursor. The adapter gives a fetch callable (query parameters → the page, parsed with
-:func:`hub.jsonsafe.parse`: its path, headers and byte cap are the adapter's business); the
-paginator builds the query, reads the page's envelope and records and moves the cursor.
+the cursor. :class:`KeysetPaginator` is given a fetch callable (query parameters → the page,
+parsed with :func:`hub.jsonsafe.parse`: its path, headers and byte cap are the adapter's
+business); it builds the query, reads the page's envelope and records and moves the cursor.
 Failures are at the level they belong to:
 
 - the page: a body that is not JSON (cut short: :class:`TransientError`, reading again may
@@ -24,11 +26,12 @@ Failures are at the level they belong to:
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from hub import jsonsafe
 from hub.adapter import (
@@ -36,6 +39,7 @@ from hub.adapter import (
     Batch,
     ContractViolation,
     NativeRecord,
+    Stream,
     escape_unprintable,
     id_problem,
 )
@@ -273,3 +277,68 @@ class KeysetPaginator:
         self.position = following
         self.finished = not more
         return Batch([record for record, _ in read[: last + 1]], encode_keyset(*following))
+
+
+class KeysetStream(Stream, metaclass=abc.ABCMeta):
+    """A stream of a list ordered by ``(modified, id)`` and paged after the last record read.
+
+    A subclass declares the list — :attr:`path`, :attr:`id_field`, :attr:`modified_field`,
+    the wire :attr:`names`, :attr:`max_page` and :attr:`max_page_bytes` — and implements
+    :meth:`get`, the adapter's request; :meth:`read` pages through the list with a
+    :class:`KeysetPaginator` (records, dead letters, page halving, errors as described in
+    the module). The subclass still translates (``to_canonical``), and may write."""
+
+    #: where the list is, below the adapter's base URL
+    path: ClassVar[str]
+    #: the record's field holding its id in the system
+    id_field: ClassVar[str]
+    #: the record's field holding when it last changed (the list's order, then the id)
+    modified_field: ClassVar[str]
+    #: the names of the page envelope and the query parameters on the wire
+    names: ClassVar[KeysetNames] = KeysetNames()
+    #: the most records the system gives in one page: no more are asked for
+    max_page: ClassVar[int]
+    #: the most bytes one page may hold (:meth:`get` applies it); a page over it is asked
+    #: for again with half the limit
+    max_page_bytes: ClassVar[int]
+
+    @abc.abstractmethod
+    def get(self, params: dict[str, Any]) -> bytes:
+        """The body of the page of :attr:`path` that the query ``params`` asks for, at most
+        :attr:`max_page_bytes` (:class:`ResponseTooLarge` beyond): the adapter's request,
+        with its headers and credentials. Fails as the adapter's HTTP service does."""
+
+    def fetch(self, params: dict[str, Any]) -> Any:
+        """The page ``params`` asks for, parsed strictly: the paginator's fetch."""
+        return jsonsafe.parse(self.get(params), what=f"{self.system} GET {self.path}")
+
+    def read(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
+        yield from KeysetPaginator(
+            self.fetch,
+            system=self.system,
+            stream=self.name,
+            id_field=self.id_field,
+            modified_field=self.modified_field,
+            cursor=cursor,
+            limit=min(batch_size, self.max_page),
+            names=self.names,
+            max_bytes=self.max_page_bytes,
+        )
+
+    @classmethod
+    def problems(cls) -> list[str]:
+        found = super().problems()
+        where = f"stream {cls.__qualname__} ({getattr(cls, 'name', None)})"
+        for attr in ("path", "id_field", "modified_field"):
+            value = getattr(cls, attr, None)
+            if type(value) is not str or not value:
+                found.append(f"{where}: {attr} must be non-empty text, not {value!r}")
+        if not isinstance(cls.names, KeysetNames):
+            found.append(f"{where}: names must be KeysetNames, not {cls.names!r}")
+        for attr in ("max_page", "max_page_bytes"):
+            value = getattr(cls, attr, None)
+            if type(value) is not int or value < 1:
+                found.append(f"{where}: {attr} must be a positive whole number, not {value!r}")
+        if getattr(cls.get, "__isabstractmethod__", False):
+            found.append(f"{where}: does not implement get (how a page is fetched)")
+        return found
