@@ -14,7 +14,7 @@ from lxml import etree
 EPISODE = f"{{{m.EXPORT_NS}}}episode"
 LINE = f"{{{kela.KELA_NS}}}{kela.LINE}"
 #: the episode's fields (the export.xsd order), all of them columns of the floor's table
-EPISODE_FIELDS = tuple(f.native for f in m.RECORD_TYPES["service_episodes"].fields)
+EPISODE_FIELDS = tuple(f.native for f in m.EPISODE.fields)
 LINE_FIELDS = tuple(kela.LINE_FIELDS.values())
 #: (id column, field columns) of each data set
 COLUMNS = {"episodes": ("id", EPISODE_FIELDS), "billing": ("nro", LINE_FIELDS)}

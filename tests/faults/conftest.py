@@ -92,7 +92,7 @@ class FaultHub:
             for flow in exchange.entities:
                 stream, _ = streams_of(exchange, flow)
                 out[stream] = [
-                    r.native_id for b in adapter.read(stream, None, 500) for r in b.records
+                    r.native_id for b in adapter.stream(stream).read(None, 500) for r in b.records
                 ]
         return out
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 from hub_innokyla import data
 from hub_innokyla import mapping as m
-from hub_innokyla.adapter import indicator_to_canonical, indicator_to_native
+from hub_innokyla.adapter import PracticeModelsStream, indicator_to_canonical, indicator_to_native
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -23,14 +22,13 @@ from hub.engine import Hub, run_exchange
 from hub.errors import PermanentError, RecordError, TransientError
 from hub.model import Indicator, IndicatorCode
 from hub.plugins import adapter_registry
+from hub.resources import PackagedFile
 from hub.sandbox import free_port
 from hub.store import deadletters, schema
 from hub.store import records as records_store
 from hub.synthetic import PRACTICE_MODELS, person
 from hub.testing.conformance import AdapterConformance
 from hub.testing.fixtures import SANDBOX_SEED
-
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "innokyla"
 
 
 def make(sandboxes, **options):
@@ -53,17 +51,19 @@ def indicator(code="participants", value=12.0, model="osku-tutkiva-tyotoiminta",
 
 def publish(adapter, *indicators, tag="t"):
     items = [
-        WriteItem(f"{tag}-{i}", f"r{i}", adapter.to_native("indicators", x.model_dump(mode="json")))
+        WriteItem(
+            f"{tag}-{i}", f"r{i}", adapter.stream("indicators").to_native(x.model_dump(mode="json"))
+        )
         for i, x in enumerate(indicators)
     ]
-    return adapter.write("indicators", items)
+    return adapter.stream("indicators").write(items)
 
 
 def test_catalogue_holds_the_shared_models_with_their_sections(sandboxes):
     with make(sandboxes) as adapter:
         models = {
-            r.native_id: adapter.to_canonical("practice_models", r)
-            for b in adapter.read("practice_models", None, 10)
+            r.native_id: adapter.stream("practice_models").to_canonical(r)
+            for b in adapter.stream("practice_models").read(None, 10)
             for r in b.records
         }
     assert set(PRACTICE_MODELS) <= set(models)
@@ -79,13 +79,13 @@ def test_catalogue_holds_the_shared_models_with_their_sections(sandboxes):
 
 
 def validator(name):
-    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    schema = PackagedFile("hub_innokyla", "schemas", name).read_json()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
 def read_ids(adapter, stream, cursor, size):
-    batches = list(adapter.read(stream, cursor, size))
+    batches = list(adapter.stream(stream).read(cursor, size))
     return batches, [r.native_id for b in batches for r in b.records]
 
 
@@ -99,7 +99,7 @@ def test_the_catalogue_pages_and_resumes_where_it_stopped(sandboxes):
         _, none = read_ids(adapter, "practice_models", batches[-1].next_cursor, 7)
         assert none == []
         with pytest.raises(PermanentError, match="cursor"):
-            list(adapter.read("practice_models", "not a cursor", 7))
+            list(adapter.stream("practice_models").read("not a cursor", 7))
 
 
 def test_a_republished_indicator_is_read_again_after_the_cursor(sandboxes):
@@ -114,8 +114,8 @@ def test_a_republished_indicator_is_read_again_after_the_cursor(sandboxes):
 def test_the_osku_models_describe_their_own_focus_and_the_three_contents(sandboxes):
     with make(sandboxes) as adapter:
         models = {
-            r.native_id: adapter.to_canonical("practice_models", r)
-            for b in adapter.read("practice_models", None, 50)
+            r.native_id: adapter.stream("practice_models").to_canonical(r)
+            for b in adapter.stream("practice_models").read(None, 50)
             for r in b.records
         }
     osku = [models[k] for k in PRACTICE_MODELS if k.startswith("osku-")]
@@ -132,15 +132,17 @@ def test_the_osku_models_describe_their_own_focus_and_the_three_contents(sandbox
 def test_what_is_served_and_sent_follows_the_wire_schemas(sandboxes):
     models, indicators = validator("practice-model.schema.json"), validator("indicator.schema.json")
     with make(sandboxes) as adapter:
-        for b in adapter.read("practice_models", None, 50):
+        for b in adapter.stream("practice_models").read(None, 50):
             for r in b.records:
                 models.validate(r.data)
                 assert m.AUTHOR in r.data  # served, but not taken in (see above)
-        for b in adapter.read("indicators", None, 50):
+        for b in adapter.stream("indicators").read(None, 50):
             for r in b.records:
                 indicators.validate(r.data)
         for sample in TestInnokylaConformance().write_samples("indicators"):
-            indicators.validate(adapter.to_native("indicators", sample.model_dump(mode="json")))
+            indicators.validate(
+                adapter.stream("indicators").to_native(sample.model_dump(mode="json"))
+            )
 
 
 def test_the_sandbox_without_the_key_answers_401_with_a_json_error(sandboxes):
@@ -152,22 +154,22 @@ def test_errors_are_classified(sandboxes):
     with make(sandboxes) as adapter:
         sandboxes.faults(m.SYSTEM, unavailable=True, retry_after=4)
         with pytest.raises(TransientError) as caught:
-            list(adapter.read("indicators", None, 5))
+            list(adapter.stream("indicators").read(None, 5))
         assert caught.value.retry_after == 4 and caught.value.status == 503
         with pytest.raises(TransientError):
             publish(adapter, indicator())
         sandboxes.faults(m.SYSTEM, rate_limit_every=2, retry_after=7)
         with pytest.raises(TransientError) as caught:
-            list(adapter.read("practice_models", None, 5))
+            list(adapter.stream("practice_models").read(None, 5))
         assert caught.value.retry_after == 7 and caught.value.status == 429
         sandboxes.faults(m.SYSTEM, reject_writes=True)
         outcomes = publish(adapter, indicator(), indicator("sessions_held", 40.0))
         assert {o.outcome for o in outcomes} == {Outcome.PERMANENT}
         sandboxes.faults(m.SYSTEM, malformed_every=1)
         for stream in ("practice_models", "indicators"):
-            for r in next(iter(adapter.read(stream, None, 8))).records:
+            for r in next(iter(adapter.stream(stream).read(None, 8))).records:
                 with pytest.raises((RecordError, ValidationError)):
-                    adapter.to_canonical(stream, r)
+                    adapter.stream(stream).to_canonical(r)
     assert sandboxes.received(m.SYSTEM) == []
 
 
@@ -182,7 +184,7 @@ def test_a_wrong_api_key_is_permanent(sandboxes):
     with make(sandboxes, api_key="wrong") as adapter:
         assert not adapter.check().ok
         with pytest.raises(PermanentError, match="401"):
-            list(adapter.read("practice_models", None, 5))
+            list(adapter.stream("practice_models").read(None, 5))
 
 
 def test_published_indicators_read_back_with_suppression(sandboxes):
@@ -190,8 +192,8 @@ def test_published_indicators_read_back_with_suppression(sandboxes):
         outcomes = publish(adapter, indicator(), indicator("moved_on_share", None, unit="%"))
         assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.OK]
         back = {
-            r.native_id: adapter.to_canonical("indicators", r)
-            for b in adapter.read("indicators", None, 50)
+            r.native_id: adapter.stream("indicators").to_canonical(r)
+            for b in adapter.stream("indicators").read(None, 50)
             for r in b.records
         }
     got = back["osku-tutkiva-tyotoiminta/2026-01-01/moved_on_share"]
@@ -211,9 +213,9 @@ def test_published_indicators_read_back_with_suppression(sandboxes):
 )
 def test_the_platform_refuses_what_must_not_be_published(sandboxes, payload, words):
     with make(sandboxes) as adapter:
-        native = {**adapter.to_native("indicators", indicator().model_dump(mode="json"))}
+        native = {**adapter.stream("indicators").to_native(indicator().model_dump(mode="json"))}
         native.update(payload)
-        [outcome] = adapter.write("indicators", [WriteItem("bad", "r", native)])
+        [outcome] = adapter.stream("indicators").write([WriteItem("bad", "r", native)])
     assert outcome.outcome == Outcome.PERMANENT and words in outcome.reason
     assert sandboxes.received(m.SYSTEM) == []
 
@@ -302,7 +304,7 @@ def test_a_model_with_a_flaw_is_a_dead_letter_and_the_rest_flows(sandboxes, buil
     models, at = catalogue(), 12
     hostile(sandboxes, stream="practice_models", records={str(at): build(models[at])})
     with make(sandboxes) as adapter:
-        records = [r for b in adapter.read("practice_models", None, 10) for r in b.records]
+        records = [r for b in adapter.stream("practice_models").read(None, 10) for r in b.records]
     [bad] = [r for r in records if r.problem is not None]
     assert words in bad.problem.message
     if field is None:
@@ -324,7 +326,7 @@ def test_a_catalogue_page_that_is_not_one_fails_as_a_page(sandboxes):
         ]:
             hostile(sandboxes, stream="practice_models", body=body)
             with pytest.raises(PermanentError, match=words) as caught:
-                list(adapter.read("practice_models", None, 10))
+                list(adapter.stream("practice_models").read(None, 10))
             assert "innokyla/practice_models after (start)" in str(caught.value)
 
 
@@ -332,14 +334,16 @@ def test_a_catalogue_page_cut_short_is_transient_and_loses_nothing(sandboxes):
     models = catalogue()
     hostile(sandboxes, stream="practice_models", cut_after=2, cut_times=1)
     with make(sandboxes) as adapter:
-        pages = adapter.read("practice_models", None, 10)
+        pages = adapter.stream("practice_models").read(None, 10)
         head = [next(pages), next(pages)]
         with pytest.raises(TransientError, match="ends before it is complete") as caught:
             next(pages)
         where = f"{models[19][m.MODIFIED]}/{models[19][m.MODEL_ID]}"
         assert f"innokyla/practice_models after {where}" in str(caught.value)
         rest = [
-            r for b in adapter.read("practice_models", head[-1].next_cursor, 10) for r in b.records
+            r
+            for b in adapter.stream("practice_models").read(head[-1].next_cursor, 10)
+            for r in b.records
         ]
     got = model_ids(r for b in head for r in b.records) + model_ids(rest)
     assert got == [x[m.MODEL_ID] for x in models]
@@ -350,10 +354,10 @@ def test_a_catalogue_page_over_the_byte_cap_is_read_in_halves(sandboxes, monkeyp
     sizes = [len(json.dumps(x, ensure_ascii=False).encode()) for x in models]
     # the shared models (first in the list) have many sections: 8 of them are too many
     assert sum(sizes[:8]) > max(sizes) * 3
-    monkeypatch.setattr(m, "MAX_PAGE_BYTES", max(sizes) * 3)
+    monkeypatch.setattr(PracticeModelsStream, "max_page_bytes", max(sizes) * 3)
     hostile(sandboxes, stream="practice_models")
     with make(sandboxes) as adapter:
-        batches = list(adapter.read("practice_models", None, 8))
+        batches = list(adapter.stream("practice_models").read(None, 8))
     assert model_ids(r for b in batches for r in b.records) == [x[m.MODEL_ID] for x in models]
     limits = sandboxes.control(m.SYSTEM, "hostile").json()["limits"]
     assert limits[:2] == [8, 4] and len(batches[0].records) == 4

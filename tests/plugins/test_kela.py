@@ -20,17 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from hub_kela import contract, data, soap
+from hub_kela import contract, data, sandbox_responses, sandbox_services, soap
 from hub_kela import mapping as m
 from hub_kela import sandbox as kela_sandbox
-from hub_kela.adapter import (
-    MAX_DOCUMENT_BYTES,
-    MAX_RESPONSE_BYTES,
-    KelaAdapter,
-    classify,
-    encode_billing_cursor,
-    report_element,
-)
+from hub_kela.adapter import MAX_RESPONSE_BYTES, KelaAdapter, classify
+from hub_kela.attendance import report_element
+from hub_kela.billing_lines import MAX_DOCUMENT_BYTES, encode_billing_cursor
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
@@ -48,7 +43,7 @@ from hub.model import Attendance, iso_week_of
 from hub.model.rules import Rules
 from hub.plugins import sandbox_registry
 from hub.privacy import HETU_PATTERN
-from hub.settings import PROJECT_ROOT
+from hub.settings import DEFAULT_EXCHANGES, DEFAULT_RULES, PROJECT_ROOT
 from hub.store import deadletters, runs
 from hub.store import schema as t
 from hub.synthetic import person
@@ -82,9 +77,10 @@ def attendance(days: int, monday=dt.date(2026, 3, 30), i: int = 0) -> Attendance
 
 
 def native(adapter, record: Attendance) -> dict:
-    fields = set(adapter.streams["attendance"].carries)
-    return adapter.to_native(
-        "attendance", {k: v for k, v in record.model_dump(mode="json").items() if k in fields}
+    stream = adapter.stream("attendance")
+    fields = set(stream.carries)
+    return stream.to_native(
+        {k: v for k, v in record.model_dump(mode="json").items() if k in fields}
     )
 
 
@@ -94,12 +90,12 @@ def native(adapter, record: Attendance) -> dict:
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared reference folder is not here")
 def test_the_schemas_are_the_official_reference_unchanged():
     for name in ("xroad.xsd", "identifiers.xsd"):
-        ours = (PROJECT_ROOT / "schemas" / "x-road" / name).read_bytes()
+        ours = (importlib.resources.files("hub_kela") / "schemas" / "x-road" / name).read_bytes()
         assert ours == (SHARED / name).read_bytes()
 
 
 def test_request_headers_validate_against_the_official_schemas(kela):
-    headers, message = kela._message(m.SVC_MONTHS, kela._request(m.SVC_MONTHS))
+    headers, message = kela.message(m.SVC_MONTHS, kela.request_body(m.SVC_MONTHS))
     root = etree.fromstring(message)
     header = root.find(f"{{{m.SOAP_NS}}}Header")
     elements = list(header)
@@ -117,7 +113,7 @@ def test_request_headers_validate_against_the_official_schemas(kela):
     assert service.findtext(f"{{{m.ID_NS}}}memberCode") == "0246246-0"
     assert header.findtext(f"{{{m.XROAD_NS}}}protocolVersion") == "4.0"
     # a fresh id for every request
-    assert kela._message(m.SVC_MONTHS, kela._request(m.SVC_MONTHS))[0].id != headers.id
+    assert kela.message(m.SVC_MONTHS, kela.request_body(m.SVC_MONTHS))[0].id != headers.id
 
 
 def test_an_invalid_header_is_refused_before_sending(monkeypatch):
@@ -155,32 +151,32 @@ def test_the_sandbox_refuses_an_invalid_header_with_a_client_fault(sandboxes):
 
 @pytest.mark.parametrize("field", ["id", "userId", "protocolVersion", "requestHash"])
 def test_a_response_that_does_not_echo_the_request_is_refused(kela, monkeypatch, field):
-    original = kela_sandbox._answer
+    original = sandbox_responses.answer_header
 
     def tampered(header, message):
         answer = original(header, message)
         answer.find(f"{{{m.XROAD_NS}}}{field}").text = "something else"
         return answer
 
-    monkeypatch.setattr(kela_sandbox, "_answer", tampered)
+    monkeypatch.setattr(sandbox_responses, "answer_header", tampered)
     with pytest.raises(PermanentError, match="echo|requestHash"):
         kela.months()
 
 
 def test_the_issue_header_is_sent_validated_and_echoed(sandboxes, monkeypatch):
     with make(sandboxes["kela"].base_url, issue="KTT-2026/17") as adapter:
-        _, message = adapter._message(m.SVC_MONTHS, adapter._request(m.SVC_MONTHS))
+        _, message = adapter.message(m.SVC_MONTHS, adapter.request_body(m.SVC_MONTHS))
         issue = etree.fromstring(message).find(f".//{{{m.XROAD_NS}}}issue")
         assert issue.text == "KTT-2026/17" and soap.xroad_schema().validate(issue)
         assert adapter.check().ok
-        original = kela_sandbox._answer
+        original = sandbox_responses.answer_header
 
         def dropped(header, message):
             answer = original(header, message)
             answer.remove(answer.find(f"{{{m.XROAD_NS}}}issue"))
             return answer
 
-        monkeypatch.setattr(kela_sandbox, "_answer", dropped)
+        monkeypatch.setattr(sandbox_responses, "answer_header", dropped)
         with pytest.raises(PermanentError, match="<issue>"):
             adapter.months()
 
@@ -267,7 +263,7 @@ def test_a_whole_batch_fault_on_write_raises(code, error):
     try:
         with make(server.url) as adapter, pytest.raises(error, match=code):
             payload = native(adapter, attendance(2))
-            adapter.write("attendance", [WriteItem("w1", "r1", payload)])
+            adapter.stream("attendance").write([WriteItem("w1", "r1", payload)])
     finally:
         server.stop()
 
@@ -280,7 +276,7 @@ def test_classify_ignores_a_body_that_is_not_a_fault():
 
 def test_a_bad_request_is_a_client_fault(kela):
     with pytest.raises(PermanentError, match="Client.BadRequest"):
-        list(kela._read_month("2019-01", 0, 10, 0))
+        list(kela.stream("billing_lines").read_month("2019-01", 0, 10, 0))
 
 
 # --- attendance -------------------------------------------------------------------------------
@@ -294,8 +290,8 @@ def test_attendance_is_grouped_by_month_and_sent_once(kela, sandboxes):
         "2026-04": ["2026-04-01"],
     }
     items = [WriteItem("a1", "r1", payload)]
-    assert [o.outcome for o in kela.write("attendance", items)] == [Outcome.OK]
-    assert [o.outcome for o in kela.write("attendance", items)] == [Outcome.OK]
+    assert [o.outcome for o in kela.stream("attendance").write(items)] == [Outcome.OK]
+    assert [o.outcome for o in kela.stream("attendance").write(items)] == [Outcome.OK]
     assert [r["idempotency_key"] for r in sandboxes.received("kela")] == ["a1"]
 
 
@@ -308,7 +304,7 @@ def test_more_than_five_days_a_week_is_refused_with_the_field_named(kela, sandbo
     # Kela refuses it too, should anything send it
     payload = native(kela, attendance(5))
     payload[m.REPORT_MONTH]["2026-04"].append("2026-04-04")
-    [outcome] = kela.write("attendance", [WriteItem("a6", "r", payload)])
+    [outcome] = kela.stream("attendance").write([WriteItem("a6", "r", payload)])
     assert outcome.outcome == Outcome.PERMANENT and "more than 5" in outcome.reason
     assert sandboxes.received("kela") == []
 
@@ -324,7 +320,7 @@ def test_a_batch_gets_one_result_per_item(kela, sandboxes):
         WriteItem("b3", "r3", wrong_code),
         WriteItem("b4", "r4", native(kela, attendance(1, monday=dt.date(2026, 4, 6), i=3))),
     ]
-    outcomes = kela.write("attendance", items)
+    outcomes = kela.stream("attendance").write(items)
     assert [o.idempotency_key for o in outcomes] == ["b1", "b2", "b3", "b4"]
     assert [o.outcome for o in outcomes] == [
         Outcome.OK,
@@ -334,7 +330,7 @@ def test_a_batch_gets_one_result_per_item(kela, sandboxes):
     ]
     assert "more than 5" in outcomes[1].reason and "hetu" in outcomes[2].reason
     # re-sent (say, after a lost answer): the accepted ones are not stored again
-    again = kela.write("attendance", list(reversed(items)))
+    again = kela.stream("attendance").write(list(reversed(items)))
     assert [o.outcome for o in again] == [
         Outcome.OK,
         Outcome.PERMANENT,
@@ -349,16 +345,16 @@ def test_a_batch_gets_one_result_per_item(kela, sandboxes):
 def test_a_rejected_key_may_be_replayed_after_a_fix(kela, sandboxes):
     items = [WriteItem("f1", "r1", native(kela, attendance(2)))]
     sandboxes.faults("kela", reject_writes=True)
-    assert [o.outcome for o in kela.write("attendance", items)] == [Outcome.PERMANENT]
+    assert [o.outcome for o in kela.stream("attendance").write(items)] == [Outcome.PERMANENT]
     assert sandboxes.received("kela") == []
     sandboxes.faults("kela")
-    assert [o.outcome for o in kela.write("attendance", items)] == [Outcome.OK]
+    assert [o.outcome for o in kela.stream("attendance").write(items)] == [Outcome.OK]
     assert len(sandboxes.received("kela")) == 1
 
 
 def test_to_native_names_the_field_of_a_garbled_date(kela):
     with pytest.raises(RecordError) as info:
-        kela.to_native("attendance", {"attended_dates": ["2026-13-01"]})
+        kela.stream("attendance").to_native({"attended_dates": ["2026-13-01"]})
     assert info.value.field == "attended_dates"
 
 
@@ -372,11 +368,11 @@ def test_the_limit_is_an_option(sandboxes):
 
 
 def test_billing_lines_follow_the_configured_share_and_resume_mid_month(kela):
-    rules = Rules.load(PROJECT_ROOT / "config" / "rules.yaml")
-    batches = list(kela.read("billing_lines", None, 7))
+    rules = Rules.load(DEFAULT_RULES.path())
+    batches = list(kela.stream("billing_lines").read(None, 7))
     records = [r for b in batches for r in b.records]
     assert len(records) == sum(data.line_count(60, month) for month in data.MONTHS)
-    lines = [kela.to_canonical("billing_lines", r) for r in records]
+    lines = [kela.stream("billing_lines").to_canonical(r) for r in records]
     assert all(rules.check(line) == [] for line in lines)
     assert {line.due_date for line in lines} == {
         dt.date(2026, 9, 28),
@@ -388,21 +384,21 @@ def test_billing_lines_follow_the_configured_share_and_resume_mid_month(kela):
     mid = next(i for i, b in enumerate(batches) if b.next_cursor.startswith('["2026-09", 1'))
     rest = [
         r.native_id
-        for b in kela.read("billing_lines", batches[mid].next_cursor, 7)
+        for b in kela.stream("billing_lines").read(batches[mid].next_cursor, 7)
         for r in b.records
     ]
     done = [r.native_id for b in batches[: mid + 1] for r in b.records]
     assert done + rest == [r.native_id for r in records]
-    assert list(kela.read("billing_lines", encode_billing_cursor("2026-10", None), 7)) == []
+    assert list(kela.stream("billing_lines").read(encode_billing_cursor("2026-10", None), 7)) == []
 
 
 def test_a_resumed_month_starts_after_the_committed_lines(kela):
-    first = next(iter(kela.read("billing_lines", encode_billing_cursor("2026-09", 10), 3)))
+    first = next(iter(kela.stream("billing_lines").read(encode_billing_cursor("2026-09", 10), 3)))
     assert [r.native_id for r in first.records] == ["2026-09/11", "2026-09/12", "2026-09/13"]
     assert first.next_cursor == encode_billing_cursor("2026-09", 13)
     # past the last line of a month: only the month's end, then the next month
     count = dict(kela.months())["2026-09"]
-    batches = list(kela.read("billing_lines", encode_billing_cursor("2026-09", count), 1000))
+    batches = list(kela.stream("billing_lines").read(encode_billing_cursor("2026-09", count), 1000))
     assert batches[0].records == [] and batches[0].next_cursor == '["2026-09", "done"]'
     assert batches[1].records[0].native_id == "2026-10/1"
 
@@ -421,9 +417,11 @@ def test_a_recorded_billing_list_is_served_after_the_generated_months(tmp_path):
         with make(server.url) as adapter:
             assert adapter.months()[-1] == (month, written)
             start = encode_billing_cursor(data.MONTHS[-1], None)
-            read = [r for b in adapter.read("billing_lines", start, 7) for r in b.records]
-            first = next(iter(adapter.read("billing_lines", encode_billing_cursor(month, 5), 3)))
-            lines = [adapter.to_canonical("billing_lines", r) for r in read]
+            read = [r for b in adapter.stream("billing_lines").read(start, 7) for r in b.records]
+            first = next(
+                iter(adapter.stream("billing_lines").read(encode_billing_cursor(month, 5), 3))
+            )
+            lines = [adapter.stream("billing_lines").to_canonical(r) for r in read]
     finally:
         server.stop()
     expected = list(data.lines(5, 40, month, never))
@@ -443,8 +441,8 @@ def test_the_share_steps_of_the_sandbox_are_configurable():
     try:
         with make(server.url) as adapter:
             lines = [
-                adapter.to_canonical("billing_lines", r)
-                for b in adapter.read("billing_lines", None, 100)
+                adapter.stream("billing_lines").to_canonical(r)
+                for b in adapter.stream("billing_lines").read(None, 100)
                 for r in b.records
             ]
     finally:
@@ -476,7 +474,7 @@ def test_segments_follow_any_steps(steps, first, length):
 
 @given(first=st.integers(min_value=1, max_value=700), length=st.integers(min_value=1, max_value=23))
 def test_billing_segments_never_cross_a_step(first, length):
-    rules = Rules.load(PROJECT_ROOT / "config" / "rules.yaml").share_rules_for("2026-10")
+    rules = Rules.load(DEFAULT_RULES.path()).share_rules_for("2026-10")
     covered = []
     for start, end, percent in data.segments(first, first + length - 1):
         assert rules.percent_for(start) == rules.percent_for(end) == percent
@@ -485,15 +483,15 @@ def test_billing_segments_never_cross_a_step(first, length):
 
 
 def test_notices_and_benefit_days_page_by_sequence_number(kela):
-    notices = list(kela.read("notifications", None, 4))
+    notices = list(kela.stream("notifications").read(None, 4))
     assert [b.next_cursor for b in notices] == ["4", "8", "12", "15"]
-    assert list(kela.read("notifications", "15", 4)) == []
-    first = kela.to_canonical("notifications", notices[0].records[0])
+    assert list(kela.stream("notifications").read("15", 4)) == []
+    first = kela.stream("notifications").to_canonical(notices[0].records[0])
     assert first.kind in ("social_work_need", "supplementary_income_support")
     assert first.municipality_code == "743"
     counts = [
-        kela.to_canonical("benefit_days", r)
-        for b in kela.read("benefit_days", "50", 100)
+        kela.stream("benefit_days").to_canonical(r)
+        for b in kela.stream("benefit_days").read("50", 100)
         for r in b.records
     ]
     assert len(counts) == 10 and all(c.as_of == dt.date(2026, 10, 31) for c in counts)
@@ -501,11 +499,11 @@ def test_notices_and_benefit_days_page_by_sequence_number(kela):
 
 def test_a_malformed_line_fails_the_model_not_the_run(kela, sandboxes):
     sandboxes.faults("kela", malformed_every=10)
-    records = [r for b in kela.read("billing_lines", None, 50) for r in b.records][:50]
+    records = [r for b in kela.stream("billing_lines").read(None, 50) for r in b.records][:50]
     failed = 0
     for r in records:
         try:
-            kela.to_canonical("billing_lines", r)
+            kela.stream("billing_lines").to_canonical(r)
         except ValidationError as exc:
             failed += 1
             assert "municipal_share" in str(exc)
@@ -536,7 +534,10 @@ def _peak_reading_a_month(size: int) -> tuple[int, int]:
         with make(f"http://127.0.0.1:{port}") as adapter:
             tracemalloc.start()
             declared = dict(adapter.months())["2026-10"]
-            lines = sum(len(b.records) for b in adapter._read_month("2026-10", 0, 1000, declared))
+            lines = sum(
+                len(b.records)
+                for b in adapter.stream("billing_lines").read_month("2026-10", 0, 1000, declared)
+            )
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         return lines, peak
@@ -559,16 +560,16 @@ def test_nothing_personal_in_the_logs(kela, sandboxes, caplog):
     caplog.set_level(logging.DEBUG)
     codes = set()
     for stream in ("billing_lines", "benefit_days", "notifications"):
-        for batch in kela.read(stream, None, 50):
+        for batch in kela.stream(stream).read(None, 50):
             codes |= {str(r.data.get("hetu")) for r in batch.records}
     payload = native(kela, attendance(3))
     bad = {**payload, "hetu": payload["hetu"][:-1] + "X"}
-    kela.write("attendance", [WriteItem("l1", "r", payload), WriteItem("l2", "r", bad)])
+    kela.stream("attendance").write([WriteItem("l1", "r", payload), WriteItem("l2", "r", bad)])
     sandboxes.faults("kela", malformed_every=2)
-    for batch in kela.read("notifications", None, 50):
+    for batch in kela.stream("notifications").read(None, 50):
         for record in batch.records:
             try:
-                kela.to_canonical("notifications", record)
+                kela.stream("notifications").to_canonical(record)
             except (RecordError, ValidationError) as exc:
                 logging.getLogger("test").warning("refused: %s", exc)
     codes |= {payload["hetu"], bad["hetu"]}
@@ -581,7 +582,7 @@ def test_nothing_personal_in_the_logs(kela, sandboxes, caplog):
 def test_nothing_personal_in_fault_messages(kela, sandboxes):
     payload = native(kela, attendance(3))
     payload["hetu"] = payload["hetu"][:-1] + "X"
-    [outcome] = kela.write("attendance", [WriteItem("bad", "r", payload)])
+    [outcome] = kela.stream("attendance").write([WriteItem("bad", "r", payload)])
     assert outcome.outcome == Outcome.PERMANENT
     assert payload["hetu"] not in outcome.reason and "hetu" in outcome.reason
 
@@ -657,7 +658,7 @@ AFTER_GENERATED = encode_billing_cursor(data.MONTHS[-1], None)
 
 
 def read_recorded(adapter: KelaAdapter, batch_size: int = 7) -> list:
-    batches = list(adapter.read("billing_lines", AFTER_GENERATED, batch_size))
+    batches = list(adapter.stream("billing_lines").read(AFTER_GENERATED, batch_size))
     assert batches[-1].next_cursor == encode_billing_cursor(RECORDED, None)
     return [r for b in batches for r in b.records]
 
@@ -737,8 +738,8 @@ def test_the_sandbox_refuses_a_request_that_breaks_the_schema(sandboxes):
 def test_a_report_item_that_breaks_the_schema_is_rejected_alone(kela, sandboxes):
     good = native(kela, attendance(2))
     unknown = {**native(kela, attendance(2, i=1)), "palvelu": "KUNTOUTUS"}
-    outcomes = kela.write(
-        "attendance", [WriteItem("s1", "r1", good), WriteItem("s2", "r2", unknown)]
+    outcomes = kela.stream("attendance").write(
+        [WriteItem("s1", "r1", good), WriteItem("s2", "r2", unknown)]
     )
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT]
     assert "<palvelu>" in outcomes[1].reason and "KUNTOUTUS" not in outcomes[1].reason
@@ -768,10 +769,12 @@ def test_a_line_with_two_identity_codes_is_quarantined_alone(recorded):
     for n, record in enumerate(records, 1):
         if n != 7:
             assert _line_is(record, n, listing.hetu(n))
-            assert adapter.to_canonical("billing_lines", record).client_hetu == listing.hetu(n)
+            assert adapter.stream("billing_lines").to_canonical(record).client_hetu == listing.hetu(
+                n
+            )
     # a replay of the kept data without a correction is refused, never narrowed to one code
     with pytest.raises(RecordError, match="more than once") as info:
-        adapter.to_canonical("billing_lines", NativeRecord("x", broken[0].data))
+        adapter.stream("billing_lines").to_canonical(NativeRecord("x", broken[0].data))
     assert info.value.field == "hetu"
 
 
@@ -857,16 +860,16 @@ def test_a_list_whose_structure_breaks_the_contract_is_refused(
     if edit == 4:  # text between lines 4 and 5
         listing.edit(4, rb"</ns0:rivi>", b"</ns0:rivi>oops")
     else:
-        original = kela_sandbox._envelope_around
+        original = sandbox_responses.envelope_around
 
         def edited(*args, **kwargs):
             for chunk in original(*args, **kwargs):
                 yield chunk.replace(*edit)
 
-        monkeypatch.setattr(kela_sandbox, "_envelope_around", edited)
+        monkeypatch.setattr(sandbox_responses, "envelope_around", edited)
     batches = []
     with pytest.raises(PermanentError, match=f"kela/laskutuslista {RECORDED}: .*{expected}"):
-        for batch in adapter.read("billing_lines", AFTER_GENERATED, 5):
+        for batch in adapter.stream("billing_lines").read(AFTER_GENERATED, 5):
             batches.append(batch)
     assert all(b.next_cursor != encode_billing_cursor(RECORDED, None) for b in batches)
 
@@ -888,7 +891,7 @@ def test_a_list_that_is_not_whole_is_not_taken(recorded, fault):
         expected = "the response ends before the list does"
     batches = []
     with pytest.raises(TransientError) as info:
-        for batch in adapter.read("billing_lines", AFTER_GENERATED, 5):
+        for batch in adapter.stream("billing_lines").read(AFTER_GENERATED, 5):
             batches.append(batch)
     assert f"kela/laskutuslista {RECORDED}: {expected}" in str(info.value)
     assert "not taken as complete" in str(info.value)
@@ -898,7 +901,7 @@ def test_a_list_that_is_not_whole_is_not_taken(recorded, fault):
     listing.restore()
     listing.declare(None)
     resume = batches[-1].next_cursor if batches else AFTER_GENERATED
-    rest = list(adapter.read("billing_lines", resume, 5))
+    rest = list(adapter.stream("billing_lines").read(resume, 5))
     assert rest[-1].next_cursor == encode_billing_cursor(RECORDED, None)
     ids = [r.native_id for b in (*batches, *rest) for r in b.records]
     assert ids == [f"{RECORDED}/{n}" for n in range(1, total + 1)]
@@ -912,11 +915,65 @@ def test_a_page_record_that_breaks_the_contract_is_quarantined(kela, monkeypatch
         return {**record, "pvm": "2026-02-30"} if i == 4 else record
 
     monkeypatch.setattr(data, "benefit_days", broken)
-    records = [r for b in kela.read("benefit_days", None, 3) for r in b.records]
+    records = [r for b in kela.stream("benefit_days").read(None, 3) for r in b.records]
     assert [r.native_id for r in records] == [str(n) for n in range(1, SANDBOX_SIZE + 1)]
     [bad] = [r for r in records if r.problem is not None]
     assert bad.native_id == "5" and bad.problem.field == "pvm"
     assert "2026-02-30" not in bad.problem.message and bad.data["pvm"] == "2026-02-30"
+
+
+def _pages_edited(monkeypatch, edit) -> None:
+    """The sandbox's pages, each passed through ``edit(items, attrs)``."""
+    original = sandbox_services.KelaServices.page
+
+    def edited(self, *args):
+        return edit(*original(self, *args))
+
+    monkeypatch.setattr(sandbox_services.KelaServices, "page", edited)
+
+
+def test_a_page_short_of_what_it_declares_is_not_taken(kela, monkeypatch):
+    """More follow, says the second page, yet it holds nothing: the list is not read to its
+    end, so the run must not end as if it were; no cursor passes the page."""
+    _pages_edited(
+        monkeypatch,
+        lambda items, attrs: (items, attrs) if items[0].get("nro") == "1" else ([], attrs),
+    )
+    batches = []
+    with pytest.raises(TransientError, match="etuuspaivat from record 4: .*more records follow"):
+        for batch in kela.stream("benefit_days").read(None, 3):
+            batches.append(batch)
+    assert [b.next_cursor for b in batches] == ["3"]
+
+
+def test_a_page_inconsistent_with_itself_is_not_taken(kela, monkeypatch):
+    """A page that declares, as the record to ask for next, one it has just given."""
+    _pages_edited(monkeypatch, lambda items, attrs: (items, {**attrs, m.NEXT: "2"}))
+    with pytest.raises(TransientError, match="from record 1: .*declares record 2 to follow"):
+        list(kela.stream("benefit_days").read(None, 3))
+
+
+def test_stray_elements_of_pages_are_named_for_where_they_are(kela, monkeypatch):
+    """An element no page has is a record of its own after the record before it, however
+    the pages fall: the same place twice is told apart."""
+
+    def stray(items, attrs):
+        extra = etree.Element(soap.k("huomautus"))
+        extra.text = "x"
+        return [*items, extra], attrs
+
+    _pages_edited(monkeypatch, stray)
+    records = [r for b in kela.stream("benefit_days").read("4", 3) for r in b.records]
+    strays = [r for r in records if r.problem is not None]
+    assert [r.native_id for r in strays][:2] == ["after-7", "after-10"]
+    assert all(r.problem.field == "huomautus" for r in strays)
+    assert "after record 7" in strays[0].problem.message
+    assert len(records) - len(strays) == SANDBOX_SIZE - 4
+
+
+def test_a_cursor_that_is_not_a_sequence_number_is_refused(kela):
+    with pytest.raises(PermanentError, match="kela/ilmoitukset: the cursor is not a sequence"):
+        list(kela.stream("notifications").read('["2026-10", 5]', 3))
 
 
 def test_an_invalid_months_list_is_permanent(tmp_path):
@@ -932,9 +989,9 @@ def test_an_invalid_months_list_is_permanent(tmp_path):
 
 
 def test_invalid_report_results_are_transient(kela, monkeypatch):
-    monkeypatch.setattr(kela_sandbox.KelaState, "report", lambda *a, **kw: ("tallessa", ""))
+    monkeypatch.setattr(sandbox_services.KelaState, "report", lambda *a, **kw: ("tallessa", ""))
     with pytest.raises(TransientError, match="results are not valid.*<tila>"):
-        kela.write("attendance", [WriteItem("t1", "r1", native(kela, attendance(2)))])
+        kela.stream("attendance").write([WriteItem("t1", "r1", native(kela, attendance(2)))])
 
 
 def _endless_server() -> sb.RunningSandbox:
@@ -967,12 +1024,12 @@ def test_an_endless_answer_is_cut_at_the_small_cap():
 
 
 def test_only_the_billing_list_may_be_large(kela, monkeypatch):
-    from hub_kela import adapter as kela_adapter
+    from hub_kela import billing_lines
 
-    monkeypatch.setattr(kela_adapter, "MAX_DOCUMENT_BYTES", 5_000)
+    monkeypatch.setattr(billing_lines, "MAX_DOCUMENT_BYTES", 5_000)
     assert kela.months()  # the small cap of every other answer is not the document's
     with pytest.raises(PermanentError, match="larger than 5000 bytes"):
-        list(kela.read("billing_lines", None, 1000))
+        list(kela.stream("billing_lines").read(None, 1000))
 
 
 # --- the contract through the engine: dead letters, nothing stored twice -------------------
@@ -982,7 +1039,7 @@ def test_only_the_billing_list_may_be_large(kela, monkeypatch):
 def kela_hub(hub_env, tmp_path, monkeypatch):
     """A hub whose Kela is a sandbox offering a recorded month, reading it in small batches
     and not retrying (so that a transient failure ends the run)."""
-    config = yaml.safe_load((PROJECT_ROOT / "config" / "exchanges.yaml").read_text())
+    config = yaml.safe_load(DEFAULT_EXCHANGES.read_text())
     exchange = config["exchanges"][EXCHANGE]
     exchange["batch_size"] = 10
     exchange["delivery"] = {"max_attempts": 1, "max_wait_seconds": 1}
@@ -1118,6 +1175,6 @@ class TestKelaConformance(AdapterConformance):
 def test_round_trip_of_a_native_report():
     adapter = make("http://127.0.0.1:9")
     record = attendance(4)
-    back = adapter.to_canonical("attendance", NativeRecord("x", native(adapter, record)))
+    back = adapter.stream("attendance").to_canonical(NativeRecord("x", native(adapter, record)))
     assert back == record
     assert Path(m.__file__).name == "mapping.py"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tracemalloc
@@ -11,9 +12,9 @@ from decimal import Decimal
 import httpx
 import pytest
 from hub_municipal import data
-from hub_municipal.adapter import decode_cursor, encode_cursor
+from hub_municipal.export_reader import read_export
 from hub_municipal.sandbox import create_app
-from hub_municipal.xmlformat import export_chunks, export_schema, read_export
+from hub_municipal.xmlformat import export_chunks, export_schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -34,6 +35,14 @@ from hub.model import (
     Notification,
     ServiceEpisode,
     iso_week_of,
+)
+from hub.paging.listing import (
+    Listed,
+    ListingPager,
+    NotWhole,
+    decode_cursor,
+    documents_to_read,
+    encode_cursor,
 )
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
@@ -69,7 +78,7 @@ def make_adapter(base_url: str, municipality: str = "743", timeout: float = 10):
 
 
 def read_all(adapter, stream: str, cursor: str | None = None, batch_size: int = 7):
-    return [r for b in adapter.read(stream, cursor, batch_size) for r in b.records]
+    return [r for b in adapter.stream(stream).read(cursor, batch_size) for r in b.records]
 
 
 class Control:
@@ -147,7 +156,7 @@ def test_registered_as_a_plugin(spec):
     cls = adapter_registry()["municipal"]
     assert (spec.default_port, spec.base_path) == (8702, "")
     assert spec.adapter_options == {"municipality_code": "743"}
-    assert {s: (v.entity, v.readable, v.writable) for s, v in cls.streams.items()} == {
+    assert {s: (v.entity, v.readable, v.writable) for s, v in cls.stream_classes().items()} == {
         "clients": (Client, True, True),
         "service_episodes": (ServiceEpisode, True, True),
         "activation_plans": (ActivationPlan, True, True),
@@ -157,6 +166,10 @@ def test_registered_as_a_plugin(spec):
         "benefit_days": (BenefitDays, False, True),
         "kela_notifications": (Notification, False, True),
     }
+    assert cls.problems() == []
+    # a stream reads what export.xsd holds and writes what import.xsd takes, no more
+    for s in cls.streams:
+        assert (s.readable, s.writable) == (s.record.exported, s.record.imported), s.name
     with pytest.raises(ConfigError, match="municipality_code"):
         make_adapter("http://127.0.0.1:9", municipality="")
 
@@ -174,7 +187,7 @@ def test_check(adapter, control):
 
 @pytest.mark.parametrize("stream", list(ELEMENTS))
 def test_every_record_once_across_exports(adapter, control, stream):
-    batches = list(adapter.read(stream, None, 7))
+    batches = list(adapter.stream(stream).read(None, 7))
     records = [r for b in batches for r in b.records]
     ids = [r.native_id for r in records]
     assert len(ids) == len(set(ids)) and set(ids) == expected_ids(stream)
@@ -182,7 +195,7 @@ def test_every_record_once_across_exports(adapter, control, stream):
     assert [b.next_cursor for b in batches if b.next_cursor.endswith("#done")] == [
         f"{e}#done" for e in data.EXPORT_IDS
     ]
-    entities = [adapter.to_canonical(stream, r) for r in records]
+    entities = [adapter.stream(stream).to_canonical(r) for r in records]
     if stream == "clients":  # the same people as every sandbox of the same seed
         assert {e.hetu for e in entities} == {p.hetu for p in people(SEED, SIZE)}
     if stream == "service_episodes":
@@ -191,10 +204,10 @@ def test_every_record_once_across_exports(adapter, control, stream):
 
 def test_resume_from_a_mid_cursor(adapter, control):
     everything = [r.native_id for r in read_all(adapter, "service_episodes", batch_size=1000)]
-    batches = list(adapter.read("service_episodes", None, 6))
+    batches = list(adapter.stream("service_episodes").read(None, 6))
     # a cursor inside the second export, and the cursor ending the first
     mid = next(i for i, b in enumerate(batches) if b.next_cursor.startswith("2026-11-21#"))
-    assert decode_cursor(batches[mid].next_cursor) == ("2026-11-21", 6)
+    assert decode_cursor(batches[mid].next_cursor, "municipal") == ("2026-11-21", 6)
     for cut in (mid, mid - 1):
         first = [r.native_id for b in batches[: cut + 1] for r in b.records]
         rest = read_all(adapter, "service_episodes", batches[cut].next_cursor, 6)
@@ -202,13 +215,13 @@ def test_resume_from_a_mid_cursor(adapter, control):
 
 
 def test_cursor_past_the_end_yields_nothing(adapter, control):
-    last = list(adapter.read("clients", None, 50))[-1].next_cursor
+    last = list(adapter.stream("clients").read(None, 50))[-1].next_cursor
     assert last == "2026-11-22#done"
-    assert list(adapter.read("clients", last, 50)) == []
-    assert list(adapter.read("clients", "2099-12-31#done", 50)) == []
-    assert list(adapter.read("clients", "2099-12-31#3", 50)) == []
+    assert list(adapter.stream("clients").read(last, 50)) == []
+    assert list(adapter.stream("clients").read("2099-12-31#done", 50)) == []
+    assert list(adapter.stream("clients").read("2099-12-31#3", 50)) == []
     with pytest.raises(PermanentError, match="not a cursor"):
-        list(adapter.read("clients", "garbage", 50))
+        list(adapter.stream("clients").read("garbage", 50))
 
 
 def test_exports_are_streamed_and_valid_against_the_xsd(running, control):
@@ -236,7 +249,7 @@ def test_a_schema_invalid_record_fails_alone():
     running = serve(fake_export_server(body, records=2))
     try:
         with make_adapter(running.url) as a:
-            batches = list(a.read("service_episodes", None, 7))
+            batches = list(a.stream("service_episodes").read(None, 7))
     finally:
         running.stop()
     records = [r for b in batches for r in b.records]
@@ -291,7 +304,7 @@ def test_rate_limit_and_outage_are_transient(adapter, control):
         read_all(adapter, "clients")
     assert (info.value.status, info.value.retry_after) == (503, 2)
     with pytest.raises(TransientError):
-        adapter.write("clients", [WriteItem("k", "r", {"hetu": people(SEED, 1)[0].hetu})])
+        adapter.stream("clients").write([WriteItem("k", "r", {"hetu": people(SEED, 1)[0].hetu})])
     assert not adapter.check().ok
     # every 2nd request fails: the listing passes, the export itself is refused
     control.faults(unavailable_every=2)
@@ -314,7 +327,7 @@ def test_malformed_episodes_fail_the_model_without_personal_data(adapter, contro
     errors = []
     for record in records:
         try:
-            adapter.to_canonical("service_episodes", record)
+            adapter.stream("service_episodes").to_canonical(record)
         except (ValidationError, RecordError) as exc:
             errors.append(f"{exc}\n{exc!r}")
     assert len(errors) == SIZE // 5
@@ -327,7 +340,7 @@ def test_unknown_code_is_a_record_error_without_personal_data(adapter):
         "E-000001", {"hetu": people(SEED, 1)[0].hetu, "serviceCode": "XYZ", "status": "ACTIVE"}
     )
     with pytest.raises(RecordError, match="serviceCode") as info:
-        adapter.to_canonical("service_episodes", record)
+        adapter.stream("service_episodes").to_canonical(record)
     assert "municipal/service_episodes/E-000001" in str(info.value)
     assert not HETU_PATTERN.search(str(info.value))
 
@@ -364,33 +377,33 @@ def canonical(stream: str, i: int) -> dict:
 def test_write_is_idempotent_and_appears_in_the_next_export(adapter, control, stream):
     records = [canonical(stream, i) for i in range(3)]
     items = [
-        WriteItem(f"{stream}:r{i}:1", f"r{i}", adapter.to_native(stream, rec))
+        WriteItem(f"{stream}:r{i}:1", f"r{i}", adapter.stream(stream).to_native(rec))
         for i, rec in enumerate(records)
     ]
-    first = adapter.write(stream, items)
+    first = adapter.stream(stream).write(items)
     assert [o.outcome for o in first] == [Outcome.OK] * 3
     prefix = data.record_id(ELEMENTS[stream], 0)[0]
     assert [o.native_id for o in first] == [f"{prefix}-{100_001 + i}" for i in range(3)]
-    again = adapter.write(stream, items)
+    again = adapter.stream(stream).write(items)
     assert [(o.outcome, o.native_id) for o in again] == [(o.outcome, o.native_id) for o in first]
     received = control.received()
     assert sorted(r["idempotencyKey"] for r in received) == sorted(i.idempotency_key for i in items)
 
-    end = list(adapter.read(stream, None, 1000))[-1].next_cursor
+    end = list(adapter.stream(stream).read(None, 1000))[-1].next_cursor
     assert read_all(adapter, stream, end) == []  # not exported before the night
     assert control.nightly() == {"exportId": "2026-11-23", "records": 3}
     new = read_all(adapter, stream, end)
     assert [r.native_id for r in new] == [o.native_id for o in first]
     assert [
-        adapter.to_canonical(stream, r).model_dump(mode="json", exclude_none=True) for r in new
+        adapter.stream(stream).to_canonical(r).model_dump(mode="json", exclude_none=True)
+        for r in new
     ] == records
     assert control.nightly() == {"exportId": "2026-11-24", "records": 0}
 
 
 def test_update_of_a_known_record_keeps_its_id(adapter, control):
-    payload = adapter.to_native("service_episodes", canonical("service_episodes", 0))
-    outcomes = adapter.write(
-        "service_episodes",
+    payload = adapter.stream("service_episodes").to_native(canonical("service_episodes", 0))
+    outcomes = adapter.stream("service_episodes").write(
         [
             WriteItem("u1", "r1", payload, native_id="E-000005"),
             WriteItem("u2", "r2", payload, native_id="E-099999"),
@@ -404,21 +417,22 @@ def test_update_of_a_known_record_keeps_its_id(adapter, control):
 
 
 def test_to_native_leaves_out_missing_fields(adapter):
-    native = adapter.to_native(
-        "service_episodes",
+    native = adapter.stream("service_episodes").to_native(
         {"service_type": "social_rehabilitation_group_coaching", "hours_per_day": 4.5},
     )
     assert native == {"serviceCode": "SOSKU-RYH", "hoursPerDay": "4.5"}
-    assert adapter.to_native("activation_plans", {"goals": ["a", "b"]}) == {"goal": ["a", "b"]}
-    assert adapter.to_native("clients", {}) == {}
+    assert adapter.stream("activation_plans").to_native({"goals": ["a", "b"]}) == {
+        "goal": ["a", "b"]
+    }
+    assert adapter.stream("clients").to_native({}) == {}
 
 
 def test_missing_required_field_is_permanent_and_isolated(adapter, control):
     hetu = people(SEED, 1)[0].hetu
-    bad = adapter.to_native("service_episodes", {"client_hetu": hetu, "status": "active"})
-    good = adapter.to_native("service_episodes", canonical("service_episodes", 1))
-    outcomes = adapter.write(
-        "service_episodes", [WriteItem("bad", "r1", bad), WriteItem("good", "r2", good)]
+    bad = adapter.stream("service_episodes").to_native({"client_hetu": hetu, "status": "active"})
+    good = adapter.stream("service_episodes").to_native(canonical("service_episodes", 1))
+    outcomes = adapter.stream("service_episodes").write(
+        [WriteItem("bad", "r1", bad), WriteItem("good", "r2", good)]
     )
     assert outcomes[0].outcome == Outcome.PERMANENT
     assert "serviceCode" in outcomes[0].reason and "service_type" in outcomes[0].reason
@@ -429,13 +443,15 @@ def test_missing_required_field_is_permanent_and_isolated(adapter, control):
 
 def test_rejected_writes_are_permanent(adapter, control):
     control.faults(reject_writes=True)
-    payload = adapter.to_native("clients", canonical("clients", 0))
-    outcome = adapter.write("clients", [WriteItem("k1", "r1", payload)])[0]
+    payload = adapter.stream("clients").to_native(canonical("clients", 0))
+    outcome = adapter.stream("clients").write([WriteItem("k1", "r1", payload)])[0]
     assert outcome.outcome == Outcome.PERMANENT and "refused" in outcome.reason
     assert control.received() == []
     # the key was not used up: once the fault is gone, the same delivery is accepted
     control.faults()
-    assert adapter.write("clients", [WriteItem("k1", "r1", payload)])[0].outcome == Outcome.OK
+    assert (
+        adapter.stream("clients").write([WriteItem("k1", "r1", payload)])[0].outcome == Outcome.OK
+    )
     assert len(control.received()) == 1
 
 
@@ -449,9 +465,9 @@ def test_invalid_import_documents_get_400(running, adapter, control):
     assert response.status_code == 400
     assert "invalid import document" in response.text and "idempotencyKey" in response.text
     with make_adapter(running.url, municipality="092") as other:
-        payload = other.to_native("clients", canonical("clients", 0))
+        payload = other.stream("clients").to_native(canonical("clients", 0))
         with pytest.raises(PermanentError, match="serves municipality 743"):
-            other.write("clients", [WriteItem("k1", "r1", payload)])
+            other.stream("clients").write([WriteItem("k1", "r1", payload)])
     assert control.received() == []
 
 
@@ -461,7 +477,7 @@ def test_invalid_import_documents_get_400(running, adapter, control):
 @given(batch=st.integers(min_value=1, max_value=80), cut=st.integers(min_value=0, max_value=40))
 @settings(max_examples=15, deadline=None)
 def test_any_batch_size_and_resume_point_give_every_record_once(adapter, running, batch, cut):
-    batches = list(adapter.read("activation_plans", None, batch))
+    batches = list(adapter.stream("activation_plans").read(None, batch))
     ids = [r.native_id for b in batches for r in b.records]
     assert len(ids) == len(set(ids)) and set(ids) == expected_ids("activation_plans")
     cut = min(cut, len(batches) - 1)
@@ -475,7 +491,7 @@ def test_any_batch_size_and_resume_point_give_every_record_once(adapter, running
     position=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
 )
 def test_cursor_round_trip(export_id, position):
-    assert decode_cursor(encode_cursor(export_id, position)) == (export_id, position)
+    assert decode_cursor(encode_cursor(export_id, position), "municipal") == (export_id, position)
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -555,9 +571,10 @@ def test_a_large_sandbox_starts_without_generating_its_exports(spec):
 
 
 def test_attendance_weeks_and_assessments_are_exported(adapter, control):
-    weeks = [adapter.to_canonical("attendance", r) for r in read_all(adapter, "attendance")]
+    weeks = [adapter.stream("attendance").to_canonical(r) for r in read_all(adapter, "attendance")]
     episodes = [
-        adapter.to_canonical("service_episodes", r) for r in read_all(adapter, "service_episodes")
+        adapter.stream("service_episodes").to_canonical(r)
+        for r in read_all(adapter, "service_episodes")
     ]
     keys = {e.key() for e in episodes}
     assert weeks and all(w.episode_key() in keys for w in weeks)
@@ -569,7 +586,9 @@ def test_attendance_weeks_and_assessments_are_exported(adapter, control):
     ended = [e for e in episodes if e.status in ("ended", "interrupted")]
     assert ended and all(e.outcome for e in ended)
     assert {e.outcome for e in ended} >= {"employment", "no_change"}
-    assessments = [adapter.to_canonical("assessments", r) for r in read_all(adapter, "assessments")]
+    assessments = [
+        adapter.stream("assessments").to_canonical(r) for r in read_all(adapter, "assessments")
+    ]
     by_person: dict[str, list] = {}
     for a in assessments:
         by_person.setdefault(str(a.client_hetu), []).append(a)
@@ -621,25 +640,27 @@ def kela_record(stream: str, i: int):
 def test_kela_records_are_imported_once_and_not_exported(adapter, control, stream):
     records = [kela_record(stream, i) for i in range(3)]
     items = [
-        WriteItem(f"{stream}:{i}", f"r{i}", adapter.to_native(stream, r.model_dump(mode="json")))
+        WriteItem(
+            f"{stream}:{i}", f"r{i}", adapter.stream(stream).to_native(r.model_dump(mode="json"))
+        )
         for i, r in enumerate(records)
     ]
-    first = adapter.write(stream, items)
-    again = adapter.write(stream, items)
+    first = adapter.stream(stream).write(items)
+    again = adapter.stream(stream).write(items)
     assert [o.outcome for o in first + again] == [Outcome.OK] * 6
     assert [o.native_id for o in first] == [o.native_id for o in again]
     assert len(control.received()) == 3
     assert control.nightly()["records"] == 0  # Kela's records stay in the case system
-    with pytest.raises(PermanentError, match="not in the nightly export"):
-        list(adapter.read(stream, None, 10))
+    with pytest.raises(PermanentError, match=f"municipal/{stream} cannot be read"):
+        list(adapter.stream(stream).read(None, 10))
 
 
 def test_a_kela_record_without_a_required_field_names_it(adapter, control):
-    native = adapter.to_native(
-        "billing_lines", kela_record("billing_lines", 0).model_dump(mode="json")
+    native = adapter.stream("billing_lines").to_native(
+        kela_record("billing_lines", 0).model_dump(mode="json")
     )
     native.pop("dueDate")
-    [outcome] = adapter.write("billing_lines", [WriteItem("k", "r", native)])
+    [outcome] = adapter.stream("billing_lines").write([WriteItem("k", "r", native)])
     assert outcome.outcome == Outcome.PERMANENT
     assert "dueDate (due_date)" in outcome.reason
     assert not HETU_PATTERN.search(outcome.reason)
@@ -668,11 +689,11 @@ def test_episodes_follow_published_practice_models_and_record_outcomes():
 def test_attendance_weeks_follow_their_episodes(adapter, control):
     episodes = {}
     for r in read_all(adapter, "service_episodes", batch_size=500):
-        e = adapter.to_canonical("service_episodes", r)
+        e = adapter.stream("service_episodes").to_canonical(r)
         episodes[e.key()] = e
     by_episode: dict[tuple, list[Attendance]] = {}
     for r in read_all(adapter, "attendance", batch_size=500):
-        w = adapter.to_canonical("attendance", r)
+        w = adapter.stream("attendance").to_canonical(r)
         by_episode.setdefault(w.episode_key(), []).append(w)
     started = {k for k, e in episodes.items() if e.status != "planned"}
     assert set(by_episode) == started  # every episode that has started, no other
@@ -707,13 +728,13 @@ def test_assessments_at_the_start_and_months_later(adapter, control):
     episodes = {
         str(e.client_hetu): e
         for e in (
-            adapter.to_canonical("service_episodes", r)
+            adapter.stream("service_episodes").to_canonical(r)
             for r in read_all(adapter, "service_episodes", batch_size=500)
         )
     }
     by_person: dict[str, list[Assessment]] = {}
     for r in read_all(adapter, "assessments", batch_size=500):
-        a = adapter.to_canonical("assessments", r)
+        a = adapter.stream("assessments").to_canonical(r)
         by_person.setdefault(str(a.client_hetu), []).append(a)
     started = [h for h, e in episodes.items() if e.status != "planned"]
     assert 0.75 * len(started) <= len(by_person) < len(started)  # most people, not all
@@ -735,7 +756,7 @@ def test_assessments_at_the_start_and_months_later(adapter, control):
 
 
 def test_streams_declare_the_fields_their_records_carry(adapter):
-    assert adapter.streams["assessments"].carries == (
+    assert type(adapter).stream_class("assessments").carries == (
         "client_hetu",
         "assessed_on",
         "work_ability",
@@ -745,7 +766,9 @@ def test_streams_declare_the_fields_their_records_carry(adapter):
         "arki",
         "osallisuus",
     )  # the case system records Kykyviisari only: the instrument is not written
-    assert all(s.carries is None for n, s in adapter.streams.items() if n != "assessments")
+    assert all(
+        s.carries is None for n, s in type(adapter).stream_classes().items() if n != "assessments"
+    )
 
 
 # --- Kela's records: refused per record -----------------------------------------------------
@@ -756,8 +779,8 @@ def kela_items(adapter, stream: str, count: int = 2, **changes) -> list[WriteIte
         WriteItem(
             f"{stream}:{i}",
             f"r{i}",
-            adapter.to_native(
-                stream, {**kela_record(stream, i).model_dump(mode="json"), **changes}
+            adapter.stream(stream).to_native(
+                {**kela_record(stream, i).model_dump(mode="json"), **changes}
             ),
         )
         for i in range(count)
@@ -769,7 +792,7 @@ def test_received_entries_name_their_idempotency_key(adapter, control):
     for stream in ("billing_lines", "benefit_days", "kela_notifications"):
         items = kela_items(adapter, stream)
         keys += [i.idempotency_key for i in items]
-        assert [o.outcome for o in adapter.write(stream, items)] == [Outcome.OK] * 2
+        assert [o.outcome for o in adapter.stream(stream).write(items)] == [Outcome.OK] * 2
     received = control.received()
     assert sorted(e["idempotency_key"] for e in received) == sorted(keys)
     assert {e["kind"] for e in received} == {"billingLine", "benefitDays", "kelaNotice"}
@@ -788,26 +811,26 @@ def test_a_record_for_another_municipality_is_rejected_alone(
 ):
     good = kela_items(adapter, stream, 1)
     bad = kela_items(adapter, stream, 2, **changes)[1:]
-    outcomes = adapter.write(stream, good + bad)
+    outcomes = adapter.stream(stream).write(good + bad)
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT]
     reason = outcomes[1].reason
-    element = data.m.RECORD_TYPES[stream].element
+    element = adapter.stream(stream).record.element
     assert f"municipal/{stream}" in reason and f"<{element}>: {field}: " in reason
     assert "092" in reason and not HETU_PATTERN.search(reason)
     assert [e["idempotency_key"] for e in control.received()] == [good[0].idempotency_key]
     # the key is not used up: corrected, the same delivery is accepted
     fixed = kela_items(adapter, stream, 2)[1:]
-    assert adapter.write(stream, fixed)[0].outcome == Outcome.OK
+    assert adapter.stream(stream).write(fixed)[0].outcome == Outcome.OK
 
 
 def test_a_billing_line_that_does_not_add_up_is_rejected(adapter, control):
     [item] = kela_items(adapter, "billing_lines", 1)
     payload = {**item.payload, "municipalShare": "99.00"}
-    [outcome] = adapter.write("billing_lines", [WriteItem("k", "r", payload)])
+    [outcome] = adapter.stream("billing_lines").write([WriteItem("k", "r", payload)])
     assert outcome.outcome == Outcome.PERMANENT
     assert "<billingLine>: municipalShare: not sharePercent of benefitPaid" in outcome.reason
     payload = {**item.payload, "daysFrom": "130", "daysTo": "120"}
-    [outcome] = adapter.write("billing_lines", [WriteItem("k", "r", payload)])
+    [outcome] = adapter.stream("billing_lines").write([WriteItem("k", "r", payload)])
     assert "daysTo: before daysFrom" in outcome.reason
     assert control.received() == []
 
@@ -816,7 +839,7 @@ def test_an_invalid_field_is_refused_before_sending_without_its_value(adapter, c
     items = kela_items(adapter, "billing_lines", 3)
     items[1] = WriteItem("bad-paid", "r1", {**items[1].payload, "benefitPaid": "812,49€"})
     items[2] = WriteItem("bad-hetu", "r2", {**items[2].payload, "hetu": "secret-hetu-xyz"})
-    outcomes = adapter.write("billing_lines", items)
+    outcomes = adapter.stream("billing_lines").write(items)
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.PERMANENT]
     assert "benefitPaid (benefit_paid) is not valid" in outcomes[1].reason
     assert "hetu (client_hetu) is not valid" in outcomes[2].reason
@@ -828,7 +851,7 @@ def test_values_are_escaped_and_characters_xml_cannot_hold_refused(adapter, cont
     items = kela_items(adapter, "kela_notifications", 3)
     items[0] = WriteItem("amp", "r0", {**items[0].payload, "reason": 'Työ & <koulutus> "ok"'})
     items[1] = WriteItem("ctrl", "r1", {**items[1].payload, "reason": "bell \x07 rings"})
-    outcomes = adapter.write("kela_notifications", items)
+    outcomes = adapter.stream("kela_notifications").write(items)
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.OK]
     assert "reason" in outcomes[1].reason and "bell" not in outcomes[1].reason
     received = {e["idempotency_key"]: e for e in control.received()}
@@ -839,8 +862,8 @@ def test_a_wrong_check_character_is_rejected_by_the_case_system(adapter, control
     [item] = kela_items(adapter, "kela_notifications", 1)
     code = item.payload["hetu"]
     wrong = code[:-1] + ("A" if code[-1] != "A" else "B")
-    [outcome] = adapter.write(
-        "kela_notifications", [WriteItem("k", "r", {**item.payload, "hetu": wrong})]
+    [outcome] = adapter.stream("kela_notifications").write(
+        [WriteItem("k", "r", {**item.payload, "hetu": wrong})]
     )
     assert outcome.outcome == Outcome.PERMANENT
     assert "<kelaNotice>: hetu: not a valid identity code" in outcome.reason
@@ -855,16 +878,19 @@ def test_decimals_are_written_in_plain_notation(adapter, control):
             "municipal_share": Decimal("100.00"),
         }
     )
-    native = adapter.to_native("billing_lines", record.model_dump(mode="json"))
+    native = adapter.stream("billing_lines").to_native(record.model_dump(mode="json"))
     assert (native["benefitPaid"], native["sharePercent"]) == ("1000", "10")
-    assert adapter.write("billing_lines", [WriteItem("k", "r", native)])[0].outcome == Outcome.OK
-    back = adapter.to_canonical("billing_lines", NativeRecord("L-1", native))
+    assert (
+        adapter.stream("billing_lines").write([WriteItem("k", "r", native)])[0].outcome
+        == Outcome.OK
+    )
+    back = adapter.stream("billing_lines").to_canonical(NativeRecord("L-1", native))
     assert (back.benefit_paid, back.share_percent) == (1000, 10)
 
 
 def test_the_same_key_twice_in_a_batch_is_one_delivery(adapter, control):
     [item] = kela_items(adapter, "benefit_days", 1)
-    outcomes = adapter.write("benefit_days", [item, item])
+    outcomes = adapter.stream("benefit_days").write([item, item])
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.OK]
     assert outcomes[0].native_id == outcomes[1].native_id
     assert len(control.received()) == 1
@@ -915,3 +941,82 @@ def test_recorded_exports_are_served_from_a_folder_after_the_seeded_ones(tmp_pat
         adapter.close()
     finally:
         running.stop()
+
+
+# --- the listing pager (hub.paging.listing), on documents in memory ----------------------------
+
+
+class Document:
+    """A document of ``records`` (``x…`` ids: entries that are no record of the stream),
+    cut short after them when ``cut``."""
+
+    def __init__(self, records: list[str], cut: bool = False):
+        self.records, self.cut = records, cut
+        self.counts = {"record": sum(not r.startswith("x") for r in records)}
+        self.bytes = 10 * len(records)
+
+    def __iter__(self):
+        for rid in self.records:
+            yield NativeRecord(rid, {}), not rid.startswith("x")
+        if self.cut:
+            raise NotWhole("it ends before its end")
+
+
+def pages(documents: dict[str, Document], cursor=None, batch_size=2, listed=None):
+    """(record ids, cursor) of each batch the pager yields from ``documents``."""
+    listed = listed or [Listed(d, counts=doc.counts) for d, doc in documents.items()]
+    pager = ListingPager(
+        lambda: listed,
+        lambda d: contextlib.nullcontext(documents[d.id]),
+        system="municipal",
+        document="export",
+        cursor=cursor,
+        batch_size=batch_size,
+    )
+    for batch in pager:
+        yield [r.native_id for r in batch.records], batch.next_cursor
+
+
+def test_listing_pager_counts_only_the_streams_records_and_resumes_inside_a_document():
+    documents = {"A": Document(["a1", "a2", "x1", "a3"]), "B": Document(["b1"])}
+    assert list(pages(documents)) == [
+        (["a1", "a2"], "A#2"),
+        (["x1", "a3"], "A#3"),  # x1 came after a2: in the batch after it
+        ([], "A#done"),
+        (["b1"], "B#done"),
+    ]
+    rest = [(["x1", "a3"], "A#3"), ([], "A#done"), (["b1"], "B#done")]
+    assert list(pages(documents, "A#2")) == rest
+    assert list(pages(documents, "A#3")) == rest[1:]
+    # A purged from the listing: the documents after it are read
+    assert list(pages({"B": documents["B"]}, "A#1")) == [(["b1"], "B#done")]
+    assert documents_to_read(["B", "C"], ("A", None)) == [("B", 0), ("C", 0)]
+    assert documents_to_read(["A", "B"], ("A", 5)) == [("A", 5), ("B", 0)]
+
+
+def test_listing_pager_passes_no_document_that_is_not_whole():
+    got = []
+    with pytest.raises(TransientError, match="municipal: export A is not whole .*ends before"):
+        got.extend(pages({"A": Document(["a1", "a2", "a3"], cut=True)}))
+    assert got == [(["a1", "a2"], "A#2")]  # a3 is read again with the rest of A
+    got = []
+    declared = [Listed("A", counts={"record": 4})]
+    with pytest.raises(TransientError, match="4 <record> declared, 3 held"):
+        got.extend(pages({"A": Document(["a1", "a2", "a3"])}, listed=declared))
+    assert got == [(["a1", "a2"], "A#2"), (["a3"], "A#3")]  # whole records: kept
+
+
+@pytest.mark.parametrize(
+    ("ids", "problem"),
+    [(["A", "A"], "A is listed twice"), (["A#1"], "#1 has no id"), ([""], "#1 has no id")],
+)
+def test_listing_pager_refuses_a_listing_no_cursor_can_follow(ids, problem):
+    with pytest.raises(PermanentError, match=f"the listing of exports: .*{problem}"):
+        list(pages({}, listed=[Listed(i) for i in ids]))
+
+
+def test_listing_pager_refuses_a_cursor_it_did_not_write():
+    with pytest.raises(PermanentError, match="municipal: not a cursor of this adapter"):
+        list(pages({}, cursor="A#-1"))
+    with pytest.raises(ValueError, match="batch_size"):
+        list(pages({}, batch_size=0))

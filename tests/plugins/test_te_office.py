@@ -9,13 +9,13 @@ import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
 from hub_te_office import data
 from hub_te_office import mapping as m
 from hub_te_office.adapter import (
+    ClientsStream,
     TeOfficeAdapter,
     _outcome,
     decode_cursor,
@@ -38,6 +38,7 @@ from hub.model import ServiceEpisode
 from hub.model.rules import Rules
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
+from hub.settings import DEFAULT_RULES
 from hub.store import deadletters
 from hub.store import records as records_store
 from hub.store import schema as st_schema
@@ -46,7 +47,7 @@ from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
 SEED, SIZE = 1, 120
 STREAMS = ["clients", "service_periods", "activation_plans"]
-RULES = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
+RULES = DEFAULT_RULES.path()
 HETU = "010190-999W"  # a test identity code (individual number 900-999)
 CLIENT = {"X-Road-Client": m.SANDBOX_CLIENT}
 
@@ -100,7 +101,7 @@ def expected() -> dict[str, list[dict]]:
 
 
 def read_all(adapter, stream, cursor=None, batch_size=7) -> list[NativeRecord]:
-    return [r for b in adapter.read(stream, cursor, batch_size) for r in b.records]
+    return [r for b in adapter.stream(stream).read(cursor, batch_size) for r in b.records]
 
 
 def ids(records) -> list[str]:
@@ -163,7 +164,7 @@ def test_limit_is_capped_and_checked(running):
 # --- reading ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("stream", STREAMS)
 def test_paging_reads_every_record_once_in_order(adapter, expected, stream):
-    batches = list(adapter.read(stream, None, 7))
+    batches = list(adapter.stream(stream).read(None, 7))
     got = [r for b in batches for r in b.records]
     assert ids(got) == [r[m.ID_FIELD[stream]] for r in expected[stream]]
     assert all(len(b.records) == 7 for b in batches[:-1])
@@ -176,7 +177,7 @@ def test_paging_reads_every_record_once_in_order(adapter, expected, stream):
 
 def test_resume_from_a_mid_cursor(adapter):
     everything = ids(read_all(adapter, "service_periods", batch_size=11))
-    batches = adapter.read("service_periods", None, 11)
+    batches = adapter.stream("service_periods").read(None, 11)
     head = [r for b in itertools.islice(batches, 3) for r in b.records]
     cursor = encode_cursor(head[-1].data[m.MODIFIED], head[-1].native_id)
     rest = read_all(adapter, "service_periods", cursor, batch_size=11)
@@ -187,7 +188,7 @@ def test_resume_from_a_mid_cursor(adapter):
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_any_batch_size_and_resume_point_gives_each_record_once(adapter, expected, batch, cut):
     want = [r[m.ID_FIELD["clients"]] for r in expected["clients"]]
-    batches = list(adapter.read("clients", None, batch))
+    batches = list(adapter.stream("clients").read(None, batch))
     assert ids(r for b in batches for r in b.records) == want
     cut = min(cut, len(batches) - 1)
     head = [r for b in batches[: cut + 1] for r in b.records]
@@ -226,7 +227,7 @@ def test_rate_limit_is_transient_with_retry_after(adapter, running):
 
 def test_every_second_request_rate_limited_fails_mid_read(adapter, running):
     faults(running, rate_limit_every=2, retry_after=1)
-    pages = adapter.read("clients", None, 10)
+    pages = adapter.stream("clients").read(None, 10)
     first = next(pages)
     assert len(first.records) == 10
     with pytest.raises(TransientError):
@@ -263,7 +264,7 @@ def test_malformed_records_name_the_field_never_the_person(adapter, running, str
     errors = []
     for record in records:
         try:
-            adapter.to_canonical(stream, record)
+            adapter.stream(stream).to_canonical(record)
         except RecordError as exc:
             assert exc.field == field and exc.record == f"te_office/{stream}/{record.native_id}"
             errors.append(str(exc))
@@ -287,7 +288,7 @@ def test_malformed_records_name_the_field_never_the_person(adapter, running, str
 def test_garbled_period_fields_are_record_errors(adapter, expected, change, field):
     native = {**expected["service_periods"][0], **change}
     with pytest.raises(RecordError) as info:
-        adapter.to_canonical("service_periods", NativeRecord("SP-1", native))
+        adapter.stream("service_periods").to_canonical(NativeRecord("SP-1", native))
     assert info.value.field == field and info.value.record == "te_office/service_periods/SP-1"
     assert not HETU_PATTERN.search(str(info.value))
 
@@ -297,7 +298,7 @@ def test_periods_are_valid_except_the_deliberate_rule_breakers(adapter):
     rules = Rules.load(RULES)
     breakers = []
     for record in read_all(adapter, "service_periods", batch_size=100):
-        episode = adapter.to_canonical("service_periods", record)
+        episode = adapter.stream("service_periods").to_canonical(record)
         assert isinstance(episode, ServiceEpisode)
         violations = rules.check(episode)
         if violations:
@@ -312,10 +313,10 @@ def test_periods_are_valid_except_the_deliberate_rule_breakers(adapter):
 def test_every_stream_translates(adapter):
     for stream in STREAMS:
         records = read_all(adapter, stream, batch_size=200)
-        entities = [adapter.to_canonical(stream, r) for r in records]
+        entities = [adapter.stream(stream).to_canonical(r) for r in records]
         assert len(entities) == len(records) > 0
     statuses = {
-        adapter.to_canonical("service_periods", r).status
+        adapter.stream("service_periods").to_canonical(r).status
         for r in read_all(adapter, "service_periods", batch_size=200)
     }
     assert statuses == {"planned", "active", "interrupted", "ended"}
@@ -323,11 +324,11 @@ def test_every_stream_translates(adapter):
 
 def test_round_trip_and_notification_mapping(adapter):
     for record in read_all(adapter, "service_periods", batch_size=200):
-        episode = adapter.to_canonical("service_periods", record)
+        episode = adapter.stream("service_periods").to_canonical(record)
         canonical = episode.model_dump(mode="json")
-        back = adapter.to_native("service_periods", canonical)
-        assert adapter.to_canonical("service_periods", NativeRecord("x", back)) == episode
-        note = adapter.to_native("period_notifications", canonical)
+        back = adapter.stream("service_periods").to_native(canonical)
+        assert adapter.stream("service_periods").to_canonical(NativeRecord("x", back)) == episode
+        note = adapter.stream("period_notifications").to_native(canonical)
         assert note[m.N_EVENT] == m.EVENT_OF_STATUS[episode.status]
         assert set(note) <= set(m.NOTIFICATION_FIELDS)
         if episode.status == "active":
@@ -336,8 +337,10 @@ def test_round_trip_and_notification_mapping(adapter):
             assert note[m.N_EVENT_DATE] == canonical["actual_end_date"]
         assert (m.N_REASON in note) == (episode.status == "interrupted")
     # any field may be missing: to_native never raises
-    assert adapter.to_native("period_notifications", {}) == {}
-    assert adapter.to_native("service_periods", {"status": "active"}) == {"status": "VOIMASSA"}
+    assert adapter.stream("period_notifications").to_native({}) == {}
+    assert adapter.stream("service_periods").to_native({"status": "active"}) == {
+        "status": "VOIMASSA"
+    }
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -349,7 +352,7 @@ def notification(adapter, status, **extra):
         "start_date": "2026-02-01",
         **extra,
     }
-    return adapter.to_native("period_notifications", record)
+    return adapter.stream("period_notifications").to_native(record)
 
 
 def test_write_notifications_once_per_key(adapter, running):
@@ -365,11 +368,11 @@ def test_write_notifications_once_per_key(adapter, running):
             ),
         ),
     ]
-    outcomes = adapter.write("period_notifications", items)
+    outcomes = adapter.stream("period_notifications").write(items)
     assert [o.idempotency_key for o in outcomes] == ["k1", "k2", "k3", "k4"]
     assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.OK, Outcome.SKIPPED, Outcome.OK]
     assert "planned" in outcomes[2].reason
-    again = adapter.write("period_notifications", list(reversed(items)))
+    again = adapter.stream("period_notifications").write(list(reversed(items)))
     assert [o.outcome for o in again] == [Outcome.OK, Outcome.SKIPPED, Outcome.OK, Outcome.OK]
     got = received(running)
     assert [n[m.N_KEY] for n in got] == ["k1", "k2", "k4"]
@@ -381,7 +384,9 @@ def test_write_notifications_once_per_key(adapter, running):
 def test_concurrent_repeats_create_one_notification(adapter, running):
     items = [WriteItem(f"c{i}", f"r{i}", notification(adapter, "active")) for i in range(5)]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: adapter.write("period_notifications", items), range(8)))
+        results = list(
+            pool.map(lambda _: adapter.stream("period_notifications").write(items), range(8))
+        )
     assert all(o.outcome == Outcome.OK for batch in results for o in batch)
     assert sorted(n[m.N_KEY] for n in received(running)) == [f"c{i}" for i in range(5)]
 
@@ -398,8 +403,7 @@ def test_concurrent_repeats_create_one_notification(adapter, running):
     ],
 )
 def test_missing_fields_are_permanent_and_named(adapter, running, record, field):
-    payload = adapter.to_native(
-        "period_notifications",
+    payload = adapter.stream("period_notifications").to_native(
         {
             k: v
             for k, v in {
@@ -411,7 +415,7 @@ def test_missing_fields_are_permanent_and_named(adapter, running, record, field)
             if v is not None
         },
     )
-    [outcome] = adapter.write("period_notifications", [WriteItem("m1", "r1", payload)])
+    [outcome] = adapter.stream("period_notifications").write([WriteItem("m1", "r1", payload)])
     assert outcome.outcome == Outcome.PERMANENT and field in outcome.reason
     assert not HETU_PATTERN.search(outcome.reason)
     assert received(running) == []
@@ -419,7 +423,7 @@ def test_missing_fields_are_permanent_and_named(adapter, running, record, field)
 
 def test_only_rehabilitative_work_activity_is_notified(adapter, running):
     payload = notification(adapter, "active", service_type="social_rehabilitation_group_coaching")
-    [outcome] = adapter.write("period_notifications", [WriteItem("s1", "r1", payload)])
+    [outcome] = adapter.stream("period_notifications").write([WriteItem("s1", "r1", payload)])
     assert outcome.outcome == Outcome.SKIPPED
     assert received(running) == []
 
@@ -427,22 +431,22 @@ def test_only_rehabilitative_work_activity_is_notified(adapter, running):
 def test_rejections_are_permanent(adapter, running):
     faults(running, reject_writes=True)
     items = [WriteItem(f"j{i}", f"r{i}", notification(adapter, "active")) for i in range(3)]
-    outcomes = adapter.write("period_notifications", items)
+    outcomes = adapter.stream("period_notifications").write(items)
     assert [o.outcome for o in outcomes] == [Outcome.PERMANENT] * 3
     assert all("refused" in o.reason for o in outcomes)
     assert received(running) == []
     # the same keys are accepted once the authority accepts again (a replay after a fix)
     faults(running)
-    assert {o.outcome for o in adapter.write("period_notifications", items)} == {Outcome.OK}
+    assert {o.outcome for o in adapter.stream("period_notifications").write(items)} == {Outcome.OK}
     assert len(received(running)) == 3
 
 
 def test_sandbox_rejects_invalid_notifications(adapter, running):
     bad = {**notification(adapter, "active"), m.N_PERSON_ID: "010190-999X", "daysPerWeek": 3}
-    [outcome] = adapter.write("period_notifications", [WriteItem("v1", "r1", bad)])
+    [outcome] = adapter.stream("period_notifications").write([WriteItem("v1", "r1", bad)])
     assert outcome.outcome == Outcome.PERMANENT and "daysPerWeek" in outcome.reason
     wrong_hetu = {**notification(adapter, "active"), m.N_PERSON_ID: "010190-999X"}
-    [outcome] = adapter.write("period_notifications", [WriteItem("v2", "r2", wrong_hetu)])
+    [outcome] = adapter.stream("period_notifications").write([WriteItem("v2", "r2", wrong_hetu)])
     assert outcome.outcome == Outcome.PERMANENT and m.N_PERSON_ID in outcome.reason
     assert not HETU_PATTERN.search(outcome.reason)
     assert received(running) == []
@@ -452,11 +456,11 @@ def test_a_failed_batch_call_is_transient_and_safe_to_repeat(adapter, running):
     items = [WriteItem(f"t{i}", f"r{i}", notification(adapter, "active")) for i in range(3)]
     faults(running, unavailable=True, retry_after=1)
     with pytest.raises(TransientError) as info:
-        adapter.write("period_notifications", items)
+        adapter.stream("period_notifications").write(items)
     assert info.value.status == 503
     faults(running)
-    assert {o.outcome for o in adapter.write("period_notifications", items)} == {Outcome.OK}
-    assert {o.outcome for o in adapter.write("period_notifications", items)} == {Outcome.OK}
+    assert {o.outcome for o in adapter.stream("period_notifications").write(items)} == {Outcome.OK}
+    assert {o.outcome for o in adapter.stream("period_notifications").write(items)} == {Outcome.OK}
     assert len(received(running)) == 3
 
 
@@ -470,11 +474,13 @@ def test_per_item_results_map_to_outcomes():
 
 
 def test_reset_restores_the_seeded_state(adapter, running):
-    adapter.write("period_notifications", [WriteItem("z1", "r1", notification(adapter, "active"))])
+    adapter.stream("period_notifications").write(
+        [WriteItem("z1", "r1", notification(adapter, "active"))]
+    )
     faults(running, malformed_every=1)
     control(running, "reset", "POST")
     assert received(running) == [] and control(running, "faults").json()["malformed_every"] == 0
-    assert adapter.to_canonical("clients", read_all(adapter, "clients", batch_size=1)[0])
+    assert adapter.stream("clients").to_canonical(read_all(adapter, "clients", batch_size=1)[0])
 
 
 # --- strict JSON: a bad record fails alone, a bad page fails as a page ------------------------
@@ -565,7 +571,7 @@ def test_a_record_with_a_flaw_is_a_dead_letter_and_the_rest_flows(
     else:  # where it was read: stable and printable
         assert bad.native_id == f"after {position_after(clients, 6)} #3"
     json.dumps(bad.data)  # kept as JSON in the dead letter
-    failure = translate(adapter, "clients", "Client", Rules.load(RULES), bad)
+    failure = translate(adapter.stream("clients"), Rules.load(RULES), bad)
     assert isinstance(failure, Failure)
     assert (failure.stage, failure.error_class, failure.field) == ("read", "contract", field)
     assert failure.native_ref.startswith("te_office/clients/")
@@ -579,7 +585,7 @@ def test_a_record_the_cursor_cannot_stand_on_is_read_again_with_the_next_page(
     cursor stops before it and the next page, which starts with it, takes it."""
     clients = expected["clients"]
     hostile(running, stream="clients", records={"13": without(clients[13], "clientId")})
-    batches = list(adapter.read("clients", None, 7))
+    batches = list(adapter.stream("clients").read(None, 7))
     assert [len(b.records) for b in batches[:3]] == [7, 6, 7]
     assert decode_cursor(batches[1].next_cursor) == (
         clients[12][m.MODIFIED],
@@ -596,7 +602,7 @@ def test_the_last_record_without_an_id_stops_the_stream_after_the_rest(adapter, 
     hostile(running, stream="clients", records={str(SIZE - 1): without(clients[-1], "clientId")})
     got = []
     with pytest.raises(PermanentError) as caught:
-        for batch in adapter.read("clients", None, 50):
+        for batch in adapter.stream("clients").read(None, 50):
             got += batch.records
     assert ids(got) == [c["clientId"] for c in clients[:-1]]
     message = str(caught.value)
@@ -638,7 +644,7 @@ def test_a_page_that_does_not_move_on_names_the_cursor(adapter, running, expecte
 
 def test_a_page_cut_short_is_transient_and_loses_nothing(adapter, running, expected):
     hostile(running, stream="clients", cut_after=1, cut_times=1)
-    pages = adapter.read("clients", None, 10)
+    pages = adapter.stream("clients").read(None, 10)
     first = next(pages)
     with pytest.raises(TransientError, match="ends before it is complete") as caught:
         next(pages)
@@ -657,9 +663,9 @@ def test_a_page_over_the_byte_cap_is_read_in_halves(adapter, running, expected, 
     clients = expected["clients"]
     halves = max(page_bytes(clients[i : i + 4]) for i in range(0, SIZE, 4))
     assert min(page_bytes(clients[i : i + 8]) for i in range(0, SIZE - 8, 8)) > halves
-    monkeypatch.setattr(m, "MAX_PAGE_BYTES", halves)
+    monkeypatch.setattr(ClientsStream, "max_page_bytes", halves)
     hostile(running, stream="clients")
-    batches = list(adapter.read("clients", None, 8))
+    batches = list(adapter.stream("clients").read(None, 8))
     assert ids(r for b in batches for r in b.records) == [c["clientId"] for c in clients]
     asked = limits_asked(running)
     assert asked[:3] == [8, 4, 4] and max(len(b.records) for b in batches) == 4
@@ -670,12 +676,12 @@ def test_only_a_single_record_over_the_byte_cap_fails_the_stream(
     adapter, running, expected, monkeypatch
 ):
     clients = expected["clients"]
-    monkeypatch.setattr(m, "MAX_PAGE_BYTES", 3000)
+    monkeypatch.setattr(ClientsStream, "max_page_bytes", 3000)
     assert page_bytes(clients[:8]) < 3000
     hostile(running, stream="clients", records={"20": raw(clients[20], note="x" * 5000)})
     got = []
     with pytest.raises(PermanentError) as caught:
-        for batch in adapter.read("clients", None, 8):
+        for batch in adapter.stream("clients").read(None, 8):
             got += batch.records
     assert ids(got) == [c["clientId"] for c in clients[:20]]
     message = str(caught.value)
@@ -701,10 +707,10 @@ def test_an_answer_without_usable_results_is_transient_and_resending_is_safe(
     items = [WriteItem(f"h{i}", f"r{i}", notification(adapter, "active")) for i in range(3)]
     hostile(running, answer=answer)
     with pytest.raises(TransientError, match="sending again with the same keys is safe"):
-        adapter.write("period_notifications", items)
+        adapter.stream("period_notifications").write(items)
     assert len(received(running)) == 3  # they were stored all the same
     hostile(running)
-    assert {o.outcome for o in adapter.write("period_notifications", items)} == {Outcome.OK}
+    assert {o.outcome for o in adapter.stream("period_notifications").write(items)} == {Outcome.OK}
     assert len(received(running)) == 3
 
 
@@ -716,7 +722,7 @@ def test_a_result_that_is_not_strict_json_is_no_verdict(adapter, running):
         ' {"idempotencyKey": "v1", "result": "accepted", "result": "rejected"},'
         ' {"idempotencyKey": "v2", "result": "accepted"}]}',
     )
-    outcomes = adapter.write("period_notifications", items)
+    outcomes = adapter.stream("period_notifications").write(items)
     assert [o.outcome for o in outcomes] == [Outcome.TRANSIENT, Outcome.TRANSIENT, Outcome.OK]
     assert "reason: holds a lone surrogate" in outcomes[0].reason
     assert "result: given 2 times" in outcomes[1].reason

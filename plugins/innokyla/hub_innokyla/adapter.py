@@ -1,15 +1,17 @@
 """Adapter of Innokylä: reads the practice-model catalogue, publishes and reads indicators.
 
-Both lists are paged by ``(modified, id)``; the cursor is that pair as JSON
-(:class:`hub.cursors.KeysetPaginator`: every answer parsed as strict JSON, a flawed record a
-dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`). Indicators are
-published in batches with one idempotency key per indicator; the published value is a
-string, the number or ``"<5"``. Every invented name is in :mod:`.mapping`.
+The adapter is the connection (the API key, :meth:`InnokylaAdapter.check`); each stream is a
+class of its own. Both lists are paged by ``(modified, id)``; the cursor is that pair as
+JSON (:class:`hub.paging.keyset.KeysetStream`: every answer parsed as strict JSON, a flawed
+record a dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`).
+Indicators are published in batches with one idempotency key per indicator
+(:class:`hub.writing.BatchOutcomes`); the published value is a string, the number or
+``"<5"``. Every invented name is in :mod:`.mapping`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -17,24 +19,21 @@ import httpx
 from hub import jsonsafe
 from hub.adapter import (
     Adapter,
-    Batch,
     CheckResult,
     NativeRecord,
-    StreamSpec,
+    RunContext,
     SystemConfig,
     WriteItem,
     WriteOutcome,
 )
-from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset
-from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError
+from hub.errors import ConfigError, DeliveryError, RecordError
 from hub.http import HttpService
-from hub.model import SUPPRESSED, CanonicalEntity, Indicator, PracticeModel
+from hub.model import SUPPRESSED, Indicator, PracticeModel
+from hub.paging.keyset import KeysetNames, KeysetStream, decode_keyset, encode_keyset
+from hub.writing import BatchOutcomes
 from hub_innokyla import mapping as m
 
-PATHS = {"practice_models": m.PATH_MODELS, "indicators": m.PATH_INDICATORS}
-ID_FIELD = {"practice_models": m.MODEL_ID, "indicators": m.IND_ID}
-MODIFIED_FIELD = {"practice_models": m.MODIFIED, "indicators": m.IND_PUBLISHED}
-#: Innokylä's names for paging (see hub.cursors)
+#: Innokylä's names for paging (see hub.paging.keyset)
 PAGING = KeysetNames(
     items=m.PAGE_ITEMS,
     has_more=m.PAGE_HAS_MORE,
@@ -66,8 +65,8 @@ def describe_error(response: httpx.Response, body: bytes) -> str:
     return f"{error.get('error', '')}: {error.get('message', '')}".strip(": ")
 
 
-def model_to_canonical(native_id: str, data: Mapping[str, Any]) -> PracticeModel:
-    where = f"{m.SYSTEM}/practice_models/{native_id}"
+def model_to_canonical(where: str, data: Mapping[str, Any]) -> PracticeModel:
+    """A catalogue entry as the canonical practice model; errors name the record ``where``."""
     sections = data.get(m.SECTIONS) or []
     if not isinstance(sections, list) or not all(isinstance(s, dict) for s in sections):
         raise RecordError(where, m.SECTIONS, "is not a list of sections")
@@ -92,8 +91,8 @@ def model_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
     return native
 
 
-def indicator_to_canonical(native_id: str, data: Mapping[str, Any]) -> Indicator:
-    where = f"{m.SYSTEM}/indicators/{native_id}"
+def indicator_to_canonical(where: str, data: Mapping[str, Any]) -> Indicator:
+    """A listed indicator as the canonical indicator; errors name the record ``where``."""
     value = data.get(m.IND_VALUE)
     if not isinstance(value, str) or not m.VALUE_PATTERN.match(value):
         raise RecordError(where, m.IND_VALUE, 'is neither a number nor "<5"')
@@ -116,22 +115,82 @@ def indicator_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
     return native
 
 
+class _Listed(KeysetStream):
+    """A list of Innokylä, ordered by ``(modified, id)`` and paged after the cursor."""
+
+    adapter: InnokylaAdapter
+    names = PAGING
+    max_page = m.MAX_PAGE
+    max_page_bytes = m.MAX_PAGE_BYTES
+
+    def get(self, params: dict[str, Any]) -> bytes:
+        return self.adapter.request("GET", self.path, self.max_page_bytes, params=params)
+
+    def ref(self, record: NativeRecord) -> str:
+        """How ``record`` is named in errors: ``innokyla/{stream}/{native id}``."""
+        return f"{self.system}/{self.name}/{record.native_id}"
+
+
+class PracticeModelsStream(_Listed):
+    name = "practice_models"
+    entity = PracticeModel
+    description = "the practice-model catalogue"
+    path = m.PATH_MODELS
+    id_field = m.MODEL_ID
+    modified_field = m.MODIFIED
+
+    def to_canonical(self, record: NativeRecord) -> PracticeModel:
+        return model_to_canonical(self.ref(record), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return model_to_native(record)
+
+
+class IndicatorsStream(_Listed):
+    """Indicators as Innokylä lists them (ordered by when they were published), and their
+    publication: a batch posted to :data:`.mapping.PATH_PUBLISH`, results matched by key."""
+
+    name = "indicators"
+    entity = Indicator
+    description = "aggregate indicators published for a practice model"
+    path = m.PATH_INDICATORS
+    id_field = m.IND_ID
+    modified_field = m.IND_PUBLISHED
+
+    def to_canonical(self, record: NativeRecord) -> Indicator:
+        return indicator_to_canonical(self.ref(record), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return indicator_to_native(record)
+
+    def write(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        outcomes = BatchOutcomes(items)
+        batch = [{**item.payload, m.IND_KEY: item.idempotency_key} for item in items]
+        for result in self._results({m.BATCH_ITEMS: batch}):
+            key = result.get(m.IND_KEY) if type(result) is dict else None
+            if type(key) is str and key:
+                outcomes.settle(_outcome(key, result))
+        return outcomes.result()
+
+    def _results(self, payload: Mapping[str, Any]) -> list[Any]:
+        """The per-item results of a publication (an answer without them is transient: the
+        indicators may have been published; resending them is safe)."""
+        return jsonsafe.results_of(
+            lambda: self.adapter.request("POST", m.PATH_PUBLISH, m.MAX_PAGE_BYTES, json=payload),
+            what=f"{self.system} POST {m.PATH_PUBLISH}",
+            key=m.BATCH_RESULTS,
+        )
+
+
 class InnokylaAdapter(Adapter):
     """Innokylä over JSON HTTP. Options: ``api_key`` (required)."""
 
     system_id = m.SYSTEM
     title = m.TITLE
-    streams = {
-        "practice_models": StreamSpec(PracticeModel, description="the practice-model catalogue"),
-        "indicators": StreamSpec(
-            Indicator,
-            writable=True,
-            description="aggregate indicators published for a practice model",
-        ),
-    }
+    streams = (PracticeModelsStream, IndicatorsStream)
 
-    def __init__(self, config: SystemConfig):
-        super().__init__(config)
+    def __init__(self, config: SystemConfig, context: RunContext | None = None):
+        super().__init__(config, context)
         key = config.options.get(m.OPTION_KEY)
         if not isinstance(key, str) or not key:
             raise ConfigError(f"systems.{config.system}.options.{m.OPTION_KEY}: required")
@@ -144,77 +203,19 @@ class InnokylaAdapter(Adapter):
     def close(self) -> None:
         self.http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
-        """One request; the body of the answer, capped at MAX_PAGE_BYTES."""
-        _, body = self.http.request(method, path, max_bytes=m.MAX_PAGE_BYTES, **kwargs)
+    def request(self, method: str, path: str, max_bytes: int, **kwargs: Any) -> bytes:
+        """One request; the body of the answer, capped at ``max_bytes``."""
+        _, body = self.http.request(method, path, max_bytes=max_bytes, **kwargs)
         return body
-
-    def _page(self, stream: str, params: dict[str, Any]) -> Any:
-        """One page of a list, parsed strictly: the paginator's fetch."""
-        body = self._request("GET", PATHS[stream], params=params)
-        return jsonsafe.parse(body, what=f"{m.SYSTEM} GET {PATHS[stream]}")
 
     def check(self) -> CheckResult:
         try:
-            page = self._page("practice_models", {m.Q_LIMIT: 1})
+            page = self.stream(PracticeModelsStream.name).fetch({m.Q_LIMIT: 1})
         except (DeliveryError, httpx.HTTPError, jsonsafe.JsonDocumentError) as exc:
             return CheckResult(False, str(exc))
         if type(page) is not dict or type(page.get(m.PAGE_ITEMS)) is not list:
             return CheckResult(False, f"{m.PROVIDER} answered, but not with a catalogue page")
         return CheckResult(True, f"{m.PROVIDER} answers with its practice-model catalogue")
-
-    def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
-        if stream not in PATHS:
-            raise PermanentError(f"{m.SYSTEM} has no readable stream {stream!r}")
-        yield from KeysetPaginator(
-            lambda params: self._page(stream, params),
-            system=m.SYSTEM,
-            stream=stream,
-            id_field=ID_FIELD[stream],
-            modified_field=MODIFIED_FIELD[stream],
-            cursor=cursor,
-            limit=min(batch_size, m.MAX_PAGE),
-            names=PAGING,
-            max_bytes=m.MAX_PAGE_BYTES,
-        )
-
-    def _results(self, stream: str, payload: Mapping[str, Any]) -> list[Any]:
-        """The per-item results of a publication (an answer without them is transient: the
-        indicators may have been published; resending them is safe)."""
-        return jsonsafe.results_of(
-            lambda: self._request("POST", m.PATH_PUBLISH, json=payload),
-            what=f"{m.SYSTEM} POST {m.PATH_PUBLISH}",
-            key=m.BATCH_RESULTS,
-        )
-
-    def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
-        if stream == "practice_models":
-            return model_to_canonical(record.native_id, record.data)
-        if stream == "indicators":
-            return indicator_to_canonical(record.native_id, record.data)
-        raise RecordError(f"{m.SYSTEM}/{stream}/{record.native_id}", None, "unknown stream")
-
-    def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        if stream == "indicators":
-            return indicator_to_native(record)
-        if stream == "practice_models":
-            return model_to_native(record)
-        raise PermanentError(f"{m.SYSTEM} cannot translate to stream {stream!r}")
-
-    def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        if stream != "indicators":
-            raise PermanentError(f"{m.SYSTEM} stream {stream!r} is not writable")
-        batch = [{**i.payload, m.IND_KEY: i.idempotency_key} for i in items]
-        outcomes: dict[str, WriteOutcome] = {}
-        for r in self._results(stream, {m.BATCH_ITEMS: batch}):
-            key = r.get(m.IND_KEY) if type(r) is dict else None
-            if type(key) is str and key:
-                outcomes[key] = _outcome(key, r)
-        return [
-            outcomes.get(i.idempotency_key)
-            or WriteOutcome.transient(i.idempotency_key, "no result was returned for it")
-            for i in items
-        ]
 
 
 def _outcome(key: str, result: Mapping[str, Any]) -> WriteOutcome:

@@ -2,7 +2,7 @@
 
 Innokylä publishes no API (DOMAIN.md): the paths, headers, query parameters and JSON field
 names below are invented, modelled on the public practice-model page (basic-data block and
-sections) and on REST conventions. ``schemas/innokyla/`` describes the resulting JSON (a
+sections) and on REST conventions. ``hub_innokyla/schemas/`` describes the resulting JSON (a
 practice model; an indicator as published and as listed). Replace this module and those
 schemas when a real specification appears.
 """

@@ -58,6 +58,8 @@ MONTH = "kuukausi"
 ROWS_ATTR = "rivit"
 FROM = "alkaen"  # sequence number (billing list: line number) to start from
 MAX = "enintaan"
+#: the most records a page may be asked for (``PageSize`` of the schema)
+MAX_PAGE_SIZE = 10_000
 NEXT = "seuraava"  # the sequence number to ask for next (when more follow)
 MORE = "lisaa"  # "true" when more follow
 # billing list

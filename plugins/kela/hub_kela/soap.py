@@ -12,11 +12,13 @@ from lxml import etree
 
 from hub.errors import DeliveryError, PermanentError, TransientError
 from hub.privacy import redact
-from hub.settings import PROJECT_ROOT
+from hub.resources import PackagedFile
 from hub.xmlsafe import load_schema
 from hub_kela import mapping as m
 
-XROAD_XSD = PROJECT_ROOT / "schemas" / "x-road" / "xroad.xsd"
+#: the official X-Road message schema (it imports ``identifiers.xsd`` beside it), carried by
+#: this package: ``hub_kela/schemas/x-road/``
+XROAD_XSD = PackagedFile("hub_kela", "schemas", "x-road", "xroad.xsd")
 NSMAP = {"soapenv": m.SOAP_NS, "xrd": m.XROAD_NS, "id": m.ID_NS, "k": m.KELA_NS}
 
 
@@ -34,7 +36,7 @@ def k(name: str) -> str:
 
 @functools.cache
 def xroad_schema() -> etree.XMLSchema:
-    return load_schema(XROAD_XSD)
+    return load_schema(XROAD_XSD.path())  # ConfigError naming the file when it is missing
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Every name of the municipal case system's batch interface that the hub had to invent.
 
 Effica/Lifecare, ProConsona and Apotti publish no API (DOMAIN.md). The case system is
-modelled as a nightly XML batch export (``schemas/municipal/export.xsd``) and an XML import
-endpoint (``schemas/municipal/import.xsd``); element and attribute names, namespaces, paths
+modelled as a nightly XML batch export (``schemas/export.xsd`` of this package) and an XML
+import endpoint (``schemas/import.xsd``); element and attribute names, namespaces, paths
 and code values below mirror those schemas. When a real specification appears, this module
 and the XSDs change, nothing else.
 """
@@ -26,7 +26,7 @@ from hub.model import (
     Notification,
     ServiceEpisode,
 )
-from hub.settings import PROJECT_ROOT
+from hub.resources import PackagedFile
 
 SYSTEM = "municipal"
 TITLE = "Municipal social-welfare case system (nightly XML export, XML import)"
@@ -35,9 +35,10 @@ OPTION_MUNICIPALITY = "municipality_code"
 SANDBOX_MUNICIPALITY = "743"  # Seinäjoki
 
 # --- schemas and namespaces ---------------------------------------------------------------
-SCHEMA_DIR = PROJECT_ROOT / "schemas" / "municipal"
-EXPORT_XSD = SCHEMA_DIR / "export.xsd"
-IMPORT_XSD = SCHEMA_DIR / "import.xsd"
+#: carried by this package (``hub_municipal/schemas/``, with ``records.xsd`` they include);
+#: found when first used, a ConfigError naming the package and the file when missing
+EXPORT_XSD = PackagedFile("hub_municipal", "schemas", "export.xsd")
+IMPORT_XSD = PackagedFile("hub_municipal", "schemas", "import.xsd")
 EXPORT_NS = "urn:fi:hub:municipal:export:1"
 IMPORT_NS = "urn:fi:hub:municipal:import:1"
 
@@ -123,6 +124,9 @@ class Field:
 
 @dataclass(frozen=True)
 class RecordType:
+    """One kind of record of the interface: its element in the schemas, the canonical
+    entity it carries, and its fields."""
+
     element: str
     #: prefix of the case system's ids of this record type (``E-000123``)
     id_prefix: str
@@ -145,153 +149,167 @@ class RecordType:
         return None if set(fields) == set(self.entity.model_fields) else fields
 
 
-RECORD_TYPES: dict[str, RecordType] = {
-    "clients": RecordType(
-        "client",
-        "C",
-        Client,
-        (
-            Field("hetu", "hetu", required=True),
-            Field("firstName", "first_name"),
-            Field("lastName", "last_name"),
-            Field("homeMunicipality", "home_municipality"),
-            Field("language", "language"),
-        ),
+CLIENT = RecordType(
+    "client",
+    "C",
+    Client,
+    (
+        Field("hetu", "hetu", required=True),
+        Field("firstName", "first_name"),
+        Field("lastName", "last_name"),
+        Field("homeMunicipality", "home_municipality"),
+        Field("language", "language"),
     ),
-    "service_episodes": RecordType(
-        "episode",
-        "E",
-        ServiceEpisode,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
-            Field("providerBusinessId", "provider_business_id"),
-            Field("decisionDate", "decision_date"),
-            Field("startDate", "start_date"),
-            Field("plannedEndDate", "planned_end_date"),
-            Field("actualEndDate", "actual_end_date"),
-            Field("daysPerWeek", "days_per_week"),
-            Field("hoursPerDay", "hours_per_day", decimal=True),
-            Field("status", "status", required=True, codes=STATUS_CODES),
-            Field("interruptionReason", "interruption_reason"),
-            Field("practiceModel", "practice_model"),
-            Field("outcome", "outcome", codes=OUTCOME_CODES),
-        ),
-    ),
-    "activation_plans": RecordType(
-        "plan",
-        "P",
-        ActivationPlan,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("drawnUp", "drawn_up_date", required=True),
-            Field("goal", "goals", required=True, repeated=True),
-            Field("measure", "measures", repeated=True),
-            Field("official", "responsible_official", required=True),
-            Field("reviewDate", "review_date"),
-        ),
-    ),
-    "attendance": RecordType(
-        "attendance",
-        "A",
-        Attendance,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
-            Field("episodeStart", "episode_start_date", required=True),
-            Field("providerBusinessId", "provider_business_id"),
-            Field("week", "week", required=True),
-            Field("attendedDate", "attended_dates", repeated=True),
-            Field("absentDate", "absent_dates", repeated=True),
-        ),
-        imported=False,
-    ),
-    "assessments": RecordType(
-        "assessment",
-        "K",
-        Assessment,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("assessedOn", "assessed_on", required=True),
-            Field("workAbility", "work_ability"),
-            Field("keho", "keho"),
-            Field("mieli", "mieli"),
-            Field("taidot", "taidot"),
-            Field("arki", "arki"),
-            Field("osallisuus", "osallisuus"),
-        ),
-        imported=False,
-    ),
-    "billing_lines": RecordType(
-        "billingLine",
-        "L",
-        BillingLine,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("billingMonth", "billing_month", required=True),
-            Field("municipality", "municipality_code", required=True),
-            Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
-            Field("daysFrom", "days_from", required=True),
-            Field("daysTo", "days_to", required=True),
-            Field("benefitPaid", "benefit_paid", required=True, decimal=True),
-            Field("sharePercent", "share_percent", required=True, decimal=True),
-            Field("municipalShare", "municipal_share", required=True, decimal=True),
-            Field("dueDate", "due_date", required=True),
-        ),
-        exported=False,
-    ),
-    "benefit_days": RecordType(
-        "benefitDays",
-        "B",
-        BenefitDays,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
-            Field("asOf", "as_of", required=True),
-            Field("cumulativeDays", "cumulative_days", required=True),
-            Field("payingMunicipality", "paying_municipality"),
-        ),
-        exported=False,
-    ),
-    "kela_notifications": RecordType(
-        "kelaNotice",
-        "N",
-        Notification,
-        (
-            Field("hetu", "client_hetu", required=True),
-            Field("noticeKind", "kind", required=True, codes=NOTICE_CODES),
-            Field("reference", "reference", required=True),
-            Field("sentAt", "sent_at", required=True),
-            Field("municipality", "municipality_code", required=True),
-            Field("reason", "reason"),
-            Field("urgent", "urgent"),
-        ),
-        exported=False,
-    ),
-}
-BY_ELEMENT: dict[str, RecordType] = {rt.element: rt for rt in RECORD_TYPES.values()}
-_REQUIRED = {rt.element: tuple(f for f in rt.fields if f.required) for rt in RECORD_TYPES.values()}
+)
 
+EPISODE = RecordType(
+    "episode",
+    "E",
+    ServiceEpisode,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
+        Field("providerBusinessId", "provider_business_id"),
+        Field("decisionDate", "decision_date"),
+        Field("startDate", "start_date"),
+        Field("plannedEndDate", "planned_end_date"),
+        Field("actualEndDate", "actual_end_date"),
+        Field("daysPerWeek", "days_per_week"),
+        Field("hoursPerDay", "hours_per_day", decimal=True),
+        Field("status", "status", required=True, codes=STATUS_CODES),
+        Field("interruptionReason", "interruption_reason"),
+        Field("practiceModel", "practice_model"),
+        Field("outcome", "outcome", codes=OUTCOME_CODES),
+    ),
+)
 
-def record_type(stream: str) -> RecordType:
-    try:
-        return RECORD_TYPES[stream]
-    except KeyError:
-        raise NotImplementedError(f"{SYSTEM} has no stream {stream!r}") from None
+PLAN = RecordType(
+    "plan",
+    "P",
+    ActivationPlan,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("drawnUp", "drawn_up_date", required=True),
+        Field("goal", "goals", required=True, repeated=True),
+        Field("measure", "measures", repeated=True),
+        Field("official", "responsible_official", required=True),
+        Field("reviewDate", "review_date"),
+    ),
+)
 
+ATTENDANCE = RecordType(
+    "attendance",
+    "A",
+    Attendance,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
+        Field("episodeStart", "episode_start_date", required=True),
+        Field("providerBusinessId", "provider_business_id"),
+        Field("week", "week", required=True),
+        Field("attendedDate", "attended_dates", repeated=True),
+        Field("absentDate", "absent_dates", repeated=True),
+    ),
+    imported=False,
+)
 
-#: (native, canonical, codes) of every field of a stream, for the per-record loop
+ASSESSMENT = RecordType(
+    "assessment",
+    "K",
+    Assessment,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("assessedOn", "assessed_on", required=True),
+        Field("workAbility", "work_ability"),
+        Field("keho", "keho"),
+        Field("mieli", "mieli"),
+        Field("taidot", "taidot"),
+        Field("arki", "arki"),
+        Field("osallisuus", "osallisuus"),
+    ),
+    imported=False,
+)
+
+BILLING_LINE = RecordType(
+    "billingLine",
+    "L",
+    BillingLine,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("billingMonth", "billing_month", required=True),
+        Field("municipality", "municipality_code", required=True),
+        Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
+        Field("daysFrom", "days_from", required=True),
+        Field("daysTo", "days_to", required=True),
+        Field("benefitPaid", "benefit_paid", required=True, decimal=True),
+        Field("sharePercent", "share_percent", required=True, decimal=True),
+        Field("municipalShare", "municipal_share", required=True, decimal=True),
+        Field("dueDate", "due_date", required=True),
+    ),
+    exported=False,
+)
+
+BENEFIT_DAYS = RecordType(
+    "benefitDays",
+    "B",
+    BenefitDays,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
+        Field("asOf", "as_of", required=True),
+        Field("cumulativeDays", "cumulative_days", required=True),
+        Field("payingMunicipality", "paying_municipality"),
+    ),
+    exported=False,
+)
+
+KELA_NOTICE = RecordType(
+    "kelaNotice",
+    "N",
+    Notification,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("noticeKind", "kind", required=True, codes=NOTICE_CODES),
+        Field("reference", "reference", required=True),
+        Field("sentAt", "sent_at", required=True),
+        Field("municipality", "municipality_code", required=True),
+        Field("reason", "reason"),
+        Field("urgent", "urgent"),
+    ),
+    exported=False,
+)
+
+#: every record type of the interface, in the schemas' order
+RECORD_TYPES: tuple[RecordType, ...] = (
+    CLIENT,
+    EPISODE,
+    PLAN,
+    ATTENDANCE,
+    ASSESSMENT,
+    BILLING_LINE,
+    BENEFIT_DAYS,
+    KELA_NOTICE,
+)
+BY_ELEMENT: dict[str, RecordType] = {rt.element: rt for rt in RECORD_TYPES}
+_REQUIRED = {rt.element: tuple(f for f in rt.fields if f.required) for rt in RECORD_TYPES}
+#: (native, canonical, codes) of every field of a record type, for the per-record loop
 _READ_PLAN = {
-    stream: tuple((f.native, f.canonical, f.codes) for f in rt.fields)
-    for stream, rt in RECORD_TYPES.items()
+    rt.element: tuple((f.native, f.canonical, f.codes) for f in rt.fields) for rt in RECORD_TYPES
+}
+#: (field, canonical code -> native code) of every field of a record type, for writing
+_WRITE_PLAN = {
+    rt.element: tuple(
+        (f, {v: k for k, v in f.codes.items()} if f.codes is not None else None) for f in rt.fields
+    )
+    for rt in RECORD_TYPES
 }
 
 
-def to_canonical(stream: str, native_id: str, data: Mapping[str, Any]) -> CanonicalEntity:
-    """The canonical entity of an exported record (``data`` from :func:`record_fields`)."""
-    rt = record_type(stream)
+def to_canonical(rt: RecordType, data: Mapping[str, Any], where: str) -> CanonicalEntity:
+    """The canonical entity of an exported record (``data`` from ``record_fields``);
+    ``where`` names the record in errors (``municipal/service_episodes/E-000001``)."""
     values: dict[str, Any] = {}
-    for native, canonical, codes in _READ_PLAN[stream]:
+    for native, canonical, codes in _READ_PLAN[rt.element]:
         value = data.get(native)
         if value is None or value == "" or value == []:  # absent, empty, no repeated element
             continue
@@ -299,34 +317,22 @@ def to_canonical(stream: str, native_id: str, data: Mapping[str, Any]) -> Canoni
             try:
                 value = codes[value]
             except (KeyError, TypeError):
-                raise RecordError(
-                    f"{SYSTEM}/{stream}/{native_id}", native, "not a code of the case system"
-                ) from None
+                raise RecordError(where, native, "not a code of the case system") from None
         values[canonical] = value
     return rt.entity.model_validate(values)
 
 
-#: (field, canonical code -> native code) of every field of a stream, for writing
-_WRITE_PLAN = {
-    stream: tuple(
-        (f, {v: k for k, v in f.codes.items()} if f.codes is not None else None) for f in rt.fields
-    )
-    for stream, rt in RECORD_TYPES.items()
-}
-
-
-def to_native(stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
+def to_native(rt: RecordType, record: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Native fields (text, or lists of text) from a canonical record as JSON; fields the
-    record lacks are left out."""
-    record_type(stream)  # an unknown stream is an error naming it
+    record lacks are left out. ``where`` names the stream in errors (``municipal/clients``)."""
     native: dict[str, Any] = {}
-    for f, reverse in _WRITE_PLAN[stream]:
+    for f, reverse in _WRITE_PLAN[rt.element]:
         value = record.get(f.canonical)
         if value is None or value == []:
             continue
         if reverse is not None:
             if value not in reverse:
-                raise RecordError(f"{SYSTEM}/{stream}", f.canonical, "no code in the case system")
+                raise RecordError(where, f.canonical, "no code in the case system")
             value = reverse[value]
         if f.decimal:
             value = _decimal_text(value)
@@ -337,17 +343,17 @@ def to_native(stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
     return native
 
 
-def describe(stream: str, native: str) -> str:
-    """``native (canonical)`` for a field of the stream's records, else the name alone."""
-    for f in record_type(stream).fields:
+def describe(rt: RecordType, native: str) -> str:
+    """``native (canonical)`` for a field of the record type, else the name alone."""
+    for f in rt.fields:
         if f.native == native:
             return f"{f.native} ({f.canonical})"
     return native
 
 
-def missing_required(stream: str, native: Mapping[str, Any]) -> list[Field]:
+def missing_required(rt: RecordType, native: Mapping[str, Any]) -> list[Field]:
     """The fields the XSD requires that ``native`` lacks."""
-    return [f for f in record_type(stream).required() if not native.get(f.native)]
+    return [f for f in rt.required() if not native.get(f.native)]
 
 
 def _decimal_text(value: Any) -> Any:

@@ -105,7 +105,7 @@ class CaseSystem:
             listed.append(_listing(export_id, data.export_counts(self.size, index)))
         with self.lock:
             for export_id, records in self.nightly_exports.items():
-                counts = {rt.element: 0 for rt in m.RECORD_TYPES.values() if rt.exported}
+                counts = {rt.element: 0 for rt in m.RECORD_TYPES if rt.exported}
                 for element, _, _ in records:
                     counts[element] += 1
                 listed.append(_listing(export_id, counts))
@@ -206,7 +206,7 @@ def _kela_problem(element: str, f: dict[str, Any], municipality: str) -> str | N
     for name in (m.KELA_MUNICIPALITY, m.KELA_PAYING_MUNICIPALITY):
         if f.get(name) and f[name] != municipality:
             return f"{name}: municipality {f[name]} is not {municipality}, served here"
-    if element != m.RECORD_TYPES["billing_lines"].element:
+    if element != m.BILLING_LINE.element:
         return None
     if int(f["daysTo"]) < int(f["daysFrom"]):
         return "daysTo: before daysFrom"

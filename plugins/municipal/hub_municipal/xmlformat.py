@@ -1,4 +1,7 @@
-"""Building and reading the case system's XML documents, shared by adapter and sandbox.
+"""The case system's XML documents, shared by adapter and sandbox: the record elements'
+fields, writing an export (chunk by chunk), and the ``<import>`` document and its
+``<importResponse>``. Reading an export as it streams in is :mod:`.export_reader`'s;
+checking an import before it is sent, :mod:`.import_check`'s.
 
 Every parse goes through :mod:`hub.xmlsafe`; documents are built with lxml's element API
 (small import documents) or its incremental writer (exports, which may be large).
@@ -8,26 +11,12 @@ from __future__ import annotations
 
 import functools
 import io
-import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
-from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from hub.privacy import redact
-from hub.xmlsafe import (
-    ElementStream,
-    Foreign,
-    RecordValidator,
-    XmlContractError,
-    XmlSyntaxError,
-    describe_invalid,
-    load_schema,
-    make_parser,
-    parse_bytes,
-)
+from hub.xmlsafe import load_schema, parse_bytes
 from hub_municipal import mapping as m
 
 #: (element name, the case system's id, fields) of one exported record
@@ -67,19 +56,14 @@ def import_schema() -> etree.XMLSchema:
 
 
 @functools.cache
-def _exported() -> tuple[str, ...]:
-    """The record elements of the export."""
-    return tuple(rt.element for rt in m.RECORD_TYPES.values() if rt.exported)
-
-
-@functools.cache
 def _repeated(tag: str) -> frozenset[str]:
     """The repeated children of the record element ``tag`` (qualified)."""
     return frozenset(m.BY_ELEMENT[etree.QName(tag).localname].repeated())
 
 
 @functools.cache
-def _localname(tag: str) -> str:
+def localname(tag: str) -> str:
+    """The name of a qualified tag without its namespace."""
     return etree.QName(tag).localname
 
 
@@ -89,7 +73,7 @@ def record_fields(elem: etree._Element) -> dict[str, Any]:
     repeated = _repeated(elem.tag)
     out: dict[str, Any] = {name: [] for name in repeated}
     for child in elem:
-        name = _localname(child.tag)
+        name = localname(child.tag)
         if name in repeated:
             out[name].append(child.text or "")
         else:
@@ -104,7 +88,7 @@ def fields_as_read(elem: etree._Element) -> dict[str, Any]:
     repeated = _repeated(elem.tag)
     out: dict[str, Any] = {name: [] for name in repeated}
     for child in elem:
-        name = _localname(child.tag)
+        name = localname(child.tag)
         text = "".join(child.itertext())
         if name in repeated:
             out[name].append(text)
@@ -116,7 +100,7 @@ def fields_as_read(elem: etree._Element) -> dict[str, Any]:
     return out
 
 
-def _children(element: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def record_children(element: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """(child name, text) of a record in the XSD's order; missing fields are left out."""
     for f in m.BY_ELEMENT[element].fields:
         value = fields.get(f.native)
@@ -151,7 +135,7 @@ def export_chunks(
             xf.write("\n")
             for element, record_id, fields in records:
                 with xf.element(qname(ns, element), {m.RECORD_ID_ATTR: record_id}):
-                    for name, text in _children(element, fields):
+                    for name, text in record_children(element, fields):
                         with xf.element(qname(ns, name)):
                             xf.write(text)
                 xf.write("\n")
@@ -162,156 +146,16 @@ def export_chunks(
     yield buf.getvalue() + b"\n"
 
 
-class ExportItem(NamedTuple):
-    """One record of an export read for a stream: the case system's id, its fields and,
-    when it breaks the export's contract, what is wrong (then ``fields`` keeps everything
-    that was read, and ``xml`` the record as it came)."""
-
-    record_id: str
-    fields: dict[str, Any]
-    problem: tuple[str, str] | None = None
-    #: an element of no known kind among the records (not a record of the stream's kind)
-    foreign: bool = False
-
-
-#: the most of an invalid record's XML kept for its dead letter
-KEEP_XML = 64 * 1024
-
-
-@functools.cache
-def _record_validator() -> RecordValidator:
-    return RecordValidator(m.EXPORT_XSD)
-
-
-class ExportReader:
-    """An export streamed for one kind of record, checked in parts (the XSD as a whole is
-    never given to the streaming parser, see :mod:`hub.xmlsafe`):
-
-    - the start tag: valid (``exportId``, ``municipality``, ``generated``), the export id
-      the one asked for, the municipality the adapter's;
-    - each record of the kind on its own against its declaration in export.xsd: an
-      invalid record is yielded with its problem (it becomes a dead letter; the others flow);
-    - every element among the records that is none of the export's kinds is yielded as a
-      record with a problem too (it may be a record of any kind: nothing is dropped unseen);
-    - the document must end: :class:`hub.xmlsafe.IncompleteXmlError` if it stops short.
-
-    After the iteration ``counts`` holds the records of each kind the document held, for
-    the adapter to compare with what the export listing declared. Raises
-    :class:`DocumentError` (another municipality), :class:`ExportMismatch` (another export)
-    and the errors of :mod:`hub.xmlsafe`.
-    """
-
-    def __init__(
-        self,
-        chunks: Iterable[bytes],
-        element: str,
-        *,
-        export_id: str | None = None,
-        municipality: str | None = None,
-    ):
-        self.element, self.export_id, self.municipality = element, export_id, municipality
-        others = [qname(m.EXPORT_NS, e) for e in _exported() if e != element]
-        self.stream = ElementStream(
-            chunks,
-            qname(m.EXPORT_NS, element),
-            siblings=others,
-            max_bytes=m.EXPORT_MAX_BYTES,
-            foreign=True,
-        )
-        self._checked = False
-        self._where = f"{export_id}/" if export_id else ""
-        #: elements among the records of no known kind, by name
-        self.foreign: dict[str, int] = {}
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Elements among the records of each name (the export's kinds and any other) the
-        document held."""
-        counts = {_localname(tag): n for tag, n in self.stream.counts.items()}
-        for name, n in self.foreign.items():
-            counts[name] = counts.get(name, 0) + n
-        return counts
-
-    @property
-    def bytes(self) -> int:
-        return self.stream.bytes
-
-    def __iter__(self) -> Iterator[ExportItem]:
-        validator = _record_validator()
-        for item in self.stream:
-            if not self._checked:
-                self._check_root()
-            if isinstance(item, Foreign):
-                self.foreign[item.name] = self.foreign.get(item.name, 0) + 1
-                yield self._foreign(item)
-                continue
-            record_id = item.get(m.RECORD_ID_ATTR) or f"{self._where}line-{item.sourceline}"
-            invalid = validator.invalid(item)
-            if invalid is None:
-                yield ExportItem(record_id, record_fields(item))
-                continue
-            fields = fields_as_read(item)
-            fields["_xml"] = etree.tostring(item, encoding="unicode", with_tail=False)[:KEEP_XML]
-            where = f" (line {invalid.line})" if invalid.line else ""
-            message = f"not valid against {m.EXPORT_XSD.name}{where}: {invalid.message}"
-            yield ExportItem(record_id, fields, (invalid.name, message))
-        if not self._checked:  # an export without records
-            self._check_root()
-
-    def _check_root(self) -> None:
-        root = self.stream.root
-        self._checked = True
-        if (
-            root is None
-            or etree.QName(root).localname != m.EXPORT_ROOT
-            or (etree.QName(root).namespace != m.EXPORT_NS)
-        ):
-            name = etree.QName(root).text if root is not None else "none"
-            raise XmlContractError(f"the root element is {name}, not <{m.EXPORT_ROOT}>")
-        invalid = _record_validator().invalid_shallow(root)
-        if invalid is not None:
-            raise XmlContractError(f"<{m.EXPORT_ROOT}> {invalid.name}: {invalid.message}")
-        found = root.get(m.EXPORT_ID_ATTR)
-        if self.export_id is not None and found != self.export_id:
-            raise ExportMismatch(f"the document is export {found}, not {self.export_id}")
-        found = root.get(m.EXPORT_MUNICIPALITY_ATTR)
-        if self.municipality is not None and found != self.municipality:
-            raise DocumentError(f"the export is of municipality {found}, not {self.municipality}")
-
-    def _foreign(self, item: Foreign) -> ExportItem:
-        where = f"line {item.line}" if item.line else "somewhere"
-        return ExportItem(
-            f"{self._where}{item.name}@line-{item.line}",
-            {"_xml": item.xml},
-            (item.name, f"<{item.name}> ({where}) is none of the export's records"),
-            foreign=True,
-        )
-
-
-class ExportMismatch(DocumentError):
-    """The document is not the export it was asked for (its ``exportId`` differs)."""
-
-
-def read_export(
-    chunks: Iterable[bytes], element: str, *, municipality: str | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(id, fields) of each valid ``element`` record of an export (:class:`ExportReader`);
-    a record that is not valid raises :class:`hub.xmlsafe.XmlSyntaxError` naming it."""
-    for item in ExportReader(chunks, element, municipality=municipality):
-        if item.problem is not None:
-            raise XmlSyntaxError(f"record {item.record_id}, {item.problem[0]}: {item.problem[1]}")
-        yield item.record_id, item.fields
-
-
 # --- import ---------------------------------------------------------------------------------
 
 
 def import_document(municipality: str, items: Iterable[ImportItem]) -> bytes:
     """An ``<import>`` document of delivery items."""
-    return etree.tostring(_import_root(municipality, items), xml_declaration=True, encoding="UTF-8")
+    return etree.tostring(import_root(municipality, items), xml_declaration=True, encoding="UTF-8")
 
 
-def _import_root(municipality: str, items: Iterable[ImportItem]) -> etree._Element:
+def import_root(municipality: str, items: Iterable[ImportItem]) -> etree._Element:
+    """The ``<import>`` element of delivery items, for a document or to check items."""
     ns = m.IMPORT_NS
     root = etree.Element(
         qname(ns, m.IMPORT_ROOT), {m.IMPORT_MUNICIPALITY_ATTR: municipality}, nsmap={None: ns}
@@ -321,82 +165,9 @@ def _import_root(municipality: str, items: Iterable[ImportItem]) -> etree._Eleme
         if item.record_id:
             attrs[m.RECORD_ID_ATTR] = item.record_id
         elem = etree.SubElement(root, qname(ns, item.element), attrs)
-        for name, text in _children(item.element, item.fields):
+        for name, text in record_children(item.element, item.fields):
             etree.SubElement(elem, qname(ns, name)).text = text
     return root
-
-
-@functools.cache
-def _item_schema() -> etree.XMLSchema:
-    """import.xsd for checking single items (an instance of its own: a validator keeps its
-    error log, so it is used under :data:`_checking` only)."""
-    return load_schema(m.IMPORT_XSD)
-
-
-_checking = threading.Lock()
-#: text an XML 1.0 document can hold
-_XML_TEXT = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
-
-
-def _import_text(municipality: str, items: Iterable[ImportItem]) -> bytes:
-    """An ``<import>`` document written as text (names from :mod:`.mapping`, values escaped
-    by the standard library): a third faster than building it element by element, and
-    :func:`valid_import` parses it back against the schema before it is sent."""
-    parts = [
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<{m.IMPORT_ROOT} xmlns={quoteattr(m.IMPORT_NS)} '
-        f"{m.IMPORT_MUNICIPALITY_ATTR}={quoteattr(municipality)}>"
-    ]
-    for item in items:
-        record_id = f" {m.RECORD_ID_ATTR}={quoteattr(item.record_id)}" if item.record_id else ""
-        parts.append(f"<{item.element} {m.KEY_ATTR}={quoteattr(item.key)}{record_id}>")
-        for name, text in _children(item.element, item.fields):
-            parts.append(f"<{name}>{escape(text)}</{name}>")
-        parts.append(f"</{item.element}>")
-    parts.append(f"</{m.IMPORT_ROOT}>")
-    return "".join(parts).encode()
-
-
-@functools.cache
-def _validating_parser() -> etree.XMLParser:
-    return make_parser(_item_schema())
-
-
-def valid_import(municipality: str, items: list[ImportItem]) -> bytes | None:
-    """The ``<import>`` document of ``items`` if it is valid against import.xsd, else None:
-    one validation of the whole batch, the common case (:func:`item_problem` then finds
-    which items are not)."""
-    document = _import_text(municipality, items)
-    with _checking:
-        try:
-            etree.fromstring(document, _validating_parser())
-        except etree.XMLSyntaxError:  # not valid (or a value XML cannot hold)
-            return None
-    return document
-
-
-def item_problem(municipality: str, item: ImportItem) -> tuple[str, str] | None:
-    """(native field, what is wrong) when ``item`` alone is not valid against import.xsd,
-    else None. Checked before sending, so that one bad record does not make the case system
-    refuse the whole document. The description never quotes the record's values."""
-    try:
-        root = _import_root(municipality, [item])
-    except ValueError:  # lxml: a control character or the like in a value
-        for name, text in _children(item.element, item.fields):
-            if not _XML_TEXT.fullmatch(text):
-                return name, "contains characters an XML document cannot hold"
-        return item.element, "contains characters an XML document cannot hold"
-    schema = _item_schema()
-    with _checking:
-        if schema.validate(root):
-            return None
-        message = schema.error_log[0].message if schema.error_log else "not valid"
-    values = {
-        str(v)
-        for value in item.fields.values()
-        for v in (value if isinstance(value, list) else [value])
-    }
-    name, text = describe_invalid(message, values, item.element)
-    return name, redact(text)
 
 
 def read_import(body: bytes) -> tuple[str, list[ImportItem]]:

@@ -1,16 +1,18 @@
 """Adapter of the employment authority's client-data service (X-Road REST, JSON).
 
-Reads clients, service periods and activation plans page by page with a
-``(modified, id)`` cursor (:class:`hub.cursors.KeysetPaginator`: every answer parsed as
-strict JSON, a flawed record a dead letter of its own, pages capped at
-:data:`.mapping.MAX_PAGE_BYTES`), and writes the municipality's period notifications in
-batches, one idempotency key per notification. Every invented name is in :mod:`.mapping`.
+The adapter is the connection (the X-Road client header, a fresh ``X-Road-Id`` per request,
+:meth:`TeOfficeAdapter.check`); each stream is a class of its own. Clients, service periods
+and activation plans are lists read page by page with a ``(modified, id)`` cursor
+(:class:`hub.paging.keyset.KeysetStream`: every answer parsed as strict JSON, a flawed record
+a dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`); the
+municipality's period notifications are written in batches, one idempotency key per
+notification (:class:`hub.writing.BatchOutcomes`). Every invented name is in :mod:`.mapping`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -18,22 +20,22 @@ import httpx
 from hub import jsonsafe
 from hub.adapter import (
     Adapter,
-    Batch,
     CheckResult,
     NativeRecord,
-    StreamSpec,
+    RunContext,
+    Stream,
     SystemConfig,
     WriteItem,
     WriteOutcome,
 )
-from hub.cursors import KeysetNames, KeysetPaginator, decode_keyset, encode_keyset
-from hub.errors import ConfigError, DeliveryError, PermanentError, RecordError
+from hub.errors import ConfigError, DeliveryError
 from hub.http import HttpService
-from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
+from hub.model import ActivationPlan, Client, ServiceEpisode
+from hub.paging.keyset import KeysetNames, KeysetStream, decode_keyset, encode_keyset
+from hub.writing import BatchOutcomes
 from hub_te_office import mapping as m
 
-NOTIFICATIONS = "period_notifications"
-#: the service's names for paging (see hub.cursors)
+#: the service's names for paging (see hub.paging.keyset)
 PAGING = KeysetNames(
     items=m.PAGE_ITEMS,
     has_more=m.PAGE_HAS_MORE,
@@ -93,6 +95,102 @@ def notification_problem(key: str, payload: Mapping[str, Any]) -> WriteOutcome |
     return None
 
 
+class _Listed(KeysetStream):
+    """A list of the service, ordered by ``(modified, id)`` and paged after the cursor."""
+
+    adapter: TeOfficeAdapter
+    modified_field = m.MODIFIED
+    names = PAGING
+    max_page = m.MAX_PAGE
+    max_page_bytes = m.MAX_PAGE_BYTES
+
+    def get(self, params: dict[str, Any]) -> bytes:
+        return self.adapter.request("GET", self.path, self.max_page_bytes, params=params)[1]
+
+
+class ClientsStream(_Listed):
+    name = "clients"
+    entity = Client
+    description = "client basic data"
+    path = m.PATH_CLIENTS
+    id_field = m.CLIENT_ID
+
+    def to_canonical(self, record: NativeRecord) -> Client:
+        return m.client_to_canonical(m.ref(self.name, record.native_id), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return m.client_to_native(record)
+
+
+class ServicePeriodsStream(_Listed):
+    name = "service_periods"
+    entity = ServiceEpisode
+    description = "rehabilitative work activity and social rehab periods"
+    path = m.PATH_PERIODS
+    id_field = m.PERIOD_ID
+
+    def to_canonical(self, record: NativeRecord) -> ServiceEpisode:
+        return m.period_to_canonical(m.ref(self.name, record.native_id), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return m.period_to_native(record)
+
+
+class ActivationPlansStream(_Listed):
+    name = "activation_plans"
+    entity = ActivationPlan
+    description = "activation plans"
+    path = m.PATH_PLANS
+    id_field = m.PLAN_ID
+
+    def to_canonical(self, record: NativeRecord) -> ActivationPlan:
+        return m.plan_to_canonical(m.ref(self.name, record.native_id), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return m.plan_to_native(record)
+
+
+class PeriodNotificationsStream(Stream):
+    """The municipality's notices of KTT periods, posted in batches (written, never read)."""
+
+    adapter: TeOfficeAdapter
+    name = "period_notifications"
+    entity = ServiceEpisode
+    description = "the municipality's notice that a KTT period started, was interrupted or ended"
+    carries = m.NOTIFICATION_CARRIES
+    path = m.PATH_NOTIFICATIONS
+
+    def to_canonical(self, record: NativeRecord) -> ServiceEpisode:
+        """A notification this stream wrote, read back (the conformance kit's round trip)."""
+        return m.notification_to_canonical(m.ref(self.name, record.native_id), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return m.notification_to_native(record)
+
+    def write(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        outcomes = BatchOutcomes(items)
+        for item in items:
+            problem = notification_problem(item.idempotency_key, item.payload)
+            if problem is not None:
+                outcomes.settle(problem)
+        batch = [{**item.payload, m.N_KEY: item.idempotency_key} for item in outcomes.pending()]
+        if batch:
+            for result in self._results({m.BATCH_NOTIFICATIONS: batch}):
+                key = result.get(m.N_KEY) if type(result) is dict else None
+                if type(key) is str and key:
+                    outcomes.settle(_outcome(result))
+        return outcomes.result()
+
+    def _results(self, payload: Mapping[str, Any]) -> list[Any]:
+        """The per-item results of a batch of notifications (an answer without them is
+        transient: the notifications may have been stored; resending them is safe)."""
+        return jsonsafe.results_of(
+            lambda: self.adapter.request("POST", self.path, m.MAX_PAGE_BYTES, json=payload)[1],
+            what=f"{self.system} POST {self.path}",
+            key=m.BATCH_RESULTS,
+        )
+
+
 class TeOfficeAdapter(Adapter):
     """The employment authority's client data behind X-Road REST.
 
@@ -103,24 +201,15 @@ class TeOfficeAdapter(Adapter):
 
     system_id = m.SYSTEM
     title = m.TITLE
-    streams = {
-        "clients": StreamSpec(Client, description="client basic data"),
-        "service_periods": StreamSpec(
-            ServiceEpisode, description="rehabilitative work activity and social rehab periods"
-        ),
-        "activation_plans": StreamSpec(ActivationPlan, description="activation plans"),
-        NOTIFICATIONS: StreamSpec(
-            ServiceEpisode,
-            readable=False,
-            writable=True,
-            description="the municipality's notice that a KTT period started, was interrupted "
-            "or ended",
-            carries=m.NOTIFICATION_CARRIES,
-        ),
-    }
+    streams = (
+        ClientsStream,
+        ServicePeriodsStream,
+        ActivationPlansStream,
+        PeriodNotificationsStream,
+    )
 
-    def __init__(self, config: SystemConfig):
-        super().__init__(config)
+    def __init__(self, config: SystemConfig, context: RunContext | None = None):
+        super().__init__(config, context)
         client = config.options.get(m.OPTION_CLIENT)
         if not isinstance(client, str) or not m.CLIENT_ID_PATTERN.match(client):
             raise ConfigError(
@@ -137,23 +226,18 @@ class TeOfficeAdapter(Adapter):
     def close(self) -> None:
         self.http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
-        """One request with a fresh ``X-Road-Id``; the answer capped at MAX_PAGE_BYTES."""
+    def request(
+        self, method: str, path: str, max_bytes: int, **kwargs: Any
+    ) -> tuple[httpx.Response, bytes]:
+        """One request with a fresh ``X-Road-Id``; the answer capped at ``max_bytes``."""
         headers = {m.H_ID: str(uuid.uuid4())}
-        return self.http.request(
-            method, path, headers=headers, max_bytes=m.MAX_PAGE_BYTES, **kwargs
-        )
-
-    def _page(self, stream: str, params: dict[str, Any]) -> Any:
-        """One page of a list, parsed strictly: the paginator's fetch."""
-        path = m.PATHS[stream]
-        _, body = self._request("GET", path, params=params)
-        return jsonsafe.parse(body, what=f"{m.SYSTEM} GET {path}")
+        return self.http.request(method, path, headers=headers, max_bytes=max_bytes, **kwargs)
 
     def check(self) -> CheckResult:
+        path = m.PATH_CLIENTS
         try:
-            response, body = self._request("GET", m.PATHS["clients"], params={m.Q_LIMIT: 1})
-            page = jsonsafe.parse(body, what=f"{m.SYSTEM} GET {m.PATHS['clients']}")
+            response, body = self.request("GET", path, m.MAX_PAGE_BYTES, params={m.Q_LIMIT: 1})
+            page = jsonsafe.parse(body, what=f"{m.SYSTEM} GET {path}")
         except (DeliveryError, httpx.HTTPError, jsonsafe.JsonDocumentError) as exc:
             return CheckResult(False, str(exc))
         if type(page) is not dict or type(page.get(m.PAGE_ITEMS)) is not list:
@@ -162,64 +246,6 @@ class TeOfficeAdapter(Adapter):
             True,
             f"{m.PROVIDER} answers {self.client_id} (X-Road-Id {response.headers.get(m.H_ID)})",
         )
-
-    def read(self, stream: str, cursor: str | None, batch_size: int) -> Iterator[Batch]:
-        if stream not in m.TO_CANONICAL:
-            raise PermanentError(f"{m.SYSTEM} has no readable stream {stream!r}")
-        yield from KeysetPaginator(
-            lambda params: self._page(stream, params),
-            system=m.SYSTEM,
-            stream=stream,
-            id_field=m.ID_FIELD[stream],
-            modified_field=m.MODIFIED,
-            cursor=cursor,
-            limit=min(batch_size, m.MAX_PAGE),
-            names=PAGING,
-            max_bytes=m.MAX_PAGE_BYTES,
-        )
-
-    def _results(self, stream: str, payload: Mapping[str, Any]) -> list[Any]:
-        """The per-item results of a batch of notifications (an answer without them is
-        transient: the notifications may have been stored; resending them is safe)."""
-        path = m.PATHS[stream]
-        return jsonsafe.results_of(
-            lambda: self._request("POST", path, json=payload)[1],
-            what=f"{m.SYSTEM} POST {path}",
-            key=m.BATCH_RESULTS,
-        )
-
-    def to_canonical(self, stream: str, record: NativeRecord) -> CanonicalEntity:
-        translate = m.TO_CANONICAL.get(stream) or m.WRITTEN_TO_CANONICAL.get(stream)
-        if translate is None:
-            raise RecordError(m.ref(stream, record.native_id), None, "not a stream of this system")
-        return translate(record.native_id, record.data)
-
-    def to_native(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        if stream not in m.TO_NATIVE:
-            raise PermanentError(f"{m.SYSTEM} cannot translate to stream {stream!r}")
-        return m.TO_NATIVE[stream](record)
-
-    def write(self, stream: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        if stream != NOTIFICATIONS:
-            raise PermanentError(f"{m.SYSTEM} stream {stream!r} is not writable")
-        outcomes: dict[str, WriteOutcome] = {}
-        batch = []
-        for item in items:
-            problem = notification_problem(item.idempotency_key, item.payload)
-            if problem is not None:
-                outcomes[item.idempotency_key] = problem
-            else:
-                batch.append({**item.payload, m.N_KEY: item.idempotency_key})
-        if batch:
-            for result in self._results(stream, {m.BATCH_NOTIFICATIONS: batch}):
-                key = result.get(m.N_KEY) if type(result) is dict else None
-                if type(key) is str and key:
-                    outcomes.setdefault(key, _outcome(result))
-        return [
-            outcomes.get(i.idempotency_key)
-            or WriteOutcome.transient(i.idempotency_key, "no result was returned for it")
-            for i in items
-        ]
 
 
 def _outcome(result: Mapping[str, Any]) -> WriteOutcome:

@@ -21,6 +21,7 @@ realistic failure to show. Every other period passes the model and the rules.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.model import ActivationPlan, Client, ServiceEpisode, ServiceType
@@ -82,9 +83,15 @@ def _plan(i: int, person: Person) -> ActivationPlan:
 
 
 def _native(
-    stream: str, native_id: str, entity: Client | ServiceEpisode | ActivationPlan, stamp: str
+    stream: str,
+    native_id: str,
+    to_native: Callable[[Mapping[str, Any]], dict[str, Any]],
+    entity: Client | ServiceEpisode | ActivationPlan,
+    stamp: str,
 ) -> dict[str, Any]:
-    body = mapping.TO_NATIVE[stream](entity.model_dump(mode="json"))
+    """``entity`` as a record of the list ``stream``: translated by ``to_native``, with its
+    id and ``modified`` stamp."""
+    body = to_native(entity.model_dump(mode="json"))
     return {mapping.ID_FIELD[stream]: native_id, **body, mapping.MODIFIED: stamp}
 
 
@@ -102,17 +109,26 @@ def generate(seed: int, size: int) -> dict[str, list[dict[str, Any]]]:
             language=person.language,
         )
         out["clients"].append(
-            _native("clients", mapping.ID_FORMAT["clients"].format(i), client, stamp)
+            _native(
+                "clients",
+                mapping.ID_FORMAT["clients"].format(i),
+                mapping.client_to_native,
+                client,
+                stamp,
+            )
         )
         for n in range(2 if i % 4 == 0 else 1):
             episode = _episode(i, n, person)
             out["service_periods"].append(
-                _native("service_periods", period_id(i, n), episode, stamp)
+                _native(
+                    "service_periods", period_id(i, n), mapping.period_to_native, episode, stamp
+                )
             )
         out["activation_plans"].append(
             _native(
                 "activation_plans",
                 mapping.ID_FORMAT["activation_plans"].format(i),
+                mapping.plan_to_native,
                 _plan(i, person),
                 stamp,
             )

@@ -7,19 +7,20 @@ specification appears, this module changes; the adapter, sandbox and data import
 names from here.
 
 Translation both ways lives here too: ``*_to_canonical`` (native JSON → canonical entity,
-raising :class:`hub.errors.RecordError` naming the native field, never its value) and
-``*_to_native`` (canonical JSON → native JSON, tolerating missing fields).
+raising :class:`hub.errors.RecordError` naming the record and the native field, never its
+value) and ``*_to_native`` (canonical JSON → native JSON, tolerating missing fields). The
+adapter's stream classes say which of them each stream uses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hub.errors import RecordError
-from hub.model import ActivationPlan, CanonicalEntity, Client, ServiceEpisode
+from hub.model import ActivationPlan, Client, ServiceEpisode
 
 SYSTEM = "te_office"
 TITLE = "Employment authority client data (X-Road REST)"
@@ -56,15 +57,23 @@ ERR_UNAVAILABLE = "Server.ServerProxy.ServiceUnavailable"
 ERR_INTERNAL = "Server.ServerProxy.ServiceFailed"
 
 # --- resources and paging ------------------------------------------------------------------
-#: service paths below :data:`BASE_PATH`, by stream
-PATHS = {
-    "clients": "/clients",
-    "service_periods": "/service-periods",
-    "activation_plans": "/activation-plans",
-    "period_notifications": "/period-notifications",
+#: service paths below :data:`BASE_PATH`
+PATH_CLIENTS = "/clients"
+PATH_PERIODS = "/service-periods"
+PATH_PLANS = "/activation-plans"
+PATH_NOTIFICATIONS = "/period-notifications"
+#: the native id field of each kind of record
+CLIENT_ID = "clientId"
+PERIOD_ID = "periodId"
+PLAN_ID = "planId"
+#: the lists the service offers, by the name the sandbox and its data give them (the same
+#: as the adapter's streams): the path of each and its records' id field
+LIST_PATHS = {
+    "clients": PATH_CLIENTS,
+    "service_periods": PATH_PERIODS,
+    "activation_plans": PATH_PLANS,
 }
-#: the native id field of each readable stream
-ID_FIELD = {"clients": "clientId", "service_periods": "periodId", "activation_plans": "planId"}
+ID_FIELD = {"clients": CLIENT_ID, "service_periods": PERIOD_ID, "activation_plans": PLAN_ID}
 #: how the service formats its ids (from a running number)
 ID_FORMAT = {"clients": "C-{:06d}", "service_periods": "SP-{:06d}", "activation_plans": "AP-{:06d}"}
 NOTIFICATION_ID_FORMAT = "N-{:06d}"
@@ -206,7 +215,8 @@ RESULT_FAILED = "failed"
 
 # --- native -> canonical -------------------------------------------------------------------
 def ref(stream: str, native_id: str) -> str:
-    """How a record is named in errors: ``te_office/{stream}/{native id}``."""
+    """How a record is named in errors: ``te_office/{stream}/{native id}`` (``where`` of the
+    ``*_to_canonical`` functions)."""
     return f"{SYSTEM}/{stream}/{native_id}"
 
 
@@ -242,16 +252,16 @@ def _plain(data: Mapping[str, Any], fields: Mapping[str, str], *names: str) -> d
     return {name: data.get(fields[name]) for name in names if data.get(fields[name]) is not None}
 
 
-def client_to_canonical(native_id: str, data: Mapping[str, Any]) -> Client:
-    where = ref("clients", native_id)
+def client_to_canonical(where: str, data: Mapping[str, Any]) -> Client:
+    """A client record as the canonical client; errors name the record ``where``."""
     return Client(
         hetu=_required(data, PERSON_ID, where),
         **_plain(data, CLIENT_FIELDS, "first_name", "last_name", "home_municipality", "language"),
     )
 
 
-def period_to_canonical(native_id: str, data: Mapping[str, Any]) -> ServiceEpisode:
-    where = ref("service_periods", native_id)
+def period_to_canonical(where: str, data: Mapping[str, Any]) -> ServiceEpisode:
+    """A service period as the canonical episode; errors name the record ``where``."""
     f = PERIOD_FIELDS
     return ServiceEpisode(
         client_hetu=_required(data, PERSON_ID, where),
@@ -272,8 +282,8 @@ def period_to_canonical(native_id: str, data: Mapping[str, Any]) -> ServiceEpiso
     )
 
 
-def plan_to_canonical(native_id: str, data: Mapping[str, Any]) -> ActivationPlan:
-    where = ref("activation_plans", native_id)
+def plan_to_canonical(where: str, data: Mapping[str, Any]) -> ActivationPlan:
+    """An activation plan as the canonical plan; errors name the record ``where``."""
     f = PLAN_FIELDS
     return ActivationPlan(
         client_hetu=_required(data, PERSON_ID, where),
@@ -285,9 +295,9 @@ def plan_to_canonical(native_id: str, data: Mapping[str, Any]) -> ActivationPlan
     )
 
 
-def notification_to_canonical(native_id: str, data: Mapping[str, Any]) -> ServiceEpisode:
-    """A notification read back as the episode it reports (the fields it carries)."""
-    where = ref("period_notifications", native_id)
+def notification_to_canonical(where: str, data: Mapping[str, Any]) -> ServiceEpisode:
+    """A notification read back as the episode it reports (the fields it carries); errors
+    name the record ``where``."""
     event = _code({e: e for e in NOTIFIED_EVENTS}, data, N_EVENT, where)
     status = next(s for s, e in EVENT_OF_STATUS.items() if e == event)
     return ServiceEpisode(
@@ -298,17 +308,6 @@ def notification_to_canonical(native_id: str, data: Mapping[str, Any]) -> Servic
         actual_end_date=None if event == EVENT_STARTED else _required(data, N_EVENT_DATE, where),
         interruption_reason=data.get(N_REASON) if event == EVENT_INTERRUPTED else None,
     )
-
-
-TO_CANONICAL: dict[str, Callable[[str, Mapping[str, Any]], CanonicalEntity]] = {
-    "clients": client_to_canonical,
-    "service_periods": period_to_canonical,
-    "activation_plans": plan_to_canonical,
-}
-#: native forms the adapter writes, read back (the conformance kit's round trip)
-WRITTEN_TO_CANONICAL: dict[str, Callable[[str, Mapping[str, Any]], CanonicalEntity]] = {
-    "period_notifications": notification_to_canonical,
-}
 
 
 # --- canonical -> native -------------------------------------------------------------------
@@ -372,14 +371,6 @@ def canonical_name(notification_field: str, event: str) -> str:
     if notification_field == N_EVENT_DATE:
         return EVENT_DATE_FIELD.get(event, "start_date")
     return NOTIFICATION_SOURCE.get(notification_field, notification_field)
-
-
-TO_NATIVE: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-    "clients": client_to_native,
-    "service_periods": period_to_native,
-    "activation_plans": plan_to_native,
-    "period_notifications": notification_to_native,
-}
 
 
 def iso(value: dt.date | dt.datetime) -> str:

@@ -263,10 +263,11 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
         return await xroad_error(request, status, kind, "the request cannot be served")
 
     routes: list[Any] = [
-        Route(m.BASE_PATH + m.PATHS[s], lister(s), methods=["GET"]) for s in m.ID_FIELD
+        Route(m.BASE_PATH + path, lister(name), methods=["GET"])
+        for name, path in m.LIST_PATHS.items()
     ]
     routes += [
-        Route(m.BASE_PATH + m.PATHS["period_notifications"], notify, methods=["POST"]),
+        Route(m.BASE_PATH + m.PATH_NOTIFICATIONS, notify, methods=["POST"]),
         Route("/_sandbox/hostile", hostile, methods=["GET", "PUT"]),
         control_routes(faults, store.reset, store.received),
         Route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),

@@ -1,0 +1,200 @@
+"""The answers of the sandbox's services, for the synthetic people of one seed.
+
+The billing months (the generated ones, then the recorded lists of ``billing_dir``); one
+month's billing list from line ``alkaen`` on, streamed as it is generated or read; benefit
+day counts and eTotu notices paged by sequence number; the attendance report, deduplicated
+by item key (:class:`KelaState`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from hub.sandbox import FaultState
+from hub_kela import data
+from hub_kela import mapping as m
+from hub_kela import sandbox_responses as responses
+from hub_kela.attendance import report_from_element
+from hub_kela.sandbox_requests import Fault, item_problem, number, report_problem
+from hub_kela.soap import k
+
+#: the most records a page holds, whatever is asked for
+MAX_PAGE = 500
+#: (rows, the attributes of the response element) of an answer that is not streamed
+Rows = tuple[list[etree._Element], dict[str, str]]
+
+
+def _corrupt_hetu(code: str) -> str:
+    return code[:-1] + ("A" if code[-1] != "A" else "B")
+
+
+class KelaState:
+    """The attendance reports received: a verdict per item key, and the accepted items."""
+
+    def __init__(self, seed: int, size: int):
+        self.seed, self.size = seed, size
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.results: dict[str, tuple[str, str]] = {}  # key -> (state, reason)
+            self.accepted: dict[str, dict[str, Any]] = {}
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{"idempotency_key": key, **r} for key, r in self.accepted.items()]
+
+    def report(
+        self, key: str, item: dict[str, Any], reject_all: bool, invalid: str | None = None
+    ) -> tuple[str, str]:
+        """Judge one report item (``invalid``: why it breaks the schema, if it does). An
+        accepted key answers ``kaksoiskappale`` and stores nothing; a rejected key is
+        judged afresh, so that a fixed record can be replayed."""
+        with self.lock:
+            if key in self.results and self.results[key][0] == m.ACCEPTED:
+                return m.DUPLICATE, ""
+            problem = "refused (reject_writes fault)" if reject_all else None
+            problem = problem or invalid or report_problem(item)
+            result = (m.REJECTED, problem) if problem else (m.ACCEPTED, "")
+            self.results[key] = result
+            if not problem:
+                self.accepted[key] = item
+            return result
+
+
+class KelaServices:
+    """Kela's services for ``state.size`` people of ``state.seed``; ``steps``: the
+    municipal share steps; ``folder``: the recorded billing lists, if any."""
+
+    def __init__(
+        self, state: KelaState, faults: FaultState, steps: data.Steps, folder: Path | None
+    ):
+        self.state, self.faults, self.steps, self.folder = state, faults, steps, folder
+        self.seed, self.size = state.seed, state.size
+        self._counts: dict[str, int] = {}  # lines per generated month, computed once
+        self._recorded_counts: dict[tuple, int] = {}  # lines per recorded list, by its state
+
+    # --- billing ------------------------------------------------------------------------
+
+    def recorded(self) -> dict[str, Path]:
+        """The recorded lists by month (a month that is generated is not offered twice)."""
+        if self.folder is None:
+            return {}
+        found = {p.stem: p for p in sorted(self.folder.glob("*.xml"))}
+        return {month: p for month, p in found.items() if month not in data.MONTHS}
+
+    def line_count(self, month: str) -> int:
+        path = self.recorded().get(month)
+        if path is not None:  # counted again whenever the file (or its .rivit) changes
+            sidecar = path.with_suffix(".rivit")
+            stat = path.stat()
+            key = (path, stat.st_mtime_ns, stat.st_size, sidecar.exists() and sidecar.read_text())
+            if key not in self._recorded_counts:
+                self._recorded_counts[key] = responses.declared_lines(path)
+            return self._recorded_counts[key]
+        if month not in self._counts:
+            self._counts[month] = data.line_count(self.size, month, self.steps)
+        return self._counts[month]
+
+    def months(self, body: etree._Element, municipality: str) -> Rows:
+        rows = []
+        for month in [*data.MONTHS, *self.recorded()]:
+            elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(self.line_count(month))})
+            elem.text = month
+            rows.append(elem)
+        return rows, {}
+
+    def billing(
+        self, header: etree._Element, body: etree._Element, municipality: str
+    ) -> Iterator[bytes]:
+        """The chunks of one month's billing list response (not a generator: a request
+        for a month that has no list is a :class:`Fault` before anything is sent)."""
+        month = body.findtext(k(m.MONTH)) or ""
+        path = self.recorded().get(month)
+        if path is None and month not in data.MONTHS:
+            raise Fault(m.FAULT_BAD_REQUEST, "no billing list for that month")
+        start = max(1, number(body, m.FROM, 1))
+        response = f"{m.SVC_BILLING}Response"
+        attrs = {
+            m.MONTH: month,
+            m.MUNICIPALITY: municipality,
+            m.DUE_ATTR: data.due_date(month).isoformat(),
+        }
+        if path is not None:
+            rows = responses.recorded_lines(path, start)
+            cut = responses.cut_short(path)
+            return responses.envelope_around(header, response, m.BILLING, attrs, rows, cut=cut)
+        lines = data.lines(self.seed, self.size, month, self.faults.is_malformed, self.steps, start)
+        rows = (
+            responses.record_element(m.LINE, x["nro"], x, m.LINE_FIELDS.values()) for x in lines
+        )
+        return responses.envelope_chunks(header, response, rows, wrapper=(m.BILLING, attrs))
+
+    # --- pages --------------------------------------------------------------------------
+
+    def benefit_days(self, body: etree._Element, municipality: str) -> Rows:
+        return self.page(
+            body,
+            m.COUNT,
+            m.COUNT_FIELDS.values(),
+            self.size,
+            lambda n: data.benefit_days(self.seed, n - 1, municipality),
+        )
+
+    def notices(self, body: etree._Element, municipality: str) -> Rows:
+        return self.page(
+            body,
+            m.NOTICE,
+            m.NOTICE_FIELDS.values(),
+            data.notice_count(self.size),
+            lambda n: data.notice(self.seed, n, municipality),
+        )
+
+    def page(
+        self,
+        body: etree._Element,
+        name: str,
+        order: Iterable[str],
+        count: int,
+        make: Callable[[int], dict[str, Any]],
+    ) -> Rows:
+        """Items ``alkaen``.. (at most ``enintaan``) and the attributes saying what follows."""
+        first = max(1, number(body, m.FROM, 1))
+        limit = min(MAX_PAGE, max(1, number(body, m.MAX, 100)))
+        numbers = range(first, min(count, first + limit - 1) + 1)
+        items = []
+        for n in numbers:
+            fields = make(n)
+            if self.faults.is_malformed(n - 1):
+                fields = {**fields, "hetu": _corrupt_hetu(fields["hetu"])}
+            items.append(responses.record_element(name, n, fields, order))
+        more = numbers.stop <= count
+        following = {m.NEXT: str(max(first, numbers.stop))} if more else {}
+        return items, {m.MORE: "true" if more else "false", **following}
+
+    # --- the attendance report ----------------------------------------------------------
+
+    def report(self, body: etree._Element, municipality: str) -> Rows:
+        rows = []
+        for item in body.iter(k(m.REPORT)):
+            key = item.get(m.REPORT_KEY_ATTR)
+            if not key:
+                raise Fault(m.FAULT_BAD_REQUEST, f"an item without {m.REPORT_KEY_ATTR}")
+            state, reason = self.state.report(
+                key,
+                report_from_element(item),
+                self.faults.faults.reject_writes,
+                item_problem(body, item),
+            )
+            result = etree.Element(
+                k(m.RESULT), {m.REPORT_KEY_ATTR: key, m.RESULT_STATE_ATTR: state}
+            )
+            result.text = reason or None
+            rows.append(result)
+        return rows, {}
