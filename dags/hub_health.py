@@ -1,37 +1,5 @@
-"""The DAG ``hub_health``: every 15 minutes, alert on exchanges whose dead letters exceed
-the threshold or that have not succeeded for more than a multiple of their schedule (and on
-failed runs a notifier missed). A thin layer over :func:`hub.ops.alerts.check_and_send`."""
+"""The hub's alerting DAG, hub_health (hub.airflow.health)."""
 
-from __future__ import annotations
+from hub.airflow.health import health_dag
 
-import datetime as dt
-
-from airflow.sdk import DAG, task
-
-
-@task(task_id="check_and_alert")
-def check_and_alert() -> int:
-    """Evaluate the alert conditions and send what is new; the number of alerts sent."""
-    from hub.engine import Hub
-    from hub.ops.alerts import check_and_send
-    from hub.privacy import install_log_redaction
-    from hub.settings import Settings
-
-    install_log_redaction()
-    hub = Hub.open(Settings.from_env())
-    try:
-        return len(check_and_send(hub))
-    finally:
-        hub.close()
-
-
-with DAG(
-    dag_id="hub_health",
-    description="Alerts: failed records above the threshold, stale exchanges",
-    schedule="*/15 * * * *",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    tags=["hub", "alerts"],
-) as hub_health:
-    check_and_alert()
+hub_health = health_dag()

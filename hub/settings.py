@@ -1,10 +1,13 @@
 """Where the hub finds its configuration, store and key. Environment variables override
-the defaults, which suit a checkout of the repository.
+the defaults, which suit a trial on one machine, installed or in a checkout alike: data in
+``./data``, the configuration the ``hub`` package carries (:mod:`hub.resources`), whose
+exchanges point at the local sandboxes.
 
 - ``HUB_HOME``            data folder (default ``./data``): SQLite store, key file, logs
 - ``HUB_STORE_URL``       SQLAlchemy URL (default ``sqlite:///$HUB_HOME/hub.db``)
-- ``HUB_EXCHANGES``       exchanges file (default ``config/exchanges.yaml`` of the checkout)
-- ``HUB_RULES``           domain rules file (default ``config/rules.yaml``)
+- ``HUB_EXCHANGES``       exchanges file (default: ``config/exchanges.yaml`` of the ``hub``
+  package, which points at the local sandboxes)
+- ``HUB_RULES``           domain rules file (default: ``config/rules.yaml`` of the ``hub`` package)
 - ``HUB_MASTER_KEY`` / ``HUB_MASTER_KEY_FILE``  the master key (default ``$HUB_HOME/master.key``)
 - ``HUB_SYSTEM_<ID>_URL`` base URL of a system, overriding the exchanges file
 - ``HUB_STORE_BUSY_TIMEOUT``      SQLite: seconds to wait for a lock another connection holds
@@ -27,7 +30,14 @@ from pathlib import Path
 
 from hub.errors import ConfigError
 from hub.privacy.crypto import KEY_ENV, KEY_FILE_ENV, Keyring, load_keyring
+from hub.resources import PackagedFile
 
+#: The default configuration, carried by the ``hub`` package (:mod:`hub.resources`).
+DEFAULT_EXCHANGES = PackagedFile("hub", "config", "exchanges.yaml")
+DEFAULT_RULES = PackagedFile("hub", "config", "rules.yaml")
+#: The folder above the ``hub`` package: the source checkout when the hub runs from one, for
+#: the test suite only. Nothing the hub reads is found through it: its files are package data
+#: (:mod:`hub.resources`); installed from a wheel, this is merely ``site-packages``.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUSY_TIMEOUT_ENV = "HUB_STORE_BUSY_TIMEOUT"
 LOCK_TIMEOUT_ENV = "HUB_STORE_LOCK_TIMEOUT"
@@ -86,12 +96,12 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         home = Path(os.environ.get("HUB_HOME", "data")).resolve()
-        config_dir = PROJECT_ROOT / "config"
+        exchanges, rules = os.environ.get("HUB_EXCHANGES"), os.environ.get("HUB_RULES")
         return cls(
             home=home,
             store_url=os.environ.get("HUB_STORE_URL") or f"sqlite:///{home / 'hub.db'}",
-            exchanges_file=Path(os.environ.get("HUB_EXCHANGES") or config_dir / "exchanges.yaml"),
-            rules_file=Path(os.environ.get("HUB_RULES") or config_dir / "rules.yaml"),
+            exchanges_file=Path(exchanges) if exchanges else DEFAULT_EXCHANGES.path(),
+            rules_file=Path(rules) if rules else DEFAULT_RULES.path(),
             key_file=Path(os.environ.get(KEY_FILE_ENV) or home / "master.key"),
             store_timeouts=StoreTimeouts.from_env(),
         )

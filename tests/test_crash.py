@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, select, text
 
-from hub.settings import PROJECT_ROOT
+from hub.settings import DEFAULT_EXCHANGES
 from hub.store import schema as t
 
 CHILD = Path(__file__).parent / "support" / "crash_child.py"
@@ -22,7 +22,7 @@ EXCHANGE = "te_office_to_municipal"
 def small_batches(tmp_path, monkeypatch):
     """The real exchanges file with small batches, so a run has many batches (and store
     transactions of several batches) to die in."""
-    config = yaml.safe_load((PROJECT_ROOT / "config" / "exchanges.yaml").read_text())
+    config = yaml.safe_load(DEFAULT_EXCHANGES.read_text())
     for exchange in config["exchanges"].values():
         exchange["batch_size"] = 7
         exchange["commit_every"] = 14  # two batches to a transaction

@@ -7,9 +7,9 @@ import yaml
 
 from hub.errors import ConfigError
 from hub.exchanges import check_against_adapters, load_exchanges
-from hub.settings import PROJECT_ROOT
+from hub.settings import DEFAULT_EXCHANGES
 
-SHIPPED = PROJECT_ROOT / "config" / "exchanges.yaml"
+SHIPPED = DEFAULT_EXCHANGES.path()
 
 
 def write(tmp_path: Path, mutate) -> Path:
@@ -53,19 +53,61 @@ def _derive_client(d):
 @pytest.mark.parametrize(
     ("mutate", "words"),
     [
-        (lambda d: d["systems"].update(hub={"base_url": "http://x"}), "systems/hub: the name"),
-        (_derive_client, "the hub derives only Indicator, not Client"),
         (
-            lambda d: d["exchanges"]["municipal_to_kela"].update(target="municipal"),
-            "municipal_to_kela: source and target are the same",
+            lambda d: d["systems"].update(hub={"base_url": "http://x"}),
+            "systems/hub: the name is taken by an end inside the hub",
+        ),
+        (_derive_client, "exchanges/hub_to_innokyla: hub has no readable stream of Client"),
+        (
+            lambda d: d["systems"].pop("kela"),
+            "exchanges/municipal_to_kela: system 'kela' is not declared under systems",
+        ),
+        (
+            lambda d: d["exchanges"]["te_office_to_municipal"]["entities"][1]["fields"].append(
+                "shoe_size"
+            ),
+            "exchanges/te_office_to_municipal/entities/1/fields: shoe_size not fields of "
+            "ServiceEpisode",
+        ),
+        (
+            lambda d: d["exchanges"]["te_office_to_municipal"]["entities"][0].update(entity="Pet"),
+            "exchanges/te_office_to_municipal/entities/0/entity: unknown entity 'Pet'",
+        ),
+        (
+            lambda d: d["exchanges"]["te_office_to_municipal"]["entities"][0].update(
+                source_stream="period_notifications"
+            ),
+            "exchanges/te_office_to_municipal: stream te_office/period_notifications is not "
+            "readable",
         ),
     ],
 )
-def test_the_hub_as_an_exchange_end(tmp_path, mutate, words):
-    path = write(tmp_path, mutate)
-    with pytest.raises(ConfigError) as info:
+def test_what_needs_the_plugins_is_checked_against_them(tmp_path, mutate, words):
+    problems = check_against_adapters(load_exchanges(write(tmp_path, mutate)))
+    assert any(words in p for p in problems), problems
+
+
+def test_source_and_target_must_differ(tmp_path):
+    path = write(tmp_path, lambda d: d["exchanges"]["municipal_to_kela"].update(target="municipal"))
+    with pytest.raises(ConfigError, match="municipal_to_kela: source and target are the same"):
         load_exchanges(path)
-    assert words in str(info.value)
+
+
+def test_each_default_is_declared_once_in_the_schema(tmp_path):
+    """A setting left out takes the schema's default; the dataclass declares none."""
+    import dataclasses
+    import json
+
+    from hub.exchanges import SCHEMA_FILE, Exchange
+
+    schema = json.loads(SCHEMA_FILE.read_text())["$defs"]["exchange"]["properties"]
+    x = load_exchanges(SHIPPED).exchange("kela_to_municipal")
+    assert x.max_attempts == schema["delivery"]["properties"]["max_attempts"]["default"]
+    assert x.commit_every == schema["commit_every"]["default"]
+    assert all(
+        f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        for f in dataclasses.fields(Exchange)
+    )
 
 
 def test_a_field_the_target_cannot_hold_is_reported(tmp_path):
@@ -85,20 +127,6 @@ def test_a_field_the_target_cannot_hold_is_reported(tmp_path):
         (
             lambda d: d["exchanges"]["te_office_to_municipal"].pop("legal_basis"),
             "te_office_to_municipal: 'legal_basis' is a required property",
-        ),
-        (
-            lambda d: d["exchanges"]["te_office_to_municipal"]["entities"][1]["fields"].append(
-                "shoe_size"
-            ),
-            "entities/1/fields: shoe_size not fields of ServiceEpisode",
-        ),
-        (
-            lambda d: d["exchanges"]["te_office_to_municipal"].update(target="nowhere"),
-            "exchanges/te_office_to_municipal/target: system 'nowhere' is not declared",
-        ),
-        (
-            lambda d: d["exchanges"]["te_office_to_municipal"]["entities"][0].update(entity="Pet"),
-            "unknown entity 'Pet'",
         ),
         (
             lambda d: d["systems"]["te_office"].update(base_url="ftp://x"),

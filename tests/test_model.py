@@ -14,10 +14,10 @@ from hub.model import ENTITIES, Client, ServiceEpisode
 from hub.model.rules import Rules
 from hub.model.schemas import render, schema_path
 from hub.privacy import HETU_PATTERN
-from hub.settings import PROJECT_ROOT
+from hub.settings import DEFAULT_RULES
 from hub.synthetic import make_hetu, person
 
-RULES = Rules.load(PROJECT_ROOT / "config" / "rules.yaml")
+RULES = Rules.load(DEFAULT_RULES.path())
 
 
 @pytest.mark.parametrize("entity", sorted(ENTITIES))
@@ -162,7 +162,7 @@ def _line(days_from: int, days_to: int, percent: str, month: str = "2026-10"):
     ],
 )
 def test_municipal_share_of_a_billing_line_follows_the_configured_steps(line, field, words):
-    rules = Rules.load(PROJECT_ROOT / "config" / "rules.yaml")
+    rules = Rules.load(DEFAULT_RULES.path())
     violations = rules.check(line())
     if field is None:
         assert violations == []
