@@ -13,9 +13,31 @@ BENCH_ARGS ?=
 
 .PHONY: demo test bench install browser lint schemas clean
 
+# Third-party adapters, which every `make install` keeps (a plain `uv sync` removes what the
+# lock does not list): requirements in adapters.txt, one a line as pip takes them (a name and
+# version, a wheel, a git URL, `-e ../hub-acme`), and distributions in folders under
+# local-adapters/ (`hub adapters new NAME` writes one), installed editable. Both are
+# untracked. They are installed against the locked versions: an adapter that needs other
+# versions of the hub's dependencies is refused, never allowed to change them.
+ADAPTERS_FILE ?= adapters.txt
+LOCAL_ADAPTERS ?= local-adapters
+
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --locked
+	$(UV) sync --locked --inexact
+	@reqs=""; \
+	if [ -f "$(ADAPTERS_FILE)" ]; then reqs="-r $(ADAPTERS_FILE)"; fi; \
+	for dir in $(LOCAL_ADAPTERS)/*/; do \
+	  if [ -f "$${dir}pyproject.toml" ]; then reqs="$$reqs -e $${dir%/}"; fi; \
+	done; \
+	if [ -n "$$reqs" ]; then \
+	  python="$${UV_PROJECT_ENVIRONMENT:-.venv}/bin/python"; \
+	  locked=$$(mktemp) && trap 'rm -f "$$locked"' EXIT && \
+	  $(UV) export --frozen --no-hashes --no-emit-workspace --format requirements.txt \
+	    --quiet -o "$$locked" && \
+	  echo "$(UV) pip install --python $$python --constraint <uv.lock's versions> $$reqs" && \
+	  $(UV) pip install --python "$$python" --constraint "$$locked" $$reqs; \
+	fi
 
 demo: install
 	$(UV) run hub demo
@@ -32,7 +54,7 @@ test: install browser
 # throughput and memory against the floor and dlt (not part of `make test`): about 20 min
 # for N = 100 000 and 1 000 000; `make bench BENCH_ARGS="--sizes 100000"` for a quick run
 bench: install
-	$(UV) sync --locked --group bench
+	$(UV) sync --locked --inexact --group bench
 	$(UV) run --group bench python -m bench $(BENCH_ARGS)
 
 lint: install

@@ -1,4 +1,10 @@
-"""The canonical model. ``ENTITIES`` maps entity names to their classes."""
+"""The canonical model.
+
+``ENTITIES`` maps the names of the core's own entities to their classes. Plugins may add
+entities of their own (hook ``hub_register_entities``); the core registers these through
+the same hook (:mod:`hub.model.plugin`). Code that looks an entity up by name uses the
+registry of all of them, :func:`hub.plugins.entity_registry`, not ``ENTITIES``.
+"""
 
 from hub.model.activity import KYKYVIISARI_SCALES, Assessment, Attendance, iso_week_of
 from hub.model.benefits import (
@@ -29,6 +35,7 @@ from hub.model.practice import (
     Section,
 )
 
+#: the core's own entities by name (all registered entities: hub.plugins.entity_registry)
 ENTITIES: dict[str, type[CanonicalEntity]] = {
     cls.entity_name: cls
     for cls in (
