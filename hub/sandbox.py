@@ -10,16 +10,20 @@ sandbox received:
 - ``POST /_sandbox/reset`` — back to the seeded state, faults off;
 - ``GET  /_sandbox/received`` — the deliveries it accepted: a JSON list with one object per
   idempotency key, the key in its field ``idempotency_key`` (the conformance kit counts them).
+
+Each sandbox has a default port; :func:`assign_ports` chooses others (``hub sandbox serve
+--port`` / ``--ports``) and :func:`check_port` says why a port cannot be listened on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -27,6 +31,8 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+
+from hub.errors import HubError
 
 
 @dataclass
@@ -206,6 +212,10 @@ class Sandbox:
     base_path: str = ""
 
 
+class SandboxError(HubError, RuntimeError):
+    """A sandbox cannot be served: a bad port or port specification, a port in use."""
+
+
 class RunningSandbox:
     """A sandbox served by uvicorn in a daemon thread."""
 
@@ -236,13 +246,107 @@ class RunningSandbox:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"sandbox {self.sandbox.system_id} did not start on {self.url}")
+                raise SandboxError(f"sandbox {self.sandbox.system_id} did not start on {self.url}")
             time.sleep(0.02)
         return self
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+#: the highest TCP port
+MAX_PORT = 65535
+
+
+def parse_ports(spec: str) -> dict[str, int]:
+    """``SYSTEM=PORT,SYSTEM=PORT`` as a mapping (port 0: any free port).
+    Raises :class:`SandboxError` naming what is wrong."""
+    found: dict[str, int] = {}
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        system, sep, value = (x.strip() for x in item.partition("="))
+        if not sep or not system or not value:
+            raise SandboxError(f"--ports: {item!r} is not SYSTEM=PORT")
+        if system in found:
+            raise SandboxError(f"--ports: {system} is given twice")
+        found[system] = _port(value, f"--ports: {system}")
+    if not found:
+        raise SandboxError("--ports: give SYSTEM=PORT, separated by commas")
+    return found
+
+
+def _port(value: str | int, where: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise SandboxError(f"{where}: {value!r} is not a port number") from None
+    if not 0 <= port <= MAX_PORT:
+        raise SandboxError(f"{where}: {port} is not a port (0 to {MAX_PORT}; 0: any free one)")
+    return port
+
+
+def assign_ports(
+    sandboxes: Sequence[Sandbox],
+    *,
+    port: int | None = None,
+    ports: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """The port of each sandbox, by system id: its default; with ``port``, the first on
+    ``port``, the next on ``port + 1`` and so on (``port`` 0: each on any free port);
+    ``ports`` overrides both for the systems it names (0: any free port). Raises
+    :class:`SandboxError` for a system not among ``sandboxes``, a port outside 0–65535 and
+    a port given to two systems."""
+    served, ports = [s.system_id for s in sandboxes], ports or {}
+    unknown = sorted(set(ports) - set(served))
+    if unknown:
+        raise SandboxError(
+            f"--ports names {', '.join(unknown)}, which is not served here "
+            f"(served: {', '.join(served)})"
+        )
+    if port is not None:
+        _port(port, "--port")
+        if port and port + len(served) - 1 > MAX_PORT:
+            raise SandboxError(f"--port: {len(served)} sandboxes do not fit above {port}")
+    chosen = {}
+    for i, sandbox in enumerate(sandboxes):
+        if sandbox.system_id in ports:
+            chosen[sandbox.system_id] = _port(ports[sandbox.system_id], "--ports")
+        elif port is not None:
+            chosen[sandbox.system_id] = port + i if port else 0
+        else:
+            chosen[sandbox.system_id] = sandbox.default_port
+    by_port: dict[int, list[str]] = {}
+    for system, number in chosen.items():
+        if number:
+            by_port.setdefault(number, []).append(system)
+    shared = {n: systems for n, systems in by_port.items() if len(systems) > 1}
+    if shared:
+        raise SandboxError(
+            "; ".join(f"port {n} is given to {' and '.join(s)}" for n, s in sorted(shared.items()))
+        )
+    return chosen
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`SandboxError` saying why ``host:port`` cannot be listened on (in use,
+    privileged, not an address of this machine). Binds as uvicorn does, and lets go."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise SandboxError(f"cannot listen on {host}: {exc.strerror}") from None
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            reason = {
+                errno.EADDRINUSE: "is in use (another program, or a sandbox already running?)",
+                errno.EACCES: "needs privileges (choose one above 1023)",
+                errno.EADDRNOTAVAIL: "is not on an address of this machine",
+            }.get(exc.errno, f"cannot be listened on ({exc.strerror})")
+            raise SandboxError(f"port {port} on {host} {reason}") from None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -27,6 +27,27 @@ def test_adapters_list(capsys):
     assert main(["adapters", "list"]) == 0
     out = capsys.readouterr().out
     assert all(system in out for system in ("te_office", "municipal", "kela", "innokyla"))
+    assert main(["adapters", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    adapters = {a["system"]: a for a in listing["adapters"]}
+    notify = {s["name"]: s for s in adapters["te_office"]["streams"]}["period_notifications"]
+    assert (notify["entity"], notify["modes"]) == ("ServiceEpisode", "w")
+    assert "client_hetu" in notify["carries"] and adapters["te_office"]["sandbox"]
+    hub_end = adapters["hub"]
+    assert not hub_end["connects"] and hub_end["plugin"] == "hub"
+    kept = {s["entity"] for s in hub_end["streams"] if not s["delivers"]}
+    assert kept == set(listing["entities"])  # the hub keeps any registered entity
+
+
+def test_adapters_new_scaffolds_a_distribution(tmp_path, capsys):
+    assert main(["adapters", "new", "esf_participants", "--dest", str(tmp_path)]) == 0
+    target = tmp_path / "hub-esf-participants"
+    assert str(target) in capsys.readouterr().out
+    assert (target / "pyproject.toml").is_file()
+    assert main(["adapters", "new", "esf_participants", "--dest", str(tmp_path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["adapters", "new", "Not-A-Name", "--dest", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("hub adapters new: ")
 
 
 def test_unknown_exchange_is_a_clear_error(hub_env, capsys):
@@ -103,3 +124,183 @@ def test_runs_resolve_and_users(hub_env, capsys, monkeypatch):
     assert "at least 12" in capsys.readouterr().err
     assert main(["users", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"name": "olli", "role": "operator"}]
+
+
+# --- hub sandbox serve: choosing ports ---------------------------------------------------
+
+
+def free_ports(n: int, *, consecutive: bool = False) -> list[int]:
+    """``n`` ports nothing listens on (one after another if ``consecutive``)."""
+    from hub import sandbox as sb
+
+    for _ in range(50):
+        first = sb.free_port()
+        found = [first + i for i in range(n)] if consecutive else [first]
+        while len(found) < n:
+            found = list(dict.fromkeys([*found, sb.free_port()]))
+        try:
+            for port in found:
+                sb.check_port("127.0.0.1", port)
+        except sb.SandboxError:
+            continue
+        return found
+    raise AssertionError("no free ports")
+
+
+class Served:
+    """``hub sandbox serve ARGS`` as a separate process, until it says it is serving."""
+
+    def __init__(self, *args: str):
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "sandbox", "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_serving(self, timeout: float = 60) -> dict[str, str]:
+        """The base URL of each system it printed."""
+        import threading
+
+        lines: list[str] = []
+
+        def pump():
+            for line in self.proc.stdout:
+                lines.append(line)
+                if line.startswith("serving"):
+                    return
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        reader.join(timeout)
+        assert lines and lines[-1].startswith("serving"), (lines, self.stop_now())
+        return {line.split(": ")[0]: line.split()[1] for line in lines if "HUB_SYSTEM_" in line}
+
+    def interrupt(self) -> int:
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(30)
+
+    def stop_now(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.communicate(timeout=30)[1]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_now()
+
+
+def control_api_answers(base_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    root = urlsplit(base_url)
+    response = httpx.get(f"{root.scheme}://{root.netloc}/_sandbox/faults", timeout=10)
+    return response.status_code == 200 and response.json()["reject_writes"] is False
+
+
+def test_sandbox_serve_on_the_ports_chosen_per_system():
+    te_office, kela = free_ports(2)
+    with Served("te_office", "kela", "--ports", f"kela={kela}, te_office={te_office}") as served:
+        urls = served.wait_serving()
+        assert set(urls) == {"te_office", "kela"}
+        assert urls["te_office"].startswith(f"http://127.0.0.1:{te_office}")
+        assert urls["kela"].startswith(f"http://127.0.0.1:{kela}")
+        assert all(control_api_answers(url) for url in urls.values())
+        assert served.interrupt() == 0
+
+
+def test_sandbox_serve_from_a_first_port_and_on_any_free_port():
+    first, after = free_ports(2, consecutive=True)
+    with Served("municipal", "innokyla", "--port", str(first)) as served:
+        urls = served.wait_serving()
+        assert urls["municipal"].startswith(f"http://127.0.0.1:{first}")  # in the order given
+        assert urls["innokyla"].startswith(f"http://127.0.0.1:{after}")
+        assert served.interrupt() == 0
+    with Served("kela", "--port", "0") as served:
+        [url] = served.wait_serving().values()
+        assert control_api_answers(url)
+        assert served.interrupt() == 0
+
+
+def test_sandbox_serve_refuses_a_port_in_use_and_starts_nothing():
+    import socket
+
+    (free,) = free_ports(1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with Served("te_office", "kela", "--ports", f"te_office={free},kela={busy}") as served:
+            assert served.proc.wait(60) == 2
+            error = served.stop_now()
+    assert f"port {busy} on 127.0.0.1 is in use" in error and "Traceback" not in error
+    from hub import sandbox as sb
+
+    sb.check_port("127.0.0.1", free)  # te_office was not left listening
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--ports", "kela"], "'kela' is not SYSTEM=PORT"),
+        (["--ports", "kela=x"], "'x' is not a port number"),
+        (["--ports", "kela=70000"], "70000 is not a port"),
+        (["--ports", ","], "give SYSTEM=PORT"),
+        (["--ports", "kela=9100,kela=9101"], "kela is given twice"),
+        (["--ports", "kela=9100,municipal=9100"], "port 9100 is given to"),
+        (["--ports", "nope=9100"], "--ports names nope, which is not served"),
+        (["kela", "--ports", "municipal=9100"], "--ports names municipal"),
+        (["--port", "-1"], "-1 is not a port"),
+        (["--port", "65535"], "sandboxes do not fit above 65535"),
+        (["nope"], "no sandbox for 'nope'"),
+    ],
+)
+def test_sandbox_serve_says_what_is_wrong_with_the_ports(options, message, capsys):
+    assert main(["sandbox", "serve", *options]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error
+
+
+def test_sandbox_ports_default_to_each_sandboxs_own():
+    from hub import sandbox as sb
+    from hub.plugins import sandbox_registry
+
+    specs = list(sandbox_registry().values())
+    assert sb.assign_ports(specs) == {s.system_id: s.default_port for s in specs}
+    assert sorted(sb.assign_ports(specs).values()) == [8701, 8702, 8703, 8704]
+
+
+def test_every_command_and_option_says_what_it_does():
+    import argparse
+
+    from hub.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {c.dest for c in action._choices_actions if c.help}
+                for name, sub in action.choices.items():
+                    if name not in helped:
+                        missing.append(f"{path} {name}")
+                    walk(sub, f"{path} {name}")
+            elif not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "hub")
+    assert not missing, f"no help text: {missing}"
+
+
+def test_failures_list_says_what_is_wrong_with_a_filter(capsys):
+    assert main(["failures", "list", "--until", "13.1.2026"]) == 2
+    assert "until: '13.1.2026' is not a date (YYYY-MM-DD)" in capsys.readouterr().err

@@ -177,6 +177,7 @@ def test_failures_are_filtered_and_paged(app, hub, failed):
         assert more and int(more[0]) < int(first[-1])
     assert client.get("/failures?since=2000-01-01&until=2000-01-02").text.count("data-id=") == 0
     assert client.get("/failures?since=yesterday").status_code == 400
+    assert client.get("/failures?status=lost").status_code == 400
 
 
 def test_run_history_and_detail(app, failed):
@@ -284,14 +285,19 @@ def test_a_hundred_thousand_dead_letters_page_through_indexes(app, hub):
         page = client.get(f"/failures{query}").text
         assert page.count("data-id=") == 50
     assert 'id="total">100000<' in client.get("/failures").text
+    # the next page keeps the filter (the one DeadLetterFilter reads and writes back)
+    page = client.get("/failures?system=kela&until=2026-11-01").text
+    following = re.search(r'href="(/failures\?[^"]+)">Next page', page)[1].replace("&amp;", "&")
+    assert "system=kela" in following and "until=2026-11-01" in following
+    assert "status=open" in following
+    more = client.get(following).text
+    assert more.count("data-id=") == 50 and 'id="total">50000<' in more
 
     def plan(**filters) -> str:
         from sqlalchemy.dialects import sqlite
 
-        values = dict(exchange=None, status="open", stage=None, error_class=None, system=None)
-        values.update(filters)
         query = select(t.dead_letters).order_by(t.dead_letters.c.id.desc()).limit(50)
-        stmt = deadletters._filtered(query, since=None, until=None, **values)
+        stmt = deadletters.DeadLetterFilter(**filters).apply(query)
         sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
         with hub.store.transaction() as conn:
             return " ".join(r[-1] for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))

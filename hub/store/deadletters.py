@@ -4,7 +4,6 @@ fixed and replayed."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,9 +13,25 @@ from sqlalchemy import Connection, func, select, update
 
 from hub.privacy import Keyring, redact
 from hub.store import schema as t
+from hub.store.deadletter_filter import OPEN, REPLAYED, RESOLVED, DeadLetterFilter
 from hub.store.records import now
 
-OPEN, REPLAYED, RESOLVED = "open", "replayed", "resolved"
+__all__ = [
+    "OPEN",
+    "REPLAYED",
+    "RESOLVED",
+    "DeadLetterFilter",
+    "Failure",
+    "add",
+    "count_letters",
+    "facets",
+    "get",
+    "list_letters",
+    "open_count",
+    "payload_of",
+    "resolve_for",
+    "set_status",
+]
 
 
 @dataclass(frozen=True)
@@ -124,93 +139,30 @@ def payload_of(keys: Keyring, row) -> Any:
     return json.loads(keys.decrypt(row.payload, context=b"dead-letter"))
 
 
-def _filtered(
-    q,
-    *,
-    exchange: str | None,
-    status: str | None,
-    stage: str | None,
-    error_class: str | None,
-    system: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    run_id: str | None = None,
-):
-    c = t.dead_letters.c
-    for column, value in (
-        (c.run_id, run_id),
-        (c.exchange, exchange),
-        (c.status, status),
-        (c.stage, stage),
-        (c.error_class, error_class),
-        (c.system, system),
-    ):
-        if value:
-            q = q.where(column == value)
-    if since:
-        q = q.where(c.created_at >= since)
-    if until:
-        q = q.where(c.created_at < until)
-    return q
-
-
 def list_letters(
     conn: Connection,
+    where: DeadLetterFilter | None = None,
     *,
-    exchange: str | None = None,
-    status: str | None = OPEN,
-    stage: str | None = None,
-    error_class: str | None = None,
-    system: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    run_id: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
+    **criteria: Any,
 ):
-    """Dead letters newest first. Page with ``before_id`` (the last id of the previous page):
-    keyset paging stays fast however many there are."""
+    """Dead letters matching ``where`` (default: the open ones), newest first. Criteria
+    given as keywords (``exchange="x"``, ``stage="deliver"``) refine ``where``. Page with
+    ``before_id`` (the last id of the previous page): keyset paging stays fast however many
+    there are."""
     q = select(t.dead_letters).order_by(t.dead_letters.c.id.desc()).limit(limit).offset(offset)
     if before_id is not None:
         q = q.where(t.dead_letters.c.id < before_id)
-    q = _filtered(
-        q,
-        exchange=exchange,
-        status=status,
-        stage=stage,
-        error_class=error_class,
-        system=system,
-        since=since,
-        until=until,
-        run_id=run_id,
-    )
-    return list(conn.execute(q))
+    return list(conn.execute(DeadLetterFilter.of(where, **criteria).apply(q)))
 
 
-def count_letters(
-    conn: Connection,
-    *,
-    exchange: str | None = None,
-    status: str | None = OPEN,
-    stage: str | None = None,
-    error_class: str | None = None,
-    system: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> int:
+def count_letters(conn: Connection, where: DeadLetterFilter | None = None, **criteria: Any) -> int:
+    """How many dead letters match ``where`` (default: the open ones), refined by keywords
+    as :func:`list_letters`."""
     q = select(func.count()).select_from(t.dead_letters)
-    q = _filtered(
-        q,
-        exchange=exchange,
-        status=status,
-        stage=stage,
-        error_class=error_class,
-        system=system,
-        since=since,
-        until=until,
-    )
-    return conn.execute(q).scalar_one()
+    return conn.execute(DeadLetterFilter.of(where, **criteria).apply(q)).scalar_one()
 
 
 def facets(conn: Connection) -> dict[str, list[str]]:
@@ -235,7 +187,4 @@ def set_status(conn: Connection, letter_id: int, status: str, note: str | None =
 
 
 def open_count(conn: Connection, exchange: str | None = None) -> int:
-    q = select(func.count()).select_from(t.dead_letters).where(t.dead_letters.c.status == OPEN)
-    if exchange:
-        q = q.where(t.dead_letters.c.exchange == exchange)
-    return conn.execute(q).scalar_one()
+    return count_letters(conn, DeadLetterFilter(exchange=exchange))

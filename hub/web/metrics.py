@@ -1,6 +1,6 @@
-"""The metrics endpoint in Prometheus text format (prometheus_client), computed from the
-store on each scrape: runs, records, failures, open dead letters and lag per exchange. No
-metric carries client data.
+"""The endpoints machines read: ``/healthz`` (the app answers) and ``/metrics``, in
+Prometheus text format (prometheus_client), computed from the store on each scrape: runs,
+records, failures, open dead letters and lag per exchange. No metric carries client data.
 
 If ``HUB_METRICS_TOKEN`` is set, a scrape must send ``Authorization: Bearer <token>``.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hmac
 import os
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
@@ -20,9 +21,11 @@ from hub.ops.health import all_health
 from hub.store import outbox
 from hub.store import schema as t
 from hub.store.runs import COUNTERS
+from hub.web.dashboard import Dashboard, dashboard
 
 
 def authorise(request: Request) -> None:
+    """A dependency: 401 unless the scrape carries the token (when one is set)."""
     token = os.environ.get("HUB_METRICS_TOKEN")
     if not token:
         return
@@ -83,3 +86,17 @@ def render(hub: Hub) -> tuple[bytes, str]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_HubCollector(hub))
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+router = APIRouter()
+
+
+@router.get("/metrics", name="metrics", dependencies=[Depends(authorise)])
+def prometheus(board: Annotated[Dashboard, Depends(dashboard)]):
+    body, content_type = render(board.hub)
+    return Response(body, media_type=content_type)
+
+
+@router.get("/healthz", name="healthz")
+def healthz():
+    return {"ok": True}

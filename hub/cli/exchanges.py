@@ -1,0 +1,82 @@
+"""``hub exchanges``: the declared exchanges: list, validate, run one now."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from hub.cli.common import group, leaf, open_hub
+from hub.cli.output import ProgressHandler, emit, progress
+
+PHASES = ("check", "extract", "deliver")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from hub.exchanges import load_exchanges
+    from hub.settings import Settings
+
+    config = load_exchanges(Settings.from_env().exchanges_file)
+    rows = [
+        {
+            "name": x.name,
+            "source": x.source,
+            "target": x.target,
+            "schedule": x.schedule or "manual",
+            "entities": ", ".join(f.entity for f in x.entities),
+        }
+        for x in config.exchanges.values()
+    ]
+    emit(args, rows, ["name", "source", "target", "schedule", "entities"])
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from hub.exchanges import check_against_adapters, load_exchanges
+    from hub.settings import Settings
+
+    path = Path(args.file) if args.file else Settings.from_env().exchanges_file
+    config = load_exchanges(path)
+    problems = check_against_adapters(config)
+    for p in problems:
+        print(f"{path}: {p}", file=sys.stderr)
+    if not problems:
+        print(f"{path}: {len(config.exchanges)} exchanges, {len(config.systems)} systems: valid")
+    return 1 if problems else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hub.engine import run_exchange
+
+    hub = open_hub()
+    phases = tuple(args.phase) if args.phase else PHASES
+    with progress() as bar:
+        task = bar.add_task(f"{args.name}: starting")
+        handler = ProgressHandler(lambda text: bar.update(task, description=text))
+        engine_log = logging.getLogger("hub.engine")
+        engine_log.addHandler(handler)
+        try:
+            summary = run_exchange(hub, args.name, phases=phases)
+        finally:
+            engine_log.removeHandler(handler)
+    headers = ["exchange", "state", "read", "upserted", "unchanged", "delivered", "skipped"]
+    emit(args, [summary.__dict__], [*headers, "failed", "open_dead_letters"])
+    if summary.error and not args.json:
+        print(f"error: {summary.error}", file=sys.stderr)
+    return 0 if summary.state == "success" else 1
+
+
+def register(sub) -> None:
+    ex = group(sub, "exchanges", "declared exchanges")
+    leaf(ex, "list", cmd_list, "list the declared exchanges")
+    v = leaf(ex, "validate", cmd_validate, "validate the exchanges file", False)
+    v.add_argument("--file", help="file to validate (default: the configured one)")
+    r = leaf(ex, "run", cmd_run, "run an exchange now, in this process")
+    r.add_argument("name", help="the exchange's name (see hub exchanges list)")
+    r.add_argument(
+        "--phase",
+        action="append",
+        choices=PHASES,
+        help="run only this phase (repeat for several; default: all, in order)",
+    )

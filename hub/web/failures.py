@@ -1,0 +1,134 @@
+"""Dead letters on the dashboard: the filtered, paged list; one failed record with its
+payload (masked, or unmasked for an operator who states why: the access log keeps both);
+replaying a selection or one record; resolving one with a note."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from hub.engine import replay
+from hub.privacy import redact
+from hub.privacy.mask import mask_payload
+from hub.store import audit, deadletters, records
+from hub.store.deadletter_filter import DeadLetterFilter, FilterError
+from hub.web.auth import OperatorPost, Viewer
+from hub.web.rendering import View
+
+#: failed records on one page
+PAGE = 50
+#: the shortest reason an operator may give for seeing personal data unmasked
+MIN_REASON = 10
+
+router = APIRouter(prefix="/failures")
+
+
+def letter_filter(request: Request) -> DeadLetterFilter:
+    """The filter the query parameters ask for (a dependency); 400 if it cannot be read."""
+    try:
+        return DeadLetterFilter.parse(request.query_params)
+    except FilterError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.get("", response_class=HTMLResponse, name="failures")
+def failures(
+    view: Viewer,
+    where: Annotated[DeadLetterFilter, Depends(letter_filter)],
+    before: Annotated[int | None, Query()] = None,
+):
+    with view.hub.store.transaction() as conn:
+        rows = deadletters.list_letters(conn, where, before_id=before, limit=PAGE)
+        total = deadletters.count_letters(conn, where)
+        choices = deadletters.facets(conn)
+    return view.page(
+        "failures.html",
+        rows=rows,
+        total=total,
+        choices=choices,
+        query=where.query(),
+        next_before=rows[-1].id if len(rows) == PAGE else None,
+    )
+
+
+def _letter(view: View, letter_id: int):
+    with view.hub.store.transaction() as conn:
+        row = deadletters.get(conn, letter_id)
+    if row is None:
+        raise HTTPException(404, "no such dead letter")
+    return row
+
+
+def _show(view: View, row, *, reveal_reason: str | None):
+    """The failed record's page; what was shown, and why if unmasked, goes to the access log."""
+    hub = view.hub
+    payload = deadletters.payload_of(hub.keys, row)
+    with hub.store.transaction() as conn:
+        if payload is None and row.record_id:  # failed at delivery: the stored record
+            stored = records.load(conn, hub.keys, [row.record_id]).get(row.record_id)
+            payload = stored.data if stored else None
+        audit.log_access(
+            conn,
+            actor=view.actor,
+            action="reveal" if reveal_reason else "read",
+            purpose=reveal_reason or f"inspect dead letter {row.id} (masked)",
+            items=[audit.Access(None, row.record_id)],
+            exchange=row.exchange,
+        )
+    shown = payload if reveal_reason else mask_payload(payload)
+    return view.page("failure.html", row=row, payload=shown, revealed=bool(reveal_reason))
+
+
+@router.get("/{letter_id}", response_class=HTMLResponse, name="failure")
+def failure(view: Viewer, letter_id: int):
+    return _show(view, _letter(view, letter_id), reveal_reason=None)
+
+
+@router.post("/{letter_id}/reveal", response_class=HTMLResponse, name="reveal")
+def reveal(view: OperatorPost, letter_id: int, reason: Annotated[str, Form()] = ""):
+    reason = " ".join(reason.split())
+    if len(reason) < MIN_REASON:
+        view.flash(
+            f"State why you need to see the personal data ({MIN_REASON} characters at least)"
+        )
+        return view.redirect("failure", letter_id=letter_id)
+    return _show(view, _letter(view, letter_id), reveal_reason=redact(reason))
+
+
+@router.post("/replay", name="replay_selected")
+def replay_selected(view: OperatorPost, ids: Annotated[list[int], Form()] = []):  # noqa: B006
+    if not ids:
+        view.flash("Select the records to replay")
+        return view.redirect("failures")
+    results = replay(view.hub, ids, actor=view.actor)
+    done = sum(r.ok for r in results if r.letter_id)
+    view.flash(f"Replayed {done} of {len(ids)}")
+    for r in results:
+        if not r.ok:
+            view.flash(f"#{r.letter_id}: {redact(r.detail)}" if r.letter_id else redact(r.detail))
+    return view.redirect("failures")
+
+
+@router.post("/{letter_id}/replay", name="replay_one")
+def replay_one(view: OperatorPost, letter_id: int):
+    for r in replay(view.hub, [letter_id], actor=view.actor):
+        view.flash(redact(r.detail) if r.ok else f"Not replayed: {redact(r.detail)}")
+    return view.redirect("failure", letter_id=letter_id)
+
+
+@router.post("/{letter_id}/resolve", name="resolve")
+def resolve(view: OperatorPost, letter_id: int, note: Annotated[str, Form()] = ""):
+    note = " ".join(note.split())
+    if not note:
+        view.flash("A note is needed to mark a failure resolved")
+        return view.redirect("failure", letter_id=letter_id)
+    row = _letter(view, letter_id)
+    assert view.user is not None
+    with view.hub.store.transaction() as conn:
+        deadletters.set_status(
+            conn, row.id, deadletters.RESOLVED, f"{view.user.username}: {redact(note)}"
+        )
+    view.flash(f"#{letter_id} marked resolved")
+    return view.redirect("failure", letter_id=letter_id)
