@@ -339,12 +339,8 @@ class Adapter(abc.ABC):
     @classmethod
     def problems(cls) -> list[str]:
         """What is wrong with this adapter class as a contract (empty: nothing)."""
-        found = []
-        if not isinstance(getattr(cls, "system_id", None), str) or not cls.system_id:
-            found.append(f"{cls.__qualname__}: system_id must be a non-empty string")
+        found = []  # the system id and the presence of streams: hub.registrations
         streams = list(cls.streams) or list(cls.stream_classes().values())
-        if not streams:
-            found.append(f"{cls.__qualname__}: offers no stream")
         names = [getattr(s, "name", None) for s in streams]
         for s in streams:
             if not (isinstance(s, type) and issubclass(s, Stream)):

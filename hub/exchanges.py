@@ -1,5 +1,6 @@
-"""Declared exchanges: ``config/exchanges.yaml``, validated by ``schemas/exchanges.schema.json``
-and then against the installed adapters and the canonical model.
+"""Declared exchanges: the exchanges file (``HUB_EXCHANGES``; by default the package's
+``hub/config/exchanges.yaml``), validated by the package's ``hub/schemas/exchanges.schema.json``
+and then against the installed plugins.
 
 Each setting is declared once, in the JSON Schema, with its default; the parser takes the
 defaults from there. Loading is cheap (one YAML file, no plugin import), so the Airflow DAG

@@ -206,7 +206,8 @@ class Sandbox:
     title: str
     app_factory: Callable[..., Any]
     default_port: int
-    #: options the adapter needs to talk to this sandbox (merged into SystemConfig.options)
+    #: options the adapter needs to talk to this sandbox: the conformance kit connects with
+    #: them; an exchanges file that points at the sandbox carries them under ``options``
     adapter_options: dict[str, Any] = field(default_factory=dict)
     #: path prefix of the service below the server root, appended to the base URL
     base_path: str = ""

@@ -48,7 +48,7 @@ def register(sub) -> None:
         group(sub, "schemas", "JSON Schemas"),
         "export",
         cmd_schemas_export,
-        "write schemas/canonical/*.json from the model",
+        "write hub/schemas/canonical/*.json from the model (in a checkout)",
         False,
     )
     about = "run every exchange through Airflow against sandboxes"

@@ -1,9 +1,9 @@
 """Listing paging for adapters of systems that offer whole documents through a listing.
 
 A listing names the documents a system offers, oldest first, and may declare what each one
-holds: records of each kind, all records, bytes (the case system's nightly exports; Kela's
-monthly bill is of the same shape). A stream reads the documents after its cursor in the
-listing's order, record by record, each document streamed rather than held whole.
+holds: records of each kind, all records, bytes (the case system's nightly exports). A
+stream reads the documents after its cursor in the listing's order, record by record, each
+document streamed rather than held whole.
 :class:`ListingStream` is a stream of such a listing, declared in a few lines: the adapter
 supplies the listing (:meth:`ListingStream.listing`) and opens a document for reading
 (:meth:`ListingStream.open`); :class:`ListingPager` does the rest.

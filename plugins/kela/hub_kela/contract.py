@@ -12,7 +12,6 @@ their names, never only the first of anything.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from lxml import etree
 
 from hub.adapter import ContractViolation
+from hub.resources import PackagedFile
 from hub.xmlsafe import FOREIGN_KEEP, Invalid, RecordValidator
 from hub_kela import mapping as m
 
@@ -41,9 +41,8 @@ _NUMBER = re.compile(r"\s*\+?([0-9]+)\s*")
 @functools.cache
 def validator() -> RecordValidator:
     """The validator of Kela's body schema (one for the process; it is thread-safe)."""
-    resource = importlib.resources.files(PACKAGE) / SCHEMA_DIR / SCHEMA_FILE
-    with importlib.resources.as_file(resource) as path:  # a real file, even from a zip
-        return RecordValidator(path)
+    # a real file even from a zip; a missing one is a ConfigError naming the distribution
+    return RecordValidator(PackagedFile(PACKAGE, SCHEMA_DIR, SCHEMA_FILE).path())
 
 
 def local(tag: str) -> str:
