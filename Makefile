@@ -17,26 +17,32 @@ BENCH_ARGS ?=
 # lock does not list): requirements in adapters.txt, one a line as pip takes them (a name and
 # version, a wheel, a git URL, `-e ../hub-acme`), and distributions in folders under
 # local-adapters/ (`hub adapters new NAME` writes one), installed editable. Both are
-# untracked. They are installed against the locked versions: an adapter that needs other
-# versions of the hub's dependencies is refused, never allowed to change them.
+# untracked. They are installed against the locked versions and this workspace's own (an
+# index's package of the same name never replaces them): an adapter that needs other
+# versions of the hub or its dependencies is refused, never allowed to change them.
 ADAPTERS_FILE ?= adapters.txt
 LOCAL_ADAPTERS ?= local-adapters
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --locked --inexact
-	@reqs=""; \
-	if [ -f "$(ADAPTERS_FILE)" ]; then reqs="-r $(ADAPTERS_FILE)"; fi; \
-	for dir in $(LOCAL_ADAPTERS)/*/; do \
-	  if [ -f "$${dir}pyproject.toml" ]; then reqs="$$reqs -e $${dir%/}"; fi; \
+	@set --; \
+	if [ -f "$(ADAPTERS_FILE)" ]; then set -- -r "$(ADAPTERS_FILE)"; fi; \
+	for dir in "$(LOCAL_ADAPTERS)"/*/; do \
+	  if [ -f "$${dir}pyproject.toml" ]; then set -- "$$@" -e "$${dir%/}"; fi; \
 	done; \
-	if [ -n "$$reqs" ]; then \
+	if [ $$# -gt 0 ]; then \
 	  python="$${UV_PROJECT_ENVIRONMENT:-.venv}/bin/python"; \
 	  locked=$$(mktemp) && trap 'rm -f "$$locked"' EXIT && \
 	  $(UV) export --frozen --no-hashes --no-emit-workspace --format requirements.txt \
 	    --quiet -o "$$locked" && \
-	  echo "$(UV) pip install --python $$python --constraint <uv.lock's versions> $$reqs" && \
-	  $(UV) pip install --python "$$python" --constraint "$$locked" $$reqs; \
+	  for project in pyproject.toml plugins/*/pyproject.toml; do \
+	    name=$$(sed -n 's/^name = "\(.*\)"$$/\1/p' "$$project" 2>/dev/null | head -n 1); \
+	    version=$$(sed -n 's/^version = "\(.*\)"$$/\1/p' "$$project" 2>/dev/null | head -n 1); \
+	    if [ -n "$$name" ] && [ -n "$$version" ]; then echo "$$name==$$version" >> "$$locked"; fi; \
+	  done; \
+	  echo "$(UV) pip install --python $$python --constraint <uv.lock's versions and this workspace's> $$*" && \
+	  $(UV) pip install --python "$$python" --constraint "$$locked" "$$@"; \
 	fi
 
 demo: install

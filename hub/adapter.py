@@ -31,6 +31,7 @@ not import Airflow.
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -340,6 +341,13 @@ class Adapter(abc.ABC):
     def problems(cls) -> list[str]:
         """What is wrong with this adapter class as a contract (empty: nothing)."""
         found = []  # the system id and the presence of streams: hub.registrations
+        try:  # the engine constructs every adapter as cls(config, context)
+            inspect.signature(cls).bind(SystemConfig(system="x", base_url=""), None)
+        except (TypeError, ValueError):
+            found.append(
+                f"{cls.__qualname__}: __init__ must take (config, context=None), as "
+                "hub.adapter.Adapter's does"
+            )
         streams = list(cls.streams) or list(cls.stream_classes().values())
         names = [getattr(s, "name", None) for s in streams]
         for s in streams:

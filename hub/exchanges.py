@@ -83,9 +83,13 @@ class HubConfig:
         return self.exchanges[name]
 
     def system(self, name: str) -> SystemConfig:
-        """The connection settings of ``name``; an end that needs no connection (an adapter
-        with ``connects = False``) has empty ones."""
-        return self.systems.get(name) or SystemConfig(system=name, base_url="")
+        """The connection settings of ``name``, as declared under ``systems``."""
+        if name not in self.systems:
+            known = ", ".join(sorted(self.systems)) or "none"
+            raise ConfigError(
+                f"{self.path}: system {name!r} is not declared under systems (declared: {known})"
+            )
+        return self.systems[name]
 
     def readers_of(self, system: str, entity: str) -> list[str]:
         """Exchanges that move ``entity`` out of ``system`` to a target that takes it from

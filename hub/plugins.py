@@ -211,7 +211,12 @@ def load_plugins(
         except Exception as exc:  # a broken plugin must not take the others down
             report.failed[name] = f"{type(exc).__name__}: {exc}"
             return
-        problem = register(pm, plugin, name)
+        try:
+            problem = register(pm, plugin, name)
+        except Exception as exc:  # a plugin object that breaks even being looked at
+            problem = f"cannot be registered: {type(exc).__name__}: {exc}"
+            if pm.has_plugin(name):
+                pm.unregister(name=name)
         if problem:
             report.failed[name] = problem
         else:

@@ -160,7 +160,13 @@ def settle(
         problems: list[str] = []
         mine: dict[str, tuple[Any, str]] = {}
         for obj in claims[plugin]:
-            key, shown, found = check(obj)
+            try:
+                key, shown, found = check(obj)
+                if key is not None and not isinstance(key, str):
+                    found = [*found, f"{shown}: its {kind} is not text"]
+            except Exception as exc:  # whatever a registration holds, only its plugin fails
+                problems.append(f"a {kind} registration cannot be checked: {_first_line(exc)}")
+                continue
             problems += found
             if key is None or found:
                 continue

@@ -48,6 +48,9 @@ def test_adapters_new_scaffolds_a_distribution(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["adapters", "new", "Not-A-Name", "--dest", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("hub adapters new: ")
+    assert main(["adapters", "new", "kela", "--dest", str(tmp_path)]) == 2
+    assert "taken by an installed adapter" in capsys.readouterr().err
+    assert not (tmp_path / "hub-kela").exists()
 
 
 def test_unknown_exchange_is_a_clear_error(hub_env, capsys):

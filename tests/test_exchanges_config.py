@@ -108,6 +108,14 @@ def test_each_default_is_declared_once_in_the_schema(tmp_path):
         f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         for f in dataclasses.fields(Exchange)
     )
+    # a system's connection settings: SystemConfig (built directly by tests and the kit)
+    # keeps the schema's defaults
+    from hub.adapter import SystemConfig
+
+    system = json.loads(SCHEMA_FILE.read_text())["$defs"]["system"]["properties"]
+    bare = SystemConfig("x", "http://x")
+    assert bare.timeout == system["timeout_seconds"]["default"]
+    assert bare.deadline == system["deadline_seconds"]["default"]
 
 
 def test_a_field_the_target_cannot_hold_is_reported(tmp_path):

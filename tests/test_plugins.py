@@ -216,6 +216,70 @@ def test_a_hook_that_raises_or_returns_no_list_is_contained():
     assert "good" in plugins.adapters
 
 
+def test_a_plugin_that_breaks_when_looked_at_or_registers_odd_values_is_contained():
+    """Whatever a plugin object or its registrations hold, only that plugin fails."""
+    hostile = types.ModuleType("hostile")
+
+    def explode(name):
+        raise RuntimeError(f"no attribute {name} here")
+
+    hostile.__getattr__ = explode  # every look at the module raises
+    odd = plugin(
+        """
+        from hub.hookspecs import hookimpl
+        from hub.sandbox import Sandbox
+
+        @hookimpl
+        def hub_register_sandboxes():
+            return [Sandbox(["te_office"], "unhashable id", lambda seed, size: None, 1)]
+        """,
+        "odd",
+    )
+    plugins = load_plugins(
+        allow=(), extra_plugins={"hostile": hostile, "odd": odd, "good": plugin(GOOD, "good")}
+    )
+    failed = plugins.report.failed
+    assert "hostile" in failed and "odd" in failed
+    assert "good" in plugins.adapters and "te_office" not in failed
+
+
+def test_an_adapter_the_engine_cannot_construct_is_refused():
+    """The engine constructs every adapter as cls(config, context): one written for another
+    signature would pass the kit and fail every run, so registration refuses it."""
+    old = """
+    from hub.adapter import Adapter, CheckResult, Stream
+    from hub.hookspecs import hookimpl
+    from hub.model import Client
+
+    class People(Stream):
+        name = "people"
+        entity = Client
+
+        def read(self, cursor, batch_size):
+            return iter(())
+
+        def to_canonical(self, record):
+            return Client(hetu=record.data["hetu"])
+
+    class OldAdapter(Adapter):
+        system_id = "old"
+        streams = (People,)
+
+        def __init__(self, config):
+            super().__init__(config)
+
+        def check(self):
+            return CheckResult(True, "fine")
+
+    @hookimpl
+    def hub_register_adapters():
+        return [OldAdapter]
+    """
+    plugins = load(old=old)
+    assert "__init__ must take (config, context=None)" in plugins.report.failed["old"]
+    assert "old" not in plugins.adapters
+
+
 def test_hook_problems_of_the_built_in_plugins_are_none():
     pm = get_plugin_manager()[0]
     for name in BUILT_IN | set(CORE_PLUGINS):

@@ -178,6 +178,15 @@ def test_failures_are_filtered_and_paged(app, hub, failed):
     assert client.get("/failures?since=2000-01-01&until=2000-01-02").text.count("data-id=") == 0
     assert client.get("/failures?since=yesterday").status_code == 400
     assert client.get("/failures?status=lost").status_code == 400
+    # the edges of the calendar and of the stores' integers are bad requests, not errors
+    for hostile in (
+        "/failures?until=9999-12-31",
+        "/failures?since=0001-01-01T00:00:00%2B05:00",
+        f"/failures?before={2**64}",
+        f"/failures/{2**64}",
+        "/failures/0",
+    ):
+        assert client.get(hostile).status_code in (400, 422), hostile
 
 
 def test_run_history_and_detail(app, failed):

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -69,8 +68,10 @@ REQUIRED = {
 #: into the case system's import (import.xsd): every packaged schema is used
 INBOUND = ("municipal_to_hub", "innokyla_to_hub")
 DELIVERED = ("kela_to_municipal",)
-#: the sandboxes' default ports, where the shipped exchanges file points
-SANDBOX_PORTS = {"te_office": 8701, "municipal": 8702, "kela": 8703, "innokyla": 8704}
+#: the sandboxes the installed plugins serve
+SANDBOXES = ("innokyla", "kela", "municipal", "te_office")
+#: how ``hub sandbox serve`` says where a system listens
+_LISTENING = re.compile(r"\(export (HUB_SYSTEM_[A-Z_]+_URL)=(\S+)\)")
 TIMEOUT = 300  # seconds, for one command
 
 
@@ -214,31 +215,28 @@ def _package_files(source: Path, package: str) -> set[str]:
     return {name for name in names if source.joinpath(name).is_file()}
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _wait_for_sandboxes(server: subprocess.Popen, log: Path, deadline: float) -> None:
-    """Until every sandbox answers on its control API (the server must keep running)."""
-    waiting = dict(SANDBOX_PORTS)
+def _wait_for_sandboxes(server: subprocess.Popen, log: Path, deadline: float) -> dict[str, str]:
+    """Until every sandbox answers on its control API (the server must keep running); the
+    ``HUB_SYSTEM_<ID>_URL`` settings that point the hub at them, as the command prints."""
+    waiting, urls = set(SANDBOXES), {}
     while waiting:
         if server.poll() is not None:
             pytest.fail(f"hub sandbox serve exited with {server.returncode}:\n{log.read_text()}")
         if time.monotonic() > deadline:
             pytest.fail(f"sandboxes {sorted(waiting)} did not answer:\n{log.read_text()}")
-        for system, port in list(waiting.items()):
+        urls = dict(_LISTENING.findall(log.read_text()))
+        for system in list(waiting):
+            url = urls.get(f"HUB_SYSTEM_{system.upper()}_URL")
+            if url is None:
+                continue
+            root = "/".join(url.split("/")[:3])  # the control API is at the server's root
             try:
-                url = f"http://127.0.0.1:{port}/_sandbox/received"
-                if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
-                    del waiting[system]
+                if httpx.get(f"{root}/_sandbox/received", timeout=2, trust_env=False).is_success:
+                    waiting.discard(system)
             except httpx.TransportError:
                 pass
         time.sleep(0.3)
+    return urls
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -262,9 +260,6 @@ def test_installed_wheels_run_an_exchange_away_from_the_checkout(tmp_path):
     timings: dict[str, float] = {}
     started = time.monotonic()
     uv, tools = _uv(), _tool_env()
-    busy = [port for port in SANDBOX_PORTS.values() if not _port_free(port)]
-    if busy:
-        pytest.fail(f"the sandboxes' default ports {busy} are in use by another process")
 
     # 1. build every distribution as a wheel
     wheel_dir = tmp_path / "wheels"
@@ -352,10 +347,14 @@ def test_installed_wheels_run_an_exchange_away_from_the_checkout(tmp_path):
     log = tmp_path / "sandboxes.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            ["hub", "sandbox", "serve"], cwd=work, env=user, stdout=out, stderr=subprocess.STDOUT
+            ["hub", "sandbox", "serve", "--port", "0"],  # any free ports: nothing to collide with
+            cwd=work,
+            env=user,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_sandboxes(server, log, time.monotonic() + 120)
+        user |= _wait_for_sandboxes(server, log, time.monotonic() + 120)
         for name in (*INBOUND, *DELIVERED):
             command = ["hub", "exchanges", "run", name, "--json"]
             done = _run(command, cwd=work, env=user, check=False)

@@ -42,8 +42,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     """Write a new adapter distribution that passes the conformance kit as generated."""
+    from hub.plugins import adapter_registry
     from hub.scaffold import ScaffoldError, scaffold
 
+    if args.name in adapter_registry():  # two plugins claiming one system: neither loads
+        print(
+            f"hub adapters new: the system id {args.name!r} is taken by an installed adapter "
+            "(hub adapters list); choose another",
+            file=sys.stderr,
+        )
+        return 2
     try:
         target = scaffold(args.name, Path(args.dest))
     except ScaffoldError as exc:
@@ -64,7 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     systems = args.system or sorted(config.systems)
     rows, failed = [], False
     for system in systems:
-        with get_adapter_class(system)(config.system(system)) as adapter:
+        with get_adapter_class(system)(config.system(system), None) as adapter:
             result = adapter.check()
         failed |= not result.ok
         rows.append({"system": system, "ok": result.ok, "detail": result.detail})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.adapter import Adapter, RunContext
+from hub.adapter import Adapter, RunContext, SystemConfig
 from hub.exchanges import Exchange, HubConfig, load_exchanges
 from hub.model.rules import Rules
 from hub.plugins import get_adapter_class
@@ -38,8 +38,11 @@ class Hub:
     def adapter(self, system: str, exchange: Exchange | None = None) -> Adapter:
         """A connection to ``system``, for a run of ``exchange`` if one is given (an end
         inside the hub reads the store through it)."""
+        cls = get_adapter_class(system)
         context = RunContext(self, exchange) if exchange is not None else None
-        return get_adapter_class(system)(self.config.system(system), context)
+        # an end inside the hub has no address; every other system is declared
+        config = self.config.system(system) if cls.connects else SystemConfig(system, "")
+        return cls(config, context)
 
     def close(self) -> None:
         self.store.close()

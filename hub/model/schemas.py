@@ -25,7 +25,11 @@ SCHEMA_PARTS = ("schemas", "canonical")
 
 
 def schema_of(entity: str) -> dict[str, Any]:
-    schema = ENTITIES[entity].model_json_schema(mode="validation")
+    """The JSON Schema of any registered entity, a plugin's too (generated from its model;
+    the files under ``hub/schemas/canonical/`` are the core's own, committed)."""
+    from hub.plugins import entity_registry
+
+    schema = entity_registry()[entity].model_json_schema(mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:fi:hub:schema:canonical:{entity}",

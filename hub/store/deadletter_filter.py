@@ -111,7 +111,17 @@ def _text(value: Any) -> str | None:
 
 def _moment(name: str, text: str | None, *, end: bool) -> dt.datetime | None:
     """A date or time typed by a person, in UTC; the end of a range given as a date is the
-    start of the next day (the range includes the whole day)."""
+    start of the next day (the range includes the whole day). A moment at the edge of the
+    calendar (``9999-12-31``, ``0001-01-01T00:00+05:00``) that cannot be moved to UTC or
+    past its day is refused as such, not left to fail later."""
+    try:
+        return _parse_moment(name, text, end=end)
+    except OverflowError:
+        shown = redact(text or "")[:40]
+        raise FilterError(f"{name}: {shown!r} is outside the dates the hub can compare") from None
+
+
+def _parse_moment(name: str, text: str | None, *, end: bool) -> dt.datetime | None:
     if text is None:
         return None
     try:

@@ -1,5 +1,8 @@
 """The adapter conformance kit: the contract every adapter must pass, against its sandbox.
 
+PYTEST_DONT_REWRITE: a failing assertion here shows its own message only, never the
+records it compared (they may hold identity codes).
+
 Like Airbyte's connector acceptance tests, the suite is generic: an adapter's test module
 subclasses :class:`AdapterConformance`, names the system and supplies what only the adapter
 knows — a cursor past everything the sandbox holds, and canonical records its writable
@@ -123,7 +126,7 @@ class AdapterConformance:
             pytest.fail(f"no adapter is registered for system {self.system_id!r}")
         options = dict(sandboxes[self.system_id].sandbox.adapter_options)
         config = SystemConfig(self.system_id, base_url, options, timeout=10, deadline=60)
-        return registry[self.system_id](config)
+        return registry[self.system_id](config, None)  # as the engine does, without a run
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -178,8 +181,8 @@ class AdapterConformance:
 
     def test_check_succeeds_against_the_sandbox(self, adapter):
         result = adapter.check()
-        assert result.ok, result.detail
-        assert result.detail
+        assert result.ok, redact(result.detail)
+        assert result.detail, "check() says nothing about what it reached"
 
     def test_check_fails_without_raising_when_unreachable(self, sandbox):
         adapter = self.make_adapter(f"http://127.0.0.1:{free_port()}", sandbox)
@@ -187,8 +190,8 @@ class AdapterConformance:
             result = adapter.check()
         finally:
             adapter.close()
-        assert not result.ok
-        assert result.detail
+        assert not result.ok, "check() succeeded against a closed port"
+        assert result.detail, "check() does not say why it failed"
 
     def test_reads_in_pages_and_resumes_from_a_cursor(self, adapter):
         for stream in self.readable(adapter):
@@ -198,7 +201,9 @@ class AdapterConformance:
             assert all(b.next_cursor for b in batches), f"{stream}: a batch without a cursor"
             assert len(ids) == len(set(ids)), f"{stream}: a record was read twice"
             for b in batches:
-                assert all(isinstance(r, NativeRecord) for r in b.records)
+                assert all(isinstance(r, NativeRecord) for r in b.records), (
+                    f"{stream}: a batch holds something that is not a NativeRecord"
+                )
             rest = self.read_all(
                 adapter, stream, batches[0].next_cursor, self.page_size, READ_LIMIT
             )
@@ -237,7 +242,9 @@ class AdapterConformance:
                 }
                 native = spec.to_native(data)
                 back = spec.to_canonical(NativeRecord(f"round-trip-{i}", native))
-                assert isinstance(back, spec.entity)
+                assert isinstance(back, spec.entity), (
+                    f"{stream}: the round trip gave no {spec.entity.entity_name}"
+                )
                 diff = _compare(data, back.model_dump(mode="json"), list(data))
                 assert not diff, f"{stream}: the round trip changed {sorted(diff)}"
                 checked += 1
@@ -249,7 +256,9 @@ class AdapterConformance:
             first = adapter.stream(stream).write(items)
             second = adapter.stream(stream).write(items)
             for outcomes in (first, second):
-                assert [o.idempotency_key for o in outcomes] == [i.idempotency_key for i in items]
+                assert [o.idempotency_key for o in outcomes] == [
+                    i.idempotency_key for i in items
+                ], f"{stream}: write() did not give one outcome per item, in their order"
                 bad = [o for o in outcomes if o.outcome not in (Outcome.OK, Outcome.SKIPPED)]
                 assert not bad, f"{stream}: {bad[0].outcome}: {redact(bad[0].reason)}"
             delivered = {o.idempotency_key for o in first if o.outcome == Outcome.OK}
@@ -267,7 +276,7 @@ class AdapterConformance:
         for stream in self.readable(adapter):
             with pytest.raises(TransientError) as caught:
                 self.read_all(adapter, stream, None, self.page_size, self.page_size)
-            assert caught.value.retry_after == 3
+            assert caught.value.retry_after == 3, f"{stream}: Retry-After was not honoured"
         for stream in self.writable(adapter):
             items = self.items_for(adapter, stream, "outage")
             try:
@@ -278,12 +287,12 @@ class AdapterConformance:
             assert all(o.outcome == Outcome.TRANSIENT for o in sent), (
                 f"{stream}: {[(o.outcome, redact(o.reason)) for o in sent]}"
             )
-        assert not adapter.check().ok
+        assert not adapter.check().ok, "check() succeeded against a system that is down"
         sandbox.faults(self.system_id, rate_limit_every=1, retry_after=7)
         for stream in self.readable(adapter)[:1]:
             with pytest.raises(TransientError) as caught:
                 self.read_all(adapter, stream, None, self.page_size, self.page_size)
-            assert caught.value.retry_after == 7
+            assert caught.value.retry_after == 7, f"{stream}: Retry-After was not honoured"
 
     def test_refused_writes_are_permanent(self, adapter, sandbox):
         sandbox.faults(self.system_id, reject_writes=True)
@@ -298,7 +307,7 @@ class AdapterConformance:
             assert all(o.outcome == Outcome.PERMANENT and o.reason for o in sent), (
                 f"{stream}: {[o.outcome for o in sent]}"
             )
-        assert not sandbox.received(self.system_id)
+        assert not sandbox.received(self.system_id), "the sandbox kept writes it refused"
 
     def test_malformed_records_fail_as_invalid_records(self, adapter, sandbox):
         sandbox.faults(self.system_id, malformed_every=1)

@@ -21,7 +21,6 @@ from fastapi.staticfiles import StaticFiles
 from hub.engine import Hub
 from hub.web import auth, failures, metrics, overview, runs
 from hub.web.dashboard import Dashboard
-from hub.web.rendering import HERE
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self'; form-action 'self'",
@@ -38,7 +37,7 @@ def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
     """The dashboard over the hub ``open_hub()`` gives (called on the first request)."""
     app = FastAPI(title="Integration hub", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = Dashboard(open_hub)
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static", StaticFiles(packages=[("hub.web", "static")]), name="static")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

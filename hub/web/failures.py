@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hub.engine import replay
@@ -21,6 +21,10 @@ from hub.web.rendering import View
 PAGE = 50
 #: the shortest reason an operator may give for seeing personal data unmasked
 MIN_REASON = 10
+
+#: the largest row id the stores hold (a 64-bit integer): a larger one is a bad request
+MAX_ROW_ID = 2**63 - 1
+LetterId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 router = APIRouter(prefix="/failures")
 
@@ -37,7 +41,7 @@ def letter_filter(request: Request) -> DeadLetterFilter:
 def failures(
     view: Viewer,
     where: Annotated[DeadLetterFilter, Depends(letter_filter)],
-    before: Annotated[int | None, Query()] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ):
     with view.hub.store.transaction() as conn:
         rows = deadletters.list_letters(conn, where, before_id=before, limit=PAGE)
@@ -82,12 +86,12 @@ def _show(view: View, row, *, reveal_reason: str | None):
 
 
 @router.get("/{letter_id}", response_class=HTMLResponse, name="failure")
-def failure(view: Viewer, letter_id: int):
+def failure(view: Viewer, letter_id: LetterId):
     return _show(view, _letter(view, letter_id), reveal_reason=None)
 
 
 @router.post("/{letter_id}/reveal", response_class=HTMLResponse, name="reveal")
-def reveal(view: OperatorPost, letter_id: int, reason: Annotated[str, Form()] = ""):
+def reveal(view: OperatorPost, letter_id: LetterId, reason: Annotated[str, Form()] = ""):
     reason = " ".join(reason.split())
     if len(reason) < MIN_REASON:
         view.flash(
@@ -112,14 +116,14 @@ def replay_selected(view: OperatorPost, ids: Annotated[list[int], Form()] = []):
 
 
 @router.post("/{letter_id}/replay", name="replay_one")
-def replay_one(view: OperatorPost, letter_id: int):
+def replay_one(view: OperatorPost, letter_id: LetterId):
     for r in replay(view.hub, [letter_id], actor=view.actor):
         view.flash(redact(r.detail) if r.ok else f"Not replayed: {redact(r.detail)}")
     return view.redirect("failure", letter_id=letter_id)
 
 
 @router.post("/{letter_id}/resolve", name="resolve")
-def resolve(view: OperatorPost, letter_id: int, note: Annotated[str, Form()] = ""):
+def resolve(view: OperatorPost, letter_id: LetterId, note: Annotated[str, Form()] = ""):
     note = " ".join(note.split())
     if not note:
         view.flash("A note is needed to mark a failure resolved")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
+from jinja2 import Environment, PackageLoader, pass_context
 
 from hub.engine import Hub
 from hub.ops.health import aware
@@ -19,8 +18,10 @@ from hub.store.users import User
 from hub.web.dashboard import Dashboard
 from hub.web.session import Session
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+#: the templates the package carries, found through importlib.resources
+templates = Jinja2Templates(
+    env=Environment(loader=PackageLoader("hub.web", "templates"), autoescape=True)
+)
 
 
 def _ago(value: dt.datetime | dt.timedelta | None) -> str:
