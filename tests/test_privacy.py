@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import hetu as stdnum_hetu
@@ -138,9 +138,12 @@ def checked(day: int, month: int, year: int, sign: str, individual: int) -> str:
         st.text(alphabet="0123456789-+ABCDEFUVWXY abc", min_size=9, max_size=13),
     )
 )
+@example("0\u0beb0900A\u07c4\u0beb00")  # stdnum takes other decimal digits as written
 def test_identity_codes_are_accepted_exactly_when_stdnum_accepts_them_as_written(value):
     """python-stdnum decides validity; the hub adds that the code must already be in the
-    canonical form stdnum would write (it never rewrites a code)."""
+    canonical form stdnum would write (it never rewrites a code), which is ASCII: stdnum
+    takes other decimal digits as written (Tamil ௫, NKo ߄), the population register never
+    writes them."""
     try:
         expected = stdnum_hetu.validate(value, allow_temporary=True)
     except StdnumValidationError:
@@ -149,7 +152,7 @@ def test_identity_codes_are_accepted_exactly_when_stdnum_accepts_them_as_written
         got = canonical_hetu(value)
     except ValueError:
         got = None
-    assert got == (expected if expected == value else None)
+    assert got == (expected if expected == value and value.isascii() else None)
 
 
 @pytest.mark.parametrize(
