@@ -113,6 +113,58 @@ def test_configured_rules_reject_with_field_and_rule(over, field, words):
     assert "rules.yaml: service_types.rehabilitative_work_activity" in violations[0].message
 
 
+@pytest.mark.parametrize(
+    ("start", "last_day", "verdict"),
+    [
+        # three months with the end date included: the decisions of the issue, accepted
+        ("2026-02-01", "2026-04-30", None),
+        ("2026-04-01", "2026-06-30", None),
+        ("2026-01-01", "2026-03-31", None),
+        ("2026-11-01", "2027-01-31", None),  # over the year's end
+        # one day short of three months
+        ("2026-02-01", "2026-04-29", "2 months and 29 days (end date included) is below"),
+        ("2026-04-01", "2026-06-29", "2 months and 29 days (end date included) is below"),
+        # February: a month after 31.1. is its last day (28th, in a leap year the 29th)
+        ("2026-01-31", "2026-04-29", None),
+        ("2026-01-31", "2026-04-28", "2 months and 29 days (end date included) is below"),
+        ("2027-11-30", "2028-02-28", None),
+        ("2027-11-30", "2028-02-27", "2 months and 29 days (end date included) is below"),
+        ("2028-02-29", "2028-05-28", None),  # from a leap day
+        ("2028-02-29", "2028-05-27", "2 months and 29 days (end date included) is below"),
+        # the longest: 24 months, and one day more
+        ("2026-01-12", "2028-01-11", None),
+        ("2026-01-12", "2028-01-12", "24 months and 1 day (end date included) is above"),
+        ("2026-03-01", "2028-02-29", None),  # ends on a leap day
+        ("2026-03-01", "2028-03-01", "24 months and 1 day (end date included) is above"),
+        ("2026-01-12", "2026-01-12", "1 day (end date included) is below"),
+    ],
+)
+def test_duration_in_calendar_months_with_the_end_date_included(start, last_day, verdict):
+    ep = episode(
+        decision_date=dt.date.fromisoformat(start) - dt.timedelta(days=7),
+        start_date=dt.date.fromisoformat(start),
+        planned_end_date=dt.date.fromisoformat(last_day),
+    )
+    violations = RULES.check(ep)
+    if verdict is None:
+        assert violations == []
+    else:
+        assert [v.field for v in violations] == ["planned_end_date"]
+        assert verdict in violations[0].message, violations[0].message
+        assert "service_types.rehabilitative_work_activity.duration_months" in violations[0].message
+
+
+def test_durations_are_whole_months_in_the_rules_file(tmp_path: Path):
+    from hub.errors import ConfigError
+
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(
+        "service_types:\n  rehabilitative_work_activity:\n    duration_months: {min: 2.5}\n"
+    )
+    with pytest.raises(ConfigError, match="duration_months.min"):
+        Rules.load(bad)
+
+
 def test_rules_are_configuration(tmp_path: Path):
     custom = tmp_path / "rules.yaml"
     custom.write_text(

@@ -1,4 +1,5 @@
-"""Configurable domain rules (``config/rules.yaml``), checked after model validation."""
+"""Configurable domain rules (the rules file, ``HUB_RULES``; by default the package's
+``hub/config/rules.yaml``), checked after model validation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import ConfigError
@@ -21,11 +23,20 @@ class Range(BaseModel):
     max: float | None = None
 
 
+class MonthRange(BaseModel):
+    """A duration in whole calendar months (a decision is made for months, not for 30-day
+    spans)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+
 class ServiceRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     days_per_week: Range | None = None
     hours_per_day: Range | None = None
-    duration_months: Range | None = None
+    duration_months: MonthRange | None = None
 
 
 class ShareStep(BaseModel):
@@ -151,17 +162,30 @@ class Rules:
             found += self._range("hours_per_day", "hours_per_day", ep.hours_per_day, limit, ep)
         limit = rules.duration_months
         if limit is not None and ep.start_date and ep.planned_end_date:
-            months = _months_between(ep.start_date, ep.planned_end_date)
-            found += self._range(
-                "planned_end_date",
-                "duration_months",
-                months,
-                limit,
-                ep,
-                what="a period of",
-                unit=" months",
-            )
+            found += self._duration(ep.start_date, ep.planned_end_date, limit, ep)
         return found
+
+    def _duration(
+        self, start: dt.date, last_day: dt.date, limit: MonthRange, ep: ServiceEpisode
+    ) -> list[Violation]:
+        """A decided period against its limits in calendar months. The end date is the
+        period's last day: 1.2.–30.4. is three months, as is 31.1.–29.4. (a month after 31.1.
+        is the last day of February); one day less is not."""
+        after = last_day + dt.timedelta(days=1)
+        if limit.min is not None and after < start + relativedelta(months=limit.min):
+            bound, word = limit.min, "below the minimum"
+        elif limit.max is not None and after > start + relativedelta(months=limit.max):
+            bound, word = limit.max, "above the maximum"
+        else:
+            return []
+        rule = f"{self.source}: service_types.{ep.service_type}.duration_months"
+        return [
+            Violation(
+                "planned_end_date",
+                f"a period of {describe_duration(start, after)} (end date included) is {word} "
+                f"{bound} months ({rule})",
+            )
+        ]
 
     def _range(
         self,
@@ -170,9 +194,6 @@ class Rules:
         value: float,
         limit: Range,
         ep: ServiceEpisode,
-        *,
-        what: str = "",
-        unit: str = "",
     ) -> list[Violation]:
         if limit.min is not None and value < limit.min:
             bound, word = limit.min, "below the minimum"
@@ -181,11 +202,15 @@ class Rules:
         else:
             return []  # the common case: no message is built
         rule = f"{self.source}: service_types.{ep.service_type}.{rule_name}"
-        shown = f"{what} {value:g}{unit}".strip()
-        return [Violation(name, f"{shown} is {word} {bound:g} ({rule})")]
+        return [Violation(name, f"{value:g} is {word} {bound:g} ({rule})")]
 
 
-def _months_between(start: dt.date, end: dt.date) -> float:
-    """Whole months plus the fraction of the last one, e.g. 1.1.–1.4. is 3."""
-    months = (end.year - start.year) * 12 + (end.month - start.month)
-    return months + (end.day - start.day) / 30.0
+def describe_duration(start: dt.date, after: dt.date) -> str:
+    """The span from ``start`` to the day before ``after`` in calendar months and days, e.g.
+    ``2 months and 29 days``."""
+    span = relativedelta(after, start)
+    months, days = span.years * 12 + span.months, span.days
+    parts = [f"{months} month{'s' if months != 1 else ''}"] if months or not days else []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    return " and ".join(parts)
