@@ -55,6 +55,13 @@ class SystemConfig:
     timeout: float = 30.0
     #: the longest a single call may take, across all its reads (httpx's read timeout is per chunk)
     deadline: float = 120.0
+    #: the adapter this system is an instance of (None: the adapter whose id is the name):
+    #: two case systems, say, are two systems of one adapter
+    adapter: str | None = None
+
+    @property
+    def adapter_id(self) -> str:
+        return self.adapter or self.system
 
 
 #: the longest native id the hub keeps (ids are keys in the identity map and in messages)
@@ -233,7 +240,9 @@ class Stream:
 
     @property
     def system(self) -> str:
-        return self.adapter.system_id
+        """The system this stream belongs to, as the exchanges file names it (an instance
+        of the adapter: ``system_id`` names the adapter, this the system)."""
+        return self.adapter.config.system
 
     def read(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         """Yield batches of records changed since ``cursor`` (``None``: from the beginning).

@@ -44,6 +44,9 @@ class Exchange:
     name: str
     source: str
     target: str
+    #: the adapters the two ends are instances of (a system's ``adapter``, or its name)
+    source_adapter: str
+    target_adapter: str
     schedule: str | None
     legal_basis: str
     entities: tuple[EntityFlow, ...]
@@ -81,6 +84,10 @@ class HubConfig:
             known = ", ".join(sorted(self.exchanges)) or "none"
             raise ConfigError(f"{self.path}: no exchange named {name!r} (declared: {known})")
         return self.exchanges[name]
+
+    def adapter_of(self, name: str) -> str:
+        """The adapter system ``name`` is an instance of."""
+        return _adapter_of(self.systems, name)
 
     def system(self, name: str) -> SystemConfig:
         """The connection settings of ``name``, as declared under ``systems``."""
@@ -145,6 +152,7 @@ def parse(data: Any, path: Path) -> HubConfig:
             options=settings.get("options", {}),
             timeout=float(settings["timeout_seconds"]),
             deadline=float(settings["deadline_seconds"]),
+            adapter=settings.get("adapter"),
         )
     exchanges = {}
     for name, x in data["exchanges"].items():
@@ -165,6 +173,8 @@ def parse(data: Any, path: Path) -> HubConfig:
             name=name,
             source=x["source"],
             target=x["target"],
+            source_adapter=_adapter_of(systems, x["source"]),
+            target_adapter=_adapter_of(systems, x["target"]),
             schedule=x["schedule"],
             legal_basis=" ".join(x["legal_basis"].split()),
             entities=tuple(flows),
@@ -179,6 +189,12 @@ def parse(data: Any, path: Path) -> HubConfig:
             max_wait_seconds=float(delivery["max_wait_seconds"]),
         )
     return HubConfig(path=path, systems=systems, exchanges=exchanges)
+
+
+def _adapter_of(systems: Mapping[str, SystemConfig], name: str) -> str:
+    """The adapter system ``name`` is an instance of (an undeclared name: an end inside
+    the hub, or a mistake :func:`check_against_adapters` reports)."""
+    return systems[name].adapter_id if name in systems else name
 
 
 def _with_defaults(values: Mapping[str, Any], definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -214,13 +230,18 @@ def check_against_adapters(config: HubConfig) -> list[str]:
         for name in config.systems
         if name in registry and not registry[name].connects
     ]
+    for name, system in config.systems.items():
+        adapter = system.adapter_id
+        if adapter in registry and not registry[adapter].connects:
+            problems.append(f"systems/{name}/adapter: {adapter!r} is an end inside the hub")
     for x in config.exchanges.values():
         ends_ok = True
-        for end in (x.source, x.target):
-            if end not in registry:
-                problems.append(f"exchanges/{x.name}: no adapter installed for system {end!r}")
+        for end, adapter in ((x.source, x.source_adapter), (x.target, x.target_adapter)):
+            if adapter not in registry:
+                shown = f"{end!r}" if end == adapter else f"{end!r} (adapter {adapter!r})"
+                problems.append(f"exchanges/{x.name}: no adapter installed for system {shown}")
                 ends_ok = False
-            elif end not in config.systems and registry[end].connects:
+            elif end not in config.systems and registry[adapter].connects:
                 problems.append(f"exchanges/{x.name}: system {end!r} is not declared under systems")
         for i, f in enumerate(x.entities):
             flow_problems = _flow_problems(f"exchanges/{x.name}/entities/{i}", f)
@@ -269,20 +290,30 @@ def _stream_problems(x: Exchange, f: EntityFlow) -> list[str]:
 
 def source_stream(exchange: Exchange, flow: EntityFlow) -> type[Stream]:
     """The stream of the exchange's source that ``flow`` reads."""
-    return _stream(exchange, flow, exchange.source, flow.source_stream, writable=False)
+    return _stream(
+        exchange, flow, exchange.source, exchange.source_adapter, flow.source_stream, writable=False
+    )
 
 
 def target_stream(exchange: Exchange, flow: EntityFlow) -> type[Stream]:
     """The stream of the exchange's target that ``flow`` writes."""
-    return _stream(exchange, flow, exchange.target, flow.target_stream, writable=True)
+    return _stream(
+        exchange, flow, exchange.target, exchange.target_adapter, flow.target_stream, writable=True
+    )
 
 
 def _stream(
-    exchange: Exchange, flow: EntityFlow, system: str, named: str | None, *, writable: bool
+    exchange: Exchange,
+    flow: EntityFlow,
+    system: str,
+    adapter_id: str,
+    named: str | None,
+    *,
+    writable: bool,
 ) -> type[Stream]:
     from hub.plugins import get_adapter_class
 
-    adapter = get_adapter_class(system)
+    adapter = get_adapter_class(adapter_id)
     where, verb = f"exchanges/{exchange.name}", "writable" if writable else "readable"
     if named is None:
         found = adapter.stream_of(flow.entity, writable=writable)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from conftest import BOTH_STORES
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.engine import Hub, replay, run_exchange
 from hub.privacy import HETU_PATTERN
@@ -204,3 +204,53 @@ def test_nothing_is_sent_when_the_disclosure_log_cannot_be_written(hub, hub_env)
     summary = run_exchange(hub, "te_office_to_municipal")
     assert summary.state == "success" and summary.delivered > 0
     assert len(hub_env.received("municipal")) == summary.delivered
+
+
+def test_two_systems_of_one_adapter_are_kept_apart(hub_env, tmp_path, monkeypatch):
+    """A system is an instance of an adapter (``systems.<name>.adapter``): a second case
+    system, say a wellbeing services county's beside a municipality's, is declared, checked
+    and run on its own, and what it gives is stored as its own."""
+    import yaml
+
+    from hub.exchanges import check_against_adapters, load_exchanges
+    from hub.settings import DEFAULT_EXCHANGES
+
+    data = yaml.safe_load(DEFAULT_EXCHANGES.read_text())
+    data["systems"]["county_case_system"] = {
+        **data["systems"]["municipal"],
+        "adapter": "municipal",
+    }
+    county = data["exchanges"]["municipal_to_hub"] | {"source": "county_case_system"}
+    data["exchanges"]["county_to_hub"] = county
+    path = tmp_path / "exchanges.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv("HUB_EXCHANGES", str(path))
+    url = hub_env["municipal"].base_url
+    monkeypatch.setenv("HUB_SYSTEM_COUNTY_CASE_SYSTEM_URL", url)
+    config = load_exchanges(path)
+    assert config.adapter_of("county_case_system") == "municipal"
+    assert check_against_adapters(config) == []
+
+    hub = Hub.open()
+    try:
+        ours, theirs = run_exchange(hub, "county_to_hub"), run_exchange(hub, "municipal_to_hub")
+        assert ours.state == theirs.state == "success", (ours.error, theirs.error)
+        assert ours.upserted > 0 and ours.upserted == theirs.upserted  # one sandbox, read twice
+        with hub.store.transaction() as conn:
+            origins = dict(
+                conn.execute(
+                    select(t.records.c.origin_system, func.count())
+                    .where(t.records.c.entity == "Assessment")
+                    .group_by(t.records.c.origin_system)
+                ).all()
+            )
+        assert origins == {"county_case_system": ours.upserted, "municipal": theirs.upserted}
+    finally:
+        hub.close()
+
+    data["systems"]["county_case_system"]["adapter"] = "no_such_adapter"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    assert (
+        "exchanges/county_to_hub: no adapter installed for system 'county_case_system' "
+        "(adapter 'no_such_adapter')"
+    ) in check_against_adapters(load_exchanges(path))

@@ -72,7 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     systems = args.system or sorted(config.systems)
     rows, failed = [], False
     for system in systems:
-        with get_adapter_class(system)(config.system(system), None) as adapter:
+        with get_adapter_class(config.adapter_of(system))(config.system(system), None) as adapter:
             result = adapter.check()
         failed |= not result.ok
         rows.append({"system": system, "ok": result.ok, "detail": result.detail})

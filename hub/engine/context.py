@@ -38,7 +38,7 @@ class Hub:
     def adapter(self, system: str, exchange: Exchange | None = None) -> Adapter:
         """A connection to ``system``, for a run of ``exchange`` if one is given (an end
         inside the hub reads the store through it)."""
-        cls = get_adapter_class(system)
+        cls = get_adapter_class(self.config.adapter_of(system))
         context = RunContext(self, exchange) if exchange is not None else None
         # an end inside the hub has no address; every other system is declared
         config = self.config.system(system) if cls.connects else SystemConfig(system, "")
