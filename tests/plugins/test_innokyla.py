@@ -68,7 +68,7 @@ def test_catalogue_holds_the_shared_models_with_their_sections(sandboxes):
         }
     assert set(PRACTICE_MODELS) <= set(models)
     ep = models["sosiaalinen-kuntoutus-etela-pohjanmaa"]
-    assert len(ep.sections) == 10 and "743" in ep.municipality_codes
+    assert len(ep.sections) == 10 and "301" in ep.municipality_codes
     osku = models["osku-aloittava-tyotoiminta"]
     assert [s.title for s in osku.sections][:3] == [
         "Ratkaisun perusidea",
@@ -76,6 +76,72 @@ def test_catalogue_holds_the_shared_models_with_their_sections(sandboxes):
         "Toimivuuden ja käyttöönoton ehdot",
     ]
     assert "author" not in osku.model_dump()  # the describer's name is not taken in
+
+
+# --- the shared models as the seed reports name them (issue 13) -------------------------------
+# seed 001 (OsKu): "4 erilaista työtoiminnan mallia; 1. Starttityötoiminta 2. Kartoittava
+# työtoiminta 3. Osallistava työtoiminta 4. Työelämään suuntaava työtoiminta", "Maakunta:
+# Etelä-Pohjanmaa", "Toteuttajaorganisaatio: Alavus, Alajärvi, Lapua, Soini ja Vimpeli".
+# seed 002 (the Etelä-Pohjanmaa model): "pilotissa on ollut mukana Järvi-Pohjanmaan ja Kurikan
+# sote-keskukset", "Etelä-Pohjanmaan hyvinvointialue". Codes: Statistics Finland's list.
+SEED_OSKU_NAMES = {
+    "osku-aloittava-tyotoiminta": "Starttityötoiminta",
+    "osku-tutkiva-tyotoiminta": "Kartoittava työtoiminta",
+    "osku-osallistava-tyotoiminta": "Osallistava työtoiminta",
+    "osku-tyoelamasuuntautunut-tyotoiminta": "Työelämään suuntaava työtoiminta",
+}
+ALAJARVI, ALAVUS, KURIKKA, LAPUA, SOINI, VIMPELI = "005", "010", "301", "408", "759", "934"
+
+
+@pytest.fixture
+def served(sandboxes):
+    """The shared practice models as the adapter reads them from the sandbox."""
+    with make(sandboxes) as adapter:
+        stream = adapter.stream("practice_models")
+        models = {
+            r.native_id: stream.to_canonical(r) for b in stream.read(None, 50) for r in b.records
+        }
+    return {k: models[k] for k in PRACTICE_MODELS}
+
+
+def test_the_four_osku_models_carry_the_seed_names(served):
+    assert {k: x.name for k, x in served.items() if k.startswith("osku-")} == SEED_OSKU_NAMES
+
+
+def test_the_osku_models_are_in_etela_pohjanmaa(served):
+    assert {served[k].region for k in SEED_OSKU_NAMES} == {"Etelä-Pohjanmaa"}
+
+
+def test_the_osku_models_name_the_five_project_municipalities(served):
+    for k in SEED_OSKU_NAMES:
+        assert served[k].municipality_codes == [ALAVUS, ALAJARVI, LAPUA, SOINI, VIMPELI]
+
+
+def test_the_osku_models_name_the_seed_funder_and_administrator(served):
+    for k in SEED_OSKU_NAMES:
+        assert served[k].funder == "Keski-Suomen ELY (ESR)"
+        assert "Kuusiokuntien sosiaali- ja terveyskuntayhtymä" in served[k].organisations
+
+
+def test_the_etela_pohjanmaa_model_is_the_wellbeing_countys(served):
+    assert served["sosiaalinen-kuntoutus-etela-pohjanmaa"].region == (
+        "Etelä-Pohjanmaan hyvinvointialue"
+    )
+
+
+def test_the_etela_pohjanmaa_model_names_its_pilot_municipalities_with_kurikka(served):
+    ep = served["sosiaalinen-kuntoutus-etela-pohjanmaa"]
+    assert KURIKKA in ep.municipality_codes
+    assert sorted(ep.municipality_codes) == sorted([ALAJARVI, SOINI, VIMPELI, KURIKKA])
+    assert {"Järvi-Pohjanmaan sote-keskus", "Kurikan sote-keskus"} <= set(ep.organisations)
+
+
+def test_no_shared_model_keeps_the_old_names_or_codes(served):
+    text = json.dumps([x.model_dump(mode="json") for x in served.values()], ensure_ascii=False)
+    for old in ("Aloittava", "Tutkiva", "Työelämäsuuntautunut", "Uusimaa", "Seitsemässä"):
+        assert old not in text
+    # 791 is Siikalatva (Pohjois-Pohjanmaa), not Soini; 049/092 are Espoo and Vantaa
+    assert not {"791", "049", "092"} & {c for x in served.values() for c in x.municipality_codes}
 
 
 def validator(name):
@@ -122,8 +188,8 @@ def test_the_osku_models_describe_their_own_focus_and_the_three_contents(sandbox
     assert len(osku) == 4 and len({x.sections[0].body for x in osku}) == 4
     for x in osku:
         idea = x.sections[0].body
-        assert all(w in idea for w in ("elämänhallinta", "työelämätaidot", "työn tekeminen"))
-        assert x.name == PRACTICE_MODELS[x.model_id] and x.organisations and x.funder
+        assert all(w in idea for w in ("elämänhallin", "työelämävalmiuks", "työn tekeminen"))
+        assert x.short_description.startswith(f"{x.name}:") and x.organisations and x.funder
     ep = models["sosiaalinen-kuntoutus-etela-pohjanmaa"]
     assert ep.region == "Etelä-Pohjanmaan hyvinvointialue"
     assert ep.sections[-1].title == "Linkit" and all(s.body for s in ep.sections)

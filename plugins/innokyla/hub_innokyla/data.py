@@ -2,7 +2,9 @@
 described as on Innokylä, and deterministic other models for realistic paging.
 
 The texts are written for the sandbox after the public descriptions (OsKu's work-activity
-model, the Etelä-Pohjanmaa social rehabilitation model); they are not copies of them."""
+model, the Etelä-Pohjanmaa social rehabilitation model); they are not copies of them. The names,
+the region and the municipalities follow the seed reports (/work/shared/seeds: 001 is OsKu, 002
+the Etelä-Pohjanmaa model); municipality codes are Statistics Finland's (Soini is 759)."""
 
 from __future__ import annotations
 
@@ -13,20 +15,47 @@ from typing import Any
 from hub.synthetic import MUNICIPALITIES, PRACTICE_MODELS
 from hub_innokyla import mapping as m
 
-EP_MUNICIPALITIES = ["743", "145", "010", "005", "408", "791", "934"]
-OSKU_MUNICIPALITIES = ["049", "092"]
+#: Statistics Finland's municipality codes of the municipalities the seeds name
+MUNICIPALITY_CODES = {
+    "Alajärvi": "005",
+    "Alavus": "010",
+    "Kurikka": "301",
+    "Lapua": "408",
+    "Soini": "759",
+    "Vimpeli": "934",
+}
+#: seed 001: "Toteuttajaorganisaatio: Alavus, Alajärvi, Lapua, Soini ja Vimpeli",
+#: "Maakunta: Etelä-Pohjanmaa"
+OSKU_REGION = "Etelä-Pohjanmaa"
+OSKU_MUNICIPALITIES = [
+    MUNICIPALITY_CODES[n] for n in ("Alavus", "Alajärvi", "Lapua", "Soini", "Vimpeli")
+]
+#: seed 002: piloted with "Järvi-Pohjanmaan ja Kurikan sote-keskukset" (Järvi-Pohjanmaa:
+#: Alajärvi, Soini and Vimpeli; Jalasjärvi, also named, has been part of Kurikka since 2016)
+EP_REGION = "Etelä-Pohjanmaan hyvinvointialue"
+EP_MUNICIPALITIES = [MUNICIPALITY_CODES[n] for n in ("Alajärvi", "Soini", "Vimpeli", "Kurikka")]
+#: seed 001: "4 erilaista työtoiminnan mallia; 1. Starttityötoiminta 2. Kartoittava työtoiminta
+#: 3. Osallistava työtoiminta 4. Työelämään suuntaava työtoiminta". The ids (and the names in
+#: hub.synthetic.PRACTICE_MODELS) are older and kept, as the other sandboxes refer to them.
+OSKU_NAMES = {
+    "osku-aloittava-tyotoiminta": "Starttityötoiminta",
+    "osku-tutkiva-tyotoiminta": "Kartoittava työtoiminta",
+    "osku-osallistava-tyotoiminta": "Osallistava työtoiminta",
+    "osku-tyoelamasuuntautunut-tyotoiminta": "Työelämään suuntaava työtoiminta",
+}
 
-#: OsKu's three contents, shared by its four work-activity models
+#: OsKu's three contents, shared by its four work-activity models (seed 001: "1. Elämänhallinnan
+#: vahvistaminen 2. Työelämävalmiuksien edistäminen 3. Itse työn tekeminen")
 OSKU_CONTENTS = (
-    "Työtoiminnan sisältöinä ovat elämänhallinta (päivärytmi, asiointi, terveys ja talous), "
-    "työelämätaidot (yhteistyö, ajankäyttö, ohjeiden noudattaminen, työturvallisuus) ja itse "
-    "työn tekeminen ohjatuissa työtehtävissä."
+    "Työtoiminnan sisältöinä ovat elämänhallinnan vahvistaminen (päivärytmi, asiointi, terveys "
+    "ja talous), työelämävalmiuksien edistäminen (yhteistyö, ajankäyttö, ohjeiden noudattaminen, "
+    "työturvallisuus) ja itse työn tekeminen ohjatuissa työtehtävissä."
 )
 #: per model: (the focus in the summary, the basic idea, who it is for, how it works)
 OSKU = {
     "osku-aloittava-tyotoiminta": (
-        "päivärytmin ja arjen hallinnan vahvistaminen",
-        "Aloittava työtoiminta on matalan kynnyksen ensimmäinen askel asiakkaalle, jonka "
+        "sopivan jatkopolun löytyminen ja arjen hallinnan vahvistaminen",
+        "Starttityötoiminta on matalan kynnyksen ensimmäinen askel asiakkaalle, jonka "
         "arki on pitkän työttömyyden aikana vaikeutunut. Toimintaa on 1–2 päivänä viikossa "
         "muutama tunti kerrallaan, ja painopiste on elämänhallinnassa.",
         "Asiakkaat, joiden päivärytmi, terveys tai asumisen ja talouden hoito vaativat tukea "
@@ -35,8 +64,8 @@ OSKU = {
         "saapumista sovittuun aikaan ja tehdään kevyitä työtehtäviä.",
     ),
     "osku-tutkiva-tyotoiminta": (
-        "omien vahvuuksien ja kiinnostusten tutkiminen",
-        "Tutkivassa työtoiminnassa asiakas kokeilee erilaisia työtehtäviä ja -ympäristöjä "
+        "omien vahvuuksien ja kiinnostusten kartoittaminen",
+        "Kartoittavassa työtoiminnassa asiakas kokeilee erilaisia työtehtäviä ja -ympäristöjä "
         "ja selvittää ohjaajan kanssa omia vahvuuksiaan, kiinnostuksiaan ja rajoitteitaan.",
         "Asiakkaat, joiden arki on hallinnassa mutta joiden suunta työelämässä tai "
         "koulutuksessa on vielä avoin.",
@@ -46,7 +75,8 @@ OSKU = {
     "osku-osallistava-tyotoiminta": (
         "ryhmään kuuluminen ja osallisuuden kokemus",
         "Osallistava työtoiminta tarjoaa yhteisön, jossa asiakas kantaa vastuuta yhteisistä "
-        "tehtävistä ja vahvistaa osallisuuttaan. Työn tulokset ovat näkyviä ja yhteisiä.",
+        "tehtävistä ja vahvistaa osallisuuttaan. Painopiste on elämänhallinnan haasteissa; "
+        "työelämävalmiuksien edistämistä on vähemmän.",
         "Asiakkaat, joiden työllistyminen avoimille markkinoille ei ole lähiaikojen tavoite, "
         "mutta joiden osallisuus ja toimintakyky vahvistuvat yhteisössä.",
         "Säännölliset ryhmäpäivät, vertaistuki ja yhteiset projektit lähiyhteisössä; "
@@ -54,8 +84,9 @@ OSKU = {
     ),
     "osku-tyoelamasuuntautunut-tyotoiminta": (
         "siirtyminen työhön, koulutukseen tai palkkatuettuun työhön",
-        "Työelämäsuuntautunut työtoiminta valmistaa siirtymään työhön, koulutukseen tai "
-        "palkkatuettuun työhön. Painopiste on itse työn tekemisessä ja työelämätaidoissa.",
+        "Työelämään suuntaava työtoiminta valmistaa siirtymään työhön, koulutukseen tai "
+        "palkkatuettuun työhön. Pääpaino on työelämävalmiuksien edistämisessä; elämänhallinnan "
+        "vahvistamiselle on vähemmän tarvetta.",
         "Asiakkaat, joilla on edellytykset siirtyä työhön tai koulutukseen lähikuukausina.",
         "Työtoiminta 3–4 päivänä viikossa oikeissa työympäristöissä, työhönvalmentajan tuki "
         "ja yhteistyö työllisyysalueen kanssa jatkopolun rakentamiseksi.",
@@ -100,7 +131,7 @@ EP_SECTIONS = [
     ),
     (
         "Lähtötilanne ja tavoitteet",
-        "Seitsemässä kunnassa sosiaalisen kuntoutuksen sisältö ja saatavuus vaihtelivat. "
+        "Hyvinvointialueella sosiaalisen kuntoutuksen sisältö ja saatavuus vaihtelivat. "
         "Tavoitteena oli yhtenäinen malli, yhteiset mittarit ja selkeä polku "
         "kuntouttavaan työtoimintaan tai muihin palveluihin.",
     ),
@@ -148,29 +179,32 @@ def _stamp(i: int) -> str:
 
 
 def shared_model(i: int, model_id: str) -> dict[str, Any]:
-    name = PRACTICE_MODELS[model_id]
     if model_id.startswith("osku-"):
+        name = OSKU_NAMES[model_id]
         summary = (
             f"{name}: kuntouttavan työtoiminnan malli, jonka painopiste on {OSKU[model_id][0]}."
         )
-        sections, region = osku_sections(model_id), "Uusimaa"
+        sections, region = osku_sections(model_id), OSKU_REGION
         municipalities = OSKU_MUNICIPALITIES
-        organisations = ["OsKu-hanke", "Espoon kaupunki", "Vantaan kaupunki"]
-        funder = "Euroopan sosiaalirahasto (ESR)"
+        organisations = ["OsKu-hanke", "Kuusiokuntien sosiaali- ja terveyskuntayhtymä"]
+        funder = "Keski-Suomen ELY (ESR)"
     else:
+        name = PRACTICE_MODELS[model_id]
         summary = (
-            "Sosiaalisen kuntoutuksen yhteinen toimintamalli seitsemässä Etelä-Pohjanmaan "
-            "kunnassa: yksilö- ja ryhmävalmennus osallisuuden ja toimintakyvyn tueksi."
+            "Sosiaalisen kuntoutuksen toimintamalli Etelä-Pohjanmaan hyvinvointialueella, "
+            "pilotoitu Järvi-Pohjanmaan ja Kurikan sote-keskuksissa: yksilö- ja ryhmätoiminta "
+            "osallisuuden ja toimintakyvyn tueksi."
         )
-        sections, region = EP_SECTIONS, "Etelä-Pohjanmaan hyvinvointialue"
-        municipalities, organisations = EP_MUNICIPALITIES, ["Etelä-Pohjanmaan hyvinvointialue"]
+        sections, region = EP_SECTIONS, EP_REGION
+        municipalities = EP_MUNICIPALITIES
+        organisations = [EP_REGION, "Järvi-Pohjanmaan sote-keskus", "Kurikan sote-keskus"]
         funder = "Sosiaali- ja terveysministeriö"
     return {
         m.MODEL_ID: model_id,
         "name": name,
         "summary": summary,
         "region": region,
-        "municipalities": municipalities,
+        "municipalities": list(municipalities),
         "organisations": organisations,
         "funder": funder,
         m.AUTHOR: "Mallin kuvaaja",
