@@ -23,7 +23,7 @@ import jsonschema
 import yaml
 
 from hub.adapter import Stream, SystemConfig
-from hub.errors import ConfigError
+from hub.errors import ConfigError, PluginError
 from hub.resources import PackagedFile
 from hub.settings import system_url_override
 
@@ -117,8 +117,6 @@ def _delivers(exchange: Exchange, flow: EntityFlow) -> bool:
     """Whether the exchange's target takes ``flow``'s records from the outbox. A target
     that cannot be resolved is assumed to (its own run then fails, naming the problem):
     a version is never left unqueued for want of a plugin."""
-    from hub.errors import PluginError
-
     try:
         return target_stream(exchange, flow).delivers
     except (ConfigError, PluginError):

@@ -246,36 +246,17 @@ def test_a_plugin_that_breaks_when_looked_at_or_registers_odd_values_is_containe
 def test_an_adapter_the_engine_cannot_construct_is_refused():
     """The engine constructs every adapter as cls(config, context): one written for another
     signature would pass the kit and fail every run, so registration refuses it."""
-    old = """
-    from hub.adapter import Adapter, CheckResult, Stream
-    from hub.hookspecs import hookimpl
-    from hub.model import Client
+    good = plugin(GOOD, "good")
 
-    class People(Stream):
-        name = "people"
-        entity = Client
-
-        def read(self, cursor, batch_size):
-            return iter(())
-
-        def to_canonical(self, record):
-            return Client(hetu=record.data["hetu"])
-
-    class OldAdapter(Adapter):
+    class OldAdapter(good.GoodAdapter):
         system_id = "old"
-        streams = (People,)
 
         def __init__(self, config):
             super().__init__(config)
 
-        def check(self):
-            return CheckResult(True, "fine")
-
-    @hookimpl
-    def hub_register_adapters():
-        return [OldAdapter]
-    """
-    plugins = load(old=old)
+    old = types.ModuleType("old")
+    old.hub_register_adapters = hookspecs.hookimpl(lambda: [OldAdapter])
+    plugins = load_plugins(allow=(), extra_plugins={"old": old})
     assert "__init__ must take (config, context=None)" in plugins.report.failed["old"]
     assert "old" not in plugins.adapters
 

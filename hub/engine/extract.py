@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
-from hub.adapter import FULL
+from hub.adapter import FULL, Stream
 from hub.engine.context import Hub
 from hub.engine.reader import Staged, prepared_batches
 from hub.engine.retry import retrying
@@ -141,10 +141,10 @@ class StoreWriter:
 
 
 def _read_stream(
-    hub: Hub, exchange: Exchange, flow: EntityFlow, stream: str, run_id: str | None
+    hub: Hub, exchange: Exchange, flow: EntityFlow, source: type[Stream], run_id: str | None
 ) -> BatchStats:
-    total = BatchStats()
-    full = source_stream(exchange, flow).replication == FULL
+    total, stream = BatchStats(), source.name
+    full = source.replication == FULL
     cursor = None
     if not full:
         with hub.store.transaction() as conn:
@@ -214,7 +214,7 @@ def extract(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
     Counts accumulate in the run record, commit by commit."""
     with bulk_allocation():
         for flow in exchange.entities:
-            stream = source_stream(exchange, flow).name
+            source = source_stream(exchange, flow)
             for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):
                 with attempt:
-                    _read_stream(hub, exchange, flow, stream, run_id)
+                    _read_stream(hub, exchange, flow, source, run_id)

@@ -119,12 +119,19 @@ def settle_disclosures(
     after an unconfirmed sending has a row per sending, each with its own outcome."""
     if not outcomes:
         return
+    # the disclosure's rows still sending, found once through its index, then each updated
+    # by its primary key: an update per key filtered on both columns let SQLite walk every
+    # row of the disclosure for every key (quadratic in the batch)
+    log = t.disclosure_log
+    row_of = dict(
+        conn.execute(
+            select(log.c.idempotency_key, log.c.id).where(
+                log.c.disclosure_id == disclosure_id, log.c.outcome == SENDING
+            )
+        ).all()
+    )
     execute_many(
         conn,
-        update(t.disclosure_log)
-        .where(t.disclosure_log.c.disclosure_id == disclosure_id)
-        .where(t.disclosure_log.c.idempotency_key == bindparam("key"))
-        .where(t.disclosure_log.c.outcome == SENDING)
-        .values(outcome=bindparam("outcome")),
-        [{"key": k, "outcome": o} for k, o in outcomes],
+        update(log).where(log.c.id == bindparam("row")).values(outcome=bindparam("outcome")),
+        [{"row": row_of[k], "outcome": o} for k, o in outcomes if k in row_of],
     )
