@@ -14,6 +14,7 @@ from hub.model.benefits import (
     Notification,
     NotificationKind,
 )
+from hub.model.consent import DisclosureProhibition
 from hub.model.entities import (
     MOVED_ON,
     ActivationPlan,
@@ -48,6 +49,7 @@ ENTITIES: dict[str, type[CanonicalEntity]] = {
         BenefitDays,
         BillingLine,
         Notification,
+        DisclosureProhibition,
         PracticeModel,
         Indicator,
     )
@@ -67,6 +69,7 @@ __all__ = [
     "BillingLine",
     "CanonicalEntity",
     "Client",
+    "DisclosureProhibition",
     "EpisodeOutcome",
     "EpisodeStatus",
     "Indicator",
