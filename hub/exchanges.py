@@ -23,6 +23,7 @@ import jsonschema
 import yaml
 
 from hub.adapter import Stream, SystemConfig
+from hub.disclosure.rules import RecordRule, parse_rules
 from hub.errors import ConfigError, PluginError
 from hub.resources import PackagedFile
 from hub.settings import system_url_override
@@ -37,6 +38,9 @@ class EntityFlow:
     fields: tuple[str, ...]
     source_stream: str | None = None
     target_stream: str | None = None
+    #: the record rules as declared (``records:``), checked by :func:`check_against_adapters`
+    #: and compiled by :func:`record_rules`
+    records: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ def parse(data: Any, path: Path) -> HubConfig:
                 fields=tuple(e["fields"]),
                 source_stream=e.get("source_stream"),
                 target_stream=e.get("target_stream"),
+                records=tuple(e.get("records", ())),
             )
             for e in x["entities"]
         ]
@@ -263,7 +268,20 @@ def _flow_problems(where: str, flow: EntityFlow) -> list[str]:
             f"{where}/fields: {', '.join(unknown)} not fields of {flow.entity} "
             f"(fields: {', '.join(model.model_fields)})"
         ]
+    try:
+        parse_rules(flow.records, model, where)
+    except ConfigError as exc:
+        return [str(exc)]
     return []
+
+
+def record_rules(exchange: Exchange, flow: EntityFlow) -> tuple[RecordRule, ...]:
+    """The record rules of ``flow``, compiled against its entity (:mod:`hub.disclosure`)."""
+    from hub.plugins import entity_registry
+
+    model = entity_registry()[flow.entity]
+    where = f"exchanges/{exchange.name}/entities/{exchange.entities.index(flow)}"
+    return parse_rules(flow.records, model, where)
 
 
 def _stream_problems(x: Exchange, f: EntityFlow) -> list[str]:

@@ -9,19 +9,26 @@ resent after a crash or a timeout is recognised by the target and not applied tw
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hub.adapter import Outcome, Stream, WriteItem, WriteOutcome
+from hub.disclosure.facts import DECISION, PROHIBITION
+from hub.disclosure.rules import Correction, Held, RecordRule
+from hub.disclosure.screen import screen
 from hub.engine.context import Hub
-from hub.engine.retry import retrying
-from hub.errors import HubError, PermanentError, RecordError, TransientError
-from hub.exchanges import EntityFlow, Exchange, target_stream
+from hub.engine.send import send
+from hub.errors import HubError, RecordError
+from hub.exchanges import EntityFlow, Exchange, record_rules, target_stream
 from hub.privacy import redact
-from hub.store import audit, deadletters, outbox, records, runs
+from hub.store import audit, deadletters, heldback, outbox, records, runs
 from hub.store.deadletters import Failure
+from hub.store.outbox import CORRECTION_CONTEXT
+from hub.store.records import StoredRecord
 from hub.store.runs import BatchStats
 
 log = logging.getLogger(__name__)
@@ -37,68 +44,14 @@ class _Pending:
     write: WriteItem
     subject_id: int | None
     fields: tuple[str, ...]
+    admitted_by: str | None = None
+    #: parts of the record the rules held back (sent without them)
+    held: tuple[Held, ...] = ()
 
 
 def project(data: dict, allowed: Sequence[str]) -> dict:
     """The canonical record restricted to the allowed fields: nothing else leaves the hub."""
     return {name: data[name] for name in allowed if name in data and data[name] is not None}
-
-
-def _send(
-    stream: Stream, pending: Sequence[_Pending], exchange: Exchange
-) -> dict[str, WriteOutcome]:
-    """Send with retries. A transient failure of the whole call, or of single items, is
-    retried (same keys) with backoff honouring Retry-After; what remains transient after the
-    last attempt is returned as transient. When the target refuses the whole batch as
-    invalid, the records are sent one by one, so that only the bad ones fail."""
-    try:
-        return _send_batch(stream, [p.write for p in pending], exchange)
-    except PermanentError as exc:
-        if len(pending) == 1:
-            key = pending[0].write.idempotency_key
-            return {key: WriteOutcome.permanent(key, str(exc))}
-        log.warning("%s: batch refused (%s); sending its records one by one", exchange.name, exc)
-    results: dict[str, WriteOutcome] = {}
-    for p in pending:
-        results.update(_send(stream, [p], exchange))
-    return results
-
-
-def _send_batch(
-    stream: Stream, writes: Sequence[WriteItem], exchange: Exchange
-) -> dict[str, WriteOutcome]:
-    waiting = {w.idempotency_key: w for w in writes}
-    results: dict[str, WriteOutcome] = {}
-    try:
-        for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):
-            with attempt:
-                outcomes = stream.write(list(waiting.values()))
-                by_key = {o.idempotency_key: o for o in outcomes}
-                missing = set(waiting) - set(by_key)
-                if missing:
-                    raise TransientError(
-                        f"{stream.system}/{stream.name} returned no outcome for {len(missing)} "
-                        "records"
-                    )
-                retry_after = None
-                for key in list(waiting):
-                    outcome = by_key[key]
-                    results[key] = outcome
-                    if outcome.outcome != Outcome.TRANSIENT:
-                        del waiting[key]
-                    elif outcome.retry_after is not None:
-                        retry_after = max(retry_after or 0, outcome.retry_after)
-                if waiting:
-                    raise TransientError(
-                        f"{len(waiting)} records failed transiently: "
-                        f"{results[next(iter(waiting))].reason}",
-                        retry_after=retry_after,
-                    )
-    except TransientError as exc:
-        for key in waiting:
-            if key not in results or results[key].outcome != Outcome.TRANSIENT:
-                results[key] = WriteOutcome.transient(key, str(exc))
-    return results
 
 
 @dataclass
@@ -111,6 +64,14 @@ class _Prepared:
     gone: list[outbox.OutboxItem]
     #: the disclosure logged for ``pending`` (None: nothing to send)
     disclosure_id: int | None = None
+    #: what the legal basis does not cover: records held back whole, and records that wait
+    #: for an operator's choice (the parts held back of records sent are in ``pending``)
+    held: list[tuple[outbox.OutboxItem, StoredRecord, Held]] = dataclasses.field(
+        default_factory=list
+    )
+    waiting: list[tuple[outbox.OutboxItem, StoredRecord, Correction]] = dataclasses.field(
+        default_factory=list
+    )
 
 
 def _prepare_batch(
@@ -119,24 +80,40 @@ def _prepare_batch(
     flow: EntityFlow,
     stream: Stream,
     items: Sequence[outbox.OutboxItem],
+    rules: Sequence[RecordRule] = (),
 ) -> _Prepared:
-    """Load and decrypt the records, keep the allowed fields, translate them for the target
-    and log their disclosure (committed before anything is sent)."""
+    """Load and decrypt the records, screen them (prohibitions, the operator's corrections,
+    the exchange's record rules: :mod:`hub.disclosure`), keep the allowed fields of what is
+    admitted, translate it for the target and log its disclosure (committed before anything
+    is sent)."""
     keys = hub.keys
+    gone: list[outbox.OutboxItem] = []
     with hub.store.transaction() as conn:
         stored = records.load(conn, keys, [i.record_id for i in items])
         known = records.native_ids_for(conn, keys, exchange.target, flow.entity, list(stored))
+        batch = []
+        for item in items:
+            rec = stored.get(item.record_id)
+            if rec is None:  # cannot happen with foreign keys; never lose track of it silently
+                gone.append(item)
+            else:
+                batch.append((item.id, rec, _correction_of(hub, item)))
+        screened = screen(conn, keys, exchange.name, exchange.source, rules, batch)
 
     pending: list[_Pending] = []
     #: (item, reason, field, error class) of records that cannot be translated for the target
     failures: list[tuple[outbox.OutboxItem, str, str | None, str]] = []
-    gone: list[outbox.OutboxItem] = []
+    held, waiting = [], []
     for item in items:
-        rec = stored.get(item.record_id)
-        if rec is None:  # cannot happen with foreign keys; never lose track of it silently
-            gone.append(item)
+        admitted = screened.admitted.get(item.id)
+        if admitted is None:  # held back, waiting for a correction, or gone
+            if item.id in screened.held:
+                held.append((item, stored[item.record_id], screened.held[item.id]))
+            elif item.id in screened.corrections:
+                waiting.append((item, stored[item.record_id], screened.corrections[item.id]))
             continue
-        data = project(rec.data, flow.fields)
+        rec = admitted.record
+        data = project(admitted.data, flow.fields)
         try:
             payload = stream.to_native(data)
         except RecordError as exc:  # the target cannot take this record: names the field
@@ -153,6 +130,8 @@ def _prepare_batch(
                 WriteItem(item.idempotency_key, item.record_id, payload, known.get(item.record_id)),
                 rec.subject_id,
                 tuple(data),
+                admitted.admitted_by,
+                admitted.held,
             )
         )
 
@@ -166,12 +145,22 @@ def _prepare_batch(
                 exchange.legal_basis,
                 [
                     audit.Disclosure(
-                        p.item.record_id, p.subject_id, p.fields, p.write.idempotency_key
+                        p.item.record_id,
+                        p.subject_id,
+                        p.fields,
+                        p.write.idempotency_key,
+                        p.admitted_by,
                     )
                     for p in pending
                 ],
             )
-    return _Prepared(pending, failures, gone, disclosure_id)
+    return _Prepared(pending, failures, gone, disclosure_id, held, waiting)
+
+
+def _correction_of(hub: Hub, item: outbox.OutboxItem) -> dict | None:
+    if item.correction is None:
+        return None
+    return json.loads(hub.keys.decrypt(bytes(item.correction), context=CORRECTION_CONTEXT))
 
 
 def _settle_batch(
@@ -196,8 +185,16 @@ def _settle_batch(
     for item in gone:
         marks.append((item.id, outbox.DEAD, "record missing from the store"))
         stats.failed += 1
+    holds = [_hold(item, rec, h) for item, rec, h in batch.held]
+    marks.extend((item.id, outbox.HELD, h.reason) for item, _, h in batch.held)
+    for item, _, c in batch.waiting:
+        marks.append((item.id, outbox.DEAD, c.reason))
+        letters.append(_choose(exchange, flow, stream, item, c))
+        stats.failed += 1
     for p in pending:
         outcome = results[p.write.idempotency_key]
+        if outcome.outcome != Outcome.TRANSIENT:  # sent (or refused) without these parts
+            holds.extend(_hold(p.item, p, h) for h in p.held)
         if outcome.outcome == Outcome.OK:
             marks.append((p.item.id, outbox.DELIVERED, None))
             settled.append((p.write.idempotency_key, "ok"))
@@ -217,8 +214,10 @@ def _settle_batch(
             marks.append((p.item.id, outbox.PENDING, outcome.reason))
             settled.append((p.write.idempotency_key, audit.UNCONFIRMED))
             deferred += 1
+    stats.held_back = len(holds)
     with hub.store.transaction() as conn:
         outbox.mark(conn, marks)
+        heldback.add(conn, exchange.name, run_id, holds)
         deadletters.add(conn, keys, exchange.name, run_id, letters)
         records.link_native(conn, keys, exchange.target, flow.entity, links)
         if batch.disclosure_id is not None:
@@ -250,6 +249,22 @@ def _failure(
     )
 
 
+def _hold(item: outbox.OutboxItem, rec: StoredRecord | _Pending, held: Held) -> heldback.Hold:
+    return heldback.Hold(
+        item.record_id, item.version, rec.subject_id, held.rule, held.reason, held.part, held.count
+    )
+
+
+def _choose(
+    exchange: Exchange, flow: EntityFlow, stream: str, item: outbox.OutboxItem, c: Correction
+) -> Failure:
+    """The dead letter of a record that waits for an operator to choose which of its items
+    go (``hub failures replay ID --payload``, or the form of the dashboard)."""
+    letter = _failure(exchange, flow, stream, item, "correction", c.reason, c.field)
+    choose = {"field": c.field, "choose_at_most": c.limit, "choices": list(c.choices)}
+    return replace(letter, stage="disclose", payload=choose)
+
+
 def _pending_batches(
     hub: Hub, exchange: Exchange, flow: EntityFlow
 ) -> Iterator[list[outbox.OutboxItem]]:
@@ -266,7 +281,7 @@ def _pending_batches(
 
 
 def _send_all(stream: Stream, batch: _Prepared, exchange: Exchange) -> dict[str, WriteOutcome]:
-    return _send(stream, batch.pending, exchange) if batch.pending else {}
+    return send(stream, [p.write for p in batch.pending], exchange) if batch.pending else {}
 
 
 def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
@@ -283,6 +298,14 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
             if not target.delivers:  # the target keeps what was read; nothing was queued
                 log.info("%s: %s records are kept, not delivered", exchange.name, flow.entity)
                 continue
+            rules = record_rules(exchange, flow)
+            with hub.store.transaction() as conn:  # what changed may change the verdict
+                context = (
+                    [DECISION, PROHIBITION]
+                    if any(r.needs_decisions for r in rules)
+                    else [PROHIBITION]
+                )
+                outbox.reopen_held(conn, exchange.name, flow.entity, context)
             in_flight: tuple[_Prepared, Future] | None = None
 
             def settle(batch: _Prepared, sent: Future, flow=flow, stream=stream) -> None:
@@ -307,7 +330,7 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                 # a batch is sent (the sender thread waits for the target) while the next one
                 # is prepared here; each is settled before the one after it is sent
                 for items in _pending_batches(hub, exchange, flow):
-                    batch = _prepare_batch(hub, exchange, flow, target, items)
+                    batch = _prepare_batch(hub, exchange, flow, target, items, rules)
                     if in_flight:
                         settle(*in_flight)
                     in_flight = batch, sender.submit(_send_all, target, batch, exchange)

@@ -11,6 +11,7 @@ Replaying is idempotent: a letter that is no longer open is left alone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,12 @@ def replay(
             results.append(ReplayResult(letter_id, True, f"already {row.status}; nothing to do"))
             continue
         exchange = hub.config.exchange(row.exchange)
+        if row.stage == "disclose":  # waiting for an operator's choice
+            result = _replay_choice(hub, row, actor, (corrected or {}).get(letter_id))
+            results.append(result)
+            if result.ok:
+                to_deliver.add(exchange.name)
+            continue
         if row.stage == "deliver":
             with hub.store.transaction() as conn:
                 outbox.requeue(conn, exchange.name, [row.record_id])
@@ -76,6 +83,35 @@ def replay(
             except DeliveryIncomplete as exc:
                 results.append(ReplayResult(0, False, str(exc)))
     return results
+
+
+def _replay_choice(hub: Hub, row, actor: str, chosen: Mapping[str, Any] | None) -> ReplayResult:
+    """A record that waits for an operator to choose its items (:mod:`hub.disclosure`):
+    the choice, ``{field: [items]}``, is kept (encrypted) for the record's version and the
+    record is screened and delivered again; without a choice it is screened as it was."""
+    if chosen is not None:
+        if (
+            not isinstance(chosen, Mapping)
+            or set(chosen) != {row.field}
+            or not isinstance(chosen[row.field], list)
+        ):
+            return ReplayResult(
+                row.id, False, f'give the items to report as {{"{row.field}": [...]}}'
+            )
+        blob = hub.keys.encrypt(
+            json.dumps({row.field: [str(v) for v in chosen[row.field]]}).encode(),
+            context=outbox.CORRECTION_CONTEXT,
+        )
+    with hub.store.transaction() as conn:
+        if chosen is not None:
+            queued = outbox.set_correction(conn, row.exchange, row.record_id, blob)
+        else:
+            queued = outbox.requeue(conn, row.exchange, [row.record_id])
+        if not queued:
+            return ReplayResult(row.id, False, "the record is no longer waiting for a choice")
+        how = "with the items chosen" if chosen is not None else "as it was"
+        deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed {how} by {actor}")
+    return ReplayResult(row.id, True, f"queued for delivery {how}")
 
 
 def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | None) -> ReplayResult:

@@ -73,6 +73,8 @@ class Disclosure:
     subject_id: int | None
     fields: Sequence[str]
     idempotency_key: str
+    #: the record rules that admitted the record (None: the exchange declares none)
+    admitted_by: str | None = None
 
 
 def log_disclosures(
@@ -99,10 +101,19 @@ def log_disclosures(
                     ",".join(d.fields),
                     d.idempotency_key,
                     SENDING,
+                    d.admitted_by,
                 )
                 for d in items
             ],
-            ("disclosure_id", "record_id", "subject_id", "fields", "idempotency_key", "outcome"),
+            (
+                "disclosure_id",
+                "record_id",
+                "subject_id",
+                "fields",
+                "idempotency_key",
+                "outcome",
+                "admitted_by",
+            ),
         )
     except SQLAlchemyError as exc:
         raise DisclosureLogUnavailable(

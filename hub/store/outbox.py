@@ -20,6 +20,11 @@ from hub.store.bulk import execute_many
 from hub.store.records import now
 
 PENDING, DELIVERED, SKIPPED, DEAD = "pending", "delivered", "skipped", "dead"
+#: held back: the exchange's legal basis does not cover the record (hub.disclosure); it is
+#: screened again when the record, or a decision or prohibition about its person, changes
+HELD = "held"
+#: the encryption context of an operator's correction
+CORRECTION_CONTEXT = b"outbox-correction"
 _IN_CHUNK = 500  # bound the size of IN (...) lists
 
 
@@ -88,7 +93,7 @@ def enqueue(
                         "attempts": 0,
                         "last_error": None,
                         "updated_at": stamp,
-                    }
+                    }  # a new version: an operator's choice for the old one is void
                 )
         execute_many(conn, t.outbox.insert(), inserts, _COLUMNS)
         if updates:
@@ -106,6 +111,7 @@ def enqueue(
                     last_error=bindparam("last_error"),
                     updated_at=bindparam("updated_at"),
                     enqueued_at=bindparam("updated_at"),
+                    correction=None,
                 ),
                 updates,
             )
@@ -121,6 +127,8 @@ class OutboxItem:
     version: int
     idempotency_key: str
     attempts: int
+    #: an operator's choice (encrypted), applied before the record is screened again
+    correction: bytes | None = None
 
 
 def next_pending(
@@ -134,6 +142,7 @@ def next_pending(
             t.outbox.c.version,
             t.outbox.c.idempotency_key,
             t.outbox.c.attempts,
+            t.outbox.c.correction,
         )
         .where(
             t.outbox.c.exchange == exchange,
@@ -180,6 +189,46 @@ def requeue(conn: Connection, exchange: str, record_ids: Sequence[str]) -> int:
             t.outbox.c.status == DEAD,
         )
         .values(status=PENDING, attempts=0, last_error=None, updated_at=now())
+    )
+    return result.rowcount
+
+
+def set_correction(conn: Connection, exchange: str, record_id: str, blob: bytes) -> int:
+    """Keep an operator's (encrypted) choice for the record's current version and queue it
+    again (it was dead: waiting for the choice)."""
+    result = conn.execute(
+        update(t.outbox)
+        .where(
+            t.outbox.c.exchange == exchange,
+            t.outbox.c.record_id == record_id,
+            t.outbox.c.status == DEAD,
+        )
+        .values(status=PENDING, attempts=0, last_error=None, correction=blob, updated_at=now())
+    )
+    return result.rowcount
+
+
+def reopen_held(conn: Connection, exchange: str, entity: str, context: Sequence[str]) -> int:
+    """Queue again the held rows of ``exchange`` whose person has a record of a ``context``
+    entity (a decision, a prohibition) changed since the row was held: the verdict may be
+    different now."""
+    o, r, c = t.outbox, t.records.alias("held_record"), t.records.alias("context")
+    changed = (
+        select(o.c.id)
+        .join(r, r.c.id == o.c.record_id)
+        .join(c, c.c.subject_id == r.c.subject_id)
+        .where(
+            o.c.exchange == exchange,
+            o.c.entity == entity,
+            o.c.status == HELD,
+            c.c.entity.in_(list(context)),
+            c.c.updated_at > o.c.updated_at,
+        )
+    )
+    result = conn.execute(
+        update(o)
+        .where(o.c.id.in_(changed))
+        .values(status=PENDING, last_error=None, updated_at=now())
     )
     return result.rowcount
 

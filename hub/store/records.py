@@ -311,6 +311,11 @@ class StoredRecord:
     data: dict
 
 
+def decrypt_row(keys: Keyring, record_id: str, entity: str, payload: bytes) -> dict:
+    """The canonical data of a stored row. Callers that show or send it must log the access."""
+    return from_json(keys.decrypt(bytes(payload), context=_context(record_id, entity)))
+
+
 def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str, StoredRecord]:
     """Decrypt records by id. Callers that show or send the data must log the access."""
     r = t.records.c
@@ -319,8 +324,9 @@ def load(conn: Connection, keys: Keyring, record_ids: Sequence[str]) -> dict[str
     for rid, entity, version, digest, subject_id, payload in rows_in(
         conn, query, r.id, list(record_ids)
     ):
-        data = from_json(keys.decrypt(bytes(payload), context=_context(rid, entity)))
-        out[rid] = StoredRecord(rid, entity, version, digest, subject_id, data)
+        out[rid] = StoredRecord(
+            rid, entity, version, digest, subject_id, decrypt_row(keys, rid, entity, payload)
+        )
     return out
 
 
@@ -346,6 +352,7 @@ def iter_entity(
         if not rows:
             return
         for rid, version, digest, subject, payload in rows:
-            data = from_json(keys.decrypt(payload, context=_context(rid, entity)))
-            yield StoredRecord(rid, entity, version, digest, subject, data)
+            yield StoredRecord(
+                rid, entity, version, digest, subject, decrypt_row(keys, rid, entity, payload)
+            )
         after = rows[-1][0]

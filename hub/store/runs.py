@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select, update
 from hub.store import schema as t
 from hub.store.records import now
 
-COUNTERS = ("read", "upserted", "unchanged", "delivered", "skipped", "failed")
+COUNTERS = ("read", "upserted", "unchanged", "delivered", "skipped", "failed", "held_back")
 
 
 @dataclass
@@ -22,6 +22,8 @@ class BatchStats:
     delivered: int = 0
     skipped: int = 0
     failed: int = 0
+    #: records and parts of records the exchange's legal basis did not cover
+    held_back: int = 0
 
     def add(self, other: BatchStats) -> None:
         for name in COUNTERS:

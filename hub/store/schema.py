@@ -106,11 +106,14 @@ outbox = Table(
     Column("version", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("idempotency_key", String(200), nullable=False),
+    # also "held" (hub.store.outbox.HELD): the column's comment, part of the migrations,
+    # predates it
     Column("status", String(16), nullable=False, comment="pending|delivered|skipped|dead"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
     Column("enqueued_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    Column("correction", LargeBinary, nullable=True, comment="encrypted operator's choice"),
     UniqueConstraint("exchange", "record_id"),
     Index(None, "exchange", "status", "id"),
 )
@@ -160,6 +163,7 @@ runs = Table(
     Column("delivered", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
+    Column("held_back", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
     UniqueConstraint("exchange", "external_id"),
     Index(None, "exchange", "started_at"),
@@ -179,6 +183,7 @@ run_batches = Table(
     Column("delivered", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
+    Column("held_back", Integer, nullable=False, default=0),
     Column("cursor", Text, nullable=True),
     Column("at", TS, nullable=False),
     Index(None, "run_id", "seq"),
@@ -234,10 +239,35 @@ disclosure_log = Table(
     Column("fields", Text, nullable=False),
     Column("idempotency_key", String(200), nullable=False),
     Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed"),
+    Column("admitted_by", String(500), nullable=True, comment="the record rules that admitted it"),
     Index(None, "subject_id", "disclosure_id"),
     Index(None, "disclosure_id"),
     Index(None, "record_id"),
     Index(None, "idempotency_key"),
+)
+
+#: what an exchange's legal basis did not cover: a record held back whole, or a part of one
+#: (e.g. attended days outside the decided period), with the rule and its reason
+held_back = Table(
+    "held_back",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("exchange", String(128), nullable=False),
+    Column("run_id", String(36), nullable=True),
+    Column("record_id", String(36), ForeignKey("records.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
+    Column("rule", String(64), nullable=False),
+    Column(
+        "part", String(64), nullable=True, comment="the field whose items were held; null: whole"
+    ),
+    Column("count", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index(None, "exchange", "id"),
+    Index(None, "run_id"),
+    Index(None, "record_id"),
+    Index(None, "subject_id"),
 )
 
 #: people who sign in to the dashboard; passwords as scrypt hashes (never in plaintext)

@@ -49,9 +49,9 @@ def install(point: str, nth: int) -> None:
     elif point == "extract-after-commit":  # batches and cursor committed, next not started
         around(extract.StoreWriter, "commit", nth, before=False)
     elif point == "deliver-before-send":  # disclosure log committed, nothing sent
-        around(deliver, "_send", nth, before=True)
+        around(deliver, "send", nth, before=True)
     elif point == "deliver-after-send":  # the target has the batch, the store does not know
-        around(deliver, "_send", nth, before=False)
+        around(deliver, "send", nth, before=False)
     elif point == "deliver-mid-mark":  # outcomes being written, not committed
         around(outbox, "mark", nth, before=False)
     elif point != "none":
