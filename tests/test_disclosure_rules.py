@@ -281,6 +281,8 @@ def test_an_operators_choice_may_leave_days_out_but_never_add_one(store):
     chosen = verdict({"attended_dates": list(days[:4])}).admitted[1]
     assert chosen.data["attended_dates"] == list(days[:4])
     assert chosen.admitted_by.endswith(CORRECTED)
+    (left,) = chosen.held  # the day the operator left out is logged as held back
+    assert (left.rule, left.part, left.count) == (CORRECTED, "attended_dates", 1)
     added = verdict({"attended_dates": [*days[:3], "2026-02-07"]}).corrections[1]
     assert added.reason.startswith("correction refused (attended_dates: the correction lists 1")
     assert verdict({"attended_dates": list(days)}).corrections[1].limit == 4  # still five

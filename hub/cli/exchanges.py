@@ -61,10 +61,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             engine_log.removeHandler(handler)
     headers = ["exchange", "state", "read", "upserted", "unchanged", "delivered", "skipped"]
-    emit(args, [summary.__dict__], [*headers, "failed", "open_dead_letters"])
+    emit(args, [summary.__dict__], [*headers, "failed", "held_back", "open_dead_letters"])
     if summary.error and not args.json:
         print(f"error: {summary.error}", file=sys.stderr)
     return 0 if summary.state == "success" else 1
+
+
+def cmd_held_back(args: argparse.Namespace) -> int:
+    from hub.cli.runs import print_held
+    from hub.store import heldback
+
+    hub = open_hub()
+    hub.config.exchange(args.name)  # a clear error for an unknown name
+    with hub.store.transaction() as conn:
+        held = heldback.summary(conn, exchange=args.name)
+    if not held:
+        if args.json:
+            print("[]")
+        else:
+            print(f"{args.name}: nothing has been held back")
+        return 0
+    print_held(args, held)
+    return 0
 
 
 def register(sub) -> None:
@@ -72,6 +90,14 @@ def register(sub) -> None:
     leaf(ex, "list", cmd_list, "list the declared exchanges")
     v = leaf(ex, "validate", cmd_validate, "validate the exchanges file", False)
     v.add_argument("--file", help="file to validate (default: the configured one)")
+    h = leaf(
+        ex,
+        "held-back",
+        cmd_held_back,
+        "what the exchange's legal basis did not cover, per rule: records held back whole, "
+        "records sent without some of their items, and why",
+    )
+    h.add_argument("name", help="the exchange's name (see hub exchanges list)")
     r = leaf(ex, "run", cmd_run, "run an exchange now, in this process")
     r.add_argument("name", help="the exchange's name (see hub exchanges list)")
     r.add_argument(

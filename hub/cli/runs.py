@@ -23,6 +23,7 @@ def _run_row(r) -> dict[str, Any]:
         "delivered": r.delivered,
         "skipped": r.skipped,
         "failed": r.failed,
+        "held_back": r.held_back,
         "error": r.error,
     }
 
@@ -33,14 +34,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     hub = open_hub()
     with hub.store.transaction() as conn:
         rows = [_run_row(r) for r in runs.list_runs(conn, args.exchange, limit=args.limit)]
-    headers = ["id", "exchange", "state", "started", "read", "delivered", "skipped", "failed"]
+    headers = [
+        "id",
+        "exchange",
+        "state",
+        "started",
+        "read",
+        "delivered",
+        "skipped",
+        "failed",
+        "held_back",
+    ]
     emit(args, rows, headers)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from hub.errors import HubError
-    from hub.store import runs
+    from hub.store import heldback, runs
 
     hub = open_hub()
     with hub.store.transaction() as conn:
@@ -48,6 +59,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if run is None:
             raise HubError(f"no run {args.id}")
         batches = runs.batches_of(conn, args.id)
+        held = heldback.summary(conn, run_id=args.id)
     info = _run_row(run)
     info["batches"] = [
         {
@@ -60,18 +72,39 @@ def cmd_show(args: argparse.Namespace) -> int:
             "delivered": b.delivered,
             "skipped": b.skipped,
             "failed": b.failed,
+            "held_back": b.held_back,
         }
         for b in batches
     ]
+    info["held_back_by_rule"] = [h.__dict__ for h in held]
     if args.json:
         print_json(info)
         return 0
     for key, value in info.items():
-        if key != "batches" and value is not None:
+        if key not in ("batches", "held_back_by_rule") and value is not None:
             print(f"{key:>10}: {value}")
     print()
     emit(args, info["batches"], list(info["batches"][0]) if info["batches"] else ["seq"])
+    if held:
+        print("\nheld back (the legal basis does not cover them; never sent):")
+        print_held(args, held)
     return 0
+
+
+def print_held(args: argparse.Namespace, held) -> None:
+    """What rules held back: whole records, records sent without some items, and why."""
+    rows = [
+        {
+            "exchange": h.exchange,
+            "rule": h.rule,
+            "records": h.records,
+            "parts": h.parts,
+            "items": h.items,
+            "reason (latest)": h.reason,
+        }
+        for h in held
+    ]
+    emit(args, rows, list(rows[0]))
 
 
 def register(sub) -> None:

@@ -99,6 +99,15 @@ def correct(data: dict, correction: Mapping[str, Any]) -> tuple[dict | None, str
     return out, None
 
 
+def _left_out(given: Mapping[str, Any], chosen: Mapping[str, Any], names) -> list[Held]:
+    """The items of the corrected fields ``names`` an operator left out."""
+    return [
+        Held(CORRECTED, f"{n} {name} left out by an operator's choice", name, n)
+        for name in names
+        if (n := len(given[name]) - len(chosen[name]))
+    ]
+
+
 def screen(
     conn: Connection,
     keys: Keyring,
@@ -129,12 +138,13 @@ def screen(
             )
             continue
         data, admitted_by, refused = record.data, names, None
+        held: list[Held] = []
         if correction is not None:
             corrected, refused = correct(data, correction)
             if corrected is not None:
+                held.extend(_left_out(data, corrected, correction))
                 data = corrected
                 admitted_by = f"{names},{CORRECTED}" if names else CORRECTED
-        held: list[Held] = []
         for rule in rules:
             verdict = rule.apply(record.id, data, facts)
             if verdict is None:

@@ -44,6 +44,8 @@ class RunSummary:
     delivered: int
     skipped: int
     failed: int
+    #: records and parts of records the legal basis did not cover (never sent)
+    held_back: int
     open_dead_letters: int
     error: str | None
 
@@ -161,6 +163,7 @@ def _find_summary(hub: Hub, exchange_name: str, external_id: str) -> RunSummary 
         delivered=row.delivered,
         skipped=row.skipped,
         failed=row.failed,
+        held_back=row.held_back,
         open_dead_letters=open_letters,
         error=row.error,
     )

@@ -82,7 +82,11 @@ def _show(view: View, row, *, reveal_reason: str | None):
             exchange=row.exchange,
         )
     shown = payload if reveal_reason else mask_payload(payload)
-    return view.page("failure.html", row=row, payload=shown, revealed=bool(reveal_reason))
+    # a record waiting for an operator's choice: the items to choose from (no identity)
+    offer = payload if row.stage == "disclose" and isinstance(payload, dict) else None
+    return view.page(
+        "failure.html", row=row, payload=shown, revealed=bool(reveal_reason), offer=offer
+    )
 
 
 @router.get("/{letter_id}", response_class=HTMLResponse, name="failure")
@@ -118,6 +122,31 @@ def replay_selected(view: OperatorPost, ids: Annotated[list[int], Form()] = []):
 @router.post("/{letter_id}/replay", name="replay_one")
 def replay_one(view: OperatorPost, letter_id: LetterId):
     for r in replay(view.hub, [letter_id], actor=view.actor):
+        view.flash(redact(r.detail) if r.ok else f"Not replayed: {redact(r.detail)}")
+    return view.redirect("failure", letter_id=letter_id)
+
+
+@router.post("/{letter_id}/choose", name="choose")
+def choose(
+    view: OperatorPost,
+    letter_id: LetterId,
+    chosen: Annotated[list[str], Form()] = [],  # noqa: B006
+):
+    """An operator's choice of the items a held record may report (a week over the
+    allowance's limit: the days): the record is screened again with it and delivered."""
+    row = _letter(view, letter_id)
+    offer = deadletters.payload_of(view.hub.keys, row) if row.stage == "disclose" else None
+    if not isinstance(offer, dict) or row.status != deadletters.OPEN:
+        view.flash("This failure does not wait for a choice")
+        return view.redirect("failure", letter_id=letter_id)
+    limit = offer.get("choose_at_most", 0)
+    if not chosen or len(chosen) > limit or not set(chosen) <= set(offer.get("choices", ())):
+        view.flash(f"Choose from 1 to {limit} of the {offer.get('field')} offered")
+        return view.redirect("failure", letter_id=letter_id)
+    results = replay(
+        view.hub, [letter_id], actor=view.actor, corrected={letter_id: {row.field: chosen}}
+    )
+    for r in results:
         view.flash(redact(r.detail) if r.ok else f"Not replayed: {redact(r.detail)}")
     return view.redirect("failure", letter_id=letter_id)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from hub.errors import HubError
-from hub.store import deadletters, runs
+from hub.store import deadletters, heldback, runs
 from hub.web.auth import Viewer
 
 #: runs (and a run's failed records) on one page
@@ -30,8 +30,9 @@ def exchange(view: Viewer, name: str, before: str | None = None):
         raise HTTPException(400, "before is a time (ISO 8601)") from None
     with view.hub.store.transaction() as conn:
         history = runs.list_runs(conn, name, limit=PAGE, before=started_before)
+        held = heldback.summary(conn, exchange=name)
     older = history[-1].started_at.isoformat() if len(history) == PAGE else None
-    return view.page("exchange.html", x=declared, runs=history, older=older)
+    return view.page("exchange.html", x=declared, runs=history, older=older, held=held)
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse, name="run")
@@ -43,4 +44,5 @@ def run(view: Viewer, run_id: str):
             raise HTTPException(404, "no such run")
         batches = runs.batches_of(conn, run_id)
         letters = deadletters.list_letters(conn, in_run, limit=PAGE)
-    return view.page("run.html", run=found, batches=batches, letters=letters)
+        held = heldback.summary(conn, run_id=run_id)
+    return view.page("run.html", run=found, batches=batches, letters=letters, held=held)
