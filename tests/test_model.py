@@ -231,3 +231,160 @@ def test_billing_line_share_must_match_the_amounts():
     data = {**_line(150, 170, "10").model_dump(), "municipal_share": Decimal("1.00")}
     with pytest.raises(ValidationError, match="municipal_share is not share_percent"):
         BillingLine.model_validate(data)
+
+
+# --- employment services, plan types, labour-policy statements ------------------------------
+def work_trial(**over):
+    """An active work trial from 2 March 2026, three months long."""
+    base = dict(
+        service_type="work_trial",
+        decision_date=dt.date(2026, 2, 16),
+        start_date=dt.date(2026, 3, 2),
+        planned_end_date=dt.date(2026, 6, 1),
+        days_per_week=3,
+        hours_per_day=6,
+    )
+    return episode(**{**base, **over})
+
+
+@pytest.mark.parametrize(
+    ("over", "field", "words"),
+    [
+        ({"days_per_week": 5}, None, None),  # just inside
+        ({"days_per_week": 6}, "days_per_week", "6 is above the maximum 5"),
+        ({"days_per_week": 1}, None, None),
+        ({"days_per_week": 0}, "days_per_week", "0 is below the minimum 1"),
+        ({"hours_per_day": 4}, None, None),
+        ({"hours_per_day": 3.5}, "hours_per_day", "3.5 is below the minimum 4"),
+        ({"hours_per_day": 8}, None, None),
+        ({"hours_per_day": 8.25}, "hours_per_day", "8.25 is above the maximum 8"),
+        # 12 months with the end date included, and one day more
+        ({"planned_end_date": dt.date(2027, 3, 1)}, None, None),
+        ({"planned_end_date": dt.date(2027, 3, 2)}, "planned_end_date", "12 months and 1 day"),
+    ],
+)
+def test_work_trial_limits_are_configured(over, field, words):
+    violations = RULES.check(work_trial(**over))
+    if field is None:
+        assert violations == []
+        return
+    assert [v.field for v in violations] == [field]
+    assert words in violations[0].message
+    assert "rules.yaml: service_types.work_trial." in violations[0].message
+
+
+@pytest.mark.parametrize("service", ["pay_subsidy", "coaching", "labour_market_training"])
+def test_employment_services_without_fixed_limits_have_none_configured(service):
+    """Pay subsidy, coaching and labour-market training have no limits in the rules file: a
+    long, full-time period of each passes (KTT's limits do not leak to them)."""
+    long = episode(
+        service_type=service,
+        planned_end_date=dt.date(2028, 12, 31),  # about three years
+        days_per_week=5,
+        hours_per_day=8,
+    )
+    assert RULES.check(long) == []
+    assert service not in RULES.service_types
+
+
+def test_employment_service_types_are_canonical_values():
+    from hub.model import ServiceType
+
+    assert {
+        ServiceType.WORK_TRIAL,
+        ServiceType.PAY_SUBSIDY,
+        ServiceType.COACHING,
+        ServiceType.LABOUR_MARKET_TRAINING,
+    } == {"work_trial", "pay_subsidy", "coaching", "labour_market_training"}
+    schema = json.loads(schema_path("ServiceEpisode").read_text())
+    assert "labour_market_training" in schema["$defs"]["ServiceType"]["enum"]
+
+
+def plan(**over):
+    from hub.model import ActivationPlan
+
+    base = dict(
+        client_hetu=person(1, 0).hetu,
+        drawn_up_date=dt.date(2026, 1, 2),
+        goals=["Arjen hallinnan vahvistaminen"],
+        responsible_official="Työvalmentaja Leena Esimerkki",
+    )
+    return ActivationPlan(**{**base, **over})
+
+
+def test_a_plan_says_its_type_and_is_an_activation_plan_by_default():
+    assert plan().plan_type == "activation_plan"  # records from before the field stay valid
+    assert plan().model_dump(mode="json")["plan_type"] == "activation_plan"
+    for kind in ("multisectoral_employment_plan", "employment_plan"):
+        assert plan(plan_type=kind).plan_type == kind
+    with pytest.raises(ValidationError) as info:
+        plan(plan_type="integration_plan")
+    assert describe_validation(info.value)[0] == "plan_type"
+
+
+def statement(**over):
+    from hub.model import LabourPolicyStatement
+
+    base = dict(
+        client_hetu=person(1, 0).hetu,
+        issued_on=dt.date(2026, 3, 10),
+        valid_from=dt.date(2026, 3, 2),
+        statement="entitled",
+        benefit_type="labour_market_subsidy",
+    )
+    return LabourPolicyStatement(**{**base, **over})
+
+
+@pytest.mark.parametrize(
+    ("over", "words"),
+    [
+        ({}, None),
+        ({"valid_until": dt.date(2026, 3, 2)}, None),  # one day: just inside
+        ({"valid_until": dt.date(2026, 3, 1)}, "valid_until is before valid_from"),
+        ({"statement": "not_entitled", "reason": "Päätoiminen opiskelu"}, None),
+        ({"statement": "not_entitled"}, "reason is required when statement is not_entitled"),
+        ({"statement": "employment_obligation", "reason": "   "}, "reason"),
+        (
+            {
+                "statement": "period_without_benefit",
+                "reason": "Kieltäytyminen tarjotusta työstä",
+                "valid_until": dt.date(2026, 3, 31),
+            },
+            None,
+        ),
+        (
+            {"statement": "period_without_benefit", "reason": "Kieltäytyminen tarjotusta työstä"},
+            "valid_until is required when statement is period_without_benefit",
+        ),
+        ({"statement": "maybe"}, "statement"),
+        ({"benefit_type": "housing_allowance"}, "benefit_type"),
+        ({"valid_from": None}, "valid_from"),
+    ],
+)
+def test_labour_policy_statement_validators(over, words):
+    if words is None:
+        assert statement(**over).client_hetu == person(1, 0).hetu
+        return
+    with pytest.raises(ValidationError) as info:
+        statement(**over)
+    field, message = describe_validation(info.value)
+    assert words in f"{field}: {message}"
+    assert person(1, 0).hetu not in str(info.value) and not HETU_PATTERN.search(message)
+
+
+def test_labour_policy_statement_is_a_registered_entity_about_one_person():
+    from hub.model import LabourPolicyStatement
+    from hub.plugins import entity_registry
+
+    assert entity_registry()["LabourPolicyStatement"] is LabourPolicyStatement
+    assert ENTITIES["LabourPolicyStatement"] is LabourPolicyStatement
+    s = statement(
+        statement="period_without_benefit",
+        reason="Kieltäytyminen tarjotusta työstä",
+        valid_until=dt.date(2026, 3, 31),
+    )
+    assert s.subject() == person(1, 0).hetu and person(1, 0).hetu not in repr(s)
+    assert s.in_force(dt.date(2026, 3, 2)) and s.in_force(dt.date(2026, 3, 31))
+    assert not s.in_force(dt.date(2026, 3, 1)) and not s.in_force(dt.date(2026, 4, 1))
+    assert statement().in_force(dt.date(2030, 1, 1))  # open-ended
+    assert RULES.check(s) == []

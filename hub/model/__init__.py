@@ -15,6 +15,7 @@ from hub.model.benefits import (
     NotificationKind,
 )
 from hub.model.consent import DisclosureProhibition
+from hub.model.employment import Eligibility, LabourPolicyStatement
 from hub.model.entities import (
     MOVED_ON,
     ActivationPlan,
@@ -24,6 +25,7 @@ from hub.model.entities import (
     EpisodeStatus,
     Organisation,
     OrganisationKind,
+    PlanType,
     ServiceEpisode,
     ServiceType,
 )
@@ -50,6 +52,7 @@ ENTITIES: dict[str, type[CanonicalEntity]] = {
         BillingLine,
         Notification,
         DisclosureProhibition,
+        LabourPolicyStatement,
         PracticeModel,
         Indicator,
     )
@@ -70,14 +73,17 @@ __all__ = [
     "CanonicalEntity",
     "Client",
     "DisclosureProhibition",
+    "Eligibility",
     "EpisodeOutcome",
     "EpisodeStatus",
     "Indicator",
     "IndicatorCode",
+    "LabourPolicyStatement",
     "Notification",
     "NotificationKind",
     "Organisation",
     "OrganisationKind",
+    "PlanType",
     "PracticeModel",
     "Section",
     "ServiceEpisode",

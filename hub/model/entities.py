@@ -44,12 +44,21 @@ class CanonicalEntity(BaseModel):
 
 
 class ServiceType(StrEnum):
-    """Services the hub follows. Social rehabilitation per Social Welfare Act 1301/2014 § 17."""
+    """Services the hub follows. Social rehabilitation per Social Welfare Act 1301/2014 § 17;
+    the employment services per the Act on Organising Employment Services (380/2023), which
+    the employment areas have applied since 1.1.2025."""
 
     REHABILITATIVE_WORK_ACTIVITY = "rehabilitative_work_activity"  # KTT, law 189/2001
     SOCIAL_REHABILITATION_INDIVIDUAL = "social_rehabilitation_individual_coaching"
     SOCIAL_REHABILITATION_GROUP = "social_rehabilitation_group_coaching"
     SOCIAL_REHABILITATION_INTENSIFIED = "social_rehabilitation_intensified_work"
+    WORK_TRIAL = "work_trial"  # työkokeilu, Act on Organising Employment Services 380/2023
+    #: palkkatuki, paid to the employer: 380/2023 (before 2025 the Act on Public Employment
+    #: and Business Service 916/2012), each as applicable to the period
+    PAY_SUBSIDY = "pay_subsidy"
+    COACHING = "coaching"  # valmennus, Act on Organising Employment Services 380/2023
+    #: työvoimakoulutus, Act on Organising Employment Services 380/2023
+    LABOUR_MARKET_TRAINING = "labour_market_training"
 
 
 class EpisodeStatus(StrEnum):
@@ -153,13 +162,24 @@ class ServiceEpisode(CanonicalEntity):
         return self
 
 
+class PlanType(StrEnum):
+    """Which plan agreed with the client an :class:`ActivationPlan` is."""
+
+    ACTIVATION_PLAN = "activation_plan"  # aktivointisuunnitelma, law 189/2001
+    #: monialainen työllistymissuunnitelma, law 381/2023 (before 2025 the TYP law 1369/2014)
+    MULTISECTORAL_EMPLOYMENT_PLAN = "multisectoral_employment_plan"
+    EMPLOYMENT_PLAN = "employment_plan"  # työllistymissuunnitelma, law 380/2023
+
+
 class ActivationPlan(CanonicalEntity):
-    """An activation plan or multisectoral employment plan agreed with the client."""
+    """An activation plan, multisectoral employment plan or employment plan agreed with the
+    client (``plan_type``; records that do not say are activation plans)."""
 
     entity_name: ClassVar[str] = "ActivationPlan"
     subject_field: ClassVar[str | None] = "client_hetu"
 
     client_hetu: IdentityCode
+    plan_type: PlanType = PlanType.ACTIVATION_PLAN
     drawn_up_date: dt.date
     goals: list[NonEmptyText] = Field(min_length=1)
     measures: list[NonEmptyText] = Field(default_factory=list)

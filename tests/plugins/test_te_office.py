@@ -6,13 +6,15 @@ import datetime as dt
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx
 import pytest
-from hub_te_office import data
+import yaml
+from hub_te_office import data, statements
 from hub_te_office import mapping as m
 from hub_te_office.adapter import (
     ClientsStream,
@@ -32,13 +34,13 @@ from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
 from hub.engine import Hub, run_exchange
 from hub.engine import extract as extract_module
 from hub.engine.retry import retrying
-from hub.engine.translate import id_problem, translate
+from hub.engine.translate import Translated, id_problem, translate
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
-from hub.model import ServiceEpisode
+from hub.model import BenefitType, Eligibility, LabourPolicyStatement, ServiceEpisode
 from hub.model.rules import Rules
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
-from hub.settings import DEFAULT_RULES
+from hub.settings import DEFAULT_EXCHANGES, DEFAULT_RULES
 from hub.store import deadletters
 from hub.store import records as records_store
 from hub.store import schema as st_schema
@@ -46,7 +48,13 @@ from hub.store.deadletters import Failure
 from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
 SEED, SIZE = 1, 120
-STREAMS = ["clients", "service_periods", "activation_plans"]
+STREAMS = [
+    "clients",
+    "service_periods",
+    "activation_plans",
+    "employment_periods",
+    "labour_policy_statements",
+]
 RULES = DEFAULT_RULES.path()
 HETU = "010190-999W"  # a test identity code (individual number 900-999)
 CLIENT = {"X-Road-Client": m.SANDBOX_CLIENT}
@@ -256,7 +264,13 @@ def test_slow_answers_hit_the_deadline(running):
 
 @pytest.mark.parametrize(
     ("stream", "field"),
-    [("clients", "hetu"), ("service_periods", m.DAYS_PER_WEEK), ("activation_plans", "hetu")],
+    [
+        ("clients", "hetu"),
+        ("service_periods", m.DAYS_PER_WEEK),
+        ("activation_plans", "hetu"),
+        ("employment_periods", m.DAYS_PER_WEEK),
+        ("labour_policy_statements", "hetu"),
+    ],
 )
 def test_malformed_records_name_the_field_never_the_person(adapter, running, stream, field):
     faults(running, malformed_every=3)
@@ -279,7 +293,7 @@ def test_malformed_records_name_the_field_never_the_person(adapter, running, str
     ("change", "field"),
     [
         ({m.PERSON_ID: None}, m.PERSON_ID),
-        ({"serviceCode": "TYOKOKEILU"}, "serviceCode"),
+        ({"serviceCode": "TYOHARJOITTELU"}, "serviceCode"),
         ({"status": None}, "status"),
         ({"hoursPerDay": "6"}, "hoursPerDay"),
         ({m.DAYS_PER_WEEK: 2.5}, m.DAYS_PER_WEEK),
@@ -788,20 +802,31 @@ FLAWED_PERIODS = {
 }
 
 
+def to_case_system(hub: Hub) -> tuple[str, str, str]:
+    """(exchange, source system, target system) of the shipped exchange that brings the
+    employment authority's records to a social-welfare case system."""
+    return next(
+        (name, x.source, x.target)
+        for name, x in hub.config.exchanges.items()
+        if x.source_adapter == "te_office" and x.target_adapter == "municipal"
+    )
+
+
 def test_a_run_keeps_each_flawed_record_as_a_dead_letter_and_stores_the_rest_once(
     hub, hub_env, monkeypatch
 ):
     """Pages of 10: the flawed records cross pages and the reading worker's pipe."""
-    exchange = hub.config.exchange("te_office_to_municipal")
+    name, source, _ = to_case_system(hub)
+    exchange = hub.config.exchange(name)
     monkeypatch.setitem(hub.config.exchanges, exchange.name, replace(exchange, batch_size=10))
     periods = sandbox_periods()
     records = {str(i): build(periods[i]) for i, (build, _) in FLAWED_PERIODS.items()}
     hub_env.control(
-        "te_office", "hostile", "PUT", json={"stream": "service_periods", "records": records}
+        source, "hostile", "PUT", json={"stream": "service_periods", "records": records}
     )
-    summary = run_exchange(hub, "te_office_to_municipal")
+    summary = run_exchange(hub, name)
     assert summary.state == "success", summary.error
-    contract = letters(hub, "te_office_to_municipal", stage="read")
+    contract = letters(hub, name, stage="read")
     assert sorted((f.field or "") for f in contract) == sorted(
         (field or "") for _, field in FLAWED_PERIODS.values()
     )
@@ -810,35 +835,289 @@ def test_a_run_keeps_each_flawed_record_as_a_dead_letter_and_stores_the_rest_onc
     breakers = {data.period_id(i, 0) for i in range(SANDBOX_SIZE) if data.is_rule_breaker(i, 0)}
     flawed = {periods[i]["periodId"] for i in FLAWED_PERIODS}
     want = sorted({p["periodId"] for p in periods} - flawed - breakers)
-    assert stored_ids(hub, "te_office", "ServiceEpisode") == want
-    assert len(stored_ids(hub, "te_office", "Client")) == SANDBOX_SIZE
+    assert stored_ids(hub, source, "ServiceEpisode") == want
+    assert len(stored_ids(hub, source, "Client")) == SANDBOX_SIZE
     # a second run reads nothing again and keeps no letter twice
-    again = run_exchange(hub, "te_office_to_municipal")
+    again = run_exchange(hub, name)
     assert again.state == "success" and again.read == 0 and again.delivered == 0
-    assert len(letters(hub, "te_office_to_municipal", stage="read")) == len(FLAWED_PERIODS)
+    assert len(letters(hub, name, stage="read")) == len(FLAWED_PERIODS)
 
 
 def test_a_page_cut_short_fails_the_run_as_transient_and_the_next_run_completes(
     hub, hub_env, monkeypatch
 ):
     monkeypatch.setattr(extract_module, "retrying", lambda attempts, _wait: retrying(attempts, 0))
-    attempts = hub.config.exchange("te_office_to_municipal").max_attempts
+    name, source, target = to_case_system(hub)
+    attempts = hub.config.exchange(name).max_attempts
     hub_env.control(
-        "te_office", "hostile", "PUT", json={"stream": "service_periods", "cut_times": attempts}
+        source, "hostile", "PUT", json={"stream": "service_periods", "cut_times": attempts}
     )
-    first = run_exchange(hub, "te_office_to_municipal")
+    first = run_exchange(hub, name)
     assert first.state == "failed" and "ends before it is complete" in first.error
-    assert "te_office/service_periods after (start)" in first.error
-    assert len(stored_ids(hub, "te_office", "Client")) == SANDBOX_SIZE  # read before: kept
-    second = run_exchange(hub, "te_office_to_municipal")  # the page is whole again
+    assert f"{source}/service_periods after (start)" in first.error
+    assert len(stored_ids(hub, source, "Client")) == SANDBOX_SIZE  # read before: kept
+    second = run_exchange(hub, name)  # the page is whole again
     assert second.state == "success", second.error
     breakers = {data.period_id(i, 0) for i in range(SANDBOX_SIZE) if data.is_rule_breaker(i, 0)}
     want = sorted({p["periodId"] for p in sandbox_periods()} - breakers)
-    assert stored_ids(hub, "te_office", "ServiceEpisode") == want
-    assert len(stored_ids(hub, "te_office", "ActivationPlan")) == SANDBOX_SIZE
-    sent = hub_env.received("municipal")
+    assert stored_ids(hub, source, "ServiceEpisode") == want
+    assert len(stored_ids(hub, source, "ActivationPlan")) == SANDBOX_SIZE
+    sent = hub_env.received(target)
     assert len(sent) == first.delivered + second.delivered
     assert len({s["idempotency_key"] for s in sent}) == len(sent)
+
+
+# --- employment services, plan types, labour-policy statements ------------------------------
+EMPLOYMENT_SERVICES = {
+    "TYOKOKEILU": "work_trial",
+    "PALKKATUKI": "pay_subsidy",
+    "VALMENNUS": "coaching",
+    "TYOVOIMAKOULUTUS": "labour_market_training",
+}
+
+
+def canonical(adapter, stream) -> list:
+    return [adapter.stream(stream).to_canonical(r) for r in read_all(adapter, stream, None, 50)]
+
+
+def test_employment_services_are_a_list_of_their_own_inside_the_rules(adapter, expected):
+    rules = Rules.load(RULES)
+    episodes = canonical(adapter, "employment_periods")
+    assert len(episodes) == len(expected["employment_periods"]) == SIZE // 4
+    assert {e.service_type for e in episodes} == set(EMPLOYMENT_SERVICES.values())
+    assert {e.status for e in episodes} == {"planned", "active", "interrupted", "ended"}
+    assert [v for e in episodes for v in rules.check(e)] == []
+    # the KTT and social rehabilitation periods hold none, and an exchange that names no
+    # stream of ServiceEpisode (te_office_to_municipal) still reads those alone
+    periods = canonical(adapter, "service_periods")
+    assert not {e.service_type for e in periods} & set(EMPLOYMENT_SERVICES.values())
+    assert TeOfficeAdapter.stream_of("ServiceEpisode", writable=False).name == "service_periods"
+
+
+@pytest.mark.parametrize(("code", "service"), sorted(EMPLOYMENT_SERVICES.items()))
+@pytest.mark.parametrize("stream", ["employment_periods", "service_periods"])
+def test_every_employment_service_code_translates_both_ways(
+    adapter, expected, stream, code, service
+):
+    native = {**expected[stream][0], "serviceCode": code}
+    episode = adapter.stream(stream).to_canonical(NativeRecord("P-1", native))
+    assert episode.service_type == service
+    assert adapter.stream(stream).to_native(episode.model_dump(mode="json")) == {
+        k: v for k, v in native.items() if k not in (m.PERIOD_ID, m.MODIFIED)
+    }
+
+
+def work_trial(expected, **changes) -> NativeRecord:
+    """An active work trial from 2 March 2026 as the service would serve it, changed."""
+    served = next(p for p in expected["employment_periods"] if p["serviceCode"] == "TYOKOKEILU")
+    native = {
+        **{k: v for k, v in served.items() if k not in ("actualEndDate", "interruptionReason")},
+        "status": "VOIMASSA",
+        "decisionDate": "2026-02-16",
+        "startDate": "2026-03-02",
+        "plannedEndDate": "2026-06-01",
+        **changes,
+    }
+    return NativeRecord(served[m.PERIOD_ID], native)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        # at every limit at once: 5 days, 4 and 8 hours, 12 months with the end date included
+        ({m.DAYS_PER_WEEK: 5, "hoursPerDay": 4, "plannedEndDate": "2027-03-01"}, None, None),
+        ({m.DAYS_PER_WEEK: 1, "hoursPerDay": 8}, None, None),
+        ({m.DAYS_PER_WEEK: 6}, "days_per_week", "6 is above the maximum 5"),
+        ({"hoursPerDay": 3.5}, "hours_per_day", "3.5 is below the minimum 4"),
+        ({"hoursPerDay": 8.5}, "hours_per_day", "8.5 is above the maximum 8"),
+        ({"plannedEndDate": "2027-03-02"}, "planned_end_date", "12 months and 1 day"),
+    ],
+)
+def test_a_work_trial_outside_the_rules_is_a_rule_failure_naming_the_rule(
+    adapter, expected, changes, field, words
+):
+    record = work_trial(expected, **changes)
+    result = translate(adapter.stream("employment_periods"), Rules.load(RULES), record)
+    if field is None:
+        assert isinstance(result, Translated) and result.entity.service_type == "work_trial"
+        return
+    assert isinstance(result, Failure), result
+    assert (result.stage, result.error_class, result.field) == ("validate", "rule", field)
+    assert words in result.reason and "service_types.work_trial" in result.reason
+    assert f"te_office/employment_periods/{record.native_id}" in result.reason
+    assert not HETU_PATTERN.search(result.reason)
+
+
+def test_plans_say_which_plan_they_are(adapter, expected):
+    plans = canonical(adapter, "activation_plans")
+    assert {p.plan_type for p in plans} == {
+        "activation_plan",
+        "multisectoral_employment_plan",
+        "employment_plan",
+    }
+    for plan in plans:
+        back = adapter.stream("activation_plans").to_native(plan.model_dump(mode="json"))
+        assert back[m.PLAN_FIELDS["plan_type"]] == m.PLAN_TYPE_CODE_OF[plan.plan_type]
+    served = expected["activation_plans"][0]
+    for change in ({"planType": None}, {"planType": "TYOLLISTAMIS"}):
+        with pytest.raises(RecordError) as info:
+            adapter.stream("activation_plans").to_canonical(
+                NativeRecord("AP-1", {**served, **change})
+            )
+        assert info.value.field == "planType"
+
+
+def test_labour_policy_statements_are_read_in_pages_and_translate(adapter, expected):
+    records = read_all(adapter, "labour_policy_statements", batch_size=7)
+    assert ids(records) == [s["statementId"] for s in expected["labour_policy_statements"]]
+    statements = [adapter.stream("labour_policy_statements").to_canonical(r) for r in records]
+    assert all(isinstance(s, LabourPolicyStatement) for s in statements)
+    assert {s.statement for s in statements} == {e.value for e in Eligibility}
+    assert {s.benefit_type for s in statements} == {b.value for b in BenefitType}
+    for s in statements:
+        assert (s.reason is None) == (s.statement == "entitled")
+        assert (s.valid_until is not None) == (s.statement == "period_without_benefit")
+    retroactive = [s for s in statements if s.valid_from < s.issued_on]
+    assert retroactive and len(retroactive) < len(statements)  # a statement may look back
+    # translated back, a statement is the record as served (without its id and stamp)
+    for record, statement in zip(records, statements, strict=True):
+        back = adapter.stream("labour_policy_statements").to_native(
+            statement.model_dump(mode="json")
+        )
+        assert back == {
+            k: v for k, v in record.data.items() if k not in ("statementId", "modified")
+        }
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({m.PERSON_ID: None}, m.PERSON_ID, "is missing"),
+        ({"statementCode": "EHKA"}, "statementCode", "known codes"),
+        ({"benefitCode": None}, "benefitCode", "is missing"),
+        ({"benefitCode": "KOTIHOIDONTUKI"}, "benefitCode", "known codes"),
+        ({"issuedOn": None}, "issuedOn", "is missing"),
+        ({"validFrom": ""}, "validFrom", "is missing"),
+        ({"validFrom": "2026-03-01", "validUntil": "2026-02-28"}, None, "before valid_from"),
+        ({"statementCode": "ESTE", "reason": None}, None, "reason is required"),
+        (
+            {"statementCode": "KORVAUKSETON-MAARAAIKA", "reason": "x", "validUntil": None},
+            None,
+            "valid_until is required",
+        ),
+    ],
+)
+def test_a_flawed_statement_fails_alone_naming_the_field(adapter, expected, change, field, words):
+    served = expected["labour_policy_statements"][0]
+    record = NativeRecord(served["statementId"], {**served, **change})
+    failure = translate(adapter.stream("labour_policy_statements"), Rules.load(RULES), record)
+    assert isinstance(failure, Failure)
+    assert (failure.stage, failure.error_class) == ("translate", "invalid")
+    assert field is None or failure.field == field
+    assert words in failure.reason and not HETU_PATTERN.search(failure.reason)
+
+
+def test_swedish_speaking_clients_get_swedish_text(adapter):
+    swedish = {c.hetu for c in canonical(adapter, "clients") if c.language == "sv"}
+    assert swedish, "the sandbox's people include Swedish speakers"
+    own = {"sv": data.TEXTS["sv"], "fi": data.TEXTS["fi"]}
+    seen = set()
+    for plan in canonical(adapter, "activation_plans"):
+        language = "sv" if plan.client_hetu in swedish else "fi"
+        text = own[language]
+        assert plan.goals == text["goals"] and plan.responsible_official == text["official"]
+        assert plan.measures[1] == text["measures"][plan.plan_type]
+        assert re.fullmatch(re.escape(text["ktt"]).replace(r"\{\}", "[1-4]"), plan.measures[0])
+        seen.add(language)
+    assert seen == {"sv", "fi"}
+    assert own["sv"]["goals"] == ["Att stärka vardagshanteringen", "Att öva arbetslivsfärdigheter"]
+    free_text = [
+        (s.client_hetu, s.reason, own["sv"]["statement"].values(), own["fi"]["statement"].values())
+        for s in canonical(adapter, "labour_policy_statements")
+        if s.reason
+    ] + [
+        (e.client_hetu, e.interruption_reason, own["sv"]["ended_early"], own["fi"]["ended_early"])
+        for e in canonical(adapter, "employment_periods")
+        if e.interruption_reason
+    ]
+    for hetu, words, in_swedish, in_finnish in free_text:
+        assert words in (in_swedish if hetu in swedish else in_finnish)
+    swedish_reasons = {words for hetu, words, *_ in free_text if hetu in swedish}
+    assert "Studier på heltid" in swedish_reasons
+
+
+def test_employment_services_plans_and_statements_run_end_to_end(hub_env, tmp_path, monkeypatch):
+    """Through a whole run into the hub's store: the employment services' periods (their
+    stream named), plans with their type and the labour-policy statements, each stored once."""
+    config = yaml.safe_load(DEFAULT_EXCHANGES.read_text())
+    source = next(
+        name
+        for name, system in config["systems"].items()
+        if system.get("adapter", name) == "te_office"
+    )
+    config["exchanges"] = {
+        "te_office_employment_to_hub": {
+            "source": source,
+            "target": "hub",
+            "schedule": None,
+            "legal_basis": "Act on Organising Employment Services (380/2023): follow-up.",
+            "batch_size": 9,
+            "entities": [
+                {
+                    "entity": "ServiceEpisode",
+                    "source_stream": "employment_periods",
+                    "fields": ["client_hetu", "service_type", "start_date", "status"],
+                },
+                {"entity": "ActivationPlan", "fields": ["client_hetu", "plan_type", "goals"]},
+                {"entity": "LabourPolicyStatement", "fields": STATEMENT_FIELDS},
+            ],
+        }
+    }
+    path = tmp_path / "exchanges.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    monkeypatch.setenv("HUB_EXCHANGES", str(path))
+    generated = data.generate(SANDBOX_SEED, SANDBOX_SIZE)
+    hub = Hub.open()
+    try:
+        summary = run_exchange(hub, "te_office_employment_to_hub")
+        assert summary.state == "success", summary.error
+        assert summary.failed == 0 and summary.read == summary.upserted
+        assert summary.read == sum(
+            len(generated[s])
+            for s in ("employment_periods", "activation_plans", "labour_policy_statements")
+        )
+        for entity, stream in (
+            ("ServiceEpisode", "employment_periods"),
+            ("ActivationPlan", "activation_plans"),
+            ("LabourPolicyStatement", "labour_policy_statements"),
+        ):
+            want = sorted(r[m.ID_FIELD[stream]] for r in generated[stream])
+            assert stored_ids(hub, source, entity) == want
+        with hub.store.transaction() as conn:
+            kept = [
+                LabourPolicyStatement.model_validate(r.data)
+                for r in records_store.iter_entity(conn, hub.keys, "LabourPolicyStatement")
+            ]
+        assert sorted(s.model_dump_json() for s in kept) == sorted(
+            statements.statement_to_canonical("x", r).model_dump_json()
+            for r in generated["labour_policy_statements"]
+        )
+        again = run_exchange(hub, "te_office_employment_to_hub")
+        assert again.state == "success" and again.read == 0
+    finally:
+        hub.close()
+
+
+#: the canonical fields of a labour-policy statement, as an exchange's ``fields:`` lists them
+STATEMENT_FIELDS = [
+    "client_hetu",
+    "issued_on",
+    "valid_from",
+    "valid_until",
+    "statement",
+    "benefit_type",
+    "reason",
+]
 
 
 # -- the conformance kit -------------------------------------------------------------------
@@ -848,10 +1127,7 @@ from hub.testing.conformance import AdapterConformance  # noqa: E402
 
 class TestTeOfficeConformance(AdapterConformance):
     system_id = "te_office"
-    future_cursors = {
-        stream: '["2999-01-01T00:00:00+00:00",""]'
-        for stream in ("clients", "service_periods", "activation_plans")
-    }
+    future_cursors = {stream: '["2999-01-01T00:00:00+00:00",""]' for stream in STREAMS}
 
     def write_samples(self, stream):
         from hub.synthetic import person

@@ -2,7 +2,9 @@
 
 The adapter is the connection (the X-Road client header, a fresh ``X-Road-Id`` per request,
 :meth:`TeOfficeAdapter.check`); each stream is a class of its own. Clients, service periods
-and activation plans are lists read page by page with a ``(modified, id)`` cursor
+(KTT and social rehabilitation), activation plans, the employment services' periods (work
+trial, pay subsidy, coaching, labour-market training) and labour-policy statements are lists
+read page by page with a ``(modified, id)`` cursor
 (:class:`hub.paging.keyset.KeysetStream`: every answer parsed as strict JSON, a flawed record
 a dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`); the
 municipality's period notifications are written in batches, one idempotency key per
@@ -30,10 +32,11 @@ from hub.adapter import (
 )
 from hub.errors import ConfigError, DeliveryError
 from hub.http import HttpService
-from hub.model import ActivationPlan, Client, ServiceEpisode
+from hub.model import ActivationPlan, Client, LabourPolicyStatement, ServiceEpisode
 from hub.paging.keyset import KeysetNames, KeysetStream, decode_keyset, encode_keyset
 from hub.writing import BatchOutcomes
 from hub_te_office import mapping as m
+from hub_te_office import statements
 
 #: the service's names for paging (see hub.paging.keyset)
 PAGING = KeysetNames(
@@ -150,6 +153,38 @@ class ActivationPlansStream(_Listed):
         return m.plan_to_native(record)
 
 
+class EmploymentPeriodsStream(_Listed):
+    """Periods of the employment services, a list apart from the KTT and social
+    rehabilitation periods (an exchange reads it by naming it: ``source_stream``)."""
+
+    name = "employment_periods"
+    entity = ServiceEpisode
+    description = "work trial, pay subsidy, coaching and labour-market training periods"
+    path = m.PATH_EMPLOYMENT_PERIODS
+    id_field = m.PERIOD_ID
+
+    def to_canonical(self, record: NativeRecord) -> ServiceEpisode:
+        return m.period_to_canonical(m.ref(self.name, record.native_id), record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return m.period_to_native(record)
+
+
+class LabourPolicyStatementsStream(_Listed):
+    name = "labour_policy_statements"
+    entity = LabourPolicyStatement
+    description = "labour-policy statements on unemployment benefit (to Kela or a fund)"
+    path = m.PATH_STATEMENTS
+    id_field = m.STATEMENT_ID
+
+    def to_canonical(self, record: NativeRecord) -> LabourPolicyStatement:
+        where = m.ref(self.name, record.native_id)
+        return statements.statement_to_canonical(where, record.data)
+
+    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return statements.statement_to_native(record)
+
+
 class PeriodNotificationsStream(Stream):
     """The municipality's notices of KTT periods, posted in batches (written, never read)."""
 
@@ -201,11 +236,15 @@ class TeOfficeAdapter(Adapter):
 
     system_id = m.SYSTEM
     title = m.TITLE
+    #: service_periods before employment_periods: an exchange that names no stream of
+    #: ServiceEpisode reads the former (the first readable one)
     streams = (
         ClientsStream,
         ServicePeriodsStream,
         ActivationPlansStream,
         PeriodNotificationsStream,
+        EmploymentPeriodsStream,
+        LabourPolicyStatementsStream,
     )
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):

@@ -8,8 +8,9 @@ names from here.
 
 Translation both ways lives here too: ``*_to_canonical`` (native JSON → canonical entity,
 raising :class:`hub.errors.RecordError` naming the record and the native field, never its
-value) and ``*_to_native`` (canonical JSON → native JSON, tolerating missing fields). The
-adapter's stream classes say which of them each stream uses.
+value) and ``*_to_native`` (canonical JSON → native JSON, tolerating missing fields), built
+on the name-free helpers of :mod:`.codec`; the labour-policy statements' pair is in
+:mod:`.statements`. The adapter's stream classes say which of them each stream uses.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hub.errors import RecordError
 from hub.model import ActivationPlan, Client, ServiceEpisode
+from hub_te_office.codec import code_of, coded, copied, number_of, renamed, required_value
 
 SYSTEM = "te_office"
 TITLE = "Employment authority client data (X-Road REST)"
@@ -62,20 +63,28 @@ PATH_CLIENTS = "/clients"
 PATH_PERIODS = "/service-periods"
 PATH_PLANS = "/activation-plans"
 PATH_NOTIFICATIONS = "/period-notifications"
+#: the employment services' periods (work trial, pay subsidy, coaching, training): a list of
+#: their own, apart from the KTT and social rehabilitation periods the municipality shares
+PATH_EMPLOYMENT_PERIODS = "/employment-service-periods"
+PATH_STATEMENTS = "/labour-policy-statements"
 #: the native id field of each kind of record
 CLIENT_ID = "clientId"
 PERIOD_ID = "periodId"
 PLAN_ID = "planId"
+STATEMENT_ID = "statementId"
 #: the lists the service offers, by the name the sandbox and its data give them (the same
-#: as the adapter's streams): the path of each and its records' id field
-LIST_PATHS = {
-    "clients": PATH_CLIENTS,
-    "service_periods": PATH_PERIODS,
-    "activation_plans": PATH_PLANS,
+#: as the adapter's streams): the path of each, its records' id field and how the service
+#: formats their ids (from a running number)
+LISTS = {
+    "clients": (PATH_CLIENTS, CLIENT_ID, "C-{:06d}"),
+    "service_periods": (PATH_PERIODS, PERIOD_ID, "SP-{:06d}"),
+    "activation_plans": (PATH_PLANS, PLAN_ID, "AP-{:06d}"),
+    "employment_periods": (PATH_EMPLOYMENT_PERIODS, PERIOD_ID, "TP-{:06d}"),
+    "labour_policy_statements": (PATH_STATEMENTS, STATEMENT_ID, "TL-{:06d}"),
 }
-ID_FIELD = {"clients": CLIENT_ID, "service_periods": PERIOD_ID, "activation_plans": PLAN_ID}
-#: how the service formats its ids (from a running number)
-ID_FORMAT = {"clients": "C-{:06d}", "service_periods": "SP-{:06d}", "activation_plans": "AP-{:06d}"}
+LIST_PATHS = {name: path for name, (path, _, _) in LISTS.items()}
+ID_FIELD = {name: id_field for name, (_, id_field, _) in LISTS.items()}
+ID_FORMAT = {name: id_format for name, (_, _, id_format) in LISTS.items()}
 NOTIFICATION_ID_FORMAT = "N-{:06d}"
 #: when a record last changed (ISO 8601, UTC); lists are ordered by (modified, id)
 MODIFIED = "modified"
@@ -117,6 +126,7 @@ PERIOD_FIELDS = {
 }
 PLAN_FIELDS = {
     "client_hetu": PERSON_ID,
+    "plan_type": "planType",
     "drawn_up_date": "drawnUp",
     "goals": "goals",
     "measures": "measures",
@@ -131,6 +141,10 @@ SERVICE_CODES = {
     "SOKU-YV": "social_rehabilitation_individual_coaching",
     "SOKU-RV": "social_rehabilitation_group_coaching",
     "SOKU-TT": "social_rehabilitation_intensified_work",
+    "TYOKOKEILU": "work_trial",
+    "PALKKATUKI": "pay_subsidy",
+    "VALMENNUS": "coaching",
+    "TYOVOIMAKOULUTUS": "labour_market_training",
 }
 SERVICE_CODE_OF = {v: k for k, v in SERVICE_CODES.items()}
 KTT = "KTT"
@@ -142,6 +156,37 @@ STATUS_CODES = {
     "PAATTYNYT": "ended",
 }
 STATUS_CODE_OF = {v: k for k, v in STATUS_CODES.items()}
+#: native plan type -> canonical plan type
+PLAN_TYPE_CODES = {
+    "AKTIVOINTI": "activation_plan",
+    "MONIALAINEN": "multisectoral_employment_plan",
+    "TYOLLISTYMIS": "employment_plan",
+}
+PLAN_TYPE_CODE_OF = {v: k for k, v in PLAN_TYPE_CODES.items()}
+
+# --- labour-policy statements (translated in .statements) ---------------------------------
+STATEMENT_FIELDS = {
+    "client_hetu": PERSON_ID,
+    "issued_on": "issuedOn",
+    "valid_from": "validFrom",
+    "valid_until": "validUntil",
+    "statement": "statementCode",
+    "benefit_type": "benefitCode",
+    "reason": "reason",
+}
+#: native statement code -> canonical eligibility (hub.model.employment.Eligibility)
+STATEMENT_CODES = {
+    "EI-ESTETTA": "entitled",
+    "ESTE": "not_entitled",
+    "KORVAUKSETON-MAARAAIKA": "period_without_benefit",
+    "TYOSSAOLOVELVOITE": "employment_obligation",
+}
+#: native benefit code -> canonical benefit type
+BENEFIT_CODES = {
+    "TMT": "labour_market_subsidy",
+    "PERUSPR": "basic_daily_allowance",
+    "ANSIOPR": "earnings_related_allowance",
+}
 
 # --- period notifications (municipality -> employment authority) --------------------------
 N_PERSON_ID = PERSON_ID
@@ -220,43 +265,11 @@ def ref(stream: str, native_id: str) -> str:
     return f"{SYSTEM}/{stream}/{native_id}"
 
 
-def _required(data: Mapping[str, Any], key: str, where: str) -> Any:
-    value = data.get(key)
-    if value is None or value == "":
-        raise RecordError(where, key, "is missing")
-    return value
-
-
-def _code(table: Mapping[str, str], data: Mapping[str, Any], key: str, where: str) -> str:
-    value = _required(data, key, where)
-    if not isinstance(value, str) or value not in table:
-        raise RecordError(where, key, f"is not one of the known codes ({', '.join(table)})")
-    return table[value]
-
-
-def _number(data: Mapping[str, Any], key: str, where: str, *, whole: bool = False) -> Any:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordError(where, key, "is not a number")
-    if whole:
-        if value != int(value):
-            raise RecordError(where, key, "is not a whole number")
-        return int(value)
-    return value
-
-
-def _plain(data: Mapping[str, Any], fields: Mapping[str, str], *names: str) -> dict[str, Any]:
-    """Canonical keyword arguments for fields copied as they are (the model validates them)."""
-    return {name: data.get(fields[name]) for name in names if data.get(fields[name]) is not None}
-
-
 def client_to_canonical(where: str, data: Mapping[str, Any]) -> Client:
     """A client record as the canonical client; errors name the record ``where``."""
     return Client(
-        hetu=_required(data, PERSON_ID, where),
-        **_plain(data, CLIENT_FIELDS, "first_name", "last_name", "home_municipality", "language"),
+        hetu=required_value(data, PERSON_ID, where),
+        **copied(data, CLIENT_FIELDS, "first_name", "last_name", "home_municipality", "language"),
     )
 
 
@@ -264,12 +277,12 @@ def period_to_canonical(where: str, data: Mapping[str, Any]) -> ServiceEpisode:
     """A service period as the canonical episode; errors name the record ``where``."""
     f = PERIOD_FIELDS
     return ServiceEpisode(
-        client_hetu=_required(data, PERSON_ID, where),
-        service_type=_code(SERVICE_CODES, data, f["service_type"], where),
-        status=_code(STATUS_CODES, data, f["status"], where),
-        days_per_week=_number(data, f["days_per_week"], where, whole=True),
-        hours_per_day=_number(data, f["hours_per_day"], where),
-        **_plain(
+        client_hetu=required_value(data, PERSON_ID, where),
+        service_type=code_of(SERVICE_CODES, data, f["service_type"], where),
+        status=code_of(STATUS_CODES, data, f["status"], where),
+        days_per_week=number_of(data, f["days_per_week"], where, whole=True),
+        hours_per_day=number_of(data, f["hours_per_day"], where),
+        **copied(
             data,
             f,
             "provider_business_id",
@@ -286,56 +299,44 @@ def plan_to_canonical(where: str, data: Mapping[str, Any]) -> ActivationPlan:
     """An activation plan as the canonical plan; errors name the record ``where``."""
     f = PLAN_FIELDS
     return ActivationPlan(
-        client_hetu=_required(data, PERSON_ID, where),
-        drawn_up_date=_required(data, f["drawn_up_date"], where),
-        goals=_required(data, f["goals"], where),
+        client_hetu=required_value(data, PERSON_ID, where),
+        plan_type=code_of(PLAN_TYPE_CODES, data, f["plan_type"], where),
+        drawn_up_date=required_value(data, f["drawn_up_date"], where),
+        goals=required_value(data, f["goals"], where),
         measures=data.get(f["measures"]) or [],
-        responsible_official=_required(data, f["responsible_official"], where),
-        **_plain(data, f, "review_date"),
+        responsible_official=required_value(data, f["responsible_official"], where),
+        **copied(data, f, "review_date"),
     )
 
 
 def notification_to_canonical(where: str, data: Mapping[str, Any]) -> ServiceEpisode:
     """A notification read back as the episode it reports (the fields it carries); errors
     name the record ``where``."""
-    event = _code({e: e for e in NOTIFIED_EVENTS}, data, N_EVENT, where)
+    event = code_of({e: e for e in NOTIFIED_EVENTS}, data, N_EVENT, where)
     status = next(s for s, e in EVENT_OF_STATUS.items() if e == event)
+    ended = None if event == EVENT_STARTED else required_value(data, N_EVENT_DATE, where)
     return ServiceEpisode(
-        client_hetu=_required(data, N_PERSON_ID, where),
-        service_type=_code(SERVICE_CODES, data, N_SERVICE_CODE, where),
+        client_hetu=required_value(data, N_PERSON_ID, where),
+        service_type=code_of(SERVICE_CODES, data, N_SERVICE_CODE, where),
         status=status,
-        start_date=_required(data, N_PERIOD_START, where),
-        actual_end_date=None if event == EVENT_STARTED else _required(data, N_EVENT_DATE, where),
+        start_date=required_value(data, N_PERIOD_START, where),
+        actual_end_date=ended,
         interruption_reason=data.get(N_REASON) if event == EVENT_INTERRUPTED else None,
     )
 
 
 # --- canonical -> native -------------------------------------------------------------------
-def _rename(record: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        native: record[canonical]
-        for canonical, native in fields.items()
-        if record.get(canonical) is not None
-    }
-
-
 def client_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
-    return _rename(record, CLIENT_FIELDS)
+    return renamed(record, CLIENT_FIELDS)
 
 
 def period_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
     """A native service period; unknown codes and missing fields are left out."""
-    native = _rename(record, PERIOD_FIELDS)
-    for canonical, table in (("service_type", SERVICE_CODE_OF), ("status", STATUS_CODE_OF)):
-        native.pop(PERIOD_FIELDS[canonical], None)
-        code = table.get(record.get(canonical) or "")
-        if code:
-            native[PERIOD_FIELDS[canonical]] = code
-    return native
+    return coded(record, PERIOD_FIELDS, {"service_type": SERVICE_CODE_OF, "status": STATUS_CODE_OF})
 
 
 def plan_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
-    return _rename(record, PLAN_FIELDS)
+    return coded(record, PLAN_FIELDS, {"plan_type": PLAN_TYPE_CODE_OF})
 
 
 def notification_to_native(record: Mapping[str, Any]) -> dict[str, Any]:

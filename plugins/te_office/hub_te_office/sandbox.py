@@ -86,7 +86,7 @@ async def xroad_error(
 def corrupt(stream: str, record: dict[str, Any]) -> dict[str, Any]:
     """A malformed copy of a record: breaks the model in a field the adapter must name."""
     bad = copy.deepcopy(record)
-    if stream == "service_periods":
+    if m.ID_FIELD[stream] == m.PERIOD_ID:  # a list of periods
         bad[m.DAYS_PER_WEEK] = "viisi"
     else:  # an identity code with a wrong check character
         code = str(bad[m.PERSON_ID])
