@@ -7,16 +7,19 @@ from sqlalchemy import text
 from hub.adapter import Adapter, CheckResult, RunContext, Stream
 from hub.ends.derived import IndicatorsStream
 from hub.ends.kept import kept_streams
+from hub.ends.obligations import ActivationPlanObligationsStream
+from hub.ends.reconciliation import BillDisputesStream
 from hub.errors import PermanentError
 
 
 class HubEnd(Adapter):
-    """The hub itself: indicators it derives as a source, its store as a target."""
+    """The hub itself: what it derives as a source (indicators, activation-plan
+    obligations), its store as a target."""
 
     system_id = "hub"
     title = "The hub itself (derived records; records kept in the store)"
     connects = False
-    streams = (IndicatorsStream,)
+    streams = (IndicatorsStream, ActivationPlanObligationsStream, BillDisputesStream)
 
     @classmethod
     def stream_classes(cls) -> dict[str, type[Stream]]:

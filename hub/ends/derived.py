@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 
 from hub import indicators
-from hub.adapter import FULL, Batch, NativeRecord, Stream
+from hub.adapter import FULL, Batch, NativeRecord, RunContext, Stream
 from hub.model import Assessment, Attendance, CanonicalEntity, Indicator, ServiceEpisode
 from hub.store import audit, records
 
@@ -46,31 +46,43 @@ class IndicatorsStream(Stream):
         return Indicator.model_validate(record.data)
 
     def _load(self, entity: type[CanonicalEntity]) -> list:
-        """Every stored record of ``entity`` as a model, its reading written to the access
-        log with the exchange's purpose."""
-        run = self.adapter.run
-        hub, exchange = run.hub, run.exchange
-        out, seen = [], []
-        with hub.store.transaction() as conn:
-            for rec in records.iter_entity(conn, hub.keys, entity.entity_name):
-                try:
-                    out.append(entity.model_validate(rec.data))
-                except ValidationError:  # stored under an older model: left out, not fatal
-                    log.warning(
-                        "%s: record %s is not a valid %s today; left out",
-                        exchange.name,
-                        rec.id,
-                        entity.entity_name,
-                    )
-                    continue
-                if rec.subject_id:
-                    seen.append(audit.Access(rec.subject_id, rec.id))
-            audit.log_access(
-                conn,
-                actor=f"exchange:{exchange.name}",
-                action="aggregate",
-                purpose=f"aggregate indicators for {exchange.target} under: {exchange.legal_basis}",
-                items=seen,
-                exchange=exchange.name,
-            )
-        return out
+        exchange = self.adapter.run.exchange
+        return load_logged(
+            self.adapter.run,
+            entity,
+            action="aggregate",
+            purpose=f"aggregate indicators for {exchange.target} under: {exchange.legal_basis}",
+        )
+
+
+def load_logged(
+    run: RunContext, entity: type[CanonicalEntity], *, action: str, purpose: str
+) -> list:
+    """Every stored record of ``entity`` as a model, its reading written to the access log
+    (``action``, ``purpose``: the exchange's) person by person, for a stream that derives
+    records from the store."""
+    hub, exchange = run.hub, run.exchange
+    out, seen = [], []
+    with hub.store.transaction() as conn:
+        for rec in records.iter_entity(conn, hub.keys, entity.entity_name):
+            try:
+                out.append(entity.model_validate(rec.data))
+            except ValidationError:  # stored under an older model: left out, not fatal
+                log.warning(
+                    "%s: record %s is not a valid %s today; left out",
+                    exchange.name,
+                    rec.id,
+                    entity.entity_name,
+                )
+                continue
+            if rec.subject_id:
+                seen.append(audit.Access(rec.subject_id, rec.id))
+        audit.log_access(
+            conn,
+            actor=f"exchange:{exchange.name}",
+            action=action,
+            purpose=purpose,
+            items=seen,
+            exchange=exchange.name,
+        )
+    return out

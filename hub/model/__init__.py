@@ -29,6 +29,12 @@ from hub.model.entities import (
     ServiceEpisode,
     ServiceType,
 )
+from hub.model.obligations import (
+    ActivationPlanObligation,
+    IncomeSupportKind,
+    IncomeSupportMonth,
+    ObligationTrigger,
+)
 from hub.model.practice import (
     SMALL_COUNT,
     SUPPRESSED,
@@ -37,6 +43,7 @@ from hub.model.practice import (
     PracticeModel,
     Section,
 )
+from hub.model.reconciliation import BillDispute, DisputeReason
 
 #: the core's own entities by name (all registered entities: hub.plugins.entity_registry)
 ENTITIES: dict[str, type[CanonicalEntity]] = {
@@ -55,6 +62,9 @@ ENTITIES: dict[str, type[CanonicalEntity]] = {
         LabourPolicyStatement,
         PracticeModel,
         Indicator,
+        IncomeSupportMonth,
+        ActivationPlanObligation,
+        BillDispute,
     )
 }
 
@@ -65,22 +75,28 @@ __all__ = [
     "SMALL_COUNT",
     "SUPPRESSED",
     "ActivationPlan",
+    "ActivationPlanObligation",
     "Assessment",
     "Attendance",
     "BenefitDays",
     "BenefitType",
+    "BillDispute",
     "BillingLine",
     "CanonicalEntity",
     "Client",
+    "DisputeReason",
     "DisclosureProhibition",
     "Eligibility",
     "EpisodeOutcome",
     "EpisodeStatus",
+    "IncomeSupportKind",
+    "IncomeSupportMonth",
     "Indicator",
     "IndicatorCode",
     "LabourPolicyStatement",
     "Notification",
     "NotificationKind",
+    "ObligationTrigger",
     "Organisation",
     "OrganisationKind",
     "PlanType",

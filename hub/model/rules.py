@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hub.errors import ConfigError
 from hub.model.benefits import BillingLine
-from hub.model.entities import CanonicalEntity, ServiceEpisode
+from hub.model.entities import CanonicalEntity, PlanType, ServiceEpisode
+from hub.model.obligations import IncomeSupportKind, ObligationTrigger
 
 
 class Range(BaseModel):
@@ -67,10 +68,40 @@ class ShareRules(BaseModel):
         return share
 
 
+class ActivationPlanRules(BaseModel):
+    """When an activation plan is due (189/2001 § 3) and what counts as one: the
+    ``activation_plan`` section of the rules file. Defaults: the act as DOMAIN.md gives it."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: the conditions checked (the section may switch any of them off)
+    triggers: list[ObligationTrigger] = Field(default_factory=lambda: list(ObligationTrigger))
+    #: the age from which the rules "25 and over" apply, on the day a condition is met
+    age: int = Field(default=25, ge=1, le=100)
+    subsidy_days_under_25: int = Field(default=180, ge=1, le=20_000)
+    #: the window of the under-25 subsidy rule, in calendar months ending on the count's day
+    subsidy_window_months: int = Field(default=12, ge=1, le=120)
+    income_support_months_under_25: int = Field(default=4, ge=1, le=120)
+    subsidy_days_25_and_over: int = Field(default=500, ge=1, le=20_000)
+    subsidy_days_after_daily_allowance: int = Field(default=180, ge=1, le=20_000)
+    #: days of daily allowance (basic and earnings-related together) taken as the end of
+    #: its maximum period: the shortest maximum, so that no end is missed
+    daily_allowance_max_days: int = Field(default=300, ge=1, le=20_000)
+    income_support_months_25_and_over: int = Field(default=12, ge=1, le=120)
+    #: the kinds of income support whose months count
+    income_support_kinds: list[IncomeSupportKind] = [IncomeSupportKind.BASIC]
+    #: the plans that fulfil the obligation
+    plan_types: list[PlanType] = [PlanType.ACTIVATION_PLAN, PlanType.MULTISECTORAL_EMPLOYMENT_PLAN]
+    #: days from the condition being met to the plan's due date
+    due_days: int = Field(default=28, ge=0, le=3650)
+    #: a plan drawn up this many days before the condition was met still fulfils it
+    plan_lookback_days: int = Field(default=90, ge=0, le=3650)
+
+
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service_types: dict[str, ServiceRules] = {}
     municipal_share: list[ShareRules] = []
+    activation_plan: ActivationPlanRules = ActivationPlanRules()
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,7 @@ _UNSET = object()
 class Rules:
     service_types: dict[str, ServiceRules] = field(default_factory=dict)
     municipal_share: list[ShareRules] = field(default_factory=list)
+    activation_plan: ActivationPlanRules = field(default_factory=ActivationPlanRules)
     source: str = "<defaults>"
     _share_by_month: dict[str, ShareRules | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -105,6 +137,7 @@ class Rules:
         return cls(
             service_types=parsed.service_types,
             municipal_share=sorted(parsed.municipal_share, key=lambda r: r.valid_from),
+            activation_plan=parsed.activation_plan,
             source=path.name,
         )
 

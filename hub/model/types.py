@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
 
+from hub import codelists
 from hub.privacy.identity import canonical_hetu, mask_hetu
 
 
@@ -58,12 +59,29 @@ BusinessId = Annotated[
     ),
 ]
 
+
+@functools.cache
+def _municipalities() -> frozenset[str]:
+    return codelists.municipality_codes()  # read once, on the first code validated
+
+
+def _municipality_code(value: str) -> str:
+    if value not in _municipalities():
+        raise ValueError(
+            f"{value} is not a municipality of THL code list {codelists.MUNICIPALITIES} "
+            f"(municipalities, shipped in hub/schemas/codelists/)"
+        )
+    return value
+
+
 MunicipalityCode = Annotated[
     str,
     Field(
         pattern=r"^\d{3}$",
         description="Three-digit municipality code (THL 1.2.246.537.6.21)",
     ),
+    # a code of the shipped list only: 000, 999 and codes of no municipality are refused
+    AfterValidator(_municipality_code),
 ]
 
 NonEmptyText = Annotated[str, Field(min_length=1, max_length=2000)]

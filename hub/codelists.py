@@ -1,0 +1,203 @@
+"""THL code lists the hub ships as data: ``schemas/codelists/*.json`` of the ``hub`` package.
+
+Each file is one code list of THL's code server (koodistopalvelu.kanta.fi, REST
+``…/csapi/v6/classifications/{OID}/conceptcodes``), reduced to what the hub uses::
+
+    {"oid": "1.2.246.537.6.21", "name": "...", "short_name": "municipalities",
+     "version": "...", "retrieved": "2026-01-31" or null, "source": "<the csapi URL>",
+     "notice": "how the list was made, what to verify",
+     "codes": [{"code": "049", "name_fi": "Espoo", "name_sv": "Esbo",
+                "valid_from": "...", "valid_to": "..."}, ...],
+     "to_verify": [...entries the hub needs whose codes are not yet known...]}
+
+The files are package data (the wheel carries every file under ``hub/``) found through
+:mod:`importlib.resources`. Every file of the folder is read once per process, when a list is
+first asked for; a list is found by its OID or short name (:func:`codelist`). A file that
+breaks this form is a :class:`~hub.errors.ConfigError` naming it. A list is replaced by
+dropping in a newer file with the same keys: no code names a code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.resources
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.errors import ConfigError
+from hub.resources import PackagedFile
+
+#: where the code lists are, below the ``hub`` package
+FOLDER = ("schemas", "codelists")
+#: the OIDs of the lists the hub uses
+MUNICIPALITIES = "1.2.246.537.6.21"
+SERVICE_TASKS = "1.2.246.537.6.1221"
+SERVICE_PROCESSES = "1.2.246.537.6.1277"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name_fi: str
+    name_sv: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    @property
+    def current(self) -> bool:
+        """Not ended: the list's current codes have no end date."""
+        return self.valid_to is None
+
+
+@dataclass(frozen=True)
+class CodeList:
+    oid: str
+    name: str
+    short_name: str
+    version: str | None
+    retrieved: dt.date | None
+    source: str
+    notice: str
+    codes: Mapping[str, Code]
+    #: entries the hub needs whose codes are still to be found (as the file gives them)
+    to_verify: tuple[Mapping[str, Any], ...] = ()
+    file: str = ""
+    _current: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.codes
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes.values())
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def get(self, code: str) -> Code | None:
+        return self.codes.get(code)
+
+    def name_of(self, code: str, language: str = "fi") -> str | None:
+        """The code's name in ``language`` (``fi`` or ``sv``; Swedish falls back to Finnish)."""
+        found = self.codes.get(code)
+        if found is None:
+            return None
+        return (found.name_sv or found.name_fi) if language == "sv" else found.name_fi
+
+    @property
+    def current_codes(self) -> frozenset[str]:
+        """The codes in force (no end date): what a canonical record may hold."""
+        return self._current
+
+    @property
+    def label(self) -> str:
+        """The list named in messages: ``THL code list 1.2.246.537.6.21 (municipalities)``."""
+        return f"THL code list {self.oid} ({self.short_name})"
+
+
+def _date(value: Any, where: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def parse(data: Any, where: str) -> CodeList:
+    """A code list from the parsed JSON of a file (``where`` names it in errors)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a code list is a JSON object")
+    items = data.get("codes")
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: codes must be a list")
+    codes: dict[str, Code] = {}
+    for n, item in enumerate(items):
+        at = f"{where}: codes[{n}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{at}: not an object")
+        unknown = set(item) - {"code", "name_fi", "name_sv", "valid_from", "valid_to"}
+        if unknown:
+            raise ConfigError(f"{at}: unknown keys {sorted(unknown)}")
+        code = _text(item, "code", at)
+        if code in codes:
+            raise ConfigError(f"{at}: code {code} is given twice")
+        codes[code] = Code(
+            code=code,
+            name_fi=_text(item, "name_fi", at),
+            name_sv=_text(item, "name_sv", at, required=False),
+            valid_from=_date(item.get("valid_from"), f"{at}: valid_from"),
+            valid_to=_date(item.get("valid_to"), f"{at}: valid_to"),
+        )
+    to_verify = data.get("to_verify", [])
+    if not isinstance(to_verify, list) or not all(isinstance(e, dict) for e in to_verify):
+        raise ConfigError(f"{where}: to_verify must be a list of objects")
+    return CodeList(
+        oid=_text(data, "oid", where),
+        name=_text(data, "name", where),
+        short_name=_text(data, "short_name", where),
+        version=_text(data, "version", where, required=False),
+        retrieved=_date(data.get("retrieved"), f"{where}: retrieved"),
+        source=_text(data, "source", where),
+        notice=_text(data, "notice", where, required=False) or "",
+        codes=codes,
+        to_verify=tuple(to_verify),
+        file=where,
+        _current=frozenset(c.code for c in codes.values() if c.current),
+    )
+
+
+def _files() -> list[PackagedFile]:
+    folder = importlib.resources.files("hub").joinpath(*FOLDER)
+    if not folder.is_dir():
+        raise ConfigError(
+            f"hub: the packaged folder {'/'.join(FOLDER)} is missing: the installation is "
+            f"incomplete; reinstall integration-hub (its wheel carries the code lists)"
+        )
+    names = sorted(e.name for e in folder.iterdir() if e.name.endswith(".json"))
+    return [PackagedFile("hub", *FOLDER, name) for name in names]
+
+
+@functools.cache
+def _index() -> dict[str, CodeList]:
+    """Every shipped list, by OID and by short name."""
+    found: dict[str, CodeList] = {}
+    for packaged in _files():
+        cl = parse(packaged.read_json(), packaged.label)
+        for key in (cl.oid, cl.short_name):
+            if key in found:
+                raise ConfigError(
+                    f"{packaged.label}: {key} is also the key of {found[key].file}: "
+                    f"one list per OID and short name"
+                )
+            found[key] = cl
+    return found
+
+
+def codelist(key: str) -> CodeList:
+    """The code list with OID or short name ``key`` (ConfigError naming the known ones)."""
+    found = _index().get(key)
+    if found is None:
+        known = ", ".join(f"{c.oid} ({c.short_name})" for c in codelists())
+        raise ConfigError(f"no code list {key!r} is shipped (shipped: {known})")
+    return found
+
+
+def codelists() -> list[CodeList]:
+    """Every shipped code list, by OID."""
+    return sorted({id(c): c for c in _index().values()}.values(), key=lambda c: c.oid)
+
+
+def municipality_codes() -> frozenset[str]:
+    """The municipality codes in force (THL 1.2.246.537.6.21)."""
+    return codelist(MUNICIPALITIES).current_codes
