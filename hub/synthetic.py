@@ -52,8 +52,10 @@ LAST_NAMES = [
     "Salminen",
     "Heinonen",
 ]
-#: municipalities of the Etelä-Pohjanmaa and Uusimaa examples in DOMAIN.md
-MUNICIPALITIES = ["743", "145", "010", "005", "408", "791", "934", "049", "092", "179"]
+#: municipalities of the Etelä-Pohjanmaa, Uusimaa and Keski-Suomi examples in DOMAIN.md:
+#: Seinäjoki, Ilmajoki, Alavus, Alajärvi, Lapua, Soini (759), Vimpeli; Espoo, Vantaa;
+#: Jyväskylä
+MUNICIPALITIES = ["743", "145", "010", "005", "408", "759", "934", "049", "092", "179"]
 _CENTURY_SIGNS = {1900: "-YXWVU", 2000: "ABCDEF"}
 _CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _FIRST_BIRTH = dt.date(1962, 1, 1)

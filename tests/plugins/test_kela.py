@@ -38,7 +38,7 @@ from starlette.routing import Route
 from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
 from hub.engine import Hub, run_exchange
-from hub.errors import PermanentError, RecordError, TransientError
+from hub.errors import ConfigError, PermanentError, RecordError, TransientError
 from hub.model import Attendance, iso_week_of
 from hub.model.rules import Rules
 from hub.plugins import sandbox_registry
@@ -1050,7 +1050,7 @@ def kela_hub(hub_env, tmp_path, monkeypatch):
     folder.mkdir()
     listing = Recorded(folder)
     server = start_recorded(folder)
-    monkeypatch.setenv("HUB_SYSTEM_KELA_URL", server.base_url)
+    monkeypatch.setenv("HUB_SYSTEM_KELA_SEINAJOKI_URL", server.base_url)
     hub = Hub.open()
     try:
         yield hub, listing, hub_env
@@ -1059,7 +1059,7 @@ def kela_hub(hub_env, tmp_path, monkeypatch):
         server.stop()
 
 
-EXCHANGE = "kela_to_municipal"
+EXCHANGE = "kela_to_seinajoki"  # Kela's bill to Seinäjoki, into its own system
 
 
 def _letters(hub) -> list:
@@ -1071,7 +1071,7 @@ def _delivered_lines(sandboxes, month: str) -> list[tuple[str, int]]:
     """(hetu, first day) of every billing line of ``month`` the municipality received."""
     return [
         (r["hetu"], int(r["daysFrom"]))
-        for r in sandboxes.received("municipal")
+        for r in sandboxes.received("seinajoki")
         if r.get("kind") == "billingLine" and r.get("billingMonth") == month
     ]
 
@@ -1101,11 +1101,11 @@ def test_contract_breaks_are_dead_letters_and_every_other_record_is_stored_once(
     assert summary.state == "success", summary.error
     letters = _letters(hub)
     by_ref = {f.native_ref: f for f in letters}
-    wanted = {f"kela/billing_lines/{RECORDED}/{n}" for n in (*breaks, 7) if n != 16}
-    wanted |= {f"kela/billing_lines/{RECORDED}/after-15", "kela/benefit_days/5"}
+    wanted = {f"kela_seinajoki/billing_lines/{RECORDED}/{n}" for n in (*breaks, 7) if n != 16}
+    wanted |= {f"kela_seinajoki/billing_lines/{RECORDED}/after-15", "kela_seinajoki/benefit_days/5"}
     assert set(by_ref) == wanted
-    assert by_ref[f"kela/billing_lines/{RECORDED}/7"].field == "hetu"
-    assert by_ref["kela/benefit_days/5"].field == "pvm"
+    assert by_ref[f"kela_seinajoki/billing_lines/{RECORDED}/7"].field == "hetu"
+    assert by_ref["kela_seinajoki/benefit_days/5"].field == "pvm"
     assert {(f.stage, f.error_class) for f in letters} == {("read", "contract")}
     assert not any(HETU_PATTERN.search(f.reason) for f in letters)
     # every other line stored and delivered once, each as the person it names
@@ -1114,11 +1114,11 @@ def test_contract_breaks_are_dead_letters_and_every_other_record_is_stored_once(
         (e["hetu"], e["paivatAlkaen"]) for e in listing.expected if e["nro"] not in quarantined
     )
     assert sorted(_delivered_lines(sandboxes, RECORDED)) == expected
-    counts = [r for r in sandboxes.received("municipal") if r.get("kind") == "benefitDays"]
+    counts = [r for r in sandboxes.received("seinajoki") if r.get("kind") == "benefitDays"]
     assert len(counts) == SANDBOX_SIZE - 1
     assert _cursor(hub) == encode_billing_cursor(RECORDED, None)
     # the kept record replays the same way: still quarantined, never narrowed
-    letter = by_ref[f"kela/billing_lines/{RECORDED}/7"]
+    letter = by_ref[f"kela_seinajoki/billing_lines/{RECORDED}/7"]
     with hub.store.transaction() as conn:
         kept = deadletters.payload_of(hub.keys, deadletters.get(conn, letter.id))
     assert kept["data"]["hetu"] == [listing.hetu(7), other]
@@ -1178,3 +1178,127 @@ def test_round_trip_of_a_native_report():
     back = adapter.stream("attendance").to_canonical(NativeRecord("x", native(adapter, record)))
     assert back == record
     assert Path(m.__file__).name == "mapping.py"
+
+
+# --- several municipalities: a county asks for all of its own ----------------------------------
+
+COUNTY = ["743", "145", "408"]
+
+
+def county(url: str, codes=COUNTY) -> KelaAdapter:
+    options = {"xroad_client": "FI-TEST/MUN/3221316-6/hub", "municipality_codes": codes}
+    return KelaAdapter(SystemConfig("kela_county", url, options, timeout=10, deadline=120))
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "says"),
+    [
+        ({}, "municipality_codes", "required"),
+        ({"municipality_codes": ["743"], "municipality_code": "743"}, "municipality_codes",
+         "not both"),
+        ({"municipality_codes": []}, "municipality_codes", "a list"),
+        ({"municipality_codes": ["743", "74"]}, "municipality_codes", "'74' is not a three"),
+        ({"municipality_codes": ["743", "743"]}, "municipality_codes", "twice"),
+        ({"municipality_code": "7430"}, "municipality_code", "not a three-digit"),
+        ({"municipality_code": ""}, "municipality_code", "not a three-digit"),
+    ],
+)  # fmt: skip
+def test_bad_municipality_options_name_the_option(options, option, says):
+    config = SystemConfig("kela_county", "http://127.0.0.1:9", {**options, "xroad_client": (
+        "FI-TEST/MUN/3221316-6/hub")})  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        KelaAdapter(config)
+    assert str(info.value).startswith(f"systems.kela_county.options.{option}: ")
+    assert says in str(info.value)
+
+
+def test_a_county_asks_for_the_notices_and_benefit_days_of_all_of_its_municipalities(sandboxes):
+    with county(sandboxes["kela"].base_url) as adapter:
+        body = adapter.request_body(m.SVC_NOTICES, **{m.FROM: 1})
+        assert [e.text for e in body.iterchildren(soap.k(m.MUNICIPALITY))] == COUNTY
+        notices = [
+            adapter.stream("notifications").to_canonical(r)
+            for b in adapter.stream("notifications").read(None, 4)
+            for r in b.records
+        ]
+        counts = [
+            adapter.stream("benefit_days").to_canonical(r)
+            for b in adapter.stream("benefit_days").read(None, 25)
+            for r in b.records
+        ]
+    # one sequence for the county, each record addressed to one of its municipalities: the
+    # person's home municipality when it is one of them
+    assert len(notices) == data.notice_count(SANDBOX_SIZE) and len(counts) == SANDBOX_SIZE
+    assert {n.municipality_code for n in notices} <= set(COUNTY)
+    assert {c.paying_municipality for c in counts} == set(COUNTY)
+    for i, c in enumerate(counts):
+        home = person(SANDBOX_SEED, i).home_municipality
+        assert c.paying_municipality == home or home not in COUNTY
+    # the county's attendance report names its municipalities too, and is judged as ever
+    with county(sandboxes["kela"].base_url) as adapter:
+        item = WriteItem("county:week", "w", native(adapter, attendance(3, i=9)))
+        assert [o.outcome for o in adapter.stream("attendance").write([item])] == [Outcome.OK]
+    # a municipality of its own gets everything addressed to it, as before
+    with make(sandboxes["kela"].base_url) as single:
+        ones = [r for b in single.stream("benefit_days").read(None, 100) for r in b.records]
+    assert {r.data["maksajakunta"] for r in ones} == {"743"}
+
+
+def test_the_sandbox_refuses_a_municipality_asked_twice_or_a_bill_of_two(sandboxes):
+    with county(sandboxes["kela"].base_url) as adapter:
+        twice = adapter.request_body(m.SVC_NOTICES, municipalities=["743", "743"])
+        with pytest.raises(PermanentError, match="asked about twice"):
+            adapter.call(m.SVC_NOTICES, twice)
+        two = adapter.request_body(m.SVC_MONTHS, municipalities=["743", "145"])
+        with pytest.raises(PermanentError, match="Client.BadRequest"):
+            adapter.call(m.SVC_MONTHS, two)
+
+
+def test_a_county_reads_each_municipalitys_bill_in_turn_and_resumes(sandboxes):
+    with county(sandboxes["kela"].base_url, ["743", "408"]) as adapter:
+        batches = list(adapter.stream("billing_lines").read(None, 50))
+        records = [r for b in batches for r in b.records]
+        lines = [adapter.stream("billing_lines").to_canonical(r) for r in records]
+        per_list = {month: data.line_count(SANDBOX_SIZE, month) for month in data.MONTHS}
+        assert len(records) == 2 * sum(per_list.values())
+        # month by month, and within a month each municipality's list (in code order)
+        order = list(dict.fromkeys(r.native_id.rsplit("/", 1)[0] for r in records))
+        assert order == [f"{mo}/{code}" for mo in data.MONTHS for code in ("408", "743")]
+        assert {(x.billing_month, x.municipality_code) for x in lines} == {
+            (mo, code) for mo in data.MONTHS for code in ("408", "743")
+        }
+        assert records[0].native_id == f"{data.MONTHS[0]}/408/1"
+        # cursors name the municipality; a run resumes inside one municipality's list
+        mid = next(
+            i for i, b in enumerate(batches) if b.next_cursor.startswith('["2026-09", "743", ')
+        )
+        assert json.loads(batches[mid].next_cursor)[2] > 0
+        rest = [
+            r.native_id
+            for b in adapter.stream("billing_lines").read(batches[mid].next_cursor, 50)
+            for r in b.records
+        ]
+        done = [r.native_id for b in batches[: mid + 1] for r in b.records]
+        assert done + rest == [r.native_id for r in records]
+        assert batches[-1].next_cursor == encode_billing_cursor(data.MONTHS[-1], None, "743")
+        assert list(adapter.stream("billing_lines").read(batches[-1].next_cursor, 50)) == []
+        # a cursor of the single form reads its month again from every list's start
+        again = list(adapter.stream("billing_lines").read(encode_billing_cursor("2026-10", 5), 999))
+        assert [r.native_id for b in again for r in b.records][0] == "2026-10/408/1"
+
+
+def test_notices_to_swedish_speaking_clients_give_their_reason_in_swedish(kela):
+    notices = [
+        kela.stream("notifications").to_canonical(r)
+        for b in kela.stream("notifications").read(None, 100)
+        for r in b.records
+    ]
+    swedish = {
+        person(SANDBOX_SEED, data.notice_person(n)).hetu
+        for n in range(1, len(notices) + 1)
+        if person(SANDBOX_SEED, data.notice_person(n)).language == "sv"
+    }
+    assert swedish  # persons 0 and 56 of the fixtures' people
+    for notice in notices:
+        lang = "sv" if str(notice.client_hetu) in swedish else "fi"
+        assert notice.reason in data.REASONS[lang]

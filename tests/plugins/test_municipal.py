@@ -14,7 +14,7 @@ import pytest
 from hub_municipal import data
 from hub_municipal.export_reader import read_export
 from hub_municipal.sandbox import create_app
-from hub_municipal.xmlformat import export_chunks, export_schema
+from hub_municipal.xmlformat import ImportItem, export_chunks, export_schema, import_document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -32,6 +32,7 @@ from hub.model import (
     BenefitDays,
     BillingLine,
     Client,
+    DisclosureProhibition,
     Notification,
     ServiceEpisode,
     iso_week_of,
@@ -162,6 +163,7 @@ def test_registered_as_a_plugin(spec):
         "activation_plans": (ActivationPlan, True, True),
         "attendance": (Attendance, True, False),
         "assessments": (Assessment, True, False),
+        "disclosure_prohibitions": (DisclosureProhibition, True, False),
         "billing_lines": (BillingLine, False, True),
         "benefit_days": (BenefitDays, False, True),
         "kela_notifications": (Notification, False, True),
@@ -516,7 +518,7 @@ def test_streaming_memory_is_flat():
 
     tracemalloc.start()
     try:
-        count = sum(1 for _ in read_export(chunks(), "episode", municipality="743"))
+        count = sum(1 for _ in read_export(chunks(), "episode", municipalities=("743",)))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -551,7 +553,7 @@ def test_schema_validation_while_streaming_keeps_c_memory_flat():
         yield b"</export>\n"
 
     seen = {}
-    for n, _ in enumerate(read_export(chunks(), "episode", municipality="743"), 1):
+    for n, _ in enumerate(read_export(chunks(), "episode", municipalities=("743",)), 1):
         if n in (50_000, 300_000):
             seen[n] = _rss_kib()
     assert len(seen) == 2
@@ -686,7 +688,30 @@ def test_episodes_follow_published_practice_models_and_record_outcomes():
     assert 0.30 <= moved_on <= 0.40
 
 
-def test_attendance_weeks_follow_their_episodes(adapter, control):
+def decided_end(ep: ServiceEpisode) -> dt.date:
+    """The last day of an episode's decided period: its actual end, or else its planned end."""
+    return ep.actual_end_date or ep.planned_end_date
+
+
+def breaks(ep: ServiceEpisode, w: Attendance) -> set[str]:
+    """Which rules of the decision an attendance week breaks: days outside the decided
+    period, more days than decided, more than Kela's five."""
+    days = w.attended_dates + w.absent_dates
+    found = set()
+    if any(d < ep.start_date or d > decided_end(ep) for d in days):
+        found.add(data.AFTER_END)
+    if w.attended_days > 5:
+        found.add(data.SIX_DAYS)
+    elif len(days) > ep.days_per_week:
+        found.add(data.OVER_DECIDED)
+    return found
+
+
+def test_attendance_is_true_to_the_decisions_but_for_the_documented_breakers(adapter, control):
+    """Attendance falls only inside the decided period and within the decided days a week,
+    read over HTTP from the sandbox's exports, except the deliberate rule breakers of
+    ``data.BREAKERS``: persons 1, 2 and 4 of every hundred, one kind each."""
+    index = {p.hetu: i for i, p in enumerate(people(SEED, SIZE))}
     episodes = {}
     for r in read_all(adapter, "service_episodes", batch_size=500):
         e = adapter.stream("service_episodes").to_canonical(r)
@@ -697,31 +722,64 @@ def test_attendance_weeks_follow_their_episodes(adapter, control):
         by_episode.setdefault(w.episode_key(), []).append(w)
     started = {k for k, e in episodes.items() if e.status != "planned"}
     assert set(by_episode) == started  # every episode that has started, no other
+    found: dict[int, set[str]] = {}
     for key, weeks in by_episode.items():
-        ep = episodes[key]
-        last = min(ep.actual_end_date or data.TODAY, data.TODAY)
+        ep, i = episodes[key], index[key[0]]
+        assert ep.planned_end_date >= (ep.actual_end_date or ep.start_date)
+        if ep.status == "active":  # decided past the export night: genuinely active
+            assert ep.planned_end_date > data.TODAY
         names = [w.week for w in weeks]
         assert 1 <= len(weeks) <= data.ATTENDANCE_WEEKS and len(set(names)) == len(names)
+        last = min(decided_end(ep), data.TODAY)
+        if data.BREAKERS.get(i % data.BREAKER_EVERY) == data.AFTER_END:
+            last = ep.actual_end_date + dt.timedelta(days=data.AFTER_END_DAYS)
         assert names[-1] == iso_week_of(last)  # the latest weeks
         for w in weeks:
             days = w.attended_dates + w.absent_dates
             assert days and all(ep.start_date <= d <= last for d in days)
-            monday = min(days) - dt.timedelta(days=min(days).weekday())
-            whole = ep.start_date <= monday and monday + dt.timedelta(ep.days_per_week - 1) <= last
-            if len(days) < 6 and whole:  # a whole week of the episode: its days a week
-                assert len(days) == ep.days_per_week
-    six = [w for ws in by_episode.values() for w in ws if w.attended_days == 6]
-    assert six, "a few six-day weeks, which Kela's attendance report refuses"
+            if broken := breaks(ep, w):
+                found.setdefault(i, set()).update(broken)
+            else:  # a week of the episode: no more than the decided days, from Monday on
+                assert len(days) <= ep.days_per_week
+                assert all(d.weekday() < ep.days_per_week for d in days)
+    expected = {i: {kind} for i in range(SIZE) if (kind := data.BREAKERS.get(i % 100))}
+    assert found == expected == {
+        1: {"six_days"}, 2: {"after_end"}, 4: {"over_decided"},
+        101: {"six_days"}, 102: {"after_end"}, 104: {"over_decided"},
+    }  # fmt: skip
+    six = [w for key, ws in by_episode.items() for w in ws if w.attended_days == 6]
+    assert len(six) == 2, "a six-day week, which Kela's attendance report refuses"
 
 
-def test_six_day_weeks_are_rare_and_counts_need_no_generation():
-    weeks = six = 0
+def test_the_rule_breakers_are_few_and_counts_need_no_generation():
+    weeks, breaking = 0, {}
     for i in range(3000):
         found = list(data.attendance_weeks(i))
         assert data.attendance_week_count(i) == len(found)
         weeks += len(found)
-        six += sum(len(attended) == 6 for _, _, attended, _ in found)
-    assert 0.005 < six / weeks < 0.015
+        p = person(SEED, i)
+        ep = ServiceEpisode.model_validate(
+            data.m.to_canonical(data.m.EPISODE, data.episode(p, i, seed=SEED), "e")
+        )
+        for _, _, attended, absent in found:
+            w = Attendance(
+                client_hetu=p.hetu,
+                service_type=ep.service_type,
+                episode_start_date=ep.start_date,
+                week=iso_week_of(attended[0]),
+                attended_dates=attended,
+                absent_dates=absent,
+            )
+            for kind in breaks(ep, w):
+                breaking[kind] = breaking.get(kind, 0) + 1
+        if data.BREAKERS.get(i % 100) == data.AFTER_END:  # a week after the end, no more
+            end = ep.actual_end_date
+            after = [d for _, _, a, b in found for d in a + b if d > end]
+            assert after and max(after) <= end + dt.timedelta(days=7)
+    # one week of each kind in every hundred people (the after-end one may span two weeks)
+    assert breaking[data.SIX_DAYS] == breaking[data.OVER_DECIDED] == 30
+    assert 30 <= breaking[data.AFTER_END] <= 60
+    assert sum(breaking.values()) / weeks < 0.01
 
 
 def test_assessments_at_the_start_and_months_later(adapter, control):
@@ -766,9 +824,10 @@ def test_streams_declare_the_fields_their_records_carry(adapter):
         "arki",
         "osallisuus",
     )  # the case system records Kykyviisari only: the instrument is not written
-    assert all(
-        s.carries is None for n, s in type(adapter).stream_classes().items() if n != "assessments"
-    )
+    carries = {n: s.carries for n, s in type(adapter).stream_classes().items()}
+    plans = carries.pop("activation_plans")  # the case system's plan does not say its type
+    assert plans is None or set(ActivationPlan.model_fields) - set(plans) == {"plan_type"}
+    assert all(c is None for n, c in carries.items() if n != "assessments")
 
 
 # --- Kela's records: refused per record -----------------------------------------------------
@@ -906,6 +965,7 @@ class TestMunicipalConformance(AdapterConformance):
             "activation_plans",
             "attendance",
             "assessments",
+            "disclosure_prohibitions",
         )
     }
 
@@ -1020,3 +1080,187 @@ def test_listing_pager_refuses_a_cursor_it_did_not_write():
         list(pages({}, cursor="A#-1"))
     with pytest.raises(ValueError, match="batch_size"):
         list(pages({}, batch_size=0))
+
+
+# --- several municipalities: a wellbeing services county's case system ----------------------
+
+COUNTY = ["743", "145", "408"]
+
+
+def county_adapter(base_url: str, codes: list[str] = COUNTY):
+    config = SystemConfig(
+        system="county_case_system",
+        base_url=base_url,
+        options={"municipality_codes": codes},
+        timeout=10,
+        deadline=60,
+    )
+    return adapter_registry()["municipal"](config)
+
+
+@pytest.fixture(scope="module")
+def county(spec) -> Iterator[sb.RunningSandbox]:
+    """The sandbox as a county's case system: an instance made from a system's options."""
+    assert spec.instance_options == {
+        "municipality_codes": "municipality_codes",
+        "municipality_code": "municipality",
+    }
+    r = sb.start(spec, seed=SEED, size=30, options={"municipality_codes": COUNTY})
+    yield r
+    r.stop()
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "says"),
+    [
+        ({}, "municipality_codes", "required"),
+        ({"municipality_codes": ["743"], "municipality_code": "743"}, "municipality_codes",
+         "not both"),
+        ({"municipality_codes": []}, "municipality_codes", "a list"),
+        ({"municipality_codes": "743"}, "municipality_codes", "a list"),
+        ({"municipality_codes": ["743", "74"]}, "municipality_codes", "'74' is not a three"),
+        ({"municipality_codes": ["743", "7430"]}, "municipality_codes", "not a three-digit"),
+        ({"municipality_codes": ["743", None]}, "municipality_codes", "not a three-digit"),
+        ({"municipality_codes": ["743", "743"]}, "municipality_codes", "twice"),
+        ({"municipality_code": "５４３"}, "municipality_code", "not a three-digit"),
+        ({"municipality_code": 5}, "municipality_code", "not a three-digit"),
+    ],
+)  # fmt: skip
+def test_bad_municipality_options_name_the_option(options, option, says):
+    config = SystemConfig("county_case_system", "http://127.0.0.1:9", options)
+    with pytest.raises(ConfigError) as info:
+        adapter_registry()["municipal"](config)
+    message = str(info.value)
+    assert message.startswith(f"systems.county_case_system.options.{option}: ")
+    assert says in message
+
+
+def test_one_code_is_the_single_municipality_form():
+    for options in ({"municipality_code": "743"}, {"municipality_code": 743},
+                    {"municipality_codes": ["743"]}):  # fmt: skip
+        config = SystemConfig("municipal", "http://127.0.0.1:9", options)
+        with adapter_registry()["municipal"](config) as a:
+            assert (a.municipalities, a.municipality) == (("743",), "743")
+
+
+def test_a_county_reads_the_exports_of_all_of_its_municipalities(county):
+    listing = httpx.get(f"{county.url}/exports", trust_env=False).json()["exports"]
+    body = httpx.get(f"{county.url}/exports/{listing[0]['id']}", trust_env=False).content
+    assert parse_bytes(body, schema=export_schema()).get("municipality") == "743 145 408"
+    with county_adapter(county.url) as a:
+        assert a.municipality == "743" and a.municipalities == tuple(COUNTY)
+        clients = [a.stream("clients").to_canonical(r) for r in read_all(a, "clients")]
+    assert {c.hetu for c in clients} == {p.hetu for p in people(SEED, 30)}
+    # served in another order, or more: still all served
+    with county_adapter(county.url, ["408", "092", "145", "743"]) as a:
+        assert len(read_all(a, "clients")) == 30
+    # a system that serves only some of them refuses the export, naming the municipality
+    for narrower in (lambda u: make_adapter(u), lambda u: county_adapter(u, ["743", "408"])):
+        with narrower(county.url) as a, pytest.raises(PermanentError) as info:
+            read_all(a, "clients")
+        assert "municipality 145, which this system does not serve" in str(info.value)
+
+
+def test_a_county_takes_kela_records_for_its_municipalities_only(county):
+    with county_adapter(county.url) as a:
+        items = []
+        for n, code in enumerate(["743", "145", "408", "092", "145"]):
+            native = a.stream("kela_notifications").to_native(
+                kela_record("kela_notifications", n % 3).model_dump(mode="json")
+                | {"municipality_code": code, "reference": f"ETOTU-2026-9{n:04d}"}
+            )
+            items.append(WriteItem(f"county:{n}", f"r{n}", native))
+        outcomes = a.stream("kela_notifications").write(items)
+        days = a.stream("benefit_days").to_native(
+            kela_record("benefit_days", 0).model_dump(mode="json") | {"paying_municipality": "759"}
+        )
+        [refused] = a.stream("benefit_days").write([WriteItem("county:days", "d", days)])
+    assert [o.outcome for o in outcomes] == [Outcome.OK] * 3 + [Outcome.PERMANENT, Outcome.OK]
+    assert "municipality 092 is not served here (743, 145, 408)" in outcomes[3].reason
+    assert refused.outcome == Outcome.PERMANENT and "759" in refused.reason
+    received = httpx.get(f"{county.url}/_sandbox/received", trust_env=False).json()
+    assert sorted(r["municipality"] for r in received) == ["145", "145", "408", "743"]
+    # the import is addressed to the first code; one addressed to another is refused whole
+    document = import_document("092", [ImportItem("kelaNotice", "k", None, items[0].payload)])
+    answer = httpx.post(f"{county.url}/import", content=document, trust_env=False)
+    assert answer.status_code == 400 and "serves municipalities 743, 145, 408" in answer.text
+
+
+# --- disclosure prohibitions (luovutuskielto) ------------------------------------------------
+
+
+def test_disclosure_prohibitions_are_read_end_to_end(adapter, control, running):
+    """One client in 25 has forbidden the disclosure of their data: read from the exports
+    over HTTP, valid against export.xsd and the model, some revoked, some limited to the
+    data of one service."""
+    stream = adapter.stream("disclosure_prohibitions")
+    assert stream.entity is DisclosureProhibition and stream.readable and not stream.writable
+    records = read_all(adapter, "disclosure_prohibitions", batch_size=2)
+    assert [r.problem for r in records] == [None] * len(records)
+    found = {r.native_id: stream.to_canonical(r) for r in records}
+    expected = [i for i in range(SIZE) if data.has_prohibition(i)]
+    assert expected == [7, 32, 57, 82, 107] and len(expected) / SIZE < 0.05
+    assert sorted(found) == [f"D-{i:06d}" for i in expected]
+    episodes = {str(e.client_hetu): e for e in (
+        adapter.stream("service_episodes").to_canonical(r)
+        for r in read_all(adapter, "service_episodes", batch_size=500)
+    )}  # fmt: skip
+    for i in expected:
+        p = found[f"D-{i:06d}"]
+        assert str(p.client_hetu) == person(SEED, i).hetu
+        assert p.valid_from <= data.TODAY and (p.revoked_on is None or p.revoked_on <= data.TODAY)
+        assert p.service_types in ([], [episodes[str(p.client_hetu)].service_type])
+    kinds = [
+        (p.revoked_on is not None, bool(p.service_types))
+        for p in (found[f"D-{i:06d}"] for i in expected)
+    ]
+    assert kinds == [(False, False), (True, False), (False, True), (True, True), (False, False)]
+    in_force = [p for p in found.values() if p.in_force(data.TODAY)]
+    assert 0 < len(in_force) < len(found)
+    listing = httpx.get(f"{running.url}/exports", trust_env=False).json()["exports"]
+    assert sum(e["counts"]["luovutuskielto"] for e in listing) == len(found)
+    # both ways: the service codes are the case system's
+    native = stream.to_native(found["D-000057"].model_dump(mode="json"))
+    assert set(native) == {"hetu", "voimassaAlkaen", "palvelu"}
+    assert native["palvelu"] in (["KTT"], ["SOSKU-RYH"])
+    assert stream.to_canonical(NativeRecord("x", native)) == found["D-000057"]
+    with pytest.raises(RecordError, match="palvelu"):
+        stream.to_canonical(NativeRecord("x", {**native, "palvelu": ["KTT", "TYOKOKEILU"]}))
+
+
+# --- Swedish-speaking clients -----------------------------------------------------------------
+
+
+def test_free_text_is_swedish_for_swedish_speaking_clients(adapter, control):
+    from hub_municipal import texts
+
+    clients = {
+        str(c.hetu): c.language
+        for c in (adapter.stream("clients").to_canonical(r) for r in read_all(adapter, "clients"))
+    }
+    assert sorted(i for i, p in enumerate(people(SEED, SIZE)) if p.language == "sv") == [
+        0, 41, 45, 55, 56, 87,
+    ]  # fmt: skip
+    plans = [
+        adapter.stream("activation_plans").to_canonical(r)
+        for r in read_all(adapter, "activation_plans", batch_size=500)
+    ]
+    episodes = [
+        adapter.stream("service_episodes").to_canonical(r)
+        for r in read_all(adapter, "service_episodes", batch_size=500)
+    ]
+    seen = set()
+    for plan in plans:
+        lang = clients[str(plan.client_hetu)]
+        seen.add(lang)
+        assert set(plan.goals) <= set(texts.GOALS[lang])
+        assert set(plan.measures) <= set(texts.MEASURES[lang])
+        assert plan.responsible_official == texts.OFFICIAL[lang]
+    reasons = {lang: {r[lang] for r, _ in texts.INTERRUPTIONS} for lang in ("fi", "sv")}
+    for ep in episodes:
+        if ep.interruption_reason:
+            lang = clients[str(ep.client_hetu)]
+            seen.add(f"{lang}-reason")
+            assert ep.interruption_reason in reasons[lang]
+    assert seen == {"fi", "sv", "fi-reason", "sv-reason"}
+    assert "Klienten kan inte nås" in reasons["sv"] and "Stärka dygnsrytmen" in texts.GOALS["sv"]

@@ -22,11 +22,19 @@ on its own. A record that breaks the contract is yielded with a
 
 Only the billing list may be large (:data:`.billing_lines.MAX_DOCUMENT_BYTES`); every other
 answer is capped at :data:`MAX_RESPONSE_BYTES`.
+
+Municipalities. An X-Road client asks for its own data: a wellbeing services county for the
+notices and benefit days of every municipality it serves, a municipality for its own bill.
+So every request but the billing services' names all of the adapter's municipalities
+(``kunta`` repeated), and Kela answers for those; a bill is one municipality's, so the months
+list and the billing list are asked for once per municipality (:mod:`.billing_lines`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -61,12 +69,47 @@ def classify(response: httpx.Response, body: bytes, where: str) -> DeliveryError
     return fault_error(*found, where) if found else None
 
 
+def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
+    """The codes of ``municipality_codes`` (a list) or ``municipality_code`` (one): exactly
+    one of the two options, each code three digits, none twice; a :class:`ConfigError`
+    naming the option otherwise."""
+    where = f"systems.{config.system}.options"
+    many = config.options.get(m.OPTION_MUNICIPALITIES)
+    one = config.options.get(m.OPTION_MUNICIPALITY)
+    if many is not None and one is not None:
+        raise ConfigError(
+            f"{where}.{m.OPTION_MUNICIPALITIES}: give either {m.OPTION_MUNICIPALITIES} (a list) "
+            f"or {m.OPTION_MUNICIPALITY} (one code), not both"
+        )
+    if many is None and one is None:
+        raise ConfigError(
+            f"{where}.{m.OPTION_MUNICIPALITIES}: required: the three-digit codes of the "
+            f"municipalities the client asks about (or {m.OPTION_MUNICIPALITY}: one code)"
+        )
+    name = m.OPTION_MUNICIPALITIES if many is not None else m.OPTION_MUNICIPALITY
+    codes = many if many is not None else [one]
+    if not isinstance(codes, list | tuple) or not codes:
+        raise ConfigError(f"{where}.{name}: a list of three-digit municipality codes is required")
+    codes = [str(c) if type(c) is int else c for c in codes]  # 743 unquoted in YAML
+    for code in codes:
+        if not isinstance(code, str) or not re.fullmatch(r"\d{3}", code, re.ASCII):
+            raise ConfigError(
+                f"{where}.{name}: {code!r} is not a three-digit municipality code (quote it: "
+                '"005", not 005)'
+            )
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{where}.{name}: a municipality code is given twice")
+    return tuple(codes)
+
+
 class KelaAdapter(Adapter):
     """Kela over X-Road SOAP 4.0.
 
     Options: ``xroad_client`` (required, ``INSTANCE/CLASS/MEMBER/SUBSYSTEM``),
-    ``municipality_code`` (required), ``user_id`` (X-Road ``userId``, default ``hub``),
-    ``issue`` (X-Road ``issue``, optional), ``max_paid_days_per_week`` (default 5).
+    ``municipality_codes`` (a list: the municipalities the client asks about, a county's
+    all of its own) or ``municipality_code`` (one; exactly one of the two is required),
+    ``user_id`` (X-Road ``userId``, default ``hub``), ``issue`` (X-Road ``issue``,
+    optional), ``max_paid_days_per_week`` (default 5).
     """
 
     system_id = m.SYSTEM
@@ -82,12 +125,9 @@ class KelaAdapter(Adapter):
                 "client as INSTANCE/CLASS/MEMBER/SUBSYSTEM"
             )
         self.client = tuple(client.split("/"))
-        self.municipality = str(config.options.get(m.OPTION_MUNICIPALITY, ""))
-        if not (len(self.municipality) == 3 and self.municipality.isdigit()):
-            raise ConfigError(
-                f"systems.{config.system}.options.{m.OPTION_MUNICIPALITY}: a three-digit "
-                "municipality code is required"
-            )
+        #: the municipalities asked about; the first is the one of a single-municipality form
+        self.municipalities = municipality_codes(config)
+        self.municipality = self.municipalities[0]
         self.user = str(config.options.get(m.OPTION_USER) or m.DEFAULT_USER)
         issue = config.options.get(m.OPTION_ISSUE)
         self.issue = None if issue is None else str(issue)
@@ -131,10 +171,14 @@ class KelaAdapter(Adapter):
         except InvalidHeader as exc:
             raise PermanentError(f"{m.SYSTEM}/{service}: X-Road header invalid: {exc}") from None
 
-    def request_body(self, service: str, **children: Any) -> etree._Element:
-        """The body request of ``service``: the municipality, then ``children`` in order."""
+    def request_body(
+        self, service: str, *, municipalities: Sequence[str] | None = None, **children: Any
+    ) -> etree._Element:
+        """The body request of ``service``: the ``municipalities`` it is about (default: all
+        of the adapter's), then ``children`` in order."""
         body = etree.Element(k(f"{service}Request"))
-        etree.SubElement(body, k(m.MUNICIPALITY)).text = self.municipality
+        for code in self.municipalities if municipalities is None else municipalities:
+            etree.SubElement(body, k(m.MUNICIPALITY)).text = code
         for key, value in children.items():
             etree.SubElement(body, k(key)).text = str(value)
         return body
@@ -197,10 +241,12 @@ class KelaAdapter(Adapter):
             True, f"{m.PROVIDER} answers over X-Road; billing lists for {len(months)} months"
         )
 
-    def months(self) -> list[tuple[str, int]]:
-        """(month, lines) of the billing lists available, oldest first. The list is
-        validated whole: one that breaks the contract is a permanent error."""
-        answer = self.call(m.SVC_MONTHS, self.request_body(m.SVC_MONTHS))
+    def months(self, municipality: str | None = None) -> list[tuple[str, int]]:
+        """(month, lines) of the billing lists of ``municipality`` (default: the first)
+        available, oldest first. The list is validated whole: one that breaks the contract
+        is a permanent error."""
+        asked = [municipality or self.municipality]
+        answer = self.call(m.SVC_MONTHS, self.request_body(m.SVC_MONTHS, municipalities=asked))
         if why := why_invalid(answer):
             raise PermanentError(
                 f"{m.SYSTEM}/{m.SVC_MONTHS}: the months list is not valid against "

@@ -78,12 +78,15 @@ class BillingList:
         check_header: Callable[[etree._Element], None],
         *,
         max_bytes: int,
+        id_prefix: str | None = None,
     ):
         self.month, self.skip, self.declared = month, skip, declared
+        #: the records' ids are ``<prefix>/<line>`` (default: the month)
+        self.prefix = id_prefix or month
         self.municipality = municipality
         self.check_header = check_header
         self.max_bytes = max_bytes
-        self.where = f"{m.SYSTEM}/{m.SVC_BILLING} {month}"
+        self.where = f"{m.SYSTEM}/{m.SVC_BILLING} {self.prefix}"
         self.position = skip
         self.at_line = False
         self.listing: etree._Element | None = None
@@ -257,8 +260,8 @@ class BillingList:
         if problem is None:  # valid: its fields, each once, and the list's
             data = valid_record_data(elem)
             data.update(self.attrs)
-            return NativeRecord(f"{self.month}/{n}", data)
-        return NativeRecord(f"{self.month}/{n}", self._kept(elem), problem)
+            return NativeRecord(f"{self.prefix}/{n}", data)
+        return NativeRecord(f"{self.prefix}/{n}", self._kept(elem), problem)
 
     def _kept(self, elem: etree._Element) -> dict:
         """What is kept of a line that breaks the contract: everything it holds (a field
@@ -277,7 +280,7 @@ class BillingList:
         own with the problem, kept as it came."""
         self._after[self.position] += 1
         count = self._after[self.position]
-        native_id = f"{self.month}/after-{self.position}" + (f".{count}" if count > 1 else "")
+        native_id = f"{self.prefix}/after-{self.position}" + (f".{count}" if count > 1 else "")
         problem = ContractViolation(
             found.name,
             f"<{found.name}> is not an element of the billing list (after line "

@@ -9,6 +9,14 @@ count). A list that is not whole (cut short, fewer or more lines than the months
 declares) is a :class:`~hub.errors.TransientError` and its month is not taken as done.
 
 Cursors: ``["2026-10", 5000]`` (5000 lines of October committed) and ``["2026-10", "done"]``.
+
+Several municipalities. A bill is one municipality's: an adapter of several asks for each
+one's months list and billing lists in turn, month by month and within a month in the order
+of the codes (``"005"`` before ``"743"``). Its cursors and record ids then name the
+municipality: ``["2026-10", "743", 5000]``, ``2026-10/743/17`` (one municipality keeps the
+forms above, so that its cursors and records stay what they were). When the municipalities
+of a system change, a cursor of the other form reads its month again from the start of
+every list: nothing is skipped.
 """
 
 from __future__ import annotations
@@ -32,19 +40,28 @@ DONE = "done"
 MAX_DOCUMENT_BYTES = 4 * 1024**3
 
 
-def encode_billing_cursor(month: str, position: int | None) -> str:
-    """The cursor after ``position`` lines of ``month`` (None: the month is done)."""
-    return json.dumps([month, DONE if position is None else position])
+def encode_billing_cursor(month: str, position: int | None, municipality: str = "") -> str:
+    """The cursor after ``position`` lines of ``month`` (None: the month is done), of the
+    list of ``municipality`` when the adapter has several."""
+    done = DONE if position is None else position
+    return json.dumps([month, municipality, done] if municipality else [month, done])
 
 
-def decode_billing_cursor(cursor: str | None) -> tuple[str, int | None]:
-    """(month, lines done in it or None when the month is done); ("", 0) from the start."""
+def decode_billing_cursor(cursor: str | None) -> tuple[str, str, int | None]:
+    """(month, municipality or "", lines done in it or None when the month is done);
+    ("", "", 0) from the start."""
     if not cursor:
-        return "", 0
+        return "", "", 0
     try:
-        month, position = json.loads(cursor)
-        if isinstance(month, str) and (position == DONE or isinstance(position, int)):
-            return month, None if position == DONE else position
+        parts = json.loads(cursor)
+        if isinstance(parts, list) and len(parts) in (2, 3):
+            month, position, code = parts[0], parts[-1], parts[1] if len(parts) == 3 else ""
+            if (
+                isinstance(month, str)
+                and isinstance(code, str)
+                and (position == DONE or type(position) is int)
+            ):
+                return month, code, None if position == DONE else position
     except (ValueError, TypeError):
         pass
     raise PermanentError(f"{m.SYSTEM}: the cursor is not one this adapter wrote")
@@ -61,30 +78,50 @@ class BillingLinesStream(Stream):
     def read(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        start, done = decode_billing_cursor(cursor)
-        for month, declared in self.adapter.months():
-            if month < start or (month == start and done is None):
+        month0, code0, done = decode_billing_cursor(cursor)
+        codes = self.adapter.municipalities
+        if len(codes) == 1:  # the single-municipality forms: no municipality in the cursor
+            lists = [(month, "", declared) for month, declared in self.adapter.months()]
+            if code0 not in ("", codes[0]):
+                done = 0  # another municipality's cursor: its month is read from the start
+            code0 = ""
+        else:
+            lists = sorted(
+                (month, muni, declared)
+                for muni in codes
+                for month, declared in self.adapter.months(muni)
+            )
+        for month, muni, declared in lists:
+            at = (month, muni) == (month0, code0)
+            if (month, muni) < (month0, code0) or (at and done is None):
                 continue
-            skip = done if month == start and done else 0
-            yield from self.read_month(month, skip, batch_size, declared)
+            skip = done if at and done else 0
+            yield from self.read_month(month, skip, batch_size, declared, muni)
 
-    def read_month(self, month: str, skip: int, batch_size: int, declared: int) -> Iterator[Batch]:
+    def read_month(
+        self, month: str, skip: int, batch_size: int, declared: int, municipality: str = ""
+    ) -> Iterator[Batch]:
         """The lines of one month after the first ``skip`` (the service skips them: a resumed
         month does not send again what was committed), of the ``declared`` lines the months
         list says it has. Line numbers must run on from ``skip + 1`` without a gap, or the
         cursor would not mean what it says. The month is done (its last batch carries the
-        ``done`` cursor) only once the whole list has been read and held every line."""
+        ``done`` cursor) only once the whole list has been read and held every line.
+        ``municipality``: the one whose list it is, named in cursors and ids ("": the
+        adapter's one municipality)."""
         adapter = self.adapter
         where = f"{m.SYSTEM}/{m.SVC_BILLING}"
-        body = adapter.request_body(m.SVC_BILLING, **{m.MONTH: month, m.FROM: skip + 1})
+        asked = [municipality or adapter.municipality]
+        children = {m.MONTH: month, m.FROM: skip + 1}
+        body = adapter.request_body(m.SVC_BILLING, municipalities=asked, **children)
         sent, message = adapter.message(m.SVC_BILLING, body)
         listing = BillingList(
             month,
             skip,
             declared,
-            adapter.municipality,
+            asked[0],
             lambda header: adapter.check_echo(sent, message, header, where),
             max_bytes=MAX_DOCUMENT_BYTES,
+            id_prefix=f"{month}/{municipality}" if municipality else month,
         )
         batch: list[NativeRecord] = []
         with adapter.http.stream(
@@ -93,9 +130,9 @@ class BillingLinesStream(Stream):
             for record in listing.records(chunks):
                 batch.append(record)
                 if len(batch) >= batch_size and listing.at_line:
-                    yield Batch(batch, encode_billing_cursor(month, listing.position))
+                    yield Batch(batch, encode_billing_cursor(month, listing.position, municipality))
                     batch = []
-        yield Batch(batch, encode_billing_cursor(month, None))
+        yield Batch(batch, encode_billing_cursor(month, None, municipality))
 
     def to_canonical(self, record: NativeRecord) -> BillingLine:
         where = f"{self.system}/{self.name}/{record.native_id}"

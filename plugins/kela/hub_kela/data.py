@@ -6,6 +6,11 @@ Person ``i`` receives one benefit (labour-market subsidy, basic or earnings-rela
 allowance) on every weekday; before the first billed month they had ``40 + (37 i mod 900)``
 benefit days. The municipality pays a rising share from the 101st day (steps below), so a
 month gives a person one billing line per share step it touches.
+
+Kela answers every client for the municipalities it asks about: a bill is the municipality's
+asked for (everyone of the sandbox is on it), and a benefit-day count or a notice asked for
+by a county is addressed to one of its municipalities (:func:`municipality_of`). A notice's
+reason is in the client's language (Swedish for ``sv``).
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from hub.synthetic import person
+from hub.synthetic import Person, person
 
 #: months whose billing list is available, oldest first
 MONTHS = ("2026-08", "2026-09", "2026-10")
@@ -156,24 +162,44 @@ def line_count(size: int, month: str, steps: Steps = SHARE_STEPS) -> int:
     )
 
 
-def benefit_days(seed: int, i: int, municipality: str) -> dict[str, Any]:
-    """Kela's count of person ``i``'s benefit days at the end of the last billed month."""
-    last = MONTHS[-1]
+def municipality_of(p: Person, municipalities: str | Sequence[str]) -> str:
+    """The municipality among those asked about that a record of ``p`` is addressed to:
+    their home municipality when it is one of them, else one of them chosen by the person
+    (the sandbox keeps no population register: every person belongs to whoever asks)."""
+    if isinstance(municipalities, str):
+        return municipalities
+    if p.home_municipality in municipalities:
+        return p.home_municipality
+    return municipalities[zlib.crc32(p.hetu.encode()) % len(municipalities)]
+
+
+def benefit_days(seed: int, i: int, municipalities: str | Sequence[str]) -> dict[str, Any]:
+    """Kela's count of person ``i``'s benefit days at the end of the last billed month, the
+    paying municipality one of ``municipalities`` (:func:`municipality_of`)."""
+    last, p = MONTHS[-1], person(seed, i)
     return {
         "nro": i + 1,
-        "hetu": person(seed, i).hetu,
+        "hetu": p.hetu,
         "etuus": benefit(i),
         "pvm": month_end(last).isoformat(),
         "paivia": days_before(i, last) + weekdays(last),
-        "maksajakunta": municipality,
+        "maksajakunta": municipality_of(p, municipalities),
     }
 
 
-REASONS = (
-    "Asiakkaan tilanne edellyttää sosiaalityön arviota",
-    "Vuokrarästit ja tulojen pienentyminen",
-    "Pitkittynyt työttömyys ja toimeentulotuen tarve",
-)
+#: why Kela notifies, in the client's language
+REASONS = {
+    "fi": (
+        "Asiakkaan tilanne edellyttää sosiaalityön arviota",
+        "Vuokrarästit ja tulojen pienentyminen",
+        "Pitkittynyt työttömyys ja toimeentulotuen tarve",
+    ),
+    "sv": (
+        "Klientens situation kräver en bedömning av socialarbetet",
+        "Hyresskulder och minskade inkomster",
+        "Långvarig arbetslöshet och behov av utkomststöd",
+    ),
+}
 
 
 def notice_person(n: int) -> int:
@@ -185,15 +211,18 @@ def notice_count(size: int) -> int:
     return (size + 3) // 4
 
 
-def notice(seed: int, n: int, municipality: str) -> dict[str, Any]:
+def notice(seed: int, n: int, municipalities: str | Sequence[str]) -> dict[str, Any]:
+    """Kela's ``n``-th notice (from 1), addressed to one of ``municipalities``."""
     sent = dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC) + dt.timedelta(hours=7 * n)
+    p = person(seed, notice_person(n))
+    reasons = REASONS["sv" if p.language == "sv" else "fi"]
     return {
         "nro": n,
-        "hetu": person(seed, notice_person(n)).hetu,
+        "hetu": p.hetu,
         "laji": ("SOSIAALITYO", "TAYD-TOTU")[n % 2],
         "viite": f"ETOTU-2026-{n:06d}",
         "lahetetty": sent.isoformat().replace("+00:00", "Z"),
-        "kunta": municipality,
-        "syy": REASONS[n % len(REASONS)],
+        "kunta": municipality_of(p, municipalities),
+        "syy": reasons[n % len(reasons)],
         "kiireellinen": "true" if n % 5 == 0 else "false",
     }

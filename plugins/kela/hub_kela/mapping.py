@@ -17,6 +17,9 @@ SANDBOX_PORT = 8703
 ENDPOINT = "/"  # the security server's SOAP endpoint
 
 OPTION_CLIENT = "xroad_client"
+#: the municipalities the X-Road client asks about (a county: all of its municipalities);
+#: ``municipality_code`` names one, the single-municipality form
+OPTION_MUNICIPALITIES = "municipality_codes"
 OPTION_MUNICIPALITY = "municipality_code"
 OPTION_USER = "user_id"
 OPTION_ISSUE = "issue"  # optional X-Road ``issue`` sent with every request

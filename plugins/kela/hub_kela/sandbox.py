@@ -15,7 +15,9 @@ valid against the same schema (:mod:`.sandbox_responses`).
 Services (:mod:`.sandbox_services`): the billing months; one month's billing list from line
 ``alkaen`` on, streamed as it is generated (a million lines never sit in memory; the share
 steps are configurable); benefit-day counts and eTotu notices paged by sequence number
-(``alkaen``, ``enintaan``; the answer says ``lisaa`` and ``seuraava``); the attendance
+(``alkaen``, ``enintaan``; the answer says ``lisaa`` and ``seuraava``), for the
+municipalities asked about (Kela answers every client for the municipalities it asks about:
+each person is put in one of them, :func:`.data.municipality_of`); the attendance
 report, deduplicated by item key (an accepted key answers ``kaksoiskappale`` and stores
 nothing; a rejected key is judged afresh, so that a fixed record can be replayed), refusing
 more than five attended days in an ISO week.
@@ -98,7 +100,7 @@ def create_app(
             if call.service == m.SVC_BILLING:
                 chunks = services.billing(header, call.body, call.municipality)
                 return StreamingResponse(chunks, media_type=XML)
-            rows, attrs = answered[call.service](call.body, call.municipality)
+            rows, attrs = answered[call.service](call.body, call.municipalities)
             response = f"{call.service}Response"
             answer = responses.envelope_chunks(header, response, iter(rows), attrs=attrs)
             return Response(b"".join(answer), media_type=XML)

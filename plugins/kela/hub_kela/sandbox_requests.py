@@ -44,12 +44,17 @@ class Fault(Exception):
 @dataclass(frozen=True)
 class Request:
     """A request that passed the security server: its header, its body request, the
-    service code and the municipality it is for."""
+    service code and the municipalities it is about (one for the billing services)."""
 
     header: etree._Element
     body: etree._Element
     service: str
-    municipality: str
+    municipalities: tuple[str, ...]
+
+    @property
+    def municipality(self) -> str:
+        """The first municipality asked about (the only one of a billing request)."""
+        return self.municipalities[0]
 
 
 def parse_request(message: bytes) -> Request:
@@ -91,10 +96,12 @@ def parse_request(message: bytes) -> Request:
         raise Fault(m.FAULT_BAD_REQUEST, "only municipalities use these services")
     if problem := request_problem(body):
         raise Fault(m.FAULT_BAD_REQUEST, f"the request is not valid: {problem}")
-    municipality = body.findtext(k(m.MUNICIPALITY)) or ""
-    if not (len(municipality) == 3 and municipality.isdigit()):
+    codes = tuple(e.text or "" for e in body.iterchildren(k(m.MUNICIPALITY)))
+    if not codes or not all(len(c) == 3 and c.isdigit() for c in codes):
         raise Fault(m.FAULT_BAD_REQUEST, f"{m.MUNICIPALITY} is required")
-    return Request(header, body, h.service[4], municipality)
+    if len(set(codes)) != len(codes):
+        raise Fault(m.FAULT_BAD_REQUEST, f"a {m.MUNICIPALITY} is asked about twice")
+    return Request(header, body, h.service[4], codes)
 
 
 def number(body: etree._Element, name: str, default: int) -> int:

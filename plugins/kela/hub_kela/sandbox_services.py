@@ -9,7 +9,7 @@ by item key (:class:`KelaState`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ class KelaServices:
             self._counts[month] = data.line_count(self.size, month, self.steps)
         return self._counts[month]
 
-    def months(self, body: etree._Element, municipality: str) -> Rows:
+    def months(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
         rows = []
         for month in [*data.MONTHS, *self.recorded()]:
             elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(self.line_count(month))})
@@ -138,22 +138,22 @@ class KelaServices:
 
     # --- pages --------------------------------------------------------------------------
 
-    def benefit_days(self, body: etree._Element, municipality: str) -> Rows:
+    def benefit_days(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
         return self.page(
             body,
             m.COUNT,
             m.COUNT_FIELDS.values(),
             self.size,
-            lambda n: data.benefit_days(self.seed, n - 1, municipality),
+            lambda n: data.benefit_days(self.seed, n - 1, municipalities),
         )
 
-    def notices(self, body: etree._Element, municipality: str) -> Rows:
+    def notices(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
         return self.page(
             body,
             m.NOTICE,
             m.NOTICE_FIELDS.values(),
             data.notice_count(self.size),
-            lambda n: data.notice(self.seed, n, municipality),
+            lambda n: data.notice(self.seed, n, municipalities),
         )
 
     def page(
@@ -180,7 +180,7 @@ class KelaServices:
 
     # --- the attendance report ----------------------------------------------------------
 
-    def report(self, body: etree._Element, municipality: str) -> Rows:
+    def report(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
         rows = []
         for item in body.iter(k(m.REPORT)):
             key = item.get(m.REPORT_KEY_ATTR)

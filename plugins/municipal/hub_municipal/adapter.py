@@ -4,8 +4,8 @@ XML exports, streams one export through the validating parser for a stream, and 
 :mod:`.streams`; the exports are paged by :mod:`hub.paging.listing`.
 
 An export is done only when it was read whole: its document ended (no premature end), it is
-the export it was listed as (``exportId``), of this municipality, and it held as many
-records of each kind (and bytes) as the export listing declared. Anything less is a
+the export it was listed as (``exportId``), of municipalities this system serves, and it held
+as many records of each kind (and bytes) as the export listing declared. Anything less is a
 :class:`~hub.errors.TransientError` naming the export: the records read so far are kept
 (each one whole and valid), the export is not marked done, and the next run reads on from
 where this one stopped. A record that is not valid against export.xsd, and an element of no
@@ -15,7 +15,7 @@ known kind among the records, fails alone (a dead letter) while the rest flows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -80,6 +80,39 @@ def parse_listing(body: bytes) -> list[Listed]:
     return listed
 
 
+def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
+    """The codes of ``municipality_codes`` (a list) or ``municipality_code`` (one): exactly
+    one of the two options, each code three digits, none twice; a :class:`ConfigError`
+    naming the option otherwise."""
+    options = config.options
+    where = f"systems.{config.system}.options"
+    many, one = options.get(m.OPTION_MUNICIPALITIES), options.get(m.OPTION_MUNICIPALITY)
+    if many is not None and one is not None:
+        raise ConfigError(
+            f"{where}.{m.OPTION_MUNICIPALITIES}: give either {m.OPTION_MUNICIPALITIES} (a list) "
+            f"or {m.OPTION_MUNICIPALITY} (one code), not both"
+        )
+    if many is None and one is None:
+        raise ConfigError(
+            f"{where}.{m.OPTION_MUNICIPALITIES}: required: the three-digit codes of the "
+            f"municipalities whose data the system holds (or {m.OPTION_MUNICIPALITY}: one code)"
+        )
+    name = m.OPTION_MUNICIPALITIES if many is not None else m.OPTION_MUNICIPALITY
+    codes = many if many is not None else [one]
+    if not isinstance(codes, list | tuple) or not codes:
+        raise ConfigError(f"{where}.{name}: a list of three-digit municipality codes is required")
+    codes = [str(c) if type(c) is int else c for c in codes]  # 743 unquoted in YAML
+    for code in codes:
+        if not isinstance(code, str) or not re.fullmatch(r"\d{3}", code, re.ASCII):
+            raise ConfigError(
+                f"{where}.{name}: {code!r} is not a three-digit municipality code (quote it: "
+                '"005", not 005)'
+            )
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{where}.{name}: a municipality code is given twice")
+    return tuple(codes)
+
+
 class ExportDocument:
     """An export opened for one kind of record, as :mod:`hub.paging.listing` reads it: its
     records in order (an element of no known kind among them is an uncounted entry), and
@@ -87,9 +120,13 @@ class ExportDocument:
     :class:`NotWhole`; one this adapter refuses (not export.xsd's, unsafe, another
     municipality's) a :class:`PermanentError` naming it."""
 
-    def __init__(self, chunks: Iterable[bytes], element: str, export_id: str, municipality: str):
+    def __init__(
+        self, chunks: Iterable[bytes], element: str, export_id: str, municipalities: Sequence[str]
+    ):
         self.export_id = export_id
-        self.reader = ExportReader(chunks, element, export_id=export_id, municipality=municipality)
+        self.reader = ExportReader(
+            chunks, element, export_id=export_id, municipalities=municipalities
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -114,10 +151,16 @@ class ExportDocument:
 
 class MunicipalAdapter(Adapter):
     """Streams clients, service episodes and activation plans (read and write), attendance
-    weeks and assessments (read), Kela's billing lines, benefit days and notices (write).
+    weeks, assessments and disclosure prohibitions (read), Kela's billing lines, benefit days
+    and notices (write).
 
-    Options: ``municipality_code`` (required): the municipality whose case system this is;
-    exports of another municipality are refused and imports are addressed to it.
+    Options (one of the two is required): ``municipality_codes``, the three-digit codes of
+    the municipalities whose data this system holds (a wellbeing services county's case
+    system lists all of its municipalities), or ``municipality_code``, one code (a
+    municipality's own system). An export naming a municipality not among them is refused.
+    An import is addressed to the first code, the system's own address; each of Kela's
+    records in it names its municipality, which the case system checks against the ones it
+    serves.
     """
 
     system_id = m.SYSTEM
@@ -126,12 +169,9 @@ class MunicipalAdapter(Adapter):
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         super().__init__(config, context)
-        self.municipality = str(config.options.get(m.OPTION_MUNICIPALITY, ""))
-        if not re.fullmatch(r"\d{3}", self.municipality):
-            raise ConfigError(
-                f"systems.{config.system}.options.{m.OPTION_MUNICIPALITY}: "
-                "a three-digit municipality code is required"
-            )
+        #: the municipalities whose data the system holds; the first is its own address
+        self.municipalities = municipality_codes(config)
+        self.municipality = self.municipalities[0]
         self.http = HttpService(config, headers={"Accept": "application/json, application/xml"})
 
     def close(self) -> None:
@@ -160,7 +200,7 @@ class MunicipalAdapter(Adapter):
         with self.http.stream(
             "GET", f"{m.EXPORTS_PATH}/{listed.id}", max_bytes=m.EXPORT_MAX_BYTES
         ) as (_, chunks):
-            yield ExportDocument(chunks, element, listed.id, self.municipality)
+            yield ExportDocument(chunks, element, listed.id, self.municipalities)
 
     def post_import(self, document: bytes) -> list[ImportResult]:
         """Post an ``<import>`` document; the case system's result for each item."""

@@ -5,9 +5,27 @@ person ``i`` is client ``C-<i>`` with one service episode ``E-<i>`` (KTT mostly;
 ended or interrupted, a few planned) and, for every fourth person, an activation plan
 ``P-<i>``. An episode that has started has attendance weeks ``A-<i><ww>`` (its latest
 :data:`ATTENDANCE_WEEKS` weeks) and, for most people, a Kykyviisari self-assessment
-``K-<i>0`` near its start and a follow-up ``K-<i>1`` some months later. The records are spread
-over three past nightly exports, person ``i`` in export ``i % 3``. Records are generated on
-demand, so a sandbox of 200 000 people holds no XML (and no list of records) in memory.
+``K-<i>0`` near its start and a follow-up ``K-<i>1`` some months later. One client in 25 has
+forbidden the disclosure of their data (``D-<i>``, :func:`prohibition`). The records are
+spread over three past nightly exports, person ``i`` in export ``i % 3``. Records are
+generated on demand, so a sandbox of 200 000 people holds no XML (and no list of records) in
+memory. Free text is in the client's language (:mod:`.texts`: Swedish for ``sv``).
+
+Attendance is true to the decision: only days inside the decided period (the start to the
+actual end, or else the planned end, both included), at most the decided days a week —
+except the deliberate rule breakers of :data:`BREAKERS`, one of each kind in every hundred
+people (persons 1, 2 and 4, 101, 102 and 104, …), so that the hub's rules have something
+to catch in any sandbox of five people or more:
+
+- ``six_days`` (person 1 + 100 k, two days a week decided): one week of six attended days,
+  Monday to Saturday (Kela pays the allowance for at most five days a week);
+- ``after_end`` (person 2 + 100 k, an ended episode): attendance goes on for a week after
+  the decided period ended (days after ``actualEndDate``);
+- ``over_decided`` (person 4 + 100 k, one day a week decided): one week of three attended
+  days, more than decided though fewer than Kela's five.
+
+Social rehabilitation has attendance too (it is genuine); it gives no expense allowance, and
+the hub keeps it from Kela by rule.
 
 Dates and counts depend only on ``i`` (:func:`schedule`), so the export listing can count the
 records without generating them; names, identity codes and scores depend on the seed.
@@ -25,21 +43,15 @@ from typing import Any
 from hub.model import iso_week_of
 from hub.synthetic import Person, person, practice_model_for
 from hub_municipal import mapping as m
+from hub_municipal.texts import GOALS, INTERRUPTIONS, MEASURES, OFFICIAL, language
 from hub_municipal.xmlformat import ExportRecord
 
 #: the seeded nightly exports, oldest first
 EXPORT_IDS = ("2026-11-20", "2026-11-21", "2026-11-22")
 GENERATED_AT = "T23:30:00+02:00"
 PROVIDER = "0211675-2"
-OFFICIAL = "Sosiaaliohjaaja Matti Malli"
-#: why episodes were interrupted (health twice as often) and where the client went then
-INTERRUPTIONS = (
-    ("Asiakkaan terveydentila", "EI-MUUTOSTA"),
-    ("Asiakas aloitti koulutuksen", "KOULUTUS"),
-    ("Asiakas ei ole tavoitettavissa", "EI-TIEDOSSA"),
-    ("Asiakkaan terveydentila", "EI-MUUTOSTA"),
-)
-REASONS = tuple(dict.fromkeys(reason for reason, _ in INTERRUPTIONS))
+#: the interruption reasons in Finnish (texts.INTERRUPTIONS has them in Swedish too)
+REASONS = tuple(dict.fromkeys(reason["fi"] for reason, _ in INTERRUPTIONS))
 #: where clients went when an episode ended as planned: 3 in 7 moved on to work, studies or
 #: another service; with a quarter of the interrupted ones (to studies) about 35 % overall
 ENDED_OUTCOMES = (
@@ -51,15 +63,19 @@ ENDED_OUTCOMES = (
     "EI-MUUTOSTA",
     "EI-MUUTOSTA",
 )
-GOALS = ("Päivärytmin vahvistaminen", "Ryhmässä toimimisen harjoittelu", "Työkyvyn arviointi")
-MEASURES = ("Kuntouttava työtoiminta", "Sosiaaliohjaus", "Terveystarkastus")
 #: the last night of the seeded exports: no attendance or assessment after it
 TODAY = dt.date(2026, 11, 22)
 #: weeks of attendance exported per episode (the latest ones)
 ATTENDANCE_WEEKS = 8
-#: about one attendance week in this many has six attended days: valid in the case system,
-#: but Kela pays the expense allowance for at most five days a week
-SIX_DAY_WEEK_EVERY = 89
+#: the deliberate rule breakers of the attendance (see the module): person ``i`` is one
+#: when ``i % BREAKER_EVERY`` is a key
+SIX_DAYS, AFTER_END, OVER_DECIDED = "six_days", "after_end", "over_decided"
+BREAKER_EVERY = 100
+BREAKERS = {1: SIX_DAYS, 2: AFTER_END, 4: OVER_DECIDED}
+#: how long attendance goes on after the decided end (``after_end``)
+AFTER_END_DAYS = 7
+#: one client in this many has a disclosure prohibition (:func:`prohibition`)
+PROHIBITION_EVERY = 25
 #: change of a Kykyviisari scale between the first assessment and the follow-up (mean +0.7)
 SCORE_CHANGES = (-2, -1, 0, 0, 1, 1, 1, 2, 2, 3)
 
@@ -70,24 +86,47 @@ class Schedule:
 
     status: str
     start: dt.date
+    #: the decided last day: six months from the start (twelve for an active episode)
+    planned_end: dt.date
     #: the actual end (ended and interrupted episodes)
     end: dt.date | None
     days_per_week: int
+    #: the kind of deliberate rule breaker the attendance is (:data:`BREAKERS`), if any
+    breaker: str | None = None
 
     @property
     def last_day(self) -> dt.date:
-        """The last day the episode may have activity on (the end, or the export night)."""
-        return min(self.end or TODAY, TODAY)
+        """The last day the episode may have activity on: the end of the decided period
+        (the actual end, or else the planned end), or the export night."""
+        return min(self.end or self.planned_end, TODAY)
+
+    @property
+    def attendance_end(self) -> dt.date:
+        """The last day attendance is recorded on: :attr:`last_day`, or a week after the
+        decided end for an ``after_end`` breaker."""
+        if self.breaker == AFTER_END and self.end is not None:
+            return min(self.end + dt.timedelta(days=AFTER_END_DAYS), TODAY)
+        return self.last_day
+
+
+def months_end(start: dt.date, months: int) -> dt.date:
+    """The last day of a period of ``months`` calendar months from ``start`` (inclusive)."""
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(start.day, days)) - dt.timedelta(days=1)
 
 
 def schedule(i: int) -> Schedule:
     if i % 10 == 9:
-        return Schedule("PLANNED", dt.date(2027, 1, 4) + dt.timedelta(days=i % 30), None, 1 + i % 4)
+        start = dt.date(2027, 1, 4) + dt.timedelta(days=i % 30)
+        return Schedule("PLANNED", start, months_end(start, 6), None, 1 + i % 4)
     status = ("ACTIVE", "ACTIVE", "ENDED", "INTERRUPTED")[i % 4]
     start = dt.date(2026, 1, 5) + dt.timedelta(days=(i * 5) % 150)
     length = {"ENDED": 150, "INTERRUPTED": 40}.get(status)
     end = start + dt.timedelta(days=length) if length else None
-    return Schedule(status, start, end, 1 + i % 4)
+    planned = months_end(start, 12 if status == "ACTIVE" else 6)
+    return Schedule(status, start, planned, end, 1 + i % 4, BREAKERS.get(i % BREAKER_EVERY))
 
 
 def record_id(element: str, number: int) -> str:
@@ -126,7 +165,8 @@ def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dic
     """The ``i``-th person's service episode: consistent with the canonical model unless
     ``malformed``; 1–4 days a week and 4–7 hours a day, inside the KTT limits. It follows one
     of the practice models the Innokylä sandbox publishes (:data:`hub.synthetic.PRACTICE_MODELS`);
-    an ended or interrupted one records where the client went."""
+    an ended or interrupted one records where the client went (why it was interrupted in
+    the client's language)."""
     sched = schedule(i)
     start, status = sched.start, sched.status
     fields: dict[str, Any] = {
@@ -135,7 +175,7 @@ def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dic
         "providerBusinessId": PROVIDER,
         "decisionDate": (start - dt.timedelta(days=10)).isoformat(),
         "startDate": start.isoformat(),
-        "plannedEndDate": (start + dt.timedelta(days=180)).isoformat(),
+        "plannedEndDate": sched.planned_end.isoformat(),
         "daysPerWeek": str(sched.days_per_week),
         "hoursPerDay": str(4 + i % 4),
         "status": status,
@@ -143,7 +183,8 @@ def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dic
     if sched.end:
         fields["actualEndDate"] = sched.end.isoformat()
     if status == "INTERRUPTED":
-        fields["interruptionReason"], fields["outcome"] = INTERRUPTIONS[(i // 4) % 4]
+        reason, fields["outcome"] = INTERRUPTIONS[(i // 4) % len(INTERRUPTIONS)]
+        fields["interruptionReason"] = reason[language(p.language)]
     social = fields["serviceCode"] != "KTT"
     fields["practiceModel"] = practice_model_for(seed, i, social_rehabilitation=social)
     if status == "ENDED":
@@ -156,56 +197,81 @@ def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dic
 
 
 def plan(p: Person, i: int) -> dict[str, Any]:
+    """The ``i``-th person's activation plan, written in the client's language."""
     drawn = dt.date(2025, 12, 1) + dt.timedelta(days=i % 120)
+    lang = language(p.language)
+    goals, measures = GOALS[lang], MEASURES[lang]
     return {
         "hetu": p.hetu,
         "drawnUp": drawn.isoformat(),
-        "goal": [GOALS[i % 3], GOALS[(i + 1) % 3]],
-        "measure": [MEASURES[i % 3]],
-        "official": OFFICIAL,
+        "goal": [goals[i % 3], goals[(i + 1) % 3]],
+        "measure": [measures[i % 3]],
+        "official": OFFICIAL[lang],
         "reviewDate": (drawn + dt.timedelta(days=120)).isoformat(),
     }
 
 
+def _weeks(sched: Schedule) -> tuple[dt.date, int]:
+    """(the Monday of the episode's first week, how many weeks up to the attendance end)."""
+    first = sched.start - dt.timedelta(days=sched.start.weekday())
+    return first, (sched.attendance_end - first).days // 7 + 1
+
+
+def scheduled_days(sched: Schedule, week: int, total: int) -> int:
+    """The days from Monday on the client is to attend in week ``week`` (from 0) of the
+    ``total``: the decided days a week, but six (``six_days``) or two more than decided
+    (``over_decided``) in the week before the last."""
+    if week == total - 2 and sched.breaker == SIX_DAYS:
+        return 6
+    if week == total - 2 and sched.breaker == OVER_DECIDED:
+        return sched.days_per_week + 2
+    return sched.days_per_week
+
+
+def is_breaking_week(sched: Schedule, week: int, total: int) -> bool:
+    """Whether week ``week`` of ``total`` is the week of a ``six_days`` or ``over_decided``
+    breaker (nobody is absent in it: every scheduled day is attended)."""
+    return week == total - 2 and sched.breaker in (SIX_DAYS, OVER_DECIDED)
+
+
 def attendance_weeks(i: int) -> Iterator[tuple[int, dt.date, list[dt.date], list[dt.date]]]:
     """(week number, Monday, attended dates, absent dates) of person ``i``'s latest weeks in
-    the episode: the episode's days a week from Monday on, inside the episode; the last day
-    of the week missed now and then; and rarely a week of six attended days."""
+    the episode: the decided days a week from Monday on, inside the decided period; the last
+    day of the week missed now and then; the rule breakers of :data:`BREAKERS` aside."""
     sched = schedule(i)
-    if sched.status == "PLANNED" or sched.last_day < sched.start:
+    if sched.status == "PLANNED" or sched.attendance_end < sched.start:
         return
-    first = sched.start - dt.timedelta(days=sched.start.weekday())
-    total = (sched.last_day - first).days // 7 + 1
-    for w in range(min(total, ATTENDANCE_WEEKS)):
-        monday = first + dt.timedelta(weeks=total - min(total, ATTENDANCE_WEEKS) + w)
-        n = 6 if (i * 7 + w) % SIX_DAY_WEEK_EVERY == 0 else sched.days_per_week
-        days = [monday + dt.timedelta(days=d) for d in range(n)]
-        days = [d for d in days if sched.start <= d <= sched.last_day]
+    first, total = _weeks(sched)
+    shown = min(total, ATTENDANCE_WEEKS)
+    for w in range(shown):
+        week = total - shown + w
+        monday = first + dt.timedelta(weeks=week)
+        days = [monday + dt.timedelta(days=d) for d in range(scheduled_days(sched, week, total))]
+        days = [d for d in days if sched.start <= d <= sched.attendance_end]
         if not days:
             continue
-        absent = days[-1:] if len(days) > 1 and (i + w) % 5 == 0 else []
+        missed = len(days) > 1 and (i + w) % 5 == 0 and not is_breaking_week(sched, week, total)
+        absent = days[-1:] if missed else []
         yield w, monday, [d for d in days if d not in absent], absent
 
 
 def attendance_week_count(i: int) -> int:
     """How many weeks :func:`attendance_weeks` yields, by date arithmetic alone: every week
-    up to the one of the last day has days, except a first week whose days all fall before
-    the start."""
+    up to the one of the attendance end has days, except a first week whose days all fall
+    before the start."""
     sched = schedule(i)
-    if sched.status == "PLANNED" or sched.last_day < sched.start:
+    if sched.status == "PLANNED" or sched.attendance_end < sched.start:
         return 0
-    first = sched.start - dt.timedelta(days=sched.start.weekday())
-    total = (sched.last_day - first).days // 7 + 1
+    _, total = _weeks(sched)
     if total > ATTENDANCE_WEEKS:
         return ATTENDANCE_WEEKS
-    n = 6 if (i * 7) % SIX_DAY_WEEK_EVERY == 0 else sched.days_per_week
-    return total - (1 if sched.start.weekday() >= n else 0)
+    return total - (1 if sched.start.weekday() >= scheduled_days(sched, 0, total) else 0)
 
 
 def attendance(p: Person, i: int, ep: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(week number, fields) of the person's attendance weeks (:func:`attendance_weeks`).
-    A six-day week is valid here; Kela pays at most five days a week, so the attendance
-    report refuses it."""
+    A rule breaker's week is valid here (the case system records what happened); Kela pays
+    at most five days a week, and the hub's rules hold back days outside the decision."""
     for w, monday, attended, absent in attendance_weeks(i):
         yield (
             w,
@@ -254,6 +320,26 @@ def assessments(p: Person, i: int) -> Iterator[tuple[int, dict[str, Any]]]:
 _SCALES = ("workAbility", "keho", "mieli", "taidot", "arki", "osallisuus")
 
 
+def has_prohibition(i: int) -> bool:
+    """Whether person ``i`` has forbidden disclosing their data: one client in 25 (persons
+    7, 32, 57, …)."""
+    return i % PROHIBITION_EVERY == 7
+
+
+def prohibition(p: Person, i: int, ep: dict[str, Any]) -> dict[str, Any]:
+    """The ``i``-th person's disclosure prohibition (:func:`has_prohibition`), given in
+    2025–2026; of every four in turn: one of all their data in force, one revoked some
+    months later, one limited to the data of their episode's service, one limited and
+    revoked."""
+    given = dt.date(2025, 9, 1) + dt.timedelta(days=(i * 11) % 300)
+    fields: dict[str, Any] = {"hetu": p.hetu, "voimassaAlkaen": given.isoformat()}
+    kind = (i // PROHIBITION_EVERY) % 4
+    if kind in (1, 3):
+        fields["peruttu"] = (given + dt.timedelta(days=90 + i % 30)).isoformat()
+    fields["palvelu"] = [ep["serviceCode"]] if kind in (2, 3) else []
+    return fields
+
+
 def _corrupt_hetu(fields: dict[str, Any]) -> dict[str, Any]:
     """Still valid against the XSD, but the check character is wrong: the model refuses."""
     code = fields["hetu"]
@@ -277,6 +363,10 @@ def export_records(
             yield "attendance", f"A-{i:06d}{w:02d}", _corrupt_hetu(fields) if bad else fields
         for n, fields in assessments(p, i):
             yield "assessment", f"K-{i:06d}{n}", _corrupt_hetu(fields) if bad else fields
+        if has_prohibition(i):
+            fields = prohibition(p, i, ep)
+            element = m.DISCLOSURE_PROHIBITION.element
+            yield element, record_id(element, i), _corrupt_hetu(fields) if bad else fields
 
 
 @functools.cache
@@ -290,6 +380,7 @@ def export_counts(size: int, index: int) -> dict[str, int]:
         "plan": sum(1 for i in people if has_plan(i)),
         "attendance": sum(attendance_week_count(i) for i in people),
         "assessment": sum(len(assessment_dates(i)) for i in people),
+        m.DISCLOSURE_PROHIBITION.element: sum(1 for i in people if has_prohibition(i)),
     }
 
 

@@ -8,7 +8,7 @@ streaming parser (see there).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from lxml import etree
@@ -53,7 +53,7 @@ class ExportReader:
     never given to the streaming parser, see :mod:`hub.xmlsafe`):
 
     - the start tag: valid (``exportId``, ``municipality``, ``generated``), the export id
-      the one asked for, the municipality the adapter's;
+      the one asked for, every municipality it names one the adapter's system serves;
     - each record of the kind on its own against its declaration in export.xsd: an
       invalid record is yielded with its problem (it becomes a dead letter; the others flow);
     - every element among the records that is none of the export's kinds is yielded as a
@@ -62,7 +62,7 @@ class ExportReader:
 
     After the iteration ``counts`` holds the records of each kind the document held, for
     the adapter to compare with what the export listing declared. Raises
-    :class:`DocumentError` (another municipality), :class:`ExportMismatch` (another export)
+    :class:`DocumentError` (a municipality not served), :class:`ExportMismatch` (another export)
     and the errors of :mod:`hub.xmlsafe`.
     """
 
@@ -72,9 +72,12 @@ class ExportReader:
         element: str,
         *,
         export_id: str | None = None,
-        municipality: str | None = None,
+        municipalities: str | Sequence[str] | None = None,
     ):
-        self.element, self.export_id, self.municipality = element, export_id, municipality
+        self.element, self.export_id = element, export_id
+        if isinstance(municipalities, str):
+            municipalities = (municipalities,)
+        self.municipalities = None if municipalities is None else tuple(municipalities)
         others = [qname(m.EXPORT_NS, e) for e in _exported() if e != element]
         self.stream = ElementStream(
             chunks,
@@ -139,9 +142,13 @@ class ExportReader:
         found = root.get(m.EXPORT_ID_ATTR)
         if self.export_id is not None and found != self.export_id:
             raise ExportMismatch(f"the document is export {found}, not {self.export_id}")
-        found = root.get(m.EXPORT_MUNICIPALITY_ATTR)
-        if self.municipality is not None and found != self.municipality:
-            raise DocumentError(f"the export is of municipality {found}, not {self.municipality}")
+        served = self.municipalities
+        for found in (root.get(m.EXPORT_MUNICIPALITY_ATTR) or "").split():
+            if served is not None and found not in served:
+                raise DocumentError(
+                    f"the export is of municipality {found}, which this system does not serve "
+                    f"({', '.join(served)})"
+                )
 
     def _foreign(self, item: Foreign) -> ExportItem:
         where = f"line {item.line}" if item.line else "somewhere"
@@ -154,11 +161,11 @@ class ExportReader:
 
 
 def read_export(
-    chunks: Iterable[bytes], element: str, *, municipality: str | None = None
+    chunks: Iterable[bytes], element: str, *, municipalities: Sequence[str] | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(id, fields) of each valid ``element`` record of an export (:class:`ExportReader`);
     a record that is not valid raises :class:`hub.xmlsafe.XmlSyntaxError` naming it."""
-    for item in ExportReader(chunks, element, municipality=municipality):
+    for item in ExportReader(chunks, element, municipalities=municipalities):
         if item.problem is not None:
             raise XmlSyntaxError(f"record {item.record_id}, {item.problem[0]}: {item.problem[1]}")
         yield item.record_id, item.fields

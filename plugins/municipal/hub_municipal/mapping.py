@@ -23,6 +23,7 @@ from hub.model import (
     BillingLine,
     CanonicalEntity,
     Client,
+    DisclosureProhibition,
     Notification,
     ServiceEpisode,
 )
@@ -31,6 +32,9 @@ from hub.resources import PackagedFile
 SYSTEM = "municipal"
 TITLE = "Municipal social-welfare case system (nightly XML export, XML import)"
 SANDBOX_PORT = 8702
+#: the municipalities whose data the system holds (a county's case system lists all of its
+#: municipalities); ``municipality_code`` names one, the single-municipality form
+OPTION_MUNICIPALITIES = "municipality_codes"
 OPTION_MUNICIPALITY = "municipality_code"
 SANDBOX_MUNICIPALITY = "743"  # Seinäjoki
 
@@ -63,12 +67,14 @@ LISTING_MAX_BYTES = 4 * 1024 * 1024
 # --- export document ------------------------------------------------------------------------
 EXPORT_ROOT = "export"
 EXPORT_ID_ATTR = "exportId"
+#: the municipalities whose data the export holds (a list: a county's exports hold several)
 EXPORT_MUNICIPALITY_ATTR = "municipality"
 EXPORT_GENERATED_ATTR = "generated"
 RECORD_ID_ATTR = "id"
 
 # --- import document and its response -------------------------------------------------------
 IMPORT_ROOT = "import"
+#: the municipality an import is addressed to: the first of the system's codes
 IMPORT_MUNICIPALITY_ATTR = "municipality"
 KEY_ATTR = "idempotencyKey"
 RESPONSE_ROOT = "importResponse"
@@ -230,6 +236,19 @@ ASSESSMENT = RecordType(
     imported=False,
 )
 
+DISCLOSURE_PROHIBITION = RecordType(
+    "luovutuskielto",
+    "D",
+    DisclosureProhibition,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("voimassaAlkaen", "valid_from", required=True),
+        Field("peruttu", "revoked_on"),
+        Field("palvelu", "service_types", repeated=True, codes=SERVICE_CODES),
+    ),
+    imported=False,
+)
+
 BILLING_LINE = RecordType(
     "billingLine",
     "L",
@@ -286,6 +305,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     PLAN,
     ATTENDANCE,
     ASSESSMENT,
+    DISCLOSURE_PROHIBITION,
     BILLING_LINE,
     BENEFIT_DAYS,
     KELA_NOTICE,
@@ -315,7 +335,7 @@ def to_canonical(rt: RecordType, data: Mapping[str, Any], where: str) -> Canonic
             continue
         if codes is not None:
             try:
-                value = codes[value]
+                value = [codes[v] for v in value] if type(value) is list else codes[value]
             except (KeyError, TypeError):
                 raise RecordError(where, native, "not a code of the case system") from None
         values[canonical] = value
@@ -331,9 +351,10 @@ def to_native(rt: RecordType, record: Mapping[str, Any], where: str) -> dict[str
         if value is None or value == []:
             continue
         if reverse is not None:
-            if value not in reverse:
+            values = value if f.repeated and isinstance(value, list) else [value]
+            if not all(isinstance(v, str) and v in reverse for v in values):
                 raise RecordError(where, f.canonical, "no code in the case system")
-            value = reverse[value]
+            value = [reverse[v] for v in values] if f.repeated else reverse[value]
         if f.decimal:
             value = _decimal_text(value)
         if f.repeated:

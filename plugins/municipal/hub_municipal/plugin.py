@@ -28,5 +28,10 @@ def hub_register_sandboxes() -> list[Sandbox]:
             default_port=mapping.SANDBOX_PORT,
             adapter_options={mapping.OPTION_MUNICIPALITY: mapping.SANDBOX_MUNICIPALITY},
             base_path="",
+            # a system's municipalities make an instance of the sandbox (a county's, a town's)
+            instance_options={
+                mapping.OPTION_MUNICIPALITIES: "municipality_codes",
+                mapping.OPTION_MUNICIPALITY: "municipality",
+            },
         )
     ]

@@ -12,9 +12,14 @@ Protocol (names from :mod:`hub_municipal.mapping`):
   their key, so a rejected item may be delivered again). Accepted items get the case
   system's id (``E-100001``), or update the record whose id they carry. An item is
   rejected, its result naming the element and the field, for an invalid identity code, an
-  unknown id to update, a Kela record addressed to another municipality, or a billing line
-  whose days or amounts do not add up. Kela's records (billing lines, benefit days,
-  notices) are kept but not exported.
+  unknown id to update, a Kela record addressed to a municipality the system does not
+  serve, or a billing line whose days or amounts do not add up. Kela's records (billing
+  lines, benefit days, notices) are kept but not exported.
+
+Municipalities: the system serves ``municipality_codes`` (a wellbeing services county's
+case system: several), or else the one ``municipality``. Its exports name them all (the
+``municipality`` attribute, separated by spaces); an import must be addressed to one of
+them, and each of Kela's records in it to one of them.
 
 Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
 
@@ -39,7 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -77,11 +82,12 @@ class CaseSystem:
         self,
         seed: int,
         size: int,
-        municipality: str,
+        municipalities: Sequence[str],
         faults: FaultState,
         export_dir: Path | None = None,
     ):
-        self.seed, self.size, self.municipality, self.faults = seed, size, municipality, faults
+        self.seed, self.size, self.faults = seed, size, faults
+        self.municipalities = tuple(municipalities)
         self.export_dir = export_dir
         self.lock = threading.Lock()
         self.reset()
@@ -138,7 +144,7 @@ class CaseSystem:
                 return None
             records = iter(found)
         generated = export_id + data.GENERATED_AT
-        return export_chunks(export_id, self.municipality, generated, records)
+        return export_chunks(export_id, " ".join(self.municipalities), generated, records)
 
     def import_items(self, items: list[ImportItem]) -> list[ImportResult]:
         results = []
@@ -182,7 +188,7 @@ class CaseSystem:
         elif self.faults.faults.reject_writes:
             problem = "the case system refused the record (reject_writes fault)"
         else:
-            problem = _kela_problem(item.element, f, self.municipality)
+            problem = _kela_problem(item.element, f, self.municipalities)
         return f"<{item.element}>: {problem}" if problem else None
 
     def _known(self, element: str, rid: str) -> bool:
@@ -200,12 +206,12 @@ class CaseSystem:
         return export_id, len(records)
 
 
-def _kela_problem(element: str, f: dict[str, Any], municipality: str) -> str | None:
-    """The case system's own checks of Kela's records: addressed to this municipality, and
-    a billing line's days and amounts consistent."""
+def _kela_problem(element: str, f: dict[str, Any], served: Sequence[str]) -> str | None:
+    """The case system's own checks of Kela's records: addressed to a municipality it
+    serves, and a billing line's days and amounts consistent."""
     for name in (m.KELA_MUNICIPALITY, m.KELA_PAYING_MUNICIPALITY):
-        if f.get(name) and f[name] != municipality:
-            return f"{name}: municipality {f[name]} is not {municipality}, served here"
+        if f.get(name) and f[name] not in served:
+            return f"{name}: municipality {f[name]} is not served here ({', '.join(served)})"
     if element != m.BILLING_LINE.element:
         return None
     if int(f["daysTo"]) < int(f["daysFrom"]):
@@ -225,12 +231,17 @@ def create_app(
     size: int = 50,
     municipality: str = m.SANDBOX_MUNICIPALITY,
     export_dir: str | Path | None = None,
+    municipality_codes: Sequence[str] | None = None,
 ) -> Any:
     """The sandbox's ASGI app with deterministic data for ``size`` people of ``seed``, and
-    the recorded exports of ``export_dir``."""
+    the recorded exports of ``export_dir``; a case system of the ``municipality_codes``
+    (several: a county's), or else of the one ``municipality``."""
+    codes = tuple(municipality_codes) if municipality_codes is not None else (municipality,)
+    if not codes or not all(isinstance(c, str) and len(c) == 3 and c.isdigit() for c in codes):
+        raise ValueError(f"municipality codes are three digits: {codes!r}")
     faults = FaultState()
     system = CaseSystem(
-        seed, size, municipality, faults, Path(export_dir) if export_dir is not None else None
+        seed, size, codes, faults, Path(export_dir) if export_dir is not None else None
     )
 
     async def refuse() -> Response | None:
@@ -263,8 +274,10 @@ def create_app(
             if len(body) > MAX_IMPORT_BYTES:
                 raise UnsafeXmlError(f"import documents are limited to {MAX_IMPORT_BYTES} bytes")
             municipality, items = read_import(body)
-            if municipality != system.municipality:
-                raise DocumentError(f"this case system serves municipality {system.municipality}")
+            if municipality not in system.municipalities:
+                served = ", ".join(system.municipalities)
+                word = "municipality" if len(system.municipalities) == 1 else "municipalities"
+                raise DocumentError(f"this case system serves {word} {served}")
         except (XmlSyntaxError, UnsafeXmlError, DocumentError) as exc:
             return Response(f"invalid import document: {exc}", 400, media_type="text/plain")
         results = system.import_items(items)

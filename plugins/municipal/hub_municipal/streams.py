@@ -164,6 +164,15 @@ class Assessments(ExportStream):
     description = "<assessment> records: Kykyviisari self-assessments"
 
 
+class DisclosureProhibitions(ExportStream):
+    name = "disclosure_prohibitions"
+    record = m.DISCLOSURE_PROHIBITION
+    description = (
+        "<luovutuskielto> records: clients' prohibitions of disclosing their social-welfare "
+        "data between organisations"
+    )
+
+
 class BillingLines(ImportStream):
     name = "billing_lines"
     record = m.BILLING_LINE
@@ -189,6 +198,7 @@ STREAMS: tuple[type[CaseStream], ...] = (
     ActivationPlans,
     AttendanceWeeks,
     Assessments,
+    DisclosureProhibitions,
     BillingLines,
     BenefitDayCounts,
     KelaNotifications,
