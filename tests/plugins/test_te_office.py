@@ -14,16 +14,16 @@ from dataclasses import replace
 import httpx
 import pytest
 import yaml
-from hub_te_office import data, statements
+from hub_te_office import data, obligations, statements
 from hub_te_office import mapping as m
 from hub_te_office.adapter import (
     ClientsStream,
     TeOfficeAdapter,
-    _outcome,
     decode_cursor,
     describe_xroad_error,
     encode_cursor,
 )
+from hub_te_office.posting import outcome as _outcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -36,7 +36,15 @@ from hub.engine import extract as extract_module
 from hub.engine.retry import retrying
 from hub.engine.translate import Translated, id_problem, translate
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
-from hub.model import BenefitType, Eligibility, LabourPolicyStatement, ServiceEpisode
+from hub.model import (
+    ActivationPlanObligation,
+    BenefitType,
+    Eligibility,
+    LabourPolicyStatement,
+    ObligationTrigger,
+    ServiceEpisode,
+)
+from hub.model.obligations import WINDOWED
 from hub.model.rules import Rules
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
@@ -1132,6 +1140,8 @@ class TestTeOfficeConformance(AdapterConformance):
     def write_samples(self, stream):
         from hub.synthetic import person
 
+        if stream == "activation_plan_obligations":
+            return obligation_samples([person(7, i).hetu for i in range(5)])
         return [
             ServiceEpisode(
                 client_hetu=person(7, i).hetu,
@@ -1150,3 +1160,285 @@ class TestTeOfficeConformance(AdapterConformance):
                 interruption_reason="Asiakas aloitti koulutuksen",
             )
         ]
+
+
+# --- activation-plan obligations: the hub -> the employment authority ----------------------
+OBLIGATIONS = "activation_plan_obligations"
+#: what the service adds to an item it keeps (the rest is what was sent)
+ADDED = {"idempotency_key", m.O_KEY, m.O_ID}
+
+
+def obligation_samples(hetus: list[str]) -> list[ActivationPlanObligation]:
+    """One obligation per trigger: with and without a plan, the window assumed or not, due on
+    the day it was met (the earliest the model allows)."""
+    day = dt.date.fromisoformat
+    shapes = [
+        ("subsidy_days_under_25", "2026-09-30", "2026-10-30", 23, None, True),
+        ("income_support_months_under_25", "2026-08-31", "2026-09-30", 19, "2026-09-15", False),
+        ("subsidy_days_25_and_over", "2026-06-30", "2026-07-30", 41, None, False),
+        ("subsidy_after_daily_allowance", "2026-07-31", "2026-08-30", 57, "2026-07-20", False),
+        ("income_support_months_25_and_over", "2026-10-31", "2026-10-31", 30, None, False),
+    ]
+    return [
+        ActivationPlanObligation(
+            client_hetu=hetu,
+            trigger=trigger,
+            reached_on=day(reached),
+            due_by=day(due),
+            age_on_reached=age,
+            has_plan=drawn is not None,
+            plan_drawn_up=day(drawn) if drawn else None,
+            window_assumed=window,
+        )
+        for hetu, (trigger, reached, due, age, drawn, window) in zip(hetus, shapes, strict=True)
+    ]
+
+
+def as_allowed(record: ActivationPlanObligation, *fields: str) -> dict:
+    """The canonical JSON an exchange hands the stream: the allowed fields (all by default),
+    without the empty ones."""
+    dumped = record.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if v is not None and (not fields or k in fields)}
+
+
+def obligation_item(adapter, key: str, record: ActivationPlanObligation, **native) -> WriteItem:
+    payload = adapter.stream(OBLIGATIONS).to_native(as_allowed(record))
+    return WriteItem(key, f"rec-{key}", {**payload, **native})
+
+
+def kept_obligations(running) -> dict[str, dict]:
+    """The obligations the sandbox holds, by key, as they were sent (the service's own
+    additions taken off)."""
+    return {
+        e["idempotency_key"]: {k: v for k, v in e.items() if k not in ADDED}
+        for e in received(running)
+        if m.O_ID in e
+    }
+
+
+@pytest.fixture
+def samples() -> list[ActivationPlanObligation]:
+    from hub.synthetic import person
+
+    return obligation_samples([person(3, i).hetu for i in range(5)])
+
+
+def test_the_obligation_stream_is_written_and_carries_every_field_of_the_entity(adapter):
+    stream = type(adapter).stream_class(OBLIGATIONS)
+    assert stream.writable and not stream.readable and stream.entity is ActivationPlanObligation
+    assert list(stream.carries) == list(ActivationPlanObligation.model_fields)
+    assert type(adapter).stream_of("ActivationPlanObligation", writable=True) is stream
+    assert set(m.OBLIGATION_FIELDS) == set(stream.carries)  # a native name for each field
+    assert len(set(m.OBLIGATION_FIELDS.values())) == len(m.OBLIGATION_FIELDS)
+    assert sorted(m.TRIGGER_CODES.values()) == sorted(t.value for t in ObligationTrigger)
+    assert obligations.WINDOWED_CODES == {"TMT180-ALLE25", "TMT180-PR-JALKEEN"}
+    assert stream.path == m.PATH_OBLIGATIONS == "/activation-plan-obligations"
+
+
+def test_obligations_are_written_over_http_and_received_as_sent(adapter, running, samples):
+    items = [obligation_item(adapter, f"ob{i}", s) for i, s in enumerate(samples)]
+    outcomes = adapter.stream(OBLIGATIONS).write(items)
+    assert [o.outcome for o in outcomes] == [Outcome.OK] * 5
+    assert [o.native_id for o in outcomes] == [f"AV-{i:06d}" for i in range(1, 6)]
+    kept = kept_obligations(running)
+    assert list(kept) == [i.idempotency_key for i in items]
+    for item, sample in zip(items, samples, strict=True):
+        got = kept[item.idempotency_key]
+        assert got == item.payload  # as sent, nothing added or lost
+        assert set(got) <= set(m.OBLIGATION_FIELDS.values())  # only the carried fields
+        assert obligations.obligation_to_canonical("x", got) == sample
+    first = kept["ob0"]
+    assert first[m.PERSON_ID] == samples[0].client_hetu
+    assert first["velvoiteperuste"] == "TMT180-ALLE25"
+    assert (first["tayttymispaiva"], first["maaraaika"]) == ("2026-09-30", "2026-10-30")
+    assert first["suunnitelmaLaadittu"] is False and "suunnitelmanLaatimispaiva" not in first
+    assert first["tarkastelujaksoOletettu"] is True and first["ikaTayttymispaivana"] == 23
+    assert kept["ob1"]["suunnitelmanLaatimispaiva"] == "2026-09-15"
+
+
+def test_an_obligation_holds_only_what_the_exchange_allows(adapter, running, samples):
+    allowed = ("client_hetu", "trigger", "reached_on", "due_by", "has_plan")
+    payload = adapter.stream(OBLIGATIONS).to_native(as_allowed(samples[0], *allowed))
+    [outcome] = adapter.stream(OBLIGATIONS).write([WriteItem("few", "r1", payload)])
+    assert outcome.outcome == Outcome.OK
+    assert set(kept_obligations(running)["few"]) == {m.OBLIGATION_FIELDS[f] for f in allowed}
+
+
+def test_a_repeated_obligation_key_gives_the_earlier_result_and_stores_nothing(
+    adapter, running, samples
+):
+    items = [obligation_item(adapter, f"rep{i}", s) for i, s in enumerate(samples[:2])]
+    first = adapter.stream(OBLIGATIONS).write(items)
+    later = replace(items[0], payload={**items[0].payload, "maaraaika": "2026-12-31"})
+    again = adapter.stream(OBLIGATIONS).write([items[1], later])
+    assert [o.outcome for o in first + again] == [Outcome.OK] * 4
+    assert [o.native_id for o in again] == [first[1].native_id, first[0].native_id]
+    kept = kept_obligations(running)
+    assert list(kept) == ["rep0", "rep1"] and kept["rep0"]["maaraaika"] == "2026-10-30"
+    # the answer itself, over plain HTTP: the earlier item's id, marked a duplicate
+    body = {m.BATCH_OBLIGATIONS: [{**items[0].payload, m.O_KEY: "rep0"}]}
+    answer = httpx.post(
+        f"{running.base_url}{m.PATH_OBLIGATIONS}", json=body, headers=CLIENT, trust_env=False
+    )
+    assert answer.status_code == 200 and answer.headers[m.H_REQUEST_ID]
+    [result] = answer.json()[m.BATCH_RESULTS]
+    assert result == {m.O_KEY: "rep0", m.R_RESULT: m.RESULT_DUPLICATE, m.O_ID: "AV-000001"}
+    assert len(kept_obligations(running)) == 2
+
+
+def test_concurrent_repeats_store_each_obligation_once(adapter, running, samples):
+    items = [obligation_item(adapter, f"cc{i}", s) for i, s in enumerate(samples)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: adapter.stream(OBLIGATIONS).write(items), range(6)))
+    assert all(o.outcome == Outcome.OK for batch in results for o in batch)
+    assert sorted(kept_obligations(running)) == [f"cc{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({m.PERSON_ID: "010190-999X"}, m.PERSON_ID),
+        ({"velvoiteperuste": "TMT999"}, "velvoiteperuste"),
+        ({"velvoiteperuste": "subsidy_days_under_25"}, "velvoiteperuste"),
+        ({"maaraaika": "2026-09-29"}, "maaraaika"),
+        ({"tayttymispaiva": "30.9.2026"}, "tayttymispaiva"),
+        ({"maaraaika": "2026-02-30"}, "maaraaika"),
+        ({"ikaTayttymispaivana": -1}, "ikaTayttymispaivana"),
+        ({"ikaTayttymispaivana": "23"}, "ikaTayttymispaivana"),
+        ({"suunnitelmaLaadittu": "false"}, "suunnitelmaLaadittu"),
+        ({"suunnitelmanLaatimispaiva": "2026-09-15"}, "suunnitelmanLaatimispaiva"),
+        ({"tarkastelujaksoOletettu": "kyllä"}, "tarkastelujaksoOletettu"),
+        ({"velvoiteperuste": "TOTU4KK-ALLE25"}, "tarkastelujaksoOletettu"),
+        ({"sukunimi": "Testinen"}, "sukunimi"),
+    ],
+)
+def test_an_invalid_obligation_is_refused_alone_naming_the_field(
+    adapter, running, samples, change, field
+):
+    good = [obligation_item(adapter, f"g{i}", s) for i, s in enumerate(samples[1:3])]
+    bad = obligation_item(adapter, "bad", samples[0], **change)
+    outcomes = adapter.stream(OBLIGATIONS).write([good[0], bad, good[1]])
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.OK]
+    assert field in outcomes[1].reason and "rejected by the employment authority" in (
+        outcomes[1].reason
+    )
+    assert not HETU_PATTERN.search(outcomes[1].reason)
+    assert list(kept_obligations(running)) == ["g0", "g1"]
+    # fixed, the same key is judged afresh and accepted
+    fixed = adapter.stream(OBLIGATIONS).write([obligation_item(adapter, "bad", samples[0])])
+    assert fixed[0].outcome == Outcome.OK and "bad" in kept_obligations(running)
+
+
+def test_the_sandbox_judges_items_the_adapter_would_not_send(running, samples):
+    def post(*items: dict) -> list[dict]:
+        answer = httpx.post(
+            f"{running.base_url}{m.PATH_OBLIGATIONS}",
+            json={m.BATCH_OBLIGATIONS: list(items)},
+            headers=CLIENT,
+            trust_env=False,
+        )
+        assert answer.status_code == 200
+        return answer.json()[m.BATCH_RESULTS]
+
+    native = obligations.obligation_to_native(as_allowed(samples[0]))
+    no_date = {**native, "suunnitelmaLaadittu": True, m.O_KEY: "nd"}
+    no_due = {k: v for k, v in native.items() if k != "maaraaika"} | {m.O_KEY: "nm"}
+    results = post(no_date, no_due, native, {**native, m.O_KEY: "ok"})
+    assert [r[m.R_RESULT] for r in results] == ["rejected", "rejected", "rejected", "accepted"]
+    assert "suunnitelmanLaatimispaiva" in results[0][m.R_REASON]
+    assert "maaraaika" in results[1][m.R_REASON] and m.O_KEY in results[2][m.R_REASON]
+    assert list(kept_obligations(running)) == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("left_out", "has_plan", "named"),
+    [
+        ("client_hetu", False, "client_hetu"),
+        ("trigger", False, "trigger"),
+        ("reached_on", False, "reached_on"),
+        ("due_by", False, "due_by"),
+        ("has_plan", False, "has_plan"),
+        ("plan_drawn_up", True, "plan_drawn_up"),
+    ],
+)
+def test_an_obligation_without_a_field_it_needs_is_not_sent(
+    adapter, running, samples, left_out, has_plan, named
+):
+    record = samples[1] if has_plan else samples[0]
+    allowed = [f for f in ActivationPlanObligation.model_fields if f != left_out]
+    payload = adapter.stream(OBLIGATIONS).to_native(as_allowed(record, *allowed))
+    [outcome] = adapter.stream(OBLIGATIONS).write([WriteItem("short", "r1", payload)])
+    assert outcome.outcome == Outcome.PERMANENT and f"field {named} is missing" in outcome.reason
+    assert not HETU_PATTERN.search(outcome.reason)
+    assert kept_obligations(running) == {}
+
+
+def test_obligation_writes_meet_the_faults_of_every_endpoint(adapter, running, samples):
+    items = [obligation_item(adapter, f"f{i}", s) for i, s in enumerate(samples[:3])]
+    faults(running, unavailable=True, retry_after=4)
+    with pytest.raises(TransientError) as info:
+        adapter.stream(OBLIGATIONS).write(items)
+    assert info.value.status == 503 and info.value.retry_after == 4
+    faults(running, rate_limit_every=1, retry_after=6)
+    with pytest.raises(TransientError) as info:
+        adapter.stream(OBLIGATIONS).write(items)
+    assert info.value.status == 429 and info.value.retry_after == 6
+    faults(running, reject_writes=True)
+    refused = adapter.stream(OBLIGATIONS).write(items)
+    assert [o.outcome for o in refused] == [Outcome.PERMANENT] * 3
+    assert all("refused" in o.reason for o in refused) and kept_obligations(running) == {}
+    faults(running)
+    hostile(running, answer="<html>Gateway Timeout</html>")
+    with pytest.raises(TransientError, match="sending again with the same keys is safe"):
+        adapter.stream(OBLIGATIONS).write(items)
+    hostile(running)
+    assert {o.outcome for o in adapter.stream(OBLIGATIONS).write(items)} == {Outcome.OK}
+    assert sorted(kept_obligations(running)) == ["f0", "f1", "f2"]
+    refused = httpx.post(
+        f"{running.base_url}{m.PATH_OBLIGATIONS}", json={"x": []}, headers=CLIENT, trust_env=False
+    )
+    assert refused.status_code == 400 and refused.headers[m.H_ERROR] == m.ERR_BAD_REQUEST
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"velvoiteperuste": "TMT999"}, "velvoiteperuste"),
+        ({"ikaTayttymispaivana": 23.5}, "ikaTayttymispaivana"),
+        ({"ikaTayttymispaivana": None}, "ikaTayttymispaivana"),
+        ({"suunnitelmaLaadittu": 1}, "suunnitelmaLaadittu"),
+        ({"tarkastelujaksoOletettu": "true"}, "tarkastelujaksoOletettu"),
+        ({m.PERSON_ID: None}, m.PERSON_ID),
+    ],
+)
+def test_an_obligation_read_back_names_the_native_field(adapter, samples, change, field):
+    native = {**adapter.stream(OBLIGATIONS).to_native(as_allowed(samples[0])), **change}
+    native = {k: v for k, v in native.items() if v is not None}
+    with pytest.raises(RecordError) as caught:
+        adapter.stream(OBLIGATIONS).to_canonical(NativeRecord("AV-1", native))
+    assert caught.value.field == field and not HETU_PATTERN.search(str(caught.value))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    trigger=st.sampled_from(list(ObligationTrigger)),
+    reached=st.dates(dt.date(2020, 1, 1), dt.date(2035, 12, 31)),
+    wait=st.integers(0, 120),
+    age=st.integers(16, 70),
+    drawn=st.one_of(st.none(), st.integers(-90, 120)),
+    window=st.booleans(),
+)
+def test_every_obligation_translates_both_ways(trigger, reached, wait, age, drawn, window):
+    record = ActivationPlanObligation(
+        client_hetu=HETU,
+        trigger=trigger,
+        reached_on=reached,
+        due_by=reached + dt.timedelta(days=wait),
+        age_on_reached=age,
+        has_plan=drawn is not None,
+        plan_drawn_up=None if drawn is None else reached + dt.timedelta(days=drawn),
+        window_assumed=window and trigger in WINDOWED,
+    )
+    native = obligations.obligation_to_native(as_allowed(record))
+    assert obligations.obligation_to_canonical("x", native) == record
+    assert obligations.problem("k", native) is None

@@ -7,14 +7,15 @@ trial, pay subsidy, coaching, labour-market training) and labour-policy statemen
 read page by page with a ``(modified, id)`` cursor
 (:class:`hub.paging.keyset.KeysetStream`: every answer parsed as strict JSON, a flawed record
 a dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`); the
-municipality's period notifications are written in batches, one idempotency key per
-notification (:class:`hub.writing.BatchOutcomes`). Every invented name is in :mod:`.mapping`.
+municipality's period notifications, and the activation-plan obligations the hub derives
+(:mod:`.obligations`), are written in batches, one idempotency key per item
+(:class:`.posting.PostedStream`). Every invented name is in :mod:`.mapping`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -25,18 +26,17 @@ from hub.adapter import (
     CheckResult,
     NativeRecord,
     RunContext,
-    Stream,
     SystemConfig,
-    WriteItem,
     WriteOutcome,
 )
 from hub.errors import ConfigError, DeliveryError
 from hub.http import HttpService
 from hub.model import ActivationPlan, Client, LabourPolicyStatement, ServiceEpisode
 from hub.paging.keyset import KeysetNames, KeysetStream, decode_keyset, encode_keyset
-from hub.writing import BatchOutcomes
 from hub_te_office import mapping as m
 from hub_te_office import statements
+from hub_te_office.obligations import ActivationPlanObligationsStream
+from hub_te_office.posting import PostedStream
 
 #: the service's names for paging (see hub.paging.keyset)
 PAGING = KeysetNames(
@@ -73,6 +73,19 @@ def describe_xroad_error(response: httpx.Response, body: bytes) -> str:
     return f"{text} ({error['detail']})" if error.get("detail") else text
 
 
+def notification_needs(event: str) -> list[str]:
+    """The notification fields an event must carry."""
+    needed = [m.N_PERSON_ID, m.N_SERVICE_CODE, m.N_EVENT_DATE, m.N_PERIOD_START]
+    return needed + [m.N_REASON] if event == m.EVENT_INTERRUPTED else needed
+
+
+def canonical_name(notification_field: str, event: str) -> str:
+    """The canonical field a notification field is filled from (names it in reasons)."""
+    if notification_field == m.N_EVENT_DATE:
+        return m.EVENT_DATE_FIELD.get(event, "start_date")
+    return m.NOTIFICATION_SOURCE.get(notification_field, notification_field)
+
+
 def notification_problem(key: str, payload: Mapping[str, Any]) -> WriteOutcome | None:
     """Why a notification is not sent (skipped or permanently failed), or None to send it."""
     event = payload.get(m.N_EVENT)
@@ -87,8 +100,8 @@ def notification_problem(key: str, payload: Mapping[str, Any]) -> WriteOutcome |
         return WriteOutcome.skipped(
             key, "only rehabilitative work activity periods are notified to the authority"
         )
-    needs = m.notification_needs(event)
-    missing = [m.canonical_name(f, event) for f in needs if not payload.get(f)]
+    needs = notification_needs(event)
+    missing = [canonical_name(f, event) for f in needs if not payload.get(f)]
     if missing:
         return WriteOutcome.permanent(
             key,
@@ -185,15 +198,15 @@ class LabourPolicyStatementsStream(_Listed):
         return statements.statement_to_native(record)
 
 
-class PeriodNotificationsStream(Stream):
+class PeriodNotificationsStream(PostedStream):
     """The municipality's notices of KTT periods, posted in batches (written, never read)."""
 
-    adapter: TeOfficeAdapter
     name = "period_notifications"
     entity = ServiceEpisode
     description = "the municipality's notice that a KTT period started, was interrupted or ended"
     carries = m.NOTIFICATION_CARRIES
     path = m.PATH_NOTIFICATIONS
+    batch_key = m.BATCH_NOTIFICATIONS
 
     def to_canonical(self, record: NativeRecord) -> ServiceEpisode:
         """A notification this stream wrote, read back (the conformance kit's round trip)."""
@@ -202,28 +215,8 @@ class PeriodNotificationsStream(Stream):
     def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return m.notification_to_native(record)
 
-    def write(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        outcomes = BatchOutcomes(items)
-        for item in items:
-            problem = notification_problem(item.idempotency_key, item.payload)
-            if problem is not None:
-                outcomes.settle(problem)
-        batch = [{**item.payload, m.N_KEY: item.idempotency_key} for item in outcomes.pending()]
-        if batch:
-            for result in self._results({m.BATCH_NOTIFICATIONS: batch}):
-                key = result.get(m.N_KEY) if type(result) is dict else None
-                if type(key) is str and key:
-                    outcomes.settle(_outcome(result))
-        return outcomes.result()
-
-    def _results(self, payload: Mapping[str, Any]) -> list[Any]:
-        """The per-item results of a batch of notifications (an answer without them is
-        transient: the notifications may have been stored; resending them is safe)."""
-        return jsonsafe.results_of(
-            lambda: self.adapter.request("POST", self.path, m.MAX_PAGE_BYTES, json=payload)[1],
-            what=f"{self.system} POST {self.path}",
-            key=m.BATCH_RESULTS,
-        )
+    def problem(self, key: str, payload: Mapping[str, Any]) -> WriteOutcome | None:
+        return notification_problem(key, payload)
 
 
 class TeOfficeAdapter(Adapter):
@@ -245,6 +238,7 @@ class TeOfficeAdapter(Adapter):
         PeriodNotificationsStream,
         EmploymentPeriodsStream,
         LabourPolicyStatementsStream,
+        ActivationPlanObligationsStream,
     )
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
@@ -285,20 +279,3 @@ class TeOfficeAdapter(Adapter):
             True,
             f"{m.PROVIDER} answers {self.client_id} (X-Road-Id {response.headers.get(m.H_ID)})",
         )
-
-
-def _outcome(result: Mapping[str, Any]) -> WriteOutcome:
-    """One per-item result of the notification service as an outcome; a result that is not
-    strict JSON is no verdict (transient: the same key is judged again)."""
-    key, kind = result[m.N_KEY], result.get(m.R_RESULT)
-    flawed = jsonsafe.flaw(result)
-    if flawed is not None:
-        return WriteOutcome.transient(
-            key, f"its result is not strict JSON: {flawed.field}: {flawed.message}"
-        )
-    reason = str(result.get(m.R_REASON) or kind or "no result")
-    if kind in (m.RESULT_ACCEPTED, m.RESULT_DUPLICATE):
-        return WriteOutcome.ok(key)
-    if kind == m.RESULT_REJECTED:
-        return WriteOutcome.permanent(key, f"rejected by the employment authority: {reason}")
-    return WriteOutcome.transient(key, f"not stored this time: {reason}")

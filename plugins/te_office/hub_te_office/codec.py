@@ -44,6 +44,19 @@ def number_of(data: Mapping[str, Any], key: str, where: str, *, whole: bool = Fa
     return value
 
 
+def flag_of(data: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> Any:
+    """The JSON boolean at ``key`` (None when absent and not ``required``); anything else, a
+    ``"true"`` or a 1 as much as a word, is an error."""
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if value is None:
+        raise RecordError(where, key, "is missing")
+    if type(value) is not bool:
+        raise RecordError(where, key, "is not true or false")
+    return value
+
+
 def copied(data: Mapping[str, Any], fields: Mapping[str, str], *names: str) -> dict[str, Any]:
     """Canonical keyword arguments for fields copied as they are (the model validates them);
     ``fields`` maps canonical to native names."""

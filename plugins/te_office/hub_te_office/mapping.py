@@ -10,7 +10,8 @@ Translation both ways lives here too: ``*_to_canonical`` (native JSON → canoni
 raising :class:`hub.errors.RecordError` naming the record and the native field, never its
 value) and ``*_to_native`` (canonical JSON → native JSON, tolerating missing fields), built
 on the name-free helpers of :mod:`.codec`; the labour-policy statements' pair is in
-:mod:`.statements`. The adapter's stream classes say which of them each stream uses.
+:mod:`.statements`, the activation-plan obligations' in :mod:`.obligations`. The stream
+classes say which of them each stream uses.
 """
 
 from __future__ import annotations
@@ -257,6 +258,34 @@ RESULT_REJECTED = "rejected"
 #: the service could not store the item this time; resending with the same key may succeed
 RESULT_FAILED = "failed"
 
+# --- activation-plan obligations (the hub -> employment authority; see .obligations) -------
+PATH_OBLIGATIONS = "/activation-plan-obligations"
+#: the batch envelope: ``{"aktivointisuunnitelmaVelvoitteet": [...]}`` -> ``{"results": [...]}``
+#: (per item as for notifications: ``{idempotencyKey, result, velvoiteId?, reason?}``)
+BATCH_OBLIGATIONS = "aktivointisuunnitelmaVelvoitteet"
+O_KEY = N_KEY
+O_ID = "velvoiteId"
+OBLIGATION_ID_FORMAT = "AV-{:06d}"
+#: canonical field -> native field: every field of the entity (what the stream carries)
+OBLIGATION_FIELDS = {
+    "client_hetu": PERSON_ID,
+    "trigger": "velvoiteperuste",
+    "reached_on": "tayttymispaiva",
+    "due_by": "maaraaika",
+    "age_on_reached": "ikaTayttymispaivana",
+    "has_plan": "suunnitelmaLaadittu",
+    "plan_drawn_up": "suunnitelmanLaatimispaiva",
+    "window_assumed": "tarkastelujaksoOletettu",
+}
+#: native trigger code -> canonical trigger (hub.model.ObligationTrigger, 189/2001 § 3)
+TRIGGER_CODES = {
+    "TMT180-ALLE25": "subsidy_days_under_25",
+    "TOTU4KK-ALLE25": "income_support_months_under_25",
+    "TMT500-VAH25": "subsidy_days_25_and_over",
+    "TMT180-PR-JALKEEN": "subsidy_after_daily_allowance",
+    "TOTU12KK-VAH25": "income_support_months_25_and_over",
+}
+
 
 # --- native -> canonical -------------------------------------------------------------------
 def ref(stream: str, native_id: str) -> str:
@@ -359,19 +388,6 @@ def notification_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
         if event == EVENT_INTERRUPTED and record.get("interruption_reason"):
             native[N_REASON] = record["interruption_reason"]
     return native
-
-
-def notification_needs(event: str) -> list[str]:
-    """The notification fields an event must carry."""
-    needed = [N_PERSON_ID, N_SERVICE_CODE, N_EVENT_DATE, N_PERIOD_START]
-    return needed + [N_REASON] if event == EVENT_INTERRUPTED else needed
-
-
-def canonical_name(notification_field: str, event: str) -> str:
-    """The canonical field a notification field is filled from (names it in reasons)."""
-    if notification_field == N_EVENT_DATE:
-        return EVENT_DATE_FIELD.get(event, "start_date")
-    return NOTIFICATION_SOURCE.get(notification_field, notification_field)
 
 
 def iso(value: dt.date | dt.datetime) -> str:

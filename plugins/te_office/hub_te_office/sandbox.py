@@ -9,18 +9,21 @@ Over real HTTP it behaves as the real service is modelled (names in :mod:`.mappi
 - lists are ordered by ``(modified, id)`` and paged by ``modifiedAfter`` + ``afterId``
   (records after that pair; without ``afterId``, records modified strictly after
   ``modifiedAfter``); ``limit`` is capped at :data:`.mapping.MAX_PAGE`;
-- notifications are posted in batches and deduplicated by idempotency key: a key that was
-  accepted before returns the earlier notification and creates nothing; a rejected key may
+- period notifications and activation-plan obligations are posted in batches (``WRITES``),
+  each item judged alone (:func:`invalid_notification`, :func:`invalid_obligation`: an
+  obligation's identity code, trigger code and dates, due not before reached, the plan's
+  date exactly when one was drawn up) and deduplicated by idempotency key: a key that was
+  accepted before returns the earlier item's result and stores nothing; a rejected key may
   be sent again (after a fix) and is judged afresh.
 
 Faults come from :class:`hub.sandbox.FaultState` (``/_sandbox/faults``): every protocol
 request passes ``next_request()`` (429 / 503 with ``Retry-After``, slow responses); a record
 at a malformed position is served corrupted (a period's ``daysPerWeek`` becomes a word,
 other records get an identity code with a wrong check character); ``reject_writes`` rejects
-every notification. ``/_sandbox/received`` lists the accepted notifications, one per key;
-``/_sandbox/reset`` restores the seeded state. For tests, ``/_sandbox/hostile`` serves what
-no well-behaved service would (:class:`hub.sandbox.HostilePages`: raw records, pages cut
-short, garbled answers to writes).
+every write. ``/_sandbox/received`` lists the accepted writes (notifications, then
+obligations), one per key; ``/_sandbox/reset`` restores the seeded state. For tests,
+``/_sandbox/hostile`` serves what no well-behaved service would
+(:class:`hub.sandbox.HostilePages`: raw records, pages cut short, garbled answers to writes).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from stdnum.fi import hetu as stdnum_hetu
 from hub.sandbox import FaultState, HostilePages, control_routes
 from hub_te_office import data
 from hub_te_office import mapping as m
+from hub_te_office.obligations import WINDOWED_CODES
 
 Handler = Callable[[Request], Awaitable[Response]]
 SortKey = tuple[dt.datetime, str]
@@ -119,6 +123,71 @@ def invalid_notification(item: dict[str, Any]) -> str | None:
     return None
 
 
+def _iso_date(value: Any) -> dt.date | None:
+    """The date a ``YYYY-MM-DD`` string names, or None."""
+    if type(value) is not str or len(value) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def invalid_obligation(item: dict[str, Any]) -> str | None:
+    """Why an activation-plan obligation is refused, or None. Never quotes a value."""
+    f = m.OBLIGATION_FIELDS
+    unknown = sorted(set(item) - {*f.values(), m.O_KEY})
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}"
+    if not stdnum_hetu.is_valid(str(item.get(f["client_hetu"], "")), allow_temporary=True):
+        return f"{f['client_hetu']} is not a valid identity code"
+    code = item.get(f["trigger"])
+    if code not in m.TRIGGER_CODES:
+        return f"{f['trigger']} must be one of {', '.join(sorted(m.TRIGGER_CODES))}"
+    reached, due = _iso_date(item.get(f["reached_on"])), _iso_date(item.get(f["due_by"]))
+    if reached is None or due is None:
+        field = f["reached_on"] if reached is None else f["due_by"]
+        return f"{field} must be an ISO date (YYYY-MM-DD)"
+    if due < reached:
+        return f"{f['due_by']} is before {f['reached_on']}"
+    age = item.get(f["age_on_reached"])
+    if age is not None and (type(age) is not int or not 0 <= age <= 150):
+        return f"{f['age_on_reached']} must be a whole number of years (0-150)"
+    has_plan, drawn_up = item.get(f["has_plan"]), item.get(f["plan_drawn_up"])
+    if type(has_plan) is not bool:
+        return f"{f['has_plan']} must be true or false"
+    if has_plan and _iso_date(drawn_up) is None:
+        return f"{f['plan_drawn_up']} must be an ISO date when {f['has_plan']} is true"
+    if not has_plan and drawn_up is not None:
+        return f"{f['plan_drawn_up']} is only given when {f['has_plan']} is true"
+    window = item.get(f["window_assumed"])
+    if window is not None and type(window) is not bool:
+        return f"{f['window_assumed']} must be true or false"
+    if window and code not in WINDOWED_CODES:
+        return f"{f['window_assumed']} is only true for {', '.join(sorted(WINDOWED_CODES))}"
+    return None
+
+
+#: what the service takes in posted batches: batch key -> (path, what an item is, its
+#: check, the id field of its results, the format of its ids)
+WRITES: dict[str, tuple[str, str, Callable[[dict[str, Any]], str | None], str, str]] = {
+    m.BATCH_NOTIFICATIONS: (
+        m.PATH_NOTIFICATIONS,
+        "notification",
+        invalid_notification,
+        m.N_ID,
+        m.NOTIFICATION_ID_FORMAT,
+    ),
+    m.BATCH_OBLIGATIONS: (
+        m.PATH_OBLIGATIONS,
+        "activation-plan obligation",
+        invalid_obligation,
+        m.O_ID,
+        m.OBLIGATION_ID_FORMAT,
+    ),
+}
+
+
 class _Store:
     """The sandbox's records and notifications, behind one lock."""
 
@@ -140,7 +209,8 @@ class _Store:
             keys[stream] = [(_timestamp(r[m.MODIFIED]), r[id_field]) for r in ordered]
         with self.lock:
             self.records, self.keys = records, keys
-            self.notifications: dict[str, dict[str, Any]] = {}
+            #: accepted writes per batch key, by idempotency key
+            self.written: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in WRITES}
 
     def page(
         self, stream: str, after: SortKey, limit: int
@@ -154,7 +224,11 @@ class _Store:
 
     def received(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [{"idempotency_key": k, **n} for k, n in self.notifications.items()]
+            return [
+                {"idempotency_key": k, **item}
+                for kept in self.written.values()
+                for k, item in kept.items()
+            ]
 
 
 def create_app(seed: int = 1, size: int = 50) -> Starlette:
@@ -213,39 +287,43 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
 
         return handler
 
-    def judge(item: Any) -> dict[str, Any]:
-        """The result of one notification; stores it when accepted. Caller holds the lock."""
+    def judge(kind: str, item: Any) -> dict[str, Any]:
+        """The result of one item of a ``kind`` of write (its batch key); stores it when
+        accepted, once per key. Caller holds the lock."""
+        _, what, invalid, id_field, id_format = WRITES[kind]
         if not isinstance(item, dict) or not item.get(m.N_KEY):
             return {m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: f"{m.N_KEY} is missing"}
-        key = item[m.N_KEY]
-        if key in store.notifications:
-            earlier = store.notifications[key]
-            return {m.N_KEY: key, m.R_RESULT: m.RESULT_DUPLICATE, m.N_ID: earlier[m.N_ID]}
-        problem = invalid_notification(item)
+        key, kept = item[m.N_KEY], store.written[kind]
+        if key in kept:
+            return {m.N_KEY: key, m.R_RESULT: m.RESULT_DUPLICATE, id_field: kept[key][id_field]}
+        problem = invalid(item)
         if faults.faults.reject_writes:
-            problem = "notification refused by the employment authority (fault)"
+            problem = f"{what} refused by the employment authority (fault)"
         if problem:
             return {m.N_KEY: key, m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: problem}
-        notification_id = m.NOTIFICATION_ID_FORMAT.format(len(store.notifications) + 1)
-        store.notifications[key] = {**item, m.N_ID: notification_id}
-        return {m.N_KEY: key, m.R_RESULT: m.RESULT_ACCEPTED, m.N_ID: notification_id}
+        new_id = id_format.format(len(kept) + 1)
+        kept[key] = {**item, id_field: new_id}
+        return {m.N_KEY: key, m.R_RESULT: m.RESULT_ACCEPTED, id_field: new_id}
 
-    async def notify(request: Request) -> Response:
-        if (refused := await refuse(request)) is not None:
-            return refused
-        try:
-            items = (await request.json())[m.BATCH_NOTIFICATIONS]
-            if not isinstance(items, list):
-                raise TypeError
-        except (ValueError, TypeError, KeyError):
-            return await xroad_error(
-                request, 400, m.ERR_BAD_REQUEST, f"body must be {{{m.BATCH_NOTIFICATIONS}: [...]}}"
-            )
-        with store.lock:
-            results = [judge(item) for item in items]
-        if (raw := store.hostile.answer()) is not None:
-            return await _stamp(Response(raw, media_type="application/json"), request)
-        return await _stamp(JSONResponse({m.BATCH_RESULTS: results}), request)
+    def taker(kind: str) -> Handler:
+        async def take(request: Request) -> Response:
+            if (refused := await refuse(request)) is not None:
+                return refused
+            try:
+                items = (await request.json())[kind]
+                if not isinstance(items, list):
+                    raise TypeError
+            except (ValueError, TypeError, KeyError):
+                return await xroad_error(
+                    request, 400, m.ERR_BAD_REQUEST, f"body must be {{{kind}: [...]}}"
+                )
+            with store.lock:
+                results = [judge(kind, item) for item in items]
+            if (raw := store.hostile.answer()) is not None:
+                return await _stamp(Response(raw, media_type="application/json"), request)
+            return await _stamp(JSONResponse({m.BATCH_RESULTS: results}), request)
+
+        return take
 
     async def hostile(request: Request) -> Response:
         if request.method == "PUT":
@@ -267,7 +345,10 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
         for name, path in m.LIST_PATHS.items()
     ]
     routes += [
-        Route(m.BASE_PATH + m.PATH_NOTIFICATIONS, notify, methods=["POST"]),
+        Route(m.BASE_PATH + path, taker(kind), methods=["POST"])
+        for kind, (path, *_) in WRITES.items()
+    ]
+    routes += [
         Route("/_sandbox/hostile", hostile, methods=["GET", "PUT"]),
         control_routes(faults, store.reset, store.received),
         Route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
