@@ -137,7 +137,7 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
     flow = exchange.flow(row.entity)
     with hub.adapter(row.system, exchange) as adapter:
         outcome = translate(adapter.stream(row.stream), hub.rules, record)
-        system = adapter.system_id
+        system = row.system  # the system (an adapter's instance) the record came from
         staged = stage(hub, system, row.stream, [outcome])
         store_batch(hub, system, exchange, flow, row.stream, staged, None, cursor=None)
     if isinstance(outcome, Translated):
