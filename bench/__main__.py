@@ -2,13 +2,14 @@
 data, run every scenario in a process of its own against sandboxes in processes of their
 own, print the table, check the targets and write the JSON (``bench/results/latest.json``).
 
-Data sets: ``episodes`` — a municipal nightly export of N service episodes, read by the
-exchange municipal_to_te_office and delivered to the employment authority's sandbox;
-``billing`` — Kela's monthly billing list of N lines, read by kela_to_municipal and
-delivered to the municipal case system's import. Scenarios: the floor (streaming parse and
-a plain SQLite upsert), dlt (the same parser, merge on the key into SQLite), the hub's full
-extract, its incremental re-sync after 1 % changed (episodes only: a billing list is never
-changed once published, next month's is a new list) and its delivery over HTTP.
+Data sets: ``episodes`` — the county case system's nightly export of N service episodes,
+read by the exchange county_to_employment_authority and delivered to the employment
+authority's sandbox; ``billing`` — Kela's monthly billing list of N lines for Seinäjoki,
+read by kela_to_seinajoki and delivered to the import of Seinäjoki's own system. Scenarios:
+the floor (streaming parse and a plain SQLite upsert), dlt (the same parser, merge on the key
+into SQLite), the hub's full extract, its incremental re-sync after 1 % changed (episodes
+only: a billing list is never changed once published, next month's is a new list) and its
+delivery over HTTP.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ SCENARIOS = {
 class Server:
     """A sandbox in a child process (:mod:`bench.serve`)."""
 
-    def __init__(self, system: str, **options: str):
+    def __init__(self, adapter: str, **options: str):
         self.port = free_port()
         settings = [f"{k}={v}" for k, v in options.items()]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.serve", system, str(self.port), *settings], cwd=ROOT
+            [sys.executable, "-m", "bench.serve", adapter, str(self.port), *settings], cwd=ROOT
         )
         deadline = time.monotonic() + 60
         while True:
@@ -54,9 +55,9 @@ class Server:
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {system} sandbox did not start") from None
+                    raise RuntimeError(f"the {adapter} sandbox did not start") from None
                 time.sleep(0.1)
-        self.url = f"http://127.0.0.1:{self.port}" + sandbox_registry()[system].base_path
+        self.url = f"http://127.0.0.1:{self.port}" + sandbox_registry()[adapter].base_path
 
     def cpu_seconds(self) -> float:
         """CPU time the sandbox has used so far (it shares the machine's cores)."""
@@ -132,14 +133,14 @@ def measure(dataset: str, n: int, cache: Path, only: set[str]) -> dict[str, Any]
         files = work / "source"
         _place(full, files)
         if dataset == "episodes":
-            servers = {
-                "municipal": Server("municipal", export_dir=str(files)),
-                "te_office": Server("te_office"),
+            servers = {  # by system (bench/exchanges.yaml): a sandbox of its adapter
+                "county_case_system": Server("municipal", export_dir=str(files)),
+                "employment_authority": Server("te_office"),
             }
         else:
             servers = {
-                "kela": Server("kela", billing_dir=str(files)),
-                "municipal": Server("municipal"),
+                "kela_seinajoki": Server("kela", billing_dir=str(files)),
+                "seinajoki": Server("municipal", municipality="743"),
             }
         env = _environment(work, {system: s.url for system, s in servers.items()})
         args = {"work": str(work), "full": str(full), "n": n, "dataset": dataset}

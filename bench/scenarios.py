@@ -15,7 +15,7 @@ from typing import Any
 from bench.parsing import COLUMNS, PARSERS, pages
 
 #: the exchange the hub runs on each data set (bench/exchanges.yaml)
-EXCHANGES = {"episodes": "municipal_to_te_office", "billing": "kela_to_municipal"}
+EXCHANGES = {"episodes": "county_to_employment_authority", "billing": "kela_to_seinajoki"}
 
 
 def floor(args: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def _hub_phase(exchange: str, phase: str, external_id: str) -> tuple[float, Any]
 
 def hub_extract(args: dict[str, Any]) -> dict[str, Any]:
     """The hub's extract phase through the real adapter, reading the export (the billing
-    list) from the municipal (Kela) sandbox over HTTP: model, validation, pseudonyms,
+    list) from the county case system's (Kela's) sandbox over HTTP: model, validation, pseudonyms,
     encryption, store, outbox, access log. ``run`` names the run (full or incremental)."""
     seconds, run = _hub_phase(EXCHANGES[args["dataset"]], "extract", args["run"])
     return {
@@ -115,7 +115,7 @@ def hub_extract(args: dict[str, Any]) -> dict[str, Any]:
 
 def hub_deliver(args: dict[str, Any]) -> dict[str, Any]:
     """The hub's deliver phase: every pending record of the outbox to the target's sandbox
-    (the employment authority's, the municipal case system's) over HTTP, with the
+    (the employment authority's, Seinäjoki's own system's) over HTTP, with the
     disclosure log written before each batch."""
     seconds, run = _hub_phase(EXCHANGES[args["dataset"]], "deliver", args["run"])
     done = run["delivered"] + run["skipped"]

@@ -1,12 +1,16 @@
 """``hub demo``: real exchanges through Airflow, on the embedded SQLite store and sandboxes.
 
 1. makes a fresh data folder (default ``.demo/``) with a generated master key;
-2. starts every registered sandbox on a free local port, with the same synthetic people;
+2. starts a sandbox per system declared in the exchanges file in use, with the system's
+   options (:mod:`hub.sandbox_plan`; systems whose sandboxes would be the same share one),
+   each on a free local port, with the same synthetic people, and points
+   ``HUB_SYSTEM_<SYSTEM>_URL`` of every system at its sandbox;
 3. prepares an Airflow home on SQLite and runs each exchange's DAG with ``dag.test()``, in
    the order data flows (:data:`ORDER`): the employment authority's referrals to the
-   municipality, the case system's nightly export, the municipality's notices back, the
-   attendance report to Kela, Kela's bill and notices, Innokylä's practice models, the
-   assessments, and last the indicators the hub computes and publishes on Innokylä;
+   wellbeing services county, the county case system's nightly export, the county's
+   notices back, the attendance report to Kela, Kela's notices to the county and its bills
+   to Seinäjoki and Lapua, Innokylä's practice models, the assessments, and last the
+   indicators the hub computes and publishes on Innokylä;
 4. prints per exchange what was read, delivered (or kept in the hub) and failed.
 """
 
@@ -32,14 +36,19 @@ DEFAULT_HOME = Path(".demo")
 DAGS_FOLDER_ENV = "AIRFLOW__CORE__DAGS_FOLDER"
 
 ORDER = [
-    "te_office_to_municipal",
-    "municipal_to_te_office",
-    "municipal_to_kela",
-    "kela_to_municipal",
+    "employment_authority_to_county",
+    "county_to_employment_authority",
+    "county_to_kela",
+    "kela_to_county",
+    "kela_to_seinajoki",
+    "kela_to_lapua",
     "innokyla_to_hub",
-    "municipal_to_hub",
+    "county_to_hub",
     "hub_to_innokyla",
 ]
+#: the exchange after which the case system's nightly job runs, and that case system: what
+#: the employment authority sent shows in its next export
+NIGHTLY_AFTER, CASE_SYSTEM = "employment_authority_to_county", "county_case_system"
 
 
 def _prepare_env(home: Path) -> None:
@@ -104,14 +113,14 @@ def main(size: int = 60, home: Path | None = None) -> int:
     home = (home or DEFAULT_HOME).resolve()
     _prepare_env(home)
     print(f"hub demo: data folder {home}")
-    from hub import sandbox as sb
+    from hub import sandbox_plan as plan
     from hub.plugins import sandbox_registry
 
-    running = {}
-    for system, spec in sorted(sandbox_registry().items()):
-        running[system] = sb.start(spec, seed=1, size=size)
-        os.environ[f"HUB_SYSTEM_{system.upper()}_URL"] = running[system].base_url
-        print(f"  sandbox {system:<10} {running[system].base_url}")
+    servers = plan.plan(plan.in_use(), sandbox_registry())
+    running = plan.start(servers, seed=1, size=size)  # each on any free port
+    for system, served in running.items():
+        os.environ[f"HUB_SYSTEM_{system.upper()}_URL"] = served.base_url
+        print(f"  sandbox {system:<22} {served.base_url}")
     print("  preparing Airflow (SQLite metadata database) ...", flush=True)
     _airflow_db_migrate(home)
 
@@ -134,22 +143,21 @@ def main(size: int = 60, home: Path | None = None) -> int:
             kept = not any(target_stream(exchange, f).delivers for f in exchange.entities)
             summaries.append((summarise(hub, name, dag_run.run_id), str(dag_run.state), kept))
             hub.close()
-            if name == "te_office_to_municipal" and "municipal" in running:
+            if name == NIGHTLY_AFTER and CASE_SYSTEM in running:
                 # the case system's nightly job: what was imported shows in the next export
-                httpx.post(f"{running['municipal'].url}/_sandbox/nightly", trust_env=False)
+                httpx.post(f"{running[CASE_SYSTEM].url}/_sandbox/nightly", trust_env=False)
     finally:
-        for r in running.values():
-            r.stop()
+        plan.stop(running)
 
     say()
     say(
-        f"{'exchange':<26}{'DAG run':<10}{'read':>6}{'new/chg':>9}{'delivered':>11}"
+        f"{'exchange':<32}{'DAG run':<10}{'read':>6}{'new/chg':>9}{'delivered':>11}"
         f"{'skipped':>9}{'failed':>8}{'open dead letters':>19}"
     )
     for s, state, kept in summaries:
         delivered = f"{s.upserted} kept" if kept else str(s.delivered)
         say(
-            f"{s.exchange:<26}{state:<10}{s.read:>6}{s.upserted:>9}{delivered:>11}"
+            f"{s.exchange:<32}{state:<10}{s.read:>6}{s.upserted:>9}{delivered:>11}"
             f"{s.skipped:>9}{s.failed:>8}{s.open_dead_letters:>19}"
         )
     hub = Hub.open()

@@ -13,6 +13,8 @@ sandbox received:
 
 Each sandbox has a default port; :func:`assign_ports` chooses others (``hub sandbox serve
 --port`` / ``--ports``) and :func:`check_port` says why a port cannot be listened on.
+``hub sandbox serve`` and the demo serve one per declared system, built with the system's
+:attr:`Sandbox.instance_options` (:mod:`hub.sandbox_plan`).
 """
 
 from __future__ import annotations
@@ -211,6 +213,10 @@ class Sandbox:
     adapter_options: dict[str, Any] = field(default_factory=dict)
     #: path prefix of the service below the server root, appended to the base URL
     base_path: str = ""
+    #: a system's options that make an instance of this sandbox: option name -> keyword
+    #: argument of ``app_factory`` (``hub sandbox serve`` serves each declared system with
+    #: its own values of these options)
+    instance_options: Mapping[str, str] = field(default_factory=dict)
 
 
 class SandboxError(HubError, RuntimeError):
@@ -220,17 +226,19 @@ class SandboxError(HubError, RuntimeError):
 class RunningSandbox:
     """A sandbox served by uvicorn in a daemon thread."""
 
-    def __init__(self, sandbox: Sandbox, app: Any, host: str, port: int):
+    def __init__(self, sandbox: Sandbox, app: Any, host: str, port: int, name: str = ""):
         self.sandbox = sandbox
         self.app = app
         self.host, self.port = host, port
+        #: what it serves: a declared system (:mod:`hub.sandbox_plan`), or the adapter's id
+        self.name = name or sandbox.system_id
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve()),
-            name=f"sandbox-{sandbox.system_id}",
+            name=f"sandbox-{self.name}",
             daemon=True,
         )
 
@@ -247,7 +255,7 @@ class RunningSandbox:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise SandboxError(f"sandbox {self.sandbox.system_id} did not start on {self.url}")
+                raise SandboxError(f"sandbox {self.name} did not start on {self.url}")
             time.sleep(0.02)
         return self
 
@@ -289,17 +297,20 @@ def _port(value: str | int, where: str) -> int:
 
 
 def assign_ports(
-    sandboxes: Sequence[Sandbox],
+    sandboxes: Sequence[Sandbox] | Mapping[str, int],
     *,
     port: int | None = None,
     ports: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
-    """The port of each sandbox, by system id: its default; with ``port``, the first on
+    """The port of each sandbox, by name (a :class:`Sandbox`'s system id, or the keys of a
+    mapping of names to default ports, in order): its default; with ``port``, the first on
     ``port``, the next on ``port + 1`` and so on (``port`` 0: each on any free port);
-    ``ports`` overrides both for the systems it names (0: any free port). Raises
-    :class:`SandboxError` for a system not among ``sandboxes``, a port outside 0–65535 and
-    a port given to two systems."""
-    served, ports = [s.system_id for s in sandboxes], ports or {}
+    ``ports`` overrides both for the names it gives (0: any free port). Raises
+    :class:`SandboxError` for a name not among ``sandboxes``, a port outside 0–65535 and
+    a port given to two names."""
+    if not isinstance(sandboxes, Mapping):
+        sandboxes = {s.system_id: s.default_port for s in sandboxes}
+    served, ports = list(sandboxes), ports or {}
     unknown = sorted(set(ports) - set(served))
     if unknown:
         raise SandboxError(
@@ -311,13 +322,13 @@ def assign_ports(
         if port and port + len(served) - 1 > MAX_PORT:
             raise SandboxError(f"--port: {len(served)} sandboxes do not fit above {port}")
     chosen = {}
-    for i, sandbox in enumerate(sandboxes):
-        if sandbox.system_id in ports:
-            chosen[sandbox.system_id] = _port(ports[sandbox.system_id], "--ports")
+    for i, (name, default) in enumerate(sandboxes.items()):
+        if name in ports:
+            chosen[name] = _port(ports[name], "--ports")
         elif port is not None:
-            chosen[sandbox.system_id] = port + i if port else 0
+            chosen[name] = port + i if port else 0
         else:
-            chosen[sandbox.system_id] = sandbox.default_port
+            chosen[name] = default
     by_port: dict[int, list[str]] = {}
     for system, number in chosen.items():
         if number:
@@ -363,7 +374,11 @@ def start(
     port: int | None = None,
     seed: int = 1,
     size: int = 50,
+    options: Mapping[str, Any] | None = None,
+    name: str = "",
 ) -> RunningSandbox:
-    """Serve ``sandbox`` on ``host:port`` (a free port if None) in a background thread."""
-    app = sandbox.app_factory(seed=seed, size=size)
-    return RunningSandbox(sandbox, app, host, port or free_port(host)).start()
+    """Serve ``sandbox`` on ``host:port`` (a free port if None) in a background thread;
+    ``options``: further keyword arguments of its app factory (an instance's, see
+    :attr:`Sandbox.instance_options`); ``name``: what it serves, for messages."""
+    app = sandbox.app_factory(seed=seed, size=size, **(options or {}))
+    return RunningSandbox(sandbox, app, host, port or free_port(host), name).start()

@@ -43,12 +43,14 @@ def test_dag_folder_imports_without_errors(dagbag):
     assert set(dagbag.dag_ids) == {
         f"hub_{name}"
         for name in (
-            "te_office_to_municipal",
-            "municipal_to_te_office",
-            "municipal_to_kela",
-            "kela_to_municipal",
+            "employment_authority_to_county",
+            "county_to_employment_authority",
+            "county_to_kela",
+            "kela_to_county",
+            "kela_to_seinajoki",
+            "kela_to_lapua",
             "innokyla_to_hub",
-            "municipal_to_hub",
+            "county_to_hub",
             "hub_to_innokyla",
         )
     } | {"hub_health"}
@@ -88,16 +90,16 @@ def test_dag_run_end_to_end(airflow_home, dagbag, hub_env):
     from hub.engine import Hub
     from hub.engine.run import summarise
 
-    dag_run = dagbag.dags["hub_te_office_to_municipal"].test()
+    dag_run = dagbag.dags["hub_employment_authority_to_county"].test()
     assert str(dag_run.state) == "success"
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     assert states == {"check": "success", "extract": "success", "deliver": "success"}
     hub = Hub.open()
-    summary = summarise(hub, "te_office_to_municipal", dag_run.run_id)
+    summary = summarise(hub, "employment_authority_to_county", dag_run.run_id)
     hub.close()
     assert summary.state == "success"
     assert summary.read > 0 and summary.delivered > 0
-    received = hub_env.received("municipal")
+    received = hub_env.received("county_case_system")
     assert len(received) == summary.delivered
 
 
@@ -115,17 +117,17 @@ def test_key_from_airflow_connection_and_clean_task_logs(
     monkeypatch.setenv(
         "AIRFLOW_CONN_HUB_MASTER_KEY", json.dumps({"conn_type": "generic", "password": key})
     )
-    hub_env.faults("te_office", malformed_every=7)  # failures get logged too
-    dag_run = dagbag.dags["hub_te_office_to_municipal"].test()
+    hub_env.faults("employment_authority", malformed_every=7)  # failures get logged too
+    dag_run = dagbag.dags["hub_employment_authority_to_county"].test()
     assert str(dag_run.state) == "success"
-    hub_env.control("municipal", "nightly", "POST")
-    dag_run = dagbag.dags["hub_municipal_to_te_office"].test()
+    hub_env.control("county_case_system", "nightly", "POST")
+    dag_run = dagbag.dags["hub_county_to_employment_authority"].test()
     assert str(dag_run.state) == "success"
-    assert hub_env.received("te_office")
+    assert hub_env.received("employment_authority")
 
     # under dag.test() the task logs go to this process's logging and output
     out, err = capfd.readouterr()
     text = caplog.text + out + err
-    assert "te_office_to_municipal: te_office/service_periods batch" in text
+    assert "employment_authority_to_county: employment_authority/service_periods batch" in text
     assert "failed" in text
     assert not HETU_PATTERN.search(text)

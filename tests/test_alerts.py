@@ -117,21 +117,21 @@ def mails(smtp) -> list[email.message.Message]:
 def test_failed_records_and_a_failed_run_alert_once_by_both_channels(
     hub, hub_env, settings, smtp, webhook
 ):
-    hub_env.faults("municipal", reject_writes=True)
-    assert run_exchange(hub, "te_office_to_municipal").failed > 5
-    hub_env.faults("te_office", unavailable=True)
-    failed = run_exchange(hub, "te_office_to_municipal")
+    hub_env.faults("county_case_system", reject_writes=True)
+    assert run_exchange(hub, "employment_authority_to_county").failed > 5
+    hub_env.faults("employment_authority", unavailable=True)
+    failed = run_exchange(hub, "employment_authority_to_county")
     assert failed.state == "failed"
 
     sent = check_and_send(hub, settings)
     assert {(a.kind, a.exchange) for a in sent} == {
-        (RUN_FAILED, "te_office_to_municipal"),
-        (DEAD_LETTERS, "te_office_to_municipal"),
+        (RUN_FAILED, "employment_authority_to_county"),
+        (DEAD_LETTERS, "employment_authority_to_county"),
     }
     [message] = mails(smtp)
     assert message["To"] == "ops@example.fi" and "2 alerts" in message["Subject"]
     body = message.get_payload()
-    assert "te_office_to_municipal" in body and "threshold 5" in body
+    assert "employment_authority_to_county" in body and "threshold 5" in body
     [posted] = webhook.received
     assert {a["kind"] for a in posted["alerts"]} == {RUN_FAILED, DEAD_LETTERS}
     for text in (body, json.dumps(posted)):
@@ -139,14 +139,14 @@ def test_failed_records_and_a_failed_run_alert_once_by_both_channels(
 
     assert check_and_send(hub, settings) == []  # the same occurrence: no second alert
     assert len(smtp.messages) == 1 and len(webhook.received) == 1
-    hub_env.faults("te_office")
-    assert run_exchange(hub, "te_office_to_municipal").state == "success"
+    hub_env.faults("employment_authority")
+    assert run_exchange(hub, "employment_authority_to_county").state == "success"
     assert check_and_send(hub, settings) == []  # recovered; the dead letters were told
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_an_exchange_that_has_not_succeeded_for_too_long_is_stale(hub, hub_env):
-    run_exchange(hub, "municipal_to_te_office")
+    run_exchange(hub, "county_to_employment_authority")
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     with hub.store.transaction() as conn:
         now = evaluate(conn, hub.config, dead_letter_threshold=100)
@@ -154,7 +154,7 @@ def test_an_exchange_that_has_not_succeeded_for_too_long_is_stale(hub, hub_env):
         lenient = evaluate(conn, hub.config, dead_letter_threshold=100, at=later, stale_factor=5)
     assert not [a for a in now if a.kind == STALE]
     stale = [a for a in then if a.kind == STALE]
-    assert [a.exchange for a in stale] == ["municipal_to_te_office"]
+    assert [a.exchange for a in stale] == ["county_to_employment_authority"]
     assert "more than 2 times its schedule (30 3 * * *)" in stale[0].message
     assert not [a for a in lenient if a.kind == STALE]
 
@@ -181,19 +181,19 @@ def test_the_airflow_notifiers_report_a_failed_dag_run(settings, smtp, webhook):
     from hub.ops.notifiers import HubEmailNotifier, HubWebhookNotifier, alert_from_context
 
     context = {
-        "dag": DAG("hub_kela_to_municipal", schedule=None),
+        "dag": DAG("hub_kela_to_seinajoki", schedule=None),
         "dag_run": SimpleNamespace(run_id="scheduled__2026-11-23T05:00:00+00:00"),
         "task_instance": SimpleNamespace(task_id="extract"),
         "exception": RuntimeError("Kela: SOAP fault Server.ServerProxy.ServiceFailed 010190-999W"),
     }
     alert = alert_from_context(context)
-    assert alert.exchange == "kela_to_municipal" and "task extract" in alert.message
+    assert alert.exchange == "kela_to_seinajoki" and "task extract" in alert.message
     assert not HETU_PATTERN.search(alert.message)
     HubEmailNotifier(settings)(context)
     HubWebhookNotifier(settings)(context)
     [message] = mails(smtp)
-    assert message["Subject"] == "[hub] kela_to_municipal: run failed"
-    assert webhook.received[0]["alerts"][0]["exchange"] == "kela_to_municipal"
+    assert message["Subject"] == "[hub] kela_to_seinajoki: run failed"
+    assert webhook.received[0]["alerts"][0]["exchange"] == "kela_to_seinajoki"
 
 
 def test_notifiers_follow_the_configured_channels(monkeypatch):

@@ -66,8 +66,8 @@ def open_letters(page, exchange: str) -> int:
 
 def test_sign_in_find_a_failure_fix_the_fault_and_replay(dashboard, page, hub_env):
     hub, url = dashboard
-    hub_env.faults("municipal", reject_writes=True)  # the case system refuses everything
-    run = run_exchange(hub, "te_office_to_municipal")
+    hub_env.faults("county_case_system", reject_writes=True)  # the case system refuses everything
+    run = run_exchange(hub, "employment_authority_to_county")
     assert run.failed > 0
 
     page.goto(f"{url}/")
@@ -77,11 +77,11 @@ def test_sign_in_find_a_failure_fix_the_fault_and_replay(dashboard, page, hub_en
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("text=Exchanges")
-    before = open_letters(page, "te_office_to_municipal")
+    before = open_letters(page, "employment_authority_to_county")
     assert before == run.failed
     shot(page, "02-overview")
 
-    page.click('tr[data-exchange="te_office_to_municipal"] a.open-letters')
+    page.click('tr[data-exchange="employment_authority_to_county"] a.open-letters')
     page.wait_for_selector("h1:has-text('Failed records')")
     page.select_option("select[name=error_class]", "permanent")
     page.click("button:has-text('Filter')")
@@ -94,21 +94,21 @@ def test_sign_in_find_a_failure_fix_the_fault_and_replay(dashboard, page, hub_en
     assert "deliver" in page.inner_text("dl")
     shot(page, "04-failed-record")
 
-    hub_env.faults("municipal")  # the fault is switched off
+    hub_env.faults("county_case_system")  # the fault is switched off
     page.click("#replay")
     page.wait_for_selector("[role=status]")
     assert "queued for delivery again" in page.inner_text("[role=status]")
     assert "replayed" in page.inner_text("h1")
     shot(page, "05-replayed")
-    delivered = [r for r in hub_env.received("municipal")]
+    delivered = [r for r in hub_env.received("county_case_system")]
     assert len(delivered) == 1
 
     page.click("header >> text=Exchanges")
-    page.wait_for_selector('tr[data-exchange="te_office_to_municipal"]')
-    assert open_letters(page, "te_office_to_municipal") == before - 1
+    page.wait_for_selector('tr[data-exchange="employment_authority_to_county"]')
+    assert open_letters(page, "employment_authority_to_county") == before - 1
 
-    page.click('tr[data-exchange="te_office_to_municipal"] td:first-child a')
-    page.wait_for_selector("h1:has-text('te_office_to_municipal')")
+    page.click('tr[data-exchange="employment_authority_to_county"] td:first-child a')
+    page.wait_for_selector("h1:has-text('employment_authority_to_county')")
     shot(page, "06-run-history")
     page.locator("tbody tr a").first.click()
     page.wait_for_selector("h2:has-text('Batches')")
@@ -121,7 +121,7 @@ def test_a_viewer_sees_no_actions_and_masked_payloads(dashboard, page, hub_env):
     hub, url = dashboard
     with hub.store.transaction() as conn:
         users.set_user(conn, "viivi", PASSWORD, "viewer")
-    run_exchange(hub, "te_office_to_municipal")  # the sandbox's rule breakers fail
+    run_exchange(hub, "employment_authority_to_county")  # the sandbox's rule breakers fail
     page.goto(f"{url}/login")
     page.fill("input[name=username]", "viivi")
     page.fill("input[name=password]", PASSWORD)

@@ -12,11 +12,14 @@ def test_exchanges_list_and_validate(capsys):
     assert main(["exchanges", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {x["name"] for x in listed} >= {
-        "te_office_to_municipal",
-        "municipal_to_te_office",
-        "municipal_to_kela",
-        "kela_to_municipal",
+        "employment_authority_to_county",
+        "county_to_employment_authority",
+        "county_to_kela",
+        "kela_to_county",
+        "kela_to_seinajoki",
+        "kela_to_lapua",
         "innokyla_to_hub",
+        "county_to_hub",
         "hub_to_innokyla",
     }
     assert main(["exchanges", "validate"]) == 0
@@ -62,8 +65,8 @@ def test_unknown_exchange_is_a_clear_error(hub_env, capsys):
 def test_run_then_inspect_and_replay_failures(hub_env, capsys):
     assert main(["adapters", "check", "--json"]) == 0
     assert all(row["ok"] for row in json.loads(capsys.readouterr().out))
-    hub_env.faults("municipal", reject_writes=True)
-    assert main(["exchanges", "run", "te_office_to_municipal", "--json"]) == 0
+    hub_env.faults("county_case_system", reject_writes=True)
+    assert main(["exchanges", "run", "employment_authority_to_county", "--json"]) == 0
     run = json.loads(capsys.readouterr().out)[0]
     assert run["failed"] > 0
 
@@ -84,7 +87,7 @@ def test_run_then_inspect_and_replay_failures(hub_env, capsys):
     assert main(["failures", "show", str(rule_id), "--reveal"]) == 2
     assert "--reason" in capsys.readouterr().err
 
-    hub_env.faults("municipal")
+    hub_env.faults("county_case_system")
     ids = [str(f["id"]) for f in failures]
     assert main(["failures", "replay", *ids]) == 0
     capsys.readouterr()
@@ -96,18 +99,19 @@ def test_run_then_inspect_and_replay_failures(hub_env, capsys):
 def test_runs_resolve_and_users(hub_env, capsys, monkeypatch):
     import io
 
-    hub_env.faults("municipal", reject_writes=True)
-    assert main(["exchanges", "run", "te_office_to_municipal", "--json"]) == 0
+    hub_env.faults("county_case_system", reject_writes=True)
+    assert main(["exchanges", "run", "employment_authority_to_county", "--json"]) == 0
     run = json.loads(capsys.readouterr().out)[0]
     assert main(["runs", "list", "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)
-    assert listed["exchange"] == "te_office_to_municipal" and listed["failed"] == run["failed"]
+    assert listed["exchange"] == "employment_authority_to_county"
+    assert listed["failed"] == run["failed"]
     assert main(["runs", "show", listed["id"], "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert {b["phase"] for b in shown["batches"]} == {"extract", "deliver"}
     assert sum(b["failed"] for b in shown["batches"]) == run["failed"]
     assert main(["runs", "list"]) == 0
-    assert "te_office_to_municipal" in capsys.readouterr().out
+    assert "employment_authority_to_county" in capsys.readouterr().out
 
     assert main(["failures", "list", "--json", "--class", "rule"]) == 0
     ids = [str(f["id"]) for f in json.loads(capsys.readouterr().out)]
@@ -211,25 +215,28 @@ def control_api_answers(base_url: str) -> bool:
 
 
 def test_sandbox_serve_on_the_ports_chosen_per_system():
-    te_office, kela = free_ports(2)
-    with Served("te_office", "kela", "--ports", f"kela={kela}, te_office={te_office}") as served:
+    authority, kela = free_ports(2)
+    ports = f"kela_lapua={kela}, employment_authority={authority}"
+    with Served("employment_authority", "kela_lapua", "--ports", ports) as served:
         urls = served.wait_serving()
-        assert set(urls) == {"te_office", "kela"}
-        assert urls["te_office"].startswith(f"http://127.0.0.1:{te_office}")
-        assert urls["kela"].startswith(f"http://127.0.0.1:{kela}")
+        assert set(urls) == {"employment_authority", "kela_lapua"}
+        assert urls["employment_authority"].startswith(f"http://127.0.0.1:{authority}")
+        assert urls["kela_lapua"].startswith(f"http://127.0.0.1:{kela}")
         assert all(control_api_answers(url) for url in urls.values())
         assert served.interrupt() == 0
 
 
 def test_sandbox_serve_from_a_first_port_and_on_any_free_port():
     first, after = free_ports(2, consecutive=True)
-    with Served("municipal", "innokyla", "--port", str(first)) as served:
+    with Served("county_case_system", "innokyla", "--port", str(first)) as served:
         urls = served.wait_serving()
-        assert urls["municipal"].startswith(f"http://127.0.0.1:{first}")  # in the order given
+        assert urls["county_case_system"].startswith(f"http://127.0.0.1:{first}")  # as given
         assert urls["innokyla"].startswith(f"http://127.0.0.1:{after}")
         assert served.interrupt() == 0
-    with Served("kela", "--port", "0") as served:
-        [url] = served.wait_serving().values()
+    with Served("kela", "--port", "0") as served:  # an adapter: every system of it
+        urls = served.wait_serving()
+        assert set(urls) == {"kela_county", "kela_seinajoki", "kela_lapua"}
+        [url] = set(urls.values())  # the same options: one sandbox serves them all
         assert control_api_answers(url)
         assert served.interrupt() == 0
 
@@ -242,13 +249,14 @@ def test_sandbox_serve_refuses_a_port_in_use_and_starts_nothing():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
-        with Served("te_office", "kela", "--ports", f"te_office={free},kela={busy}") as served:
+        ports = f"employment_authority={free},kela_county={busy}"
+        with Served("employment_authority", "kela_county", "--ports", ports) as served:
             assert served.proc.wait(60) == 2
             error = served.stop_now()
     assert f"port {busy} on 127.0.0.1 is in use" in error and "Traceback" not in error
     from hub import sandbox as sb
 
-    sb.check_port("127.0.0.1", free)  # te_office was not left listening
+    sb.check_port("127.0.0.1", free)  # employment_authority was not left listening
 
 
 @pytest.mark.parametrize(
@@ -258,10 +266,15 @@ def test_sandbox_serve_refuses_a_port_in_use_and_starts_nothing():
         (["--ports", "kela=x"], "'x' is not a port number"),
         (["--ports", "kela=70000"], "70000 is not a port"),
         (["--ports", ","], "give SYSTEM=PORT"),
-        (["--ports", "kela=9100,kela=9101"], "kela is given twice"),
-        (["--ports", "kela=9100,municipal=9100"], "port 9100 is given to"),
+        (["--ports", "kela_county=9100,kela_county=9101"], "kela_county is given twice"),
+        (["--ports", "kela_county=9100,seinajoki=9100"], "port 9100 is given to"),
         (["--ports", "nope=9100"], "--ports names nope, which is not served"),
-        (["kela", "--ports", "municipal=9100"], "--ports names municipal"),
+        (["--ports", "kela=9100"], "--ports names kela, which is not served"),  # an adapter
+        (["kela_county", "--ports", "seinajoki=9100"], "--ports names seinajoki"),
+        (
+            ["--ports", "kela_county=9100,kela_lapua=9101"],
+            "kela_county and kela_lapua share one sandbox",
+        ),
         (["--port", "-1"], "-1 is not a port"),
         (["--port", "65535"], "sandboxes do not fit above 65535"),
         (["nope"], "no sandbox for 'nope'"),

@@ -15,7 +15,7 @@ from hub.settings import DEFAULT_EXCHANGES
 from hub.store import schema as t
 
 CHILD = Path(__file__).parent / "support" / "crash_child.py"
-EXCHANGE = "te_office_to_municipal"
+EXCHANGE = "employment_authority_to_county"
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def end_state(store_url: str, received: list[dict]) -> dict:
 def baseline(hub_env, small_batches, store_url):
     done = run_child("none", 0)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-    state = end_state(store_url, hub_env.received("municipal"))
+    state = end_state(store_url, hub_env.received("county_case_system"))
     assert state["target_count"] > 0
     return state
 
@@ -147,7 +147,7 @@ def test_kill_and_rerun_delivers_exactly_once(
     rerun = run_child("none", 0)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr[-3000:]
 
-    state = end_state(store_url, hub_env.received("municipal"))
+    state = end_state(store_url, hub_env.received("county_case_system"))
     assert state["target_duplicates"] == 0
     assert state["target_matches_store"]
     for orphan in (

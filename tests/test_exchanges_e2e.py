@@ -30,34 +30,35 @@ def letters(hub, **filters):
         return deadletters.list_letters(conn, limit=10_000, **filters)
 
 
-def test_te_office_to_municipal(hub, hub_env):
-    summary = run_exchange(hub, "te_office_to_municipal")
+def test_employment_authority_to_county(hub, hub_env):
+    summary = run_exchange(hub, "employment_authority_to_county")
     assert summary.state == "success", summary.error
     assert summary.read > 0 and summary.delivered > 0
-    assert summary.delivered == len(hub_env.received("municipal"))
+    assert summary.delivered == len(hub_env.received("county_case_system"))
     # the sandbox's deliberate rule breaker (5 days a week of KTT) is a dead letter naming
     # the record, the field and the rule, and not a word about who it is
-    failed = letters(hub, exchange="te_office_to_municipal")
+    failed = letters(hub, exchange="employment_authority_to_county")
     assert failed and summary.failed == len(failed)
     rule = [f for f in failed if f.error_class == "rule"]
     assert rule and rule[0].field == "days_per_week"
-    assert "te_office/service_periods/" in rule[0].reason
+    assert "employment_authority/service_periods/" in rule[0].reason
     assert "above the maximum 4" in rule[0].reason
     assert not any(HETU_PATTERN.search(f.reason) for f in failed)
     # nothing changed at the source: a second run delivers nothing again
-    again = run_exchange(hub, "te_office_to_municipal")
+    again = run_exchange(hub, "employment_authority_to_county")
     assert again.state == "success" and again.delivered == 0 and again.upserted == 0
-    assert len(hub_env.received("municipal")) == summary.delivered
+    assert len(hub_env.received("county_case_system")) == summary.delivered
 
 
 def test_only_allowed_fields_leave_the_hub(hub, hub_env):
-    """municipal → te_office may send six episode fields: days, hours and decision and plan
-    dates never reach the employment authority; the disclosure log says what was sent."""
-    hub_env.control("municipal", "nightly", "POST")
-    summary = run_exchange(hub, "municipal_to_te_office")
+    """county_case_system → employment_authority may send six episode fields: days, hours
+    and decision and plan dates never reach the employment authority; the disclosure log
+    says what was sent."""
+    hub_env.control("county_case_system", "nightly", "POST")
+    summary = run_exchange(hub, "county_to_employment_authority")
     assert summary.state == "success", summary.error
     assert summary.delivered > 0
-    sent = json.dumps(hub_env.received("te_office"))
+    sent = json.dumps(hub_env.received("employment_authority"))
     for word in (
         "daysPerWeek",
         "hoursPerDay",
@@ -69,7 +70,9 @@ def test_only_allowed_fields_leave_the_hub(hub, hub_env):
         "decision_date",
     ):
         assert word not in sent
-    allowed = set(hub.config.exchange("municipal_to_te_office").flow("ServiceEpisode").fields)
+    allowed = set(
+        hub.config.exchange("county_to_employment_authority").flow("ServiceEpisode").fields
+    )
     with hub.store.transaction() as conn:
         rows = list(
             conn.execute(
@@ -80,45 +83,47 @@ def test_only_allowed_fields_leave_the_hub(hub, hub_env):
         )
     assert rows and all(set(r.fields.split(",")) <= allowed for r in rows)
     assert {(r.target_system, r.legal_basis) for r in rows} == {
-        ("te_office", hub.config.exchange("municipal_to_te_office").legal_basis)
+        ("employment_authority", hub.config.exchange("county_to_employment_authority").legal_basis)
     }
     assert {r.outcome for r in rows} <= {"ok", "skipped"}
     assert all(r.subject_id for r in rows)  # every disclosure is found by the person
 
 
 def test_transient_faults_are_retried(hub, hub_env):
-    hub_env.faults("te_office", rate_limit_every=3, retry_after=1)
-    hub_env.faults("municipal", unavailable_every=2, retry_after=1)
-    summary = run_exchange(hub, "te_office_to_municipal")
+    hub_env.faults("employment_authority", rate_limit_every=3, retry_after=1)
+    hub_env.faults("county_case_system", unavailable_every=2, retry_after=1)
+    summary = run_exchange(hub, "employment_authority_to_county")
     assert summary.state == "success", summary.error
-    assert summary.delivered == len(hub_env.received("municipal")) > 0
+    assert summary.delivered == len(hub_env.received("county_case_system")) > 0
 
 
 def test_rejected_deliveries_are_dead_letters_and_replay_after_fix(hub, hub_env):
-    hub_env.faults("municipal", reject_writes=True)
-    first = run_exchange(hub, "te_office_to_municipal")
+    hub_env.faults("county_case_system", reject_writes=True)
+    first = run_exchange(hub, "employment_authority_to_county")
     assert first.delivered == 0
-    rejected = letters(hub, exchange="te_office_to_municipal", stage="deliver")
+    rejected = letters(hub, exchange="employment_authority_to_county", stage="deliver")
     assert len(rejected) > 0 and all(r.record_id for r in rejected)
-    assert hub_env.received("municipal") == []
+    assert hub_env.received("county_case_system") == []
     # fix (the target accepts again) and replay: delivered once, the count drops to zero
-    hub_env.faults("municipal")
+    hub_env.faults("county_case_system")
     results = replay(hub, [r.id for r in rejected], actor="test")
     assert all(r.ok for r in results)
-    assert len(hub_env.received("municipal")) == len(rejected)
-    assert letters(hub, exchange="te_office_to_municipal", stage="deliver") == []
+    assert len(hub_env.received("county_case_system")) == len(rejected)
+    assert letters(hub, exchange="employment_authority_to_county", stage="deliver") == []
     # replaying again is a no-op
     again = replay(hub, [r.id for r in rejected], actor="test")
     assert all("nothing to do" in r.detail for r in again)
-    assert len(hub_env.received("municipal")) == len(rejected)
+    assert len(hub_env.received("county_case_system")) == len(rejected)
 
 
 def test_malformed_source_records_are_kept_and_replayable(hub, hub_env):
-    hub_env.faults("te_office", malformed_every=10)
-    summary = run_exchange(hub, "te_office_to_municipal")
+    hub_env.faults("employment_authority", malformed_every=10)
+    summary = run_exchange(hub, "employment_authority_to_county")
     assert summary.state == "success"
     broken = [
-        f for f in letters(hub, exchange="te_office_to_municipal") if f.error_class == "invalid"
+        f
+        for f in letters(hub, exchange="employment_authority_to_county")
+        if f.error_class == "invalid"
     ]
     assert broken, "the malformed records must be dead letters"
     for letter in broken:
@@ -130,18 +135,18 @@ def test_malformed_source_records_are_kept_and_replayable(hub, hub_env):
         row = deadletters.get(conn, period.id)
     kept = deadletters.payload_of(hub.keys, row)
     assert kept["native_id"] in row.native_ref and kept["data"]["daysPerWeek"] == "viisi"
-    before = len(hub_env.received("municipal"))
+    before = len(hub_env.received("county_case_system"))
     fixed = {**kept["data"], "daysPerWeek": 3}
     results = replay(hub, [period.id], actor="test", corrected={period.id: fixed})
     assert [r.ok for r in results] == [True]
-    delivered = hub_env.received("municipal")
+    delivered = hub_env.received("county_case_system")
     assert len(delivered) == before + 1
     assert delivered[-1]["kind"] == "episode" and delivered[-1]["daysPerWeek"] == "3"
-    assert period.id not in [f.id for f in letters(hub, exchange="te_office_to_municipal")]
+    assert period.id not in [f.id for f in letters(hub, exchange="employment_authority_to_county")]
 
 
 def test_access_log_records_every_client_received(hub, hub_env):
-    run_exchange(hub, "te_office_to_municipal")
+    run_exchange(hub, "employment_authority_to_county")
     with hub.store.transaction() as conn:
         people = set(
             conn.execute(
@@ -165,8 +170,8 @@ def test_access_log_records_every_client_received(hub, hub_env):
         ).all()
     assert events
     for actor, action, purpose in events:
-        assert (actor, action) == ("exchange:te_office_to_municipal", "receive")
-        assert purpose.startswith("received from te_office/") and "189/2001" in purpose
+        assert (actor, action) == ("exchange:employment_authority_to_county", "receive")
+        assert purpose.startswith("received from employment_authority/") and "189/2001" in purpose
 
 
 REFUSE_LOG = {
@@ -194,48 +199,45 @@ def test_nothing_is_sent_when_the_disclosure_log_cannot_be_written(hub, hub_env)
     with hub.store.transaction() as conn:
         for sql in REFUSE_LOG[hub.store.dialect]:
             conn.execute(text(sql))
-    summary = run_exchange(hub, "te_office_to_municipal")
+    summary = run_exchange(hub, "employment_authority_to_county")
     assert summary.state == "failed"
     assert "disclosure log cannot be written" in summary.error
-    assert hub_env.received("municipal") == []
+    assert hub_env.received("county_case_system") == []
     with hub.store.transaction() as conn:
         for sql in ALLOW_LOG[hub.store.dialect]:
             conn.execute(text(sql))
-    summary = run_exchange(hub, "te_office_to_municipal")
+    summary = run_exchange(hub, "employment_authority_to_county")
     assert summary.state == "success" and summary.delivered > 0
-    assert len(hub_env.received("municipal")) == summary.delivered
+    assert len(hub_env.received("county_case_system")) == summary.delivered
 
 
 def test_two_systems_of_one_adapter_are_kept_apart(hub_env, tmp_path, monkeypatch):
-    """A system is an instance of an adapter (``systems.<name>.adapter``): a second case
-    system, say a wellbeing services county's beside a municipality's, is declared, checked
-    and run on its own, and what it gives is stored as its own."""
+    """A system is an instance of an adapter (``systems.<name>.adapter``): the county's case
+    system and a municipality's own are two systems of the municipal adapter, each served by
+    a sandbox of its own; an exchange from the second is declared, checked and run on its
+    own, and what each gives is stored as its own."""
     import yaml
 
     from hub.exchanges import check_against_adapters, load_exchanges
     from hub.settings import DEFAULT_EXCHANGES
 
     data = yaml.safe_load(DEFAULT_EXCHANGES.read_text())
-    data["systems"]["county_case_system"] = {
-        **data["systems"]["municipal"],
-        "adapter": "municipal",
+    data["exchanges"]["seinajoki_to_hub"] = data["exchanges"]["county_to_hub"] | {
+        "source": "seinajoki"
     }
-    county = data["exchanges"]["municipal_to_hub"] | {"source": "county_case_system"}
-    data["exchanges"]["county_to_hub"] = county
     path = tmp_path / "exchanges.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     monkeypatch.setenv("HUB_EXCHANGES", str(path))
-    url = hub_env["municipal"].base_url
-    monkeypatch.setenv("HUB_SYSTEM_COUNTY_CASE_SYSTEM_URL", url)
     config = load_exchanges(path)
-    assert config.adapter_of("county_case_system") == "municipal"
+    assert config.adapter_of("seinajoki") == config.adapter_of("county_case_system") == "municipal"
     assert check_against_adapters(config) == []
+    assert hub_env["seinajoki"] is not hub_env["county_case_system"]
 
     hub = Hub.open()
     try:
-        ours, theirs = run_exchange(hub, "county_to_hub"), run_exchange(hub, "municipal_to_hub")
-        assert ours.state == theirs.state == "success", (ours.error, theirs.error)
-        assert ours.upserted > 0 and ours.upserted == theirs.upserted  # one sandbox, read twice
+        county, town = run_exchange(hub, "county_to_hub"), run_exchange(hub, "seinajoki_to_hub")
+        assert county.state == town.state == "success", (county.error, town.error)
+        assert county.upserted > 0 and town.upserted > 0
         with hub.store.transaction() as conn:
             origins = dict(
                 conn.execute(
@@ -244,13 +246,6 @@ def test_two_systems_of_one_adapter_are_kept_apart(hub_env, tmp_path, monkeypatc
                     .group_by(t.records.c.origin_system)
                 ).all()
             )
-        assert origins == {"county_case_system": ours.upserted, "municipal": theirs.upserted}
+        assert origins == {"county_case_system": county.upserted, "seinajoki": town.upserted}
     finally:
         hub.close()
-
-    data["systems"]["county_case_system"]["adapter"] = "no_such_adapter"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    assert (
-        "exchanges/county_to_hub: no adapter installed for system 'county_case_system' "
-        "(adapter 'no_such_adapter')"
-    ) in check_against_adapters(load_exchanges(path))

@@ -1,7 +1,8 @@
 """Every declared flow end to end over real HTTP against the sandboxes, on SQLite and
-PostgreSQL: attendance to Kela, Kela's bill and notices to the municipality, Innokylä's
-models into the hub, and the indicators the hub computes published on Innokylä — with
-nothing personal and no small count reaching Innokylä."""
+PostgreSQL: attendance to Kela, Kela's notices to the wellbeing services county and its
+bills to the municipalities billed, Innokylä's models into the hub, and the indicators the
+hub computes published on Innokylä — with nothing personal and no small count reaching
+Innokylä."""
 
 import json
 import re
@@ -35,31 +36,39 @@ def run(hub, name):
 
 
 def test_attendance_to_kela_rejects_more_than_five_days_a_week(hub, hub_env):
-    summary = run(hub, "municipal_to_kela")
+    summary = run(hub, "county_to_kela")
     assert summary.read > 0 and summary.delivered > 0
-    sent = json.dumps(hub_env.received("kela"))
+    sent = json.dumps(hub_env.received("kela_county"))
     # absences are not Kela's business: the exchange does not allow them
     assert "absent" not in sent.lower()
     with hub.store.transaction() as conn:
-        failed = deadletters.list_letters(conn, exchange="municipal_to_kela", limit=1000)
+        failed = deadletters.list_letters(conn, exchange="county_to_kela", limit=1000)
     over = [f for f in failed if f.field == "attended_dates"]
     assert over, "the sandbox's six-day weeks are refused"
     assert all("5" in f.reason and not HETU_PATTERN.search(f.reason) for f in over)
 
 
-def test_kela_bill_and_notices_reach_the_municipality(hub, hub_env):
-    summary = run(hub, "kela_to_municipal")
-    assert summary.read > 0 and summary.delivered > 0
-    kinds = {r.get("kind") for r in hub_env.received("municipal")}
-    assert len(kinds) >= 3, kinds  # billing lines, benefit days, notices
-    again = run(hub, "kela_to_municipal")
-    assert again.delivered == 0 and again.upserted == 0
+def test_kela_notices_reach_the_county_and_each_bill_its_municipality(hub, hub_env):
+    """Kela's notices go to the county, which organises social work and income support;
+    each municipality's bill and benefit days go to that municipality's own system, and a
+    second run sends nothing again."""
+    notices = run(hub, "kela_to_county")
+    assert notices.read > 0 and notices.delivered > 0
+    assert {r.get("kind") for r in hub_env.received("county_case_system")} == {"kelaNotice"}
+    for town in ("seinajoki", "lapua"):
+        bill = run(hub, f"kela_to_{town}")
+        assert bill.read > 0 and bill.delivered > 0
+        kinds = {r.get("kind") for r in hub_env.received(town)}
+        assert kinds == {"billingLine", "benefitDays"}, kinds
+    for name in ("kela_to_county", "kela_to_seinajoki", "kela_to_lapua"):
+        again = run(hub, name)
+        assert again.delivered == 0 and again.upserted == 0
 
 
 def test_indicators_reach_innokyla_and_nothing_personal_or_small_does(hub, hub_env):
     run(hub, "innokyla_to_hub")
-    hub_env.control("municipal", "nightly", "POST")
-    for name in ("municipal_to_te_office", "municipal_to_kela", "municipal_to_hub"):
+    hub_env.control("county_case_system", "nightly", "POST")
+    for name in ("county_to_employment_authority", "county_to_kela", "county_to_hub"):
         run(hub, name)
     with hub.store.transaction() as conn:
         models = conn.execute(

@@ -24,8 +24,8 @@ def test_interval_of_a_schedule(schedule, hours):
 def test_an_exchange_goes_stale_after_a_multiple_of_its_schedule(hub_env):
     hub = Hub.open()
     try:
-        summary = run_exchange(hub, "te_office_to_municipal")
-        exchange = hub.config.exchange("te_office_to_municipal")
+        summary = run_exchange(hub, "employment_authority_to_county")
+        exchange = hub.config.exchange("employment_authority_to_county")
         with hub.store.transaction() as conn:
             fresh = exchange_health(conn, exchange)
             assert fresh.last_state == "success" and not fresh.stale
@@ -35,7 +35,7 @@ def test_an_exchange_goes_stale_after_a_multiple_of_its_schedule(hub_env):
             assert exchange_health(conn, exchange, at=later).stale
             assert not exchange_health(conn, exchange, at=later, stale_factor=3).stale
             never = {h.name: h.status for h in all_health(conn, hub.config)}
-            assert never["municipal_to_kela"] == "never-run"
+            assert never["county_to_kela"] == "never-run"
             conn.execute(t.runs.update().values(state="failed"))
             assert exchange_health(conn, exchange).status == "failed"
     finally:

@@ -22,12 +22,12 @@ def test_no_identity_code_in_logs_or_database(hub_env, tmp_path, store_url):
     root.setLevel(logging.DEBUG)
     install_log_redaction()
     try:
-        hub_env.faults("te_office", malformed_every=9)
+        hub_env.faults("employment_authority", malformed_every=9)
         hub = Hub.open()
-        first = run_exchange(hub, "te_office_to_municipal")
-        hub_env.faults("te_office")
-        hub_env.control("municipal", "nightly", "POST")
-        second = run_exchange(hub, "municipal_to_te_office")
+        first = run_exchange(hub, "employment_authority_to_county")
+        hub_env.faults("employment_authority")
+        hub_env.control("county_case_system", "nightly", "POST")
+        second = run_exchange(hub, "county_to_employment_authority")
         hub.close()
     finally:
         root.removeHandler(handler)
@@ -37,7 +37,7 @@ def test_no_identity_code_in_logs_or_database(hub_env, tmp_path, store_url):
 
     codes = {p.hetu for p in people(SANDBOX_SEED, SANDBOX_SIZE)}
     log_text = log_file.read_text()
-    assert "te_office_to_municipal" in log_text  # the run did log
+    assert "employment_authority_to_county" in log_text  # the run did log
     assert not HETU_PATTERN.search(log_text)
 
     db = store_url.removeprefix("sqlite:///")

@@ -21,7 +21,7 @@ from hub.store import runs
 from hub.store import schema as t
 from hub.synthetic import person
 
-EXCHANGE = "te_office_to_municipal"
+EXCHANGE = "employment_authority_to_county"
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="the worker needs fork (Linux)")
 
@@ -73,11 +73,11 @@ def test_the_worker_stores_what_one_process_stores(hub):
 
 
 def test_a_failure_of_the_source_reaches_the_parent_and_is_retried(hub, hub_env):
-    hub_env.faults("te_office", unavailable_every=2, retry_after=0)
+    hub_env.faults("employment_authority", unavailable_every=2, retry_after=0)
     # every other request fails: each attempt keeps what it read, the next goes on from there
     extract(hub, exchange(hub, batch_size=5, max_attempts=40, max_wait_seconds=0.01), None)
     assert stored(hub)
-    hub_env.faults("te_office", unavailable_every=1, retry_after=0)
+    hub_env.faults("employment_authority", unavailable_every=1, retry_after=0)
     before = children()
     with pytest.raises(TransientError, match="503"):
         extract(hub, exchange(hub, batch_size=5, max_attempts=2, max_wait_seconds=0.1), None)
@@ -85,14 +85,16 @@ def test_a_failure_of_the_source_reaches_the_parent_and_is_retried(hub, hub_env)
 
 
 def test_what_was_read_before_the_source_failed_is_kept(hub, hub_env):
-    hub_env.faults("te_office", unavailable_every=3, retry_after=0)
+    hub_env.faults("employment_authority", unavailable_every=3, retry_after=0)
     with pytest.raises(TransientError):
         extract(hub, exchange(hub, batch_size=5, max_attempts=1), None)
     kept = stored(hub)
     assert len(kept) == 10  # two pages of five were read and committed before the third failed
     with hub.store.transaction() as conn:
         assert runs.get_cursor(conn, EXCHANGE, "clients") is not None
-    hub_env.faults("te_office")  # the source is back: the next run goes on from the cursor
+    hub_env.faults(
+        "employment_authority"
+    )  # the source is back: the next run goes on from the cursor
     extract(hub, exchange(hub, batch_size=5), None)
     assert set(kept) < set(stored(hub))
 

@@ -34,7 +34,7 @@ from hub.store import Store, runs
 from hub.store import schema as t
 
 BOUND = 60  # seconds: far above the 1 s limits used here, far below "forever"
-EXCHANGE = "te_office_to_municipal"
+EXCHANGE = "employment_authority_to_county"
 SQLITE = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 POSTGRES = pytest.mark.parametrize(
     "store_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -206,11 +206,11 @@ def test_a_failure_that_cannot_be_recorded_is_not_masked(hub, monkeypatch, caplo
 
     def check_failing_under_lock(_hub, name):
         locks.enter_context(locked_by_another_process(sqlite_file(hub.settings.store_url)))
-        raise CheckFailed(f"{name}: te_office is not reachable: connection refused")
+        raise CheckFailed(f"{name}: employment_authority is not reachable: connection refused")
 
     monkeypatch.setattr(run_module, "check", check_failing_under_lock)
     with locks, caplog.at_level(logging.WARNING, logger="hub.engine.run"):
-        with pytest.raises(CheckFailed, match="te_office is not reachable"):
+        with pytest.raises(CheckFailed, match="employment_authority is not reachable"):
             run_exchange(hub, EXCHANGE, external_id="manual__2")
     assert any(
         "could not record the failure" in r.getMessage()

@@ -48,9 +48,9 @@ def csrf_of(client: TestClient, path: str) -> str:
 
 @pytest.fixture
 def failed(hub, hub_env):
-    """A run whose deliveries the municipality refused: dead letters to look at."""
-    hub_env.faults("municipal", reject_writes=True)
-    summary = run_exchange(hub, "te_office_to_municipal")
+    """A run whose deliveries the county's case system refused: dead letters to look at."""
+    hub_env.faults("county_case_system", reject_writes=True)
+    summary = run_exchange(hub, "employment_authority_to_county")
     assert summary.failed > 0
     with hub.store.transaction() as conn:
         return deadletters.list_letters(conn, limit=1000)
@@ -58,7 +58,7 @@ def failed(hub, hub_env):
 
 def test_pages_need_a_sign_in(app):
     client = TestClient(app)
-    for path in ("/", "/failures", "/failures/1", "/exchanges/te_office_to_municipal"):
+    for path in ("/", "/failures", "/failures/1", "/exchanges/employment_authority_to_county"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].endswith("/login")
 
@@ -79,11 +79,11 @@ def test_wrong_password_and_missing_csrf_are_refused(app):
 def test_overview_shows_every_exchange_with_its_counts(app, failed):
     client = sign_in(app, "viivi")
     page = client.get("/").text
-    for name in ("te_office_to_municipal", "municipal_to_kela", "hub_to_innokyla"):
+    for name in ("employment_authority_to_county", "county_to_kela", "hub_to_innokyla"):
         assert f'data-exchange="{name}"' in page
-    row = page.split('data-exchange="te_office_to_municipal"')[1].split("</tr>")[0]
+    row = page.split('data-exchange="employment_authority_to_county"')[1].split("</tr>")[0]
     assert f">{len(failed)}</a>" in row  # open dead letters
-    assert "never-run" in page.split('data-exchange="municipal_to_kela"')[1].split("</tr>")[0]
+    assert "never-run" in page.split('data-exchange="county_to_kela"')[1].split("</tr>")[0]
     assert response_headers_are_strict(client.get("/"))
 
 
@@ -145,13 +145,13 @@ def test_operator_reveals_with_a_reason_written_to_the_access_log(app, hub, fail
 def test_operator_replays_a_selection_and_resolves_with_a_note(app, hub, hub_env, failed):
     client = sign_in(app, "olli")
     delivery = [f.id for f in failed if f.stage == "deliver"][:5]
-    hub_env.faults("municipal")  # the fault is fixed
+    hub_env.faults("county_case_system")  # the fault is fixed
     token = csrf_of(client, "/failures")
     page = client.post("/failures/replay", data={"ids": delivery, "csrf": token}).text
     assert "Replayed 5 of 5" in page
     again = client.post("/failures/replay", data={"ids": delivery, "csrf": token}).text
     assert "Replayed 5 of 5" in again  # idempotent: already replayed, nothing sent twice
-    received = [r["idempotency_key"] for r in hub_env.received("municipal")]
+    received = [r["idempotency_key"] for r in hub_env.received("county_case_system")]
     assert len(received) == len(set(received)) == 5
     rule = next(f for f in failed if f.error_class == "rule")
     page = client.post(
@@ -191,7 +191,7 @@ def test_failures_are_filtered_and_paged(app, hub, failed):
 
 def test_run_history_and_detail(app, failed):
     client = sign_in(app, "viivi")
-    history = client.get("/exchanges/te_office_to_municipal").text
+    history = client.get("/exchanges/employment_authority_to_county").text
     run_link = re.search(r'href="(/runs/[^"]+)"', history)[1]
     detail = client.get(run_link).text
     assert "extract" in detail and "deliver" in detail and "service_periods" in detail
@@ -207,13 +207,13 @@ def test_metrics_in_prometheus_text_format(app, failed, monkeypatch):
     open_letters = {
         s.labels["exchange"]: s.value for s in families["hub_dead_letters_open"].samples
     }
-    assert open_letters["te_office_to_municipal"] == len(failed)
+    assert open_letters["employment_authority_to_county"] == len(failed)
     runs = {
         (s.labels["exchange"], s.labels["state"]): s.value
         for s in families["hub_runs"].samples
         if s.name == "hub_runs_total"
     }
-    assert runs[("te_office_to_municipal", "success")] == 1
+    assert runs[("employment_authority_to_county", "success")] == 1
     assert "hub_outbox_pending" in families and "hub_exchange_stale" in families
     assert not HETU_PATTERN.search(text)
     monkeypatch.setenv("HUB_METRICS_TOKEN", "s3cret")
@@ -268,10 +268,10 @@ def test_a_hundred_thousand_dead_letters_page_through_indexes(app, hub):
     stamp = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     rows = [
         {
-            "exchange": ("te_office_to_municipal", "municipal_to_kela")[i % 2],
+            "exchange": ("employment_authority_to_county", "county_to_kela")[i % 2],
             "run_id": None,
             "stage": "deliver",
-            "system": ("municipal", "kela")[i % 2],
+            "system": ("county_case_system", "kela_county")[i % 2],
             "stream": "s",
             "entity": "ServiceEpisode",
             "native_ref": f"x/{i}",
@@ -290,14 +290,14 @@ def test_a_hundred_thousand_dead_letters_page_through_indexes(app, hub):
     with hub.store.transaction() as conn:
         conn.execute(t.dead_letters.insert(), rows)
     client = sign_in(app, "viivi")
-    for query in ("", "?system=kela", "?error_class=rule", "?exchange=municipal_to_kela"):
+    for query in ("", "?system=kela_county", "?error_class=rule", "?exchange=county_to_kela"):
         page = client.get(f"/failures{query}").text
         assert page.count("data-id=") == 50
     assert 'id="total">100000<' in client.get("/failures").text
     # the next page keeps the filter (the one DeadLetterFilter reads and writes back)
-    page = client.get("/failures?system=kela&until=2026-11-01").text
+    page = client.get("/failures?system=kela_county&until=2026-11-01").text
     following = re.search(r'href="(/failures\?[^"]+)">Next page', page)[1].replace("&amp;", "&")
-    assert "system=kela" in following and "until=2026-11-01" in following
+    assert "system=kela_county" in following and "until=2026-11-01" in following
     assert "status=open" in following
     more = client.get(following).text
     assert more.count("data-id=") == 50 and 'id="total">50000<' in more
@@ -311,7 +311,7 @@ def test_a_hundred_thousand_dead_letters_page_through_indexes(app, hub):
         with hub.store.transaction() as conn:
             return " ".join(r[-1] for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
 
-    for filters in ({}, {"system": "kela"}, {"error_class": "rule"}, {"exchange": "x"}):
+    for filters in ({}, {"system": "kela_county"}, {"error_class": "rule"}, {"exchange": "x"}):
         found = plan(**filters)
         assert "USING INDEX" in found or "USING COVERING INDEX" in found, found
         assert "TEMP B-TREE" not in found, found  # no sort of the whole table

@@ -63,13 +63,22 @@ REQUIRED = {
         "hub_innokyla/schemas/practice-model.schema.json",
     ],
 }
-#: exchanges run from the installed hub: two kept in the hub (the municipal export against
-#: export.xsd; Innokylä's JSON), and Kela's SOAP answers (X-Road XSDs, kunta.xsd) delivered
-#: into the case system's import (import.xsd): every packaged schema is used
-INBOUND = ("municipal_to_hub", "innokyla_to_hub")
-DELIVERED = ("kela_to_municipal",)
-#: the sandboxes the installed plugins serve
-SANDBOXES = ("innokyla", "kela", "municipal", "te_office")
+#: exchanges run from the installed hub: two kept in the hub (the county case system's export
+#: against export.xsd; Innokylä's JSON), and Kela's SOAP answers (X-Road XSDs, kunta.xsd)
+#: delivered into a municipality's import (import.xsd): every packaged schema is used
+INBOUND = ("county_to_hub", "innokyla_to_hub")
+DELIVERED = ("kela_to_seinajoki",)
+#: the systems of the shipped configuration, each served by a sandbox of the installed plugins
+SANDBOXES = (
+    "county_case_system",
+    "employment_authority",
+    "innokyla",
+    "kela_county",
+    "kela_lapua",
+    "kela_seinajoki",
+    "lapua",
+    "seinajoki",
+)
 #: how ``hub sandbox serve`` says where a system listens
 _LISTENING = re.compile(r"\(export (HUB_SYSTEM_[A-Z_]+_URL)=(\S+)\)")
 TIMEOUT = 300  # seconds, for one command
@@ -216,8 +225,9 @@ def _package_files(source: Path, package: str) -> set[str]:
 
 
 def _wait_for_sandboxes(server: subprocess.Popen, log: Path, deadline: float) -> dict[str, str]:
-    """Until every sandbox answers on its control API (the server must keep running); the
-    ``HUB_SYSTEM_<ID>_URL`` settings that point the hub at them, as the command prints."""
+    """Until the sandbox of every system answers on its control API (the server must keep
+    running); the ``HUB_SYSTEM_<NAME>_URL`` settings that point the hub at them, as the
+    command prints."""
     waiting, urls = set(SANDBOXES), {}
     while waiting:
         if server.poll() is not None:

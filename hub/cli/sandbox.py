@@ -1,4 +1,5 @@
-"""``hub sandbox``: serve the plugins' sandboxes on local ports, in the foreground."""
+"""``hub sandbox``: serve the plugins' sandboxes on local ports, in the foreground: one per
+system declared in the exchanges file in use (:mod:`hub.sandbox_plan`)."""
 
 from __future__ import annotations
 
@@ -6,42 +7,33 @@ import argparse
 import time
 
 from hub.cli.common import group, leaf
-from hub.errors import HubError
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from hub import sandbox as sb
+    from hub import sandbox_plan as plan
     from hub.plugins import sandbox_registry
 
-    registry = sandbox_registry()
-    chosen = args.system or sorted(registry)
-    for system in chosen:
-        if system not in registry:
-            raise HubError(f"no sandbox for {system!r} (known: {', '.join(sorted(registry))})")
-    specs = [registry[system] for system in dict.fromkeys(chosen)]
-    ports = sb.assign_ports(
-        specs, port=args.port, ports=sb.parse_ports(args.ports) if args.ports else None
+    servers = plan.plan(plan.in_use(), sandbox_registry(), args.system)
+    ports = plan.assign(
+        servers, port=args.port, ports=sb.parse_ports(args.ports) if args.ports else None
     )
-    for spec in specs:  # every port is free before anything starts
-        if ports[spec.system_id]:
-            sb.check_port(args.host, ports[spec.system_id])
-    running: list[sb.RunningSandbox] = []
+    for server in servers:  # every port is free before anything starts
+        if ports[server.name]:
+            sb.check_port(args.host, ports[server.name])
+    running: dict[str, sb.RunningSandbox] = {}
     try:
-        for spec in specs:
-            port = ports[spec.system_id] or None  # None: any free port
-            served = sb.start(spec, host=args.host, port=port, seed=args.seed, size=args.size)
-            running.append(served)
-        for r in running:
-            system, url = r.sandbox.system_id, r.base_url
+        running = plan.start(servers, ports, host=args.host, seed=args.seed, size=args.size)
+        for system, served in running.items():
+            url = served.base_url
             print(f"{system}: {url}  (export HUB_SYSTEM_{system.upper()}_URL={url})")
         print("serving; Ctrl-C stops", flush=True)
-        while all(r.thread.is_alive() for r in running):
+        while all(r.thread.is_alive() for r in running.values()):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:  # also when one fails to start: the others stop
-        for r in running:
-            r.stop()
+        plan.stop(running)
     return 0
 
 
@@ -51,23 +43,32 @@ def register(sub) -> None:
         sb,
         "serve",
         cmd_serve,
-        "serve sandboxes, each on its default port unless --port or --ports says otherwise",
+        "serve a sandbox per system declared in the exchanges file in use (HUB_EXCHANGES or "
+        "the default), with the system's options; systems whose sandboxes would be the same "
+        "share one. Each on the port of the system's base URL when that is local, else the "
+        "sandbox's default, unless --port or --ports says otherwise",
         False,
     )
-    s.add_argument("system", nargs="*", help="systems to serve (default: every sandbox)")
+    s.add_argument(
+        "system",
+        nargs="*",
+        help="declared systems to serve, or adapters (every system of it; its sandbox alone "
+        "when none is declared); default: every declared system with a sandbox",
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument(
         "--port",
         type=int,
         metavar="PORT",
-        help="serve the first system on PORT, the next on PORT+1, and so on, in the order "
-        "given (default order: by name); 0: each on any free port",
+        help="serve the first sandbox on PORT, the next on PORT+1, and so on, in the order "
+        "given (default order: by system name); 0: each on any free port",
     )
     s.add_argument(
         "--ports",
         metavar="SYSTEM=PORT,...",
-        help="the port of each system named (0: any free port), e.g. kela=9003,municipal=9002;"
-        " overrides --port and the defaults for those systems",
+        help="the port of each system named (0: any free port), e.g. "
+        "kela_county=9003,seinajoki=9002; overrides --port and the defaults for those "
+        "systems (systems that share a sandbox share its port)",
     )
     s.add_argument("--seed", type=int, default=1, help="seed of the synthetic data (default 1)")
     s.add_argument("--size", type=int, default=50, help="number of synthetic clients")

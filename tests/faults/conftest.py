@@ -171,13 +171,15 @@ class FaultHub:
 
 
 @pytest.fixture
-def faults(hub_env, _hostile_servers, monkeypatch) -> FaultHub:
+def faults(hub_env, sandboxes, _hostile_servers, monkeypatch) -> FaultHub:
+    """The suite's own exchanges file names its systems by their adapters: the sandboxes are
+    the plugin's, one per adapter (``sandboxes``); ``hub_env`` gives the store and key."""
     monkeypatch.setenv("HUB_EXCHANGES", str(EXCHANGES))
     for system, server in _hostile_servers.items():
         server.clear()
-        base = server.url + hub_env[system].sandbox.base_path
+        base = server.url + sandboxes[system].sandbox.base_path
         monkeypatch.setenv(f"HUB_SYSTEM_{system.upper()}_URL", base)
-    fault_hub = FaultHub(hub_env, _hostile_servers)
+    fault_hub = FaultHub(sandboxes, _hostile_servers)
     yield fault_hub
     for server in _hostile_servers.values():
         server.clear()
