@@ -37,13 +37,15 @@ DAGS_FOLDER_ENV = "AIRFLOW__CORE__DAGS_FOLDER"
 
 ORDER = [
     "employment_authority_to_county",
+    "county_to_hub",  # the assessments and the clients' disclosure prohibitions, first
     "county_to_employment_authority",
     "county_to_kela",
     "kela_to_county",
     "kela_to_seinajoki",
     "kela_to_lapua",
+    "employment_authority_to_hub",
+    "hub_to_employment_authority",
     "innokyla_to_hub",
-    "county_to_hub",
     "hub_to_innokyla",
 ]
 #: the exchange after which the case system's nightly job runs, and that case system: what
@@ -109,6 +111,22 @@ def run_dag(dag_id: str):
     return bag.dags[dag_id].test()
 
 
+def _say_held_back(hub, say) -> None:
+    """What each exchange's legal basis did not cover, per rule, and why (never sent)."""
+    from hub.store import heldback
+
+    with hub.store.transaction() as conn:
+        held = heldback.summary(conn)
+    if not held:
+        return
+    say()
+    say("held back (not covered by the exchange's legal basis; never sent):")
+    for h in held:
+        parts = f", {h.parts} sent without {h.items} item(s)" if h.parts else ""
+        say(f"  {h.exchange} / {h.rule}: {h.records} record(s) held back{parts}")
+        say(f"      e.g. {h.reason}")
+
+
 def main(size: int = 60, home: Path | None = None) -> int:
     home = (home or DEFAULT_HOME).resolve()
     _prepare_env(home)
@@ -152,19 +170,21 @@ def main(size: int = 60, home: Path | None = None) -> int:
     say()
     say(
         f"{'exchange':<32}{'DAG run':<10}{'read':>6}{'new/chg':>9}{'delivered':>11}"
-        f"{'skipped':>9}{'failed':>8}{'open dead letters':>19}"
+        f"{'skipped':>9}{'held back':>11}{'failed':>8}{'open dead letters':>19}"
     )
     for s, state, kept in summaries:
         delivered = f"{s.upserted} kept" if kept else str(s.delivered)
         say(
             f"{s.exchange:<32}{state:<10}{s.read:>6}{s.upserted:>9}{delivered:>11}"
-            f"{s.skipped:>9}{s.failed:>8}{s.open_dead_letters:>19}"
+            f"{s.skipped:>9}{s.held_back:>11}{s.failed:>8}{s.open_dead_letters:>19}"
         )
     hub = Hub.open()
+    _say_held_back(hub, say)
     say()
     say(f"store:        {hub.store.display_url}")
     say(f"airflow log:  {airflow_log}")
     say(f"inspect the failures:  HUB_HOME={home} uv run hub failures list")
+    say(f"what was held back:    HUB_HOME={home} uv run hub exchanges held-back NAME")
     say("('kept': read into the hub's store for the indicators, not sent anywhere)")
     password = secrets.token_urlsafe(12)
     with hub.store.transaction() as conn:

@@ -248,6 +248,8 @@ def check_against_adapters(config: HubConfig) -> list[str]:
                 problems.append(f"exchanges/{x.name}: system {end!r} is not declared under systems")
         for i, f in enumerate(x.entities):
             flow_problems = _flow_problems(f"exchanges/{x.name}/entities/{i}", f)
+            if not flow_problems:
+                flow_problems = _decision_problems(config, x, i)
             problems.extend(flow_problems)
             if ends_ok and not flow_problems:
                 problems.extend(_stream_problems(x, f))
@@ -273,6 +275,22 @@ def _flow_problems(where: str, flow: EntityFlow) -> list[str]:
     except ConfigError as exc:
         return [str(exc)]
     return []
+
+
+def _decision_problems(config: HubConfig, x: Exchange, i: int) -> list[str]:
+    """A rule that judges records by their source's decisions needs an exchange that reads
+    those decisions (service episodes) from the same source into the hub."""
+    rules = record_rules(x, x.entities[i])
+    reads = any(
+        other.source == x.source and any(f.entity == "ServiceEpisode" for f in other.entities)
+        for other in config.exchanges.values()
+    )
+    return [
+        f"exchanges/{x.name}/entities/{i}/records: rule {r.name} judges by the decisions "
+        f"(ServiceEpisode) of {x.source}, which no exchange reads from it"
+        for r in rules
+        if r.needs_decisions and not reads
+    ]
 
 
 def record_rules(exchange: Exchange, flow: EntityFlow) -> tuple[RecordRule, ...]:

@@ -96,7 +96,8 @@ def test_within_decision_keeps_the_days_of_the_period_and_holds_back_the_rest(da
     if not outside:
         assert period is None and data["attended_dates"] == days
     elif outside == len(days):
-        assert period.whole.rule == "inside_decided_period" and period.whole.count == outside
+        assert period.whole.rule == "inside_decided_period" and period.whole.part is None
+        assert f"{outside} of {outside} attended_dates outside" in period.whole.reason
     else:
         (held,) = period.held
         assert (held.part, held.count) == ("attended_dates", outside)

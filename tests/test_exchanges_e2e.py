@@ -242,7 +242,7 @@ def test_two_systems_of_one_adapter_are_kept_apart(hub_env, tmp_path, monkeypatc
             origins = dict(
                 conn.execute(
                     select(t.records.c.origin_system, func.count())
-                    .where(t.records.c.entity == "Assessment")
+                    .where(t.records.c.entity.in_(["Assessment", "DisclosureProhibition"]))
                     .group_by(t.records.c.origin_system)
                 ).all()
             )

@@ -220,8 +220,8 @@ class WithinDecisionRule(RecordRule):
         reason = self._because(
             f"{len(outside)} of {len(days)} {self.field} outside the decided period {period}"
         )
-        if len(outside) == len(days):
-            return Verdict(whole=Held(self.name, reason, self.field, len(outside)))
+        if len(outside) == len(days):  # nothing left to send: the record is held back
+            return Verdict(whole=Held(self.name, reason))
         kept = [d.isoformat() for d in days if d not in outside]
         return Verdict(
             data={**data, self.field: kept},

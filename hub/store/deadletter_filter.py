@@ -22,7 +22,7 @@ OPEN, REPLAYED, RESOLVED = "open", "replayed", "resolved"
 STATUSES = (OPEN, REPLAYED, RESOLVED)
 ANY_STATUS = "all"
 #: the steps a record can fail at
-STAGES = ("read", "translate", "validate", "deliver")
+STAGES = ("read", "translate", "validate", "disclose", "deliver")
 #: the criteria that are compared as they are (the rest: status and the time range)
 _EQUAL = ("exchange", "stage", "error_class", "system", "run_id")
 
