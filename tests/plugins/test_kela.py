@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from hub_kela import contract, data, sandbox_responses, sandbox_services, soap
+from hub_kela import contract, data, sandbox_responses, sandbox_services, soap, statements
 from hub_kela import mapping as m
 from hub_kela import sandbox as kela_sandbox
 from hub_kela.adapter import MAX_RESPONSE_BYTES, KelaAdapter, classify
@@ -39,7 +39,7 @@ from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
 from hub.engine import Hub, run_exchange
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
-from hub.model import Attendance, iso_week_of
+from hub.model import Attendance, LabourPolicyStatement, iso_week_of
 from hub.model.rules import Rules
 from hub.plugins import sandbox_registry
 from hub.privacy import HETU_PATTERN
@@ -1167,6 +1167,8 @@ class TestKelaConformance(AdapterConformance):
     }
 
     def write_samples(self, stream):
+        if stream == "labour_policy_statements":
+            return [statement(i) for i in range(len(STANCES))]
         return [attendance(3, i=i) for i in range(3)] + [
             attendance(2, monday=dt.date(2026, 4, 6), i=5)
         ]
@@ -1302,3 +1304,161 @@ def test_notices_to_swedish_speaking_clients_give_their_reason_in_swedish(kela):
     for notice in notices:
         lang = "sv" if str(notice.client_hetu) in swedish else "fi"
         assert notice.reason in data.REASONS[lang]
+
+
+# --- labour-policy statements (issue 13) -------------------------------------------------------
+
+#: (what the statement says, its end, its ground) of the samples, one of each kind
+STANCES = (
+    ("entitled", None, None),
+    ("not_entitled", None, "Päätoiminen opiskelu 1.1.2027 alkaen"),
+    ("period_without_benefit", dt.date(2027, 3, 31), "Kieltäytyi työtarjouksesta ilman syytä"),
+    ("employment_obligation", None, "Työssäolovelvoite: 12 viikkoa"),
+)
+
+
+def statement(i: int, **changes) -> LabourPolicyStatement:
+    stance, until, reason = STANCES[i % len(STANCES)]
+    fields = {
+        "client_hetu": person(SANDBOX_SEED, i).hetu,
+        "issued_on": dt.date(2026, 11, 20),
+        "valid_from": dt.date(2027, 1, 1),
+        "valid_until": until,
+        "statement": stance,
+        "benefit_type": ("labour_market_subsidy", "basic_daily_allowance")[i % 2],
+        "reason": reason,
+    }
+    return LabourPolicyStatement(**{**fields, **changes})
+
+
+def statement_items(adapter, count: int = 4, tag: str = "s") -> list[WriteItem]:
+    stream = adapter.stream("labour_policy_statements")
+    return [
+        WriteItem(f"{tag}:{i}", f"r{i}", stream.to_native(statement(i).model_dump(mode="json")))
+        for i in range(count)
+    ]
+
+
+def received_statements(sandboxes) -> list[dict]:
+    return [r for r in sandboxes.received("kela") if r["service"] == m.SVC_STATEMENTS]
+
+
+def test_labour_policy_statements_are_received_as_sent_once(kela, sandboxes):
+    stream = kela.stream("labour_policy_statements")
+    assert stream.entity is LabourPolicyStatement and stream.writable and not stream.readable
+    assert stream.carries == tuple(LabourPolicyStatement.model_fields)  # all it holds
+    items = statement_items(kela)
+    assert items[0].payload == {
+        "hetu": person(SANDBOX_SEED, 0).hetu,
+        "annettu": "2026-11-20",
+        "voimassaAlkaen": "2027-01-01",
+        "kanta": "EI-ESTETTA",
+        "etuus": "TMT",
+    }
+    first = stream.write(items)
+    again = stream.write(list(reversed(items)))  # a lost answer: sent again
+    assert [o.outcome for o in first + again] == [Outcome.OK] * 8
+    received = received_statements(sandboxes)
+    assert [r["idempotency_key"] for r in received] == [i.idempotency_key for i in items]
+    carried = set(m.STATEMENT_FIELDS.values())
+    for item, entry in zip(items, received, strict=True):
+        fields = {k: v for k, v in entry.items() if k not in ("idempotency_key", "service")}
+        assert fields == item.payload and set(fields) <= carried  # as sent, carried only
+        back = stream.to_canonical(NativeRecord(item.idempotency_key, fields))
+        assert back == statement(items.index(item))
+    assert {r["kanta"] for r in received} == set(m.ELIGIBILITY_CODES)
+
+
+def test_a_statement_key_given_twice_in_a_batch_is_one_item(kela, sandboxes):
+    [item] = statement_items(kela, 1)
+    outcomes = kela.stream("labour_policy_statements").write([item, item])
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.OK]
+    assert len(received_statements(sandboxes)) == 1
+
+
+def _wrong_check(code: str) -> str:
+    return code[:-1] + ("A" if code[-1] != "A" else "B")
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda p: {**p, "kanta": "KUNTOUTUS"}, "<kanta>"),
+        (lambda p: {k: v for k, v in p.items() if k != "voimassaAlkaen"}, "<voimassaAlkaen>"),
+        (lambda p: {**p, "annettu": "2026-11-31"}, "<annettu>"),
+        (lambda p: {**p, "hetu": _wrong_check(p["hetu"])}, "hetu is not a valid identity code"),
+        (lambda p: {**p, "voimassaAsti": "2026-12-31"}, "voimassaAsti is before voimassaAlkaen"),
+        (lambda p: {k: v for k, v in p.items() if k != "perustelu"}, "perustelu is required"),
+        (lambda p: {k: v for k, v in p.items() if k != "voimassaAsti"},
+         "voimassaAsti is required for a period without benefit"),
+    ],
+)  # fmt: skip
+def test_an_invalid_statement_is_refused_alone_naming_the_field(kela, sandboxes, edit, says):
+    items = statement_items(kela)
+    bad = WriteItem("bad", "rb", edit(items[2].payload))  # a period without benefit
+    outcomes = kela.stream("labour_policy_statements").write([items[0], bad, items[3]])
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.OK]
+    assert outcomes[1].reason.startswith("refused by Kela: ") and says in outcomes[1].reason
+    assert not HETU_PATTERN.search(outcomes[1].reason)
+    assert "KUNTOUTUS" not in outcomes[1].reason and "2026-11-31" not in outcomes[1].reason
+    assert [r["idempotency_key"] for r in received_statements(sandboxes)] == ["s:0", "s:3"]
+    # the key is not used up: fixed, the same delivery is accepted
+    fixed = WriteItem("bad", "rb", items[2].payload)
+    assert [o.outcome for o in kela.stream("labour_policy_statements").write([fixed])] == [
+        Outcome.OK
+    ]
+
+
+def test_a_statement_kela_has_no_code_for_is_refused_before_sending(kela):
+    stream = kela.stream("labour_policy_statements")
+    record = statement(0).model_dump(mode="json")
+    for field, value in (("statement", "maybe"), ("benefit_type", "housing_allowance")):
+        with pytest.raises(RecordError) as info:
+            stream.to_native({**record, field: value})
+        assert info.value.field == field and value not in str(info.value)
+    with pytest.raises(RecordError, match="kanta"):
+        stream.to_canonical(NativeRecord("x", {**stream.to_native(record), "kanta": "ESTEETON"}))
+    # the exchange may leave fields out: they are not sent
+    assert stream.to_native({"statement": "entitled"}) == {"kanta": "EI-ESTETTA"}
+
+
+def test_the_statements_service_is_in_the_schema_and_its_answers_valid(kela, sandboxes):
+    resource = importlib.resources.files("hub_kela") / "schemas" / "kunta.xsd"
+    root = etree.fromstring(resource.read_bytes())
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    declared = {e.get("name") for e in root.iterchildren(f"{xs}element")}
+    assert {f"{m.SVC_STATEMENTS}Request", f"{m.SVC_STATEMENTS}Response", m.STATEMENT} <= declared
+    names = {e.get("name") for e in root.iter(f"{xs}element", f"{xs}attribute")}
+    assert set(m.STATEMENT_FIELDS.values()) | {m.ITEM_KEY_ATTR} <= names
+    codes = {e.get("value") for e in root.iter(f"{xs}enumeration")}
+    assert set(m.ELIGIBILITY_CODES) <= codes
+    body = _body(m.SVC_STATEMENTS)
+    items = statement_items(kela, 2)
+    body.append(statements.statement_element("v1", items[0].payload))
+    body.append(statements.statement_element("v2", {**items[1].payload, "perustelu": None}))
+    answer = _post(sandboxes["kela"].url, m.SVC_STATEMENTS, body)
+    assert contract.validator().invalid(answer) is None
+    assert [r.get(m.RESULT_STATE_ATTR) for r in answer] == [m.ACCEPTED, m.REJECTED]
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "code"),
+    [
+        ({"municipality_codes": ["743", "000"]}, "municipality_codes", "000"),
+        ({"municipality_codes": ["999"]}, "municipality_codes", "999"),
+        ({"municipality_code": "000"}, "municipality_code", "000"),
+        ({"municipality_code": "999"}, "municipality_code", "999"),
+    ],
+)
+def test_municipality_codes_must_be_on_thls_code_list(options, option, code):
+    client = {"xroad_client": "FI-TEST/MUN/3221316-6/hub"}
+    with pytest.raises(ConfigError) as info:
+        KelaAdapter(SystemConfig("kela_county", "http://127.0.0.1:9", {**options, **client}))
+    message = str(info.value)
+    assert message.startswith(f"systems.kela_county.options.{option}: {code} is not a ")
+    assert "THL code list 1.2.246.537.6.21 (municipalities)" in message
+    config = yaml.safe_load(DEFAULT_EXCHANGES.read_text())
+    for name, system in config["systems"].items():  # the shipped Kela systems pass
+        if system.get("adapter") == "kela":
+            with KelaAdapter(SystemConfig(name, "http://127.0.0.1:9", system["options"])) as a:
+                assert a.municipalities

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from hub_municipal import data
+import yaml
+from hub_municipal import data, income_support
 from hub_municipal.export_reader import read_export
 from hub_municipal.sandbox import create_app
 from hub_municipal.xmlformat import ImportItem, export_chunks, export_schema, import_document
@@ -22,21 +23,27 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub import obligations
 from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
+from hub.engine import Hub, run_exchange
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
 from hub.model import (
     ActivationPlan,
+    ActivationPlanObligation,
     Assessment,
     Attendance,
     BenefitDays,
+    BillDispute,
     BillingLine,
     Client,
     DisclosureProhibition,
+    IncomeSupportMonth,
     Notification,
     ServiceEpisode,
     iso_week_of,
 )
+from hub.model.rules import Rules
 from hub.paging.listing import (
     Listed,
     ListingPager,
@@ -47,6 +54,7 @@ from hub.paging.listing import (
 )
 from hub.plugins import adapter_registry, sandbox_registry
 from hub.privacy import HETU_PATTERN
+from hub.settings import DEFAULT_RULES
 from hub.synthetic import PRACTICE_MODELS, people, person, practice_model_for
 from hub.testing.conformance import AdapterConformance
 from hub.xmlsafe import UnsafeXmlError, parse_bytes
@@ -59,6 +67,8 @@ ENTITY_OF = {
     "activation_plans": ActivationPlan,
 }
 EXPORT_NS = "urn:fi:hub:municipal:export:1"
+#: the write streams of what the hub derives, and their entities
+DERIVED = {"activation_plan_obligations": ActivationPlanObligation, "bill_disputes": BillDispute}
 
 
 def expected_ids(stream: str) -> set[str]:
@@ -164,9 +174,12 @@ def test_registered_as_a_plugin(spec):
         "attendance": (Attendance, True, False),
         "assessments": (Assessment, True, False),
         "disclosure_prohibitions": (DisclosureProhibition, True, False),
+        "income_support_months": (IncomeSupportMonth, True, False),
         "billing_lines": (BillingLine, False, True),
         "benefit_days": (BenefitDays, False, True),
         "kela_notifications": (Notification, False, True),
+        "activation_plan_obligations": (ActivationPlanObligation, False, True),
+        "bill_disputes": (BillDispute, False, True),
     }
     assert cls.problems() == []
     # a stream reads what export.xsd holds and writes what import.xsd takes, no more
@@ -827,6 +840,9 @@ def test_streams_declare_the_fields_their_records_carry(adapter):
     carries = {n: s.carries for n, s in type(adapter).stream_classes().items()}
     plans = carries.pop("activation_plans")  # the case system's plan does not say its type
     assert plans is None or set(ActivationPlan.model_fields) - set(plans) == {"plan_type"}
+    # what the hub derives and sends names its fields: exactly those of the entity today
+    for name, entity in DERIVED.items():
+        assert carries.pop(name) == tuple(entity.model_fields), name
     assert all(c is None for n, c in carries.items() if n != "assessments")
 
 
@@ -966,12 +982,15 @@ class TestMunicipalConformance(AdapterConformance):
             "attendance",
             "assessments",
             "disclosure_prohibitions",
+            "income_support_months",
         )
     }
 
     def write_samples(self, stream):
         if stream in ("billing_lines", "benefit_days", "kela_notifications"):
             return [kela_record(stream, i) for i in range(3)]
+        if stream in DERIVED:
+            return [derived_record(stream, i) for i in range(3)]
         return [ENTITY_OF[stream].model_validate(canonical(stream, i)) for i in range(3)]
 
 
@@ -1264,3 +1283,380 @@ def test_free_text_is_swedish_for_swedish_speaking_clients(adapter, control):
             assert ep.interruption_reason in reasons[lang]
     assert seen == {"fi", "sv", "fi-reason", "sv-reason"}
     assert "Klienten kan inte nås" in reasons["sv"] and "Stärka dygnsrytmen" in texts.GOALS["sv"]
+
+
+# --- income support months, activation-plan obligations, bill disputes (issue 13) -----------
+
+TODAY = dt.date(2026, 12, 2)  # the hub's day of deriving, after the exports' last month
+
+
+def derived_record(stream: str, i: int) -> ActivationPlanObligation | BillDispute:
+    """An activation-plan obligation or a disputed line of Kela's bill, as the hub derives
+    them, about person ``i`` of the sandbox."""
+    hetu = people(SEED, 3)[i].hetu
+    if stream == "activation_plan_obligations":
+        trigger = (
+            "income_support_months_under_25",
+            "subsidy_days_under_25",
+            "subsidy_days_25_and_over",
+        )
+        return ActivationPlanObligation(
+            client_hetu=hetu,
+            trigger=trigger[i % 3],
+            reached_on=dt.date(2026, 10, 31),
+            due_by=dt.date(2026, 11, 28),
+            age_on_reached=24 if i < 2 else 43,
+            has_plan=i == 1,
+            plan_drawn_up=dt.date(2026, 11, 5) if i == 1 else None,
+            window_assumed=i == 1,
+        )
+    reasons = (
+        ("share_percent", "Osuus 20 %, porras 101.-200. päivä on 10 %", Decimal("40.62")),
+        ("home_municipality", "Asiakkaan kotikunta maksupäivänä on 408", None),
+        ("duplicate", "Päivät 101-121 myös rivillä 7", Decimal("0.00")),
+    )
+    code, reason, expected = reasons[i % 3]
+    return BillDispute(
+        client_hetu=hetu,
+        billing_month="2026-10",
+        municipality_code="743",
+        benefit_type=("labour_market_subsidy", "basic_daily_allowance")[i % 2],
+        days_from=101 + 30 * i,
+        days_to=121 + 30 * i,
+        reason_code=code,
+        reason=reason,
+        billed_share=Decimal("81.25"),
+        expected_share=expected,
+    )
+
+
+def derived_items(adapter, stream: str, count: int = 3, **changes) -> list[WriteItem]:
+    return [
+        WriteItem(
+            f"{stream}:r{i}:v1",
+            f"r{i}",
+            adapter.stream(stream).to_native(
+                {**derived_record(stream, i).model_dump(mode="json"), **changes}
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+def test_income_support_months_are_read_end_to_end(adapter, control, running):
+    """Read from the exports over HTTP: every record valid against export.xsd and the model,
+    each person's months as the sandbox's generator gives them, counted in the listing."""
+    stream = adapter.stream("income_support_months")
+    assert stream.entity is IncomeSupportMonth and stream.readable and not stream.writable
+    assert stream.carries is None  # client, month and kind: all of the entity
+    records = read_all(adapter, "income_support_months", batch_size=11)
+    assert records and [r.problem for r in records] == [None] * len(records)
+    months = [stream.to_canonical(r) for r in records]
+    assert len({r.native_id for r in records}) == len(records)
+    assert all(r.native_id.startswith("T-") for r in records)
+    listing = httpx.get(f"{running.url}/exports", trust_env=False).json()["exports"]
+    assert sum(e["counts"]["incomeSupport"] for e in listing) == len(records)
+    index = {p.hetu: i for i, p in enumerate(people(SEED, SIZE))}
+    by_person: dict[int, list[tuple[str, str]]] = {}
+    for month in months:
+        by_person.setdefault(index[str(month.client_hetu)], []).append((month.month, month.kind))
+    codes = {v: k for k, v in data.m.SUPPORT_KIND_CODES.items()}
+    assert {i: [(mo, codes[k]) for mo, k in v] for i, v in by_person.items()} == {
+        i: found for i in range(SIZE) if (found := income_support.months(i, data.TODAY))
+    }
+    assert {m.kind for m in months} == {"basic", "supplementary", "preventive"}
+    assert max(m.month for m in months) == data.TODAY.strftime("%Y-%m")
+    assert 0.3 < len(by_person) / SIZE < 0.6  # some clients, not all
+    # both ways: the kinds are the case system's codes
+    native = stream.to_native(months[0].model_dump(mode="json"))
+    assert set(native) == {"hetu", "month", "supportKind"}
+    assert stream.to_canonical(NativeRecord("x", native)) == months[0]
+    with pytest.raises(RecordError, match="supportKind") as info:
+        stream.to_canonical(NativeRecord("T-1", {**native, "supportKind": "ASUMISTUKI"}))
+    assert not HETU_PATTERN.search(str(info.value))
+
+
+def test_income_support_gives_obligations_to_the_under_25s_over_http(adapter, control):
+    """The months read from the sandbox make the hub derive activation-plan obligations:
+    under seed 1 the sandbox's people are all under 25, so the four-month rule, with and without
+    a plan drawn up."""
+    stream = adapter.stream("income_support_months")
+    months = [stream.to_canonical(r) for r in read_all(adapter, "income_support_months", None, 500)]
+    plans = [
+        adapter.stream("activation_plans").to_canonical(r)
+        for r in read_all(adapter, "activation_plans", None, 500)
+    ]
+    found = obligations.derive([], months, plans, rules=Rules.load(DEFAULT_RULES).activation_plan,
+                               today=TODAY)  # fmt: skip
+    people_with_runs = {
+        people(SEED, SIZE)[i].hetu
+        for i in range(SIZE)
+        if i % 12 in income_support.LONG + income_support.SPELL
+    }
+    assert {str(o.client_hetu) for o in found} == people_with_runs
+    assert {o.trigger for o in found} == {"income_support_months_under_25"}
+    assert {o.has_plan for o in found} == {True, False}
+    assert {o.age_on_reached for o in found} == {23, 24}  # born 30.4.2002
+
+
+def test_long_term_income_support_gives_obligations_in_both_age_groups():
+    """With more than 600 people (seed 1's people 600-1199 are in their forties), the
+    long-term clients of 25 or over have 12 months in a row, the under-25s four; the
+    broken runs and the county's own support give none."""
+    n = 1200
+    months, plans = [], []
+    for i in range(n):
+        p = person(SEED, i)
+        found = list(income_support.records(p, i, data.TODAY))
+        assert len(found) == income_support.count(i)
+        months += [data.m.to_canonical(data.m.INCOME_SUPPORT, f, "t") for _, f in found]
+        if data.has_plan(i):
+            plans.append(data.m.to_canonical(data.m.PLAN, data.plan(p, i), "p"))
+    found = obligations.derive(
+        [], months, plans, rules=Rules.load(DEFAULT_RULES).activation_plan, today=TODAY
+    )
+    triggers = {}
+    for o in found:
+        triggers.setdefault(o.trigger, set()).add(o.age_on_reached)
+    assert triggers == {
+        "income_support_months_under_25": {23, 24},  # born 30.4.2002
+        "income_support_months_25_and_over": {43},  # born 10.12.1982
+    }
+    index = {p.hetu: i for i, p in enumerate(people(SEED, n))}
+    over = [index[str(o.client_hetu)] for o in found if o.age_on_reached >= 25]
+    assert over and all(i >= 600 and i % 12 in income_support.LONG for i in over)
+    assert not any(index[str(o.client_hetu)] % 12 in (1, 10) for o in found)
+
+
+def test_a_malformed_income_support_record_fails_alone(adapter, control):
+    body = (
+        b'<export xmlns="urn:fi:hub:municipal:export:1" exportId="2026-11-20" '
+        b'municipality="743" generated="2026-11-20T23:30:00Z">'
+        b'<incomeSupport id="T-00000100"><hetu>010190-999W</hetu><month>2026-13</month>'
+        b"<supportKind>PERUS</supportKind></incomeSupport>"
+        b'<incomeSupport id="T-00000101"><hetu>010190-999W</hetu><month>2026-10</month>'
+        b"<supportKind>PERUS</supportKind></incomeSupport></export>"
+    )
+    fake = serve(fake_export_server(body, records=2))
+    try:
+        with make_adapter(fake.url) as a:
+            records = read_all(a, "income_support_months")
+    finally:
+        fake.stop()
+    bad, good = records
+    assert bad.problem.field == "month" and "export.xsd" in bad.problem.message
+    assert good.problem is None
+    assert adapter.stream("income_support_months").to_canonical(good).month == "2026-10"
+    # from the sandbox: a person's corrupted records fail the model, the rest translate
+    control.faults(malformed_every=5)
+    failed, fine = 0, 0
+    for r in read_all(adapter, "income_support_months", batch_size=200):
+        try:
+            adapter.stream("income_support_months").to_canonical(r)
+            fine += 1
+        except (ValidationError, RecordError) as exc:
+            assert not HETU_PATTERN.search(f"{exc}\n{exc!r}")
+            failed += 1
+    assert failed and fine > failed
+
+
+@pytest.mark.parametrize("stream", list(DERIVED))
+def test_derived_records_are_imported_as_sent_once_and_not_exported(adapter, control, stream):
+    items = derived_items(adapter, stream)
+    first = adapter.stream(stream).write(items)
+    again = adapter.stream(stream).write(items)
+    assert [o.outcome for o in first + again] == [Outcome.OK] * 6
+    assert [o.native_id for o in first] == [o.native_id for o in again]
+    prefix = adapter.stream(stream).record.id_prefix
+    assert all(o.native_id.startswith(f"{prefix}-") for o in first)
+    received = control.received()
+    assert len(received) == 3  # each key once
+    element = adapter.stream(stream).record.element
+    carried = {f.native for f in adapter.stream(stream).record.fields}
+    envelope = {"idempotency_key", "idempotencyKey", "kind", "id"}
+    for item, entry in zip(items, received, strict=True):
+        fields = {k: v for k, v in entry.items() if k not in envelope}
+        assert entry["kind"] == element and entry["idempotency_key"] == item.idempotency_key
+        assert fields == item.payload and set(fields) <= carried  # as sent, carried only
+        back = adapter.stream(stream).to_canonical(NativeRecord(entry["id"], fields))
+        assert back == derived_record(stream, items.index(item))
+    assert control.nightly()["records"] == 0  # kept in the case system, not exported
+    with pytest.raises(PermanentError, match=f"municipal/{stream} cannot be read"):
+        list(adapter.stream(stream).read(None, 10))
+
+
+@pytest.mark.parametrize(
+    ("stream", "changes", "says"),
+    [
+        ("activation_plan_obligations", {"due_by": "2026-10-01"},
+         "<planObligation>: dueBy: before reachedOn"),
+        ("activation_plan_obligations", {"plan_drawn_up": None},
+         "<planObligation>: planDrawnUp: "),
+        ("bill_disputes", {"municipality_code": "092"},
+         "<billDispute>: municipality: municipality 092 is not served here (743)"),
+        ("bill_disputes", {"days_from": 300}, "<billDispute>: daysTo: before daysFrom"),
+    ],
+)  # fmt: skip
+def test_a_derived_record_the_case_system_refuses_is_rejected_alone(
+    adapter, control, stream, changes, says
+):
+    good = derived_items(adapter, stream, 2)
+    bad = derived_items(adapter, stream, 2, **changes)[1:]
+    bad = [WriteItem("bad", "rb", bad[0].payload)]
+    outcomes = adapter.stream(stream).write([good[0], *bad, good[1]])
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT, Outcome.OK]
+    assert f"municipal/{stream}: the case system rejected" in outcomes[1].reason
+    assert says in outcomes[1].reason and not HETU_PATTERN.search(outcomes[1].reason)
+    assert sorted(e["idempotency_key"] for e in control.received()) == sorted(
+        i.idempotency_key for i in good
+    )
+
+
+@pytest.mark.parametrize(
+    ("stream", "native", "value", "named"),
+    [
+        ("activation_plan_obligations", "ageOnReached", "-1", "ageOnReached (age_on_reached)"),
+        ("activation_plan_obligations", "trigger", "TMT-1000", "trigger (trigger)"),
+        ("bill_disputes", "billedShare", "81,25 €", "billedShare (billed_share)"),
+        ("bill_disputes", "reason", None, "reason (reason)"),
+        ("bill_disputes", "billingMonth", "2026-13", "billingMonth (billing_month)"),
+    ],
+)
+def test_an_invalid_derived_item_is_refused_naming_the_field(
+    adapter, control, stream, native, value, named
+):
+    items = derived_items(adapter, stream, 2)
+    payload = {k: v for k, v in items[1].payload.items() if k != native}
+    if value is not None:
+        payload[native] = value
+    outcomes = adapter.stream(stream).write([items[0], WriteItem("bad", "rb", payload)])
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.PERMANENT]
+    assert named in outcomes[1].reason and not HETU_PATTERN.search(outcomes[1].reason)
+    if value is not None:
+        assert value not in outcomes[1].reason
+    assert [e["idempotency_key"] for e in control.received()] == [items[0].idempotency_key]
+
+
+def test_derived_records_without_a_code_of_the_case_system_are_record_errors(adapter):
+    record = derived_record("bill_disputes", 0).model_dump(mode="json")
+    with pytest.raises(RecordError) as info:
+        adapter.stream("bill_disputes").to_native({**record, "reason_code": "rounding"})
+    assert info.value.field == "reason_code"
+    native = adapter.stream("activation_plan_obligations").to_native(
+        derived_record("activation_plan_obligations", 1).model_dump(mode="json")
+    )
+    assert native["trigger"] == "ALLE25-TMT180" and native["windowAssumed"] == "true"
+    assert native["hasPlan"] == "true" and native["ageOnReached"] == "24"
+
+
+def test_a_county_takes_disputes_of_the_bills_of_its_municipalities_only(county):
+    with county_adapter(county.url) as a:
+        items = []
+        for n, code in enumerate(["743", "408", "092"]):
+            native = a.stream("bill_disputes").to_native(
+                derived_record("bill_disputes", n).model_dump(mode="json")
+                | {"municipality_code": code}
+            )
+            items.append(WriteItem(f"county:dispute:{n}", f"r{n}", native))
+        outcomes = a.stream("bill_disputes").write(items)
+    assert [o.outcome for o in outcomes] == [Outcome.OK, Outcome.OK, Outcome.PERMANENT]
+    assert "municipality 092 is not served here (743, 145, 408)" in outcomes[2].reason
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "code"),
+    [
+        ({"municipality_codes": ["743", "000"]}, "municipality_codes", "000"),
+        ({"municipality_codes": ["999", "743"]}, "municipality_codes", "999"),
+        ({"municipality_code": "000"}, "municipality_code", "000"),
+        ({"municipality_code": 999}, "municipality_code", "999"),
+    ],
+)
+def test_municipality_codes_must_be_on_thls_code_list(options, option, code):
+    config = SystemConfig("county_case_system", "http://127.0.0.1:9", options)
+    with pytest.raises(ConfigError) as info:
+        adapter_registry()["municipal"](config)
+    message = str(info.value)
+    assert message.startswith(f"systems.county_case_system.options.{option}: {code} is not a ")
+    assert "THL code list 1.2.246.537.6.21 (municipalities)" in message
+    # every municipality of the shipped configuration's county is on it
+    codes = ["743", "005", "010", "052", "145", "151", "152", "218", "232", "233", "300", "301",
+             "403", "408", "759", "846", "934", "989"]  # fmt: skip
+    ok = SystemConfig("county_case_system", "http://127.0.0.1:9", {"municipality_codes": codes})
+    with adapter_registry()["municipal"](ok) as a:
+        assert a.municipalities == tuple(codes)
+
+
+OBLIGATION_FIELDS = list(ActivationPlanObligation.model_fields)
+PLAN_FIELDS = ["client_hetu", "drawn_up_date", "goals", "measures", "responsible_official",
+               "review_date"]  # fmt: skip
+
+
+@pytest.fixture
+def case_hub(running, control, tmp_path, monkeypatch, master_key, store_url):
+    """A hub on a fresh store whose one system is this module's sandbox: its income support
+    months and plans are kept in the hub, and the obligations the hub derives go back."""
+    legal = "Act on Rehabilitative Work Activity (189/2001) § 3: activation plans."
+    exchanges = {
+        "case_to_hub": {
+            "source": "case_e2e",
+            "target": "hub",
+            "schedule": None,
+            "legal_basis": legal,
+            "entities": [
+                {"entity": "IncomeSupportMonth", "fields": ["client_hetu", "month", "kind"]},
+                {"entity": "ActivationPlan", "fields": PLAN_FIELDS},
+            ],
+        },
+        "hub_to_case": {
+            "source": "hub",
+            "target": "case_e2e",
+            "schedule": None,
+            "legal_basis": legal,
+            "entities": [{"entity": "ActivationPlanObligation", "fields": OBLIGATION_FIELDS}],
+        },
+    }
+    system = {"adapter": "municipal", "base_url": running.base_url,
+              "options": {"municipality_code": "743"}}  # fmt: skip
+    path = tmp_path / "exchanges.yaml"
+    config = {"version": 1, "systems": {"case_e2e": system}, "exchanges": exchanges}
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("HUB_EXCHANGES", str(path))
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HUB_STORE_URL", store_url)
+    monkeypatch.delenv("HUB_SYSTEM_CASE_E2E_URL", raising=False)
+    hub = Hub.open()
+    yield hub
+    hub.close()
+
+
+def test_income_support_flows_into_the_hub_and_obligations_back_to_the_case_system(
+    case_hub, control
+):
+    """End to end through the engine: the months read from the exports are kept in the
+    hub, the hub derives who needs an activation plan, and the case system receives each
+    obligation once, with exactly its fields."""
+    summary = run_exchange(case_hub, "case_to_hub")
+    assert summary.state == "success", summary.error
+    months = sum(income_support.count(i) for i in range(SIZE))
+    plans = sum(1 for i in range(SIZE) if data.has_plan(i))
+    assert (summary.upserted, summary.failed) == (months + plans, 0)
+
+    summary = run_exchange(case_hub, "hub_to_case")
+    assert summary.state == "success", summary.error
+    expected = {
+        people(SEED, SIZE)[i].hetu
+        for i in range(SIZE)
+        if i % 12 in income_support.LONG + income_support.SPELL
+    }
+    assert summary.delivered == len(expected) and summary.failed == 0
+    received = [r for r in control.received() if r["kind"] == "planObligation"]
+    assert {r["hetu"] for r in received} == expected
+    assert {r["trigger"] for r in received} == {"ALLE25-TOTU4"}
+    native = {f.native for f in data.m.PLAN_OBLIGATION.fields}
+    envelope = {"idempotency_key", "idempotencyKey", "kind", "id"}
+    assert all(set(r) - envelope <= native for r in received)
+    assert {r["hasPlan"] for r in received} == {"true", "false"}
+    again = run_exchange(case_hub, "hub_to_case")  # nothing changed: nothing sent again
+    assert again.state == "success" and again.delivered == 0
+    assert len(control.received()) == len(received)

@@ -9,6 +9,8 @@ months list) and its streams, each in a module of its own:
 
 - ``attendance`` (:mod:`.attendance`): the attendance report for the expense allowance,
   written;
+- ``labour_policy_statements`` (:mod:`.statements`): the employment authority's
+  labour-policy statements, written;
 - ``billing_lines`` (:mod:`.billing_lines`): the monthly municipal bill, streamed month by
   month in flat memory and judged line by line (:mod:`.billing`);
 - ``benefit_days`` and ``notifications`` (:mod:`.pages`): paged by sequence number
@@ -40,6 +42,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from hub import codelists
 from hub.adapter import Adapter, CheckResult, RunContext, SystemConfig
 from hub.errors import ConfigError, DeliveryError, PermanentError, TransientError
 from hub.http import HttpService
@@ -51,6 +54,7 @@ from hub_kela.billing_lines import BillingLinesStream
 from hub_kela.contract import why_invalid
 from hub_kela.pages import BenefitDaysStream, NotificationsStream
 from hub_kela.soap import Headers, InvalidHeader, fault_error, k, q
+from hub_kela.statements import LabourPolicyStatementsStream
 
 #: every answer but the billing list (the months list, a page of at most a few hundred
 #: records, the report's results) is small: a body larger than this is refused, not kept
@@ -71,8 +75,9 @@ def classify(response: httpx.Response, body: bytes, where: str) -> DeliveryError
 
 def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
     """The codes of ``municipality_codes`` (a list) or ``municipality_code`` (one): exactly
-    one of the two options, each code three digits, none twice; a :class:`ConfigError`
-    naming the option otherwise."""
+    one of the two options, each code three digits and a municipality in force on THL's code
+    list (:mod:`hub.codelists`), none twice; a :class:`ConfigError` naming the option
+    otherwise."""
     where = f"systems.{config.system}.options"
     many = config.options.get(m.OPTION_MUNICIPALITIES)
     one = config.options.get(m.OPTION_MUNICIPALITY)
@@ -99,6 +104,15 @@ def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
             )
     if len(set(codes)) != len(codes):
         raise ConfigError(f"{where}.{name}: a municipality code is given twice")
+    municipalities = codelists.codelist(codelists.MUNICIPALITIES)
+    for code in codes:
+        if code not in municipalities.current_codes:
+            found = municipalities.get(code)
+            why = f"ended on {found.valid_to}" if found and found.valid_to else "not in it"
+            raise ConfigError(
+                f"{where}.{name}: {code} is not a municipality of {municipalities.label} "
+                f"({why}; the list is shipped in hub/schemas/codelists/)"
+            )
     return tuple(codes)
 
 
@@ -114,7 +128,13 @@ class KelaAdapter(Adapter):
 
     system_id = m.SYSTEM
     title = m.TITLE
-    streams = (AttendanceStream, BillingLinesStream, BenefitDaysStream, NotificationsStream)
+    streams = (
+        AttendanceStream,
+        BillingLinesStream,
+        BenefitDaysStream,
+        NotificationsStream,
+        LabourPolicyStatementsStream,
+    )
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         super().__init__(config, context)

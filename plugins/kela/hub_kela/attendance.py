@@ -5,8 +5,7 @@ may span two). Kela pays the allowance for at most five attended days a week (la
 189/2001; the ``max_paid_days_per_week`` option): a week with more is refused when it is
 translated, naming the field, and never sent. Kela answers item by item, by the item's key
 (the idempotency key): accepted, a duplicate of an accepted key (nothing stored again), or
-rejected with a reason; an item it gives no verdict for is sent again
-(:class:`hub.writing.BatchOutcomes`).
+rejected with a reason (:mod:`.itemized`).
 """
 
 from __future__ import annotations
@@ -18,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from hub.adapter import NativeRecord, Stream, WriteItem, WriteOutcome
-from hub.errors import RecordError, TransientError
+from hub.errors import RecordError
 from hub.model import Attendance, iso_week_of
-from hub.privacy import redact
-from hub.writing import BatchOutcomes
+from hub_kela import itemized
 from hub_kela import mapping as m
-from hub_kela.contract import record_data, why_invalid
+from hub_kela.contract import record_data
 from hub_kela.fields import code, fields
 from hub_kela.soap import k
 
@@ -85,31 +83,8 @@ class AttendanceStream(Stream):
         return Attendance(**values, attended_dates=days)
 
     def write(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        """One report of ``items``; a fault of the whole report raises (transient or
-        permanent, :func:`.soap.fault_error`)."""
-        outcomes = BatchOutcomes(items)
-        body = self.adapter.request_body(m.SVC_ATTENDANCE)
-        for item in items:
-            body.append(report_element(item.idempotency_key, item.payload))
-        answer = self.adapter.call(m.SVC_ATTENDANCE, body)
-        if why := why_invalid(answer):
-            # the report may have been stored: sending it again with the same keys is safe
-            raise TransientError(
-                f"{m.SYSTEM}/{m.SVC_ATTENDANCE}: the results are not valid against "
-                f"{m.PROVIDER}'s schema: {why}"
-            )
-        for result in answer.iterchildren(k(m.RESULT)):
-            key, state = result.get(m.REPORT_KEY_ATTR), result.get(m.RESULT_STATE_ATTR)
-            if not key:
-                continue
-            if state in (m.ACCEPTED, m.DUPLICATE):
-                outcomes.settle(WriteOutcome.ok(key))
-            elif state == m.REJECTED:
-                reason = redact(result.text or "no reason given")
-                outcomes.settle(WriteOutcome.permanent(key, f"refused by {m.PROVIDER}: {reason}"))
-            else:
-                outcomes.settle(WriteOutcome.transient(key, f"not stored: {state}"))
-        return outcomes.result()
+        """One report of ``items`` (:func:`.itemized.send`)."""
+        return itemized.send(self.adapter, m.SVC_ATTENDANCE, report_element, items)
 
 
 def _date(value: Any) -> dt.date:
@@ -118,10 +93,7 @@ def _date(value: Any) -> dt.date:
 
 def report_element(key: str, payload: Mapping[str, Any]) -> etree._Element:
     """One ``<ilmoitus>`` of the attendance report."""
-    elem = etree.Element(k(m.REPORT), {m.REPORT_KEY_ATTR: key})
-    for native in m.REPORT_FIELDS.values():
-        if payload.get(native) is not None:
-            etree.SubElement(elem, k(native)).text = str(payload[native])
+    elem = itemized.simple_element(m.REPORT, key, payload, m.REPORT_FIELDS.values())
     for month, days in sorted((payload.get(m.REPORT_MONTH) or {}).items()):
         month_elem = etree.SubElement(elem, k(m.REPORT_MONTH), {m.REPORT_MONTH_ATTR: month})
         for day in days:

@@ -87,16 +87,19 @@ def violation(
     )
 
 
-def why_invalid(elem: etree._Element, *, shallow: bool = False) -> str | None:
+def why_invalid(
+    elem: etree._Element, *, shallow: bool = False, order: Sequence[str] = ()
+) -> str | None:
     """Why ``elem`` (a response element, its start tag alone with ``shallow``) is not valid
-    against the schema, naming the element or attribute; None if it is."""
+    against the schema, naming the element or attribute (a field missing before others of
+    ``order``: that one, :func:`blamed`); None if it is."""
     check = validator().invalid_shallow if shallow else validator().invalid
     invalid = check(elem)
     if invalid is None:
         return None
     own = etree.QName(elem).localname
     line = f" (response line {invalid.line})" if invalid.line else ""
-    return f"<{blamed(invalid, own)}>: {invalid.message}{line}"
+    return f"<{blamed(invalid, own, order)}>: {invalid.message}{line}"
 
 
 def _value(child: etree._Element) -> str:

@@ -52,7 +52,9 @@ SVC_BILLING = "laskutuslista"  # one month's billing list (large)
 SVC_BENEFIT_DAYS = "etuuspaivat"  # benefit-day counts, paged by sequence number
 SVC_NOTICES = "ilmoitukset"  # eTotu notices, paged by sequence number
 SVC_ATTENDANCE = "lasnaoloilmoitus"  # attendance report for the expense allowance
-SERVICES = (SVC_MONTHS, SVC_BILLING, SVC_BENEFIT_DAYS, SVC_NOTICES, SVC_ATTENDANCE)
+#: the employment authority's labour-policy statements (työvoimapoliittinen lausunto)
+SVC_STATEMENTS = "tplausunto"
+SERVICES = (SVC_MONTHS, SVC_BILLING, SVC_BENEFIT_DAYS, SVC_NOTICES, SVC_ATTENDANCE, SVC_STATEMENTS)
 
 # --- body (invented) --------------------------------------------------------------------------
 KELA_NS = "urn:fi:hub:kela:kunta:1"
@@ -101,9 +103,11 @@ NOTICE_FIELDS = {
     "reason": "syy",
     "urgent": "kiireellinen",
 }
+#: the key of an item the municipality sends (a report item, a statement): its idempotency key
+ITEM_KEY_ATTR = "tunniste"
 # attendance report
 REPORT = "ilmoitus"
-REPORT_KEY_ATTR = "tunniste"
+REPORT_KEY_ATTR = ITEM_KEY_ATTR
 REPORT_FIELDS = {
     "client_hetu": "hetu",
     "service_type": "palvelu",
@@ -116,6 +120,19 @@ REPORT_MONTH_ATTR = "kk"
 REPORT_DAY = "paiva"
 #: the canonical fields the report carries (absences are not Kela's business)
 REPORT_CARRIES = (*REPORT_FIELDS, "attended_dates")
+# labour-policy statements: one <lausunto tunniste="..."> an item
+STATEMENT = "lausunto"
+STATEMENT_FIELDS = {  # canonical -> native child, in order
+    "client_hetu": "hetu",
+    "issued_on": "annettu",
+    "valid_from": "voimassaAlkaen",
+    "valid_until": "voimassaAsti",
+    "statement": "kanta",
+    "benefit_type": "etuus",
+    "reason": "perustelu",
+}
+#: the canonical fields a statement carries: every field of the entity
+STATEMENT_CARRIES = tuple(STATEMENT_FIELDS)
 RESULT = "tulos"
 RESULT_STATE_ATTR = "tila"
 ACCEPTED, DUPLICATE, REJECTED = "hyvaksytty", "kaksoiskappale", "hylatty"
@@ -127,6 +144,14 @@ BENEFIT_CODES = {
     "ANS": "earnings_related_allowance",
 }
 NOTICE_CODES = {"SOSIAALITYO": "social_work_need", "TAYD-TOTU": "supplementary_income_support"}
+#: what a labour-policy statement says: no obstacle, an obstacle, a period without benefit,
+#: an obligation to work first
+ELIGIBILITY_CODES = {
+    "EI-ESTETTA": "entitled",
+    "ESTE": "not_entitled",
+    "KORVAUKSETON-MAARAAIKA": "period_without_benefit",
+    "TYOSSAOLOVELVOITE": "employment_obligation",
+}
 SERVICE_CODES = {
     "KTT": "rehabilitative_work_activity",
     "SOSKU-YKS": "social_rehabilitation_individual_coaching",

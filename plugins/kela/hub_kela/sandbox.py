@@ -7,10 +7,10 @@ well-formed identifier; ``service`` a SERVICE of the same instance, Kela's and o
 :data:`.mapping.SERVICES`; a non-empty ``id``; ``protocolVersion`` 4.0), else a ``Client.*``
 SOAP fault (HTTP 500); the body request is valid against Kela's body schema
 (``schemas/kunta.xsd`` of this package), else a ``Client.BadRequest`` fault naming the
-element (an attendance-report item that is not valid is rejected alone, with the reason,
-while the other items of the report are judged). The response echoes the request's header
-and adds ``requestHash`` (SHA-512 of the request). Every response the sandbox writes is
-valid against the same schema (:mod:`.sandbox_responses`).
+element (an attendance-report item or a statement that is not valid is rejected alone, with
+the reason, while the other items of the request are judged). The response echoes the
+request's header and adds ``requestHash`` (SHA-512 of the request). Every response the
+sandbox writes is valid against the same schema (:mod:`.sandbox_responses`).
 
 Services (:mod:`.sandbox_services`): the billing months; one month's billing list from line
 ``alkaen`` on, streamed as it is generated (a million lines never sit in memory; the share
@@ -20,7 +20,10 @@ municipalities asked about (Kela answers every client for the municipalities it 
 each person is put in one of them, :func:`.data.municipality_of`); the attendance
 report, deduplicated by item key (an accepted key answers ``kaksoiskappale`` and stores
 nothing; a rejected key is judged afresh, so that a fixed record can be replayed), refusing
-more than five attended days in an ISO week.
+more than five attended days in an ISO week; the employment authority's labour-policy
+statements, judged and deduplicated the same way, refusing an invalid identity code, a
+period that ends before it starts, a period without benefit without its end and a statement
+other than "no obstacle" without its ground.
 
 Recorded billing lists: with ``billing_dir`` the sandbox also offers, after its generated
 months, every ``<YYYY-MM>.xml`` of that folder: the month's lines as written by
@@ -36,8 +39,10 @@ the middle of the document, like a transfer that broke off.
 
 Faults (:class:`hub.sandbox.FaultState`): 429/503 with ``Retry-After``, slow responses;
 ``malformed_every`` breaks every n-th record served (a share that does not match the amounts,
-an identity code with a wrong check character); ``reject_writes`` refuses every report item.
-``/_sandbox/received`` lists the accepted report items, one per key.
+an identity code with a wrong check character); ``reject_writes`` refuses every report item
+and statement.
+``/_sandbox/received`` lists the accepted report items and statements, one per key, each with
+the ``service`` that took it.
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ def create_app(
         m.SVC_BENEFIT_DAYS: services.benefit_days,
         m.SVC_NOTICES: services.notices,
         m.SVC_ATTENDANCE: services.report,
+        m.SVC_STATEMENTS: services.statements,
     }
 
     async def endpoint(request: Request) -> Response:

@@ -5,7 +5,8 @@ schemas (``client`` a SUBSYSTEM with a well-formed identifier; ``service`` a SER
 same instance, Kela's and one of :data:`.mapping.SERVICES`; a non-empty ``id``;
 ``protocolVersion`` 4.0), else a ``Client.*`` fault; the body request is valid against
 Kela's body schema, else a ``Client.BadRequest`` fault naming the element. The items of an
-attendance report are judged one by one (:func:`item_problem`, :func:`report_problem`).
+attendance report and the labour-policy statements are judged one by one
+(:func:`item_problem`, :func:`report_problem`, :func:`statement_problem`).
 """
 
 from __future__ import annotations
@@ -114,28 +115,40 @@ def number(body: etree._Element, name: str, default: int) -> int:
     return int(text)
 
 
+#: the services that take items, each judged on its own: service -> the items' element
+ITEMS = {m.SVC_ATTENDANCE: m.REPORT, m.SVC_STATEMENTS: m.STATEMENT}
+#: the fields of an item in order, by its element: a missing one is named
+ITEM_FIELDS = {
+    m.REPORT: (*m.REPORT_FIELDS.values(), m.REPORT_MONTH),
+    m.STATEMENT: tuple(m.STATEMENT_FIELDS.values()),
+}
+
+
 def request_problem(body: etree._Element) -> str | None:
     """Why a body request is not valid against Kela's schema (None: it is). The items of
-    an attendance report are left out: each is judged on its own (:func:`item_problem`)."""
-    if body.tag != k(f"{m.SVC_ATTENDANCE}Request"):
+    an attendance report or of statements are left out: each is judged on its own
+    (:func:`item_problem`)."""
+    item = next((k(e) for s, e in ITEMS.items() if body.tag == k(f"{s}Request")), None)
+    if item is None:
         return why_invalid(body)
     head = etree.Element(body.tag, dict(body.attrib), nsmap=body.nsmap)
     for child in body:
-        if child.tag != k(m.REPORT):
+        if child.tag != item:
             head.append(deepcopy(child))
     return why_invalid(head)
 
 
 def item_problem(body: etree._Element, item: etree._Element) -> str | None:
-    """Why one attendance-report item is not valid against Kela's schema: the item is
-    declared only inside its request (the global ``ilmoitus`` is Kela's notice), so it is
-    validated in a copy of the request that holds it alone."""
+    """Why one item of a request (an attendance-report item, a statement) is not valid
+    against Kela's schema: it is validated in a copy of the request that holds it alone
+    (the report item is declared only inside its request: the global ``ilmoitus`` is
+    Kela's notice)."""
     alone = etree.Element(body.tag, nsmap=body.nsmap)
     for child in body:
-        if child.tag != k(m.REPORT):
+        if child.tag != item.tag:
             alone.append(deepcopy(child))
     alone.append(deepcopy(item))
-    why = why_invalid(alone)
+    why = why_invalid(alone, order=ITEM_FIELDS.get(etree.QName(item).localname, ()))
     return None if why is None else f"not valid against {m.PROVIDER}'s schema: {why}"
 
 
@@ -162,4 +175,20 @@ def report_problem(report: dict[str, Any], max_days: int = m.MAX_PAID_DAYS_PER_W
         return "the days are not all in the week reported"
     if max(weeks.values()) > max_days:
         return f"more than {max_days} attended days in a week: the allowance is paid for {max_days}"
+    return None
+
+
+def statement_problem(statement: dict[str, Any]) -> str | None:
+    """Why a labour-policy statement valid against the schema is refused, or None: the
+    identity code, the period and the ground it needs. Never quotes a value."""
+    if not stdnum_hetu.is_valid(str(statement.get("hetu") or ""), allow_temporary=True):
+        return "hetu is not a valid identity code"
+    start, end = statement.get("voimassaAlkaen"), statement.get("voimassaAsti")
+    if end is not None and dt.date.fromisoformat(end[:10]) < dt.date.fromisoformat(start[:10]):
+        return "voimassaAsti is before voimassaAlkaen"
+    stance = statement.get("kanta")
+    if stance == "KORVAUKSETON-MAARAAIKA" and end is None:
+        return "voimassaAsti is required for a period without benefit (KORVAUKSETON-MAARAAIKA)"
+    if stance != "EI-ESTETTA" and not statement.get("perustelu"):
+        return "perustelu is required unless kanta is EI-ESTETTA"
     return None

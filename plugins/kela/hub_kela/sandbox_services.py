@@ -2,8 +2,8 @@
 
 The billing months (the generated ones, then the recorded lists of ``billing_dir``); one
 month's billing list from line ``alkaen`` on, streamed as it is generated or read; benefit
-day counts and eTotu notices paged by sequence number; the attendance report, deduplicated
-by item key (:class:`KelaState`).
+day counts and eTotu notices paged by sequence number; the attendance report and the labour-policy
+statements, deduplicated by item key (:class:`KelaState`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,15 @@ from hub_kela import data
 from hub_kela import mapping as m
 from hub_kela import sandbox_responses as responses
 from hub_kela.attendance import report_from_element
-from hub_kela.sandbox_requests import Fault, item_problem, number, report_problem
+from hub_kela.sandbox_requests import (
+    Fault,
+    item_problem,
+    number,
+    report_problem,
+    statement_problem,
+)
 from hub_kela.soap import k
+from hub_kela.statements import statement_from_element
 
 #: the most records a page holds, whatever is asked for
 MAX_PAGE = 500
@@ -34,7 +41,8 @@ def _corrupt_hetu(code: str) -> str:
 
 
 class KelaState:
-    """The attendance reports received: a verdict per item key, and the accepted items."""
+    """The items received (attendance-report items, labour-policy statements): a verdict
+    per service and item key, and the accepted items."""
 
     def __init__(self, seed: int, size: int):
         self.seed, self.size = seed, size
@@ -43,28 +51,51 @@ class KelaState:
 
     def reset(self) -> None:
         with self.lock:
-            self.results: dict[str, tuple[str, str]] = {}  # key -> (state, reason)
-            self.accepted: dict[str, dict[str, Any]] = {}
+            #: (service, key) -> (state, reason)
+            self.results: dict[tuple[str, str], tuple[str, str]] = {}
+            self.accepted: dict[tuple[str, str], dict[str, Any]] = {}
 
     def received(self) -> list[dict[str, Any]]:
+        """The accepted items, one per key, with the service that took them."""
         with self.lock:
-            return [{"idempotency_key": key, **r} for key, r in self.accepted.items()]
+            return [
+                {"idempotency_key": key, "service": service, **r}
+                for (service, key), r in self.accepted.items()
+            ]
 
     def report(
         self, key: str, item: dict[str, Any], reject_all: bool, invalid: str | None = None
     ) -> tuple[str, str]:
-        """Judge one report item (``invalid``: why it breaks the schema, if it does). An
-        accepted key answers ``kaksoiskappale`` and stores nothing; a rejected key is
-        judged afresh, so that a fixed record can be replayed."""
+        """Judge one report item (``invalid``: why it breaks the schema, if it does)."""
+        return self.judge(m.SVC_ATTENDANCE, key, item, reject_all, invalid, report_problem)
+
+    def statement(
+        self, key: str, item: dict[str, Any], reject_all: bool, invalid: str | None = None
+    ) -> tuple[str, str]:
+        """Judge one labour-policy statement (``invalid``: why it breaks the schema)."""
+        return self.judge(m.SVC_STATEMENTS, key, item, reject_all, invalid, statement_problem)
+
+    def judge(
+        self,
+        service: str,
+        key: str,
+        item: dict[str, Any],
+        reject_all: bool,
+        invalid: str | None,
+        problem_of: Callable[[dict[str, Any]], str | None],
+    ) -> tuple[str, str]:
+        """Judge one item of ``service``: refused for ``invalid`` (it breaks the schema) or
+        what ``problem_of`` finds. An accepted key answers ``kaksoiskappale`` and stores
+        nothing; a rejected key is judged afresh, so that a fixed record can be replayed."""
         with self.lock:
-            if key in self.results and self.results[key][0] == m.ACCEPTED:
+            if self.results.get((service, key), ("",))[0] == m.ACCEPTED:
                 return m.DUPLICATE, ""
             problem = "refused (reject_writes fault)" if reject_all else None
-            problem = problem or invalid or report_problem(item)
+            problem = problem or invalid or problem_of(item)
             result = (m.REJECTED, problem) if problem else (m.ACCEPTED, "")
-            self.results[key] = result
+            self.results[service, key] = result
             if not problem:
-                self.accepted[key] = item
+                self.accepted[service, key] = item
             return result
 
 
@@ -178,23 +209,30 @@ class KelaServices:
         following = {m.NEXT: str(max(first, numbers.stop))} if more else {}
         return items, {m.MORE: "true" if more else "false", **following}
 
-    # --- the attendance report ----------------------------------------------------------
+    # --- the attendance report and the labour-policy statements -------------------------
 
     def report(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
+        return self.judged(body, m.REPORT, report_from_element, self.state.report)
+
+    def statements(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
+        return self.judged(body, m.STATEMENT, statement_from_element, self.state.statement)
+
+    def judged(
+        self,
+        body: etree._Element,
+        name: str,
+        read: Callable[[etree._Element], dict[str, Any]],
+        judge: Callable[..., tuple[str, str]],
+    ) -> Rows:
+        """One ``<tulos>`` per ``name`` item of the request, each judged on its own."""
         rows = []
-        for item in body.iter(k(m.REPORT)):
-            key = item.get(m.REPORT_KEY_ATTR)
+        for item in body.iterchildren(k(name)):
+            key = item.get(m.ITEM_KEY_ATTR)
             if not key:
-                raise Fault(m.FAULT_BAD_REQUEST, f"an item without {m.REPORT_KEY_ATTR}")
-            state, reason = self.state.report(
-                key,
-                report_from_element(item),
-                self.faults.faults.reject_writes,
-                item_problem(body, item),
-            )
-            result = etree.Element(
-                k(m.RESULT), {m.REPORT_KEY_ATTR: key, m.RESULT_STATE_ATTR: state}
-            )
+                raise Fault(m.FAULT_BAD_REQUEST, f"an item without {m.ITEM_KEY_ATTR}")
+            reject = self.faults.faults.reject_writes
+            state, reason = judge(key, read(item), reject, item_problem(body, item))
+            result = etree.Element(k(m.RESULT), {m.ITEM_KEY_ATTR: key, m.RESULT_STATE_ATTR: state})
             result.text = reason or None
             rows.append(result)
         return rows, {}

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from hub import jsonsafe
+from hub import codelists, jsonsafe
 from hub.adapter import (
     Adapter,
     CheckResult,
@@ -82,8 +82,9 @@ def parse_listing(body: bytes) -> list[Listed]:
 
 def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
     """The codes of ``municipality_codes`` (a list) or ``municipality_code`` (one): exactly
-    one of the two options, each code three digits, none twice; a :class:`ConfigError`
-    naming the option otherwise."""
+    one of the two options, each code three digits and a municipality in force on THL's code
+    list (:mod:`hub.codelists`), none twice; a :class:`ConfigError` naming the option
+    otherwise."""
     options = config.options
     where = f"systems.{config.system}.options"
     many, one = options.get(m.OPTION_MUNICIPALITIES), options.get(m.OPTION_MUNICIPALITY)
@@ -110,6 +111,15 @@ def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
             )
     if len(set(codes)) != len(codes):
         raise ConfigError(f"{where}.{name}: a municipality code is given twice")
+    municipalities = codelists.codelist(codelists.MUNICIPALITIES)
+    for code in codes:
+        if code not in municipalities.current_codes:
+            found = municipalities.get(code)
+            why = f"ended on {found.valid_to}" if found and found.valid_to else "not in it"
+            raise ConfigError(
+                f"{where}.{name}: {code} is not a municipality of {municipalities.label} "
+                f"({why}; the list is shipped in hub/schemas/codelists/)"
+            )
     return tuple(codes)
 
 
@@ -151,8 +161,9 @@ class ExportDocument:
 
 class MunicipalAdapter(Adapter):
     """Streams clients, service episodes and activation plans (read and write), attendance
-    weeks, assessments and disclosure prohibitions (read), Kela's billing lines, benefit days
-    and notices (write).
+    weeks, assessments, disclosure prohibitions and income support months (read), Kela's
+    billing lines, benefit days and notices, and what the hub derives: activation-plan
+    obligations and the disputed lines of Kela's bill (write).
 
     Options (one of the two is required): ``municipality_codes``, the three-digit codes of
     the municipalities whose data this system holds (a wellbeing services county's case

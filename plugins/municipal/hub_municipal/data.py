@@ -6,7 +6,8 @@ ended or interrupted, a few planned) and, for every fourth person, an activation
 ``P-<i>``. An episode that has started has attendance weeks ``A-<i><ww>`` (its latest
 :data:`ATTENDANCE_WEEKS` weeks) and, for most people, a Kykyviisari self-assessment
 ``K-<i>0`` near its start and a follow-up ``K-<i>1`` some months later. One client in 25 has
-forbidden the disclosure of their data (``D-<i>``, :func:`prohibition`). The records are
+forbidden the disclosure of their data (``D-<i>``, :func:`prohibition`); some received income
+support (``T-<i><nn>``, one a month and kind: :mod:`.income_support`). The records are
 spread over three past nightly exports, person ``i`` in export ``i % 3``. Records are
 generated on demand, so a sandbox of 200 000 people holds no XML (and no list of records) in
 memory. Free text is in the client's language (:mod:`.texts`: Swedish for ``sv``).
@@ -42,6 +43,7 @@ from typing import Any
 
 from hub.model import iso_week_of
 from hub.synthetic import Person, person, practice_model_for
+from hub_municipal import income_support
 from hub_municipal import mapping as m
 from hub_municipal.texts import GOALS, INTERRUPTIONS, MEASURES, OFFICIAL, language
 from hub_municipal.xmlformat import ExportRecord
@@ -367,6 +369,9 @@ def export_records(
             fields = prohibition(p, i, ep)
             element = m.DISCLOSURE_PROHIBITION.element
             yield element, record_id(element, i), _corrupt_hetu(fields) if bad else fields
+        for n, fields in income_support.records(p, i, TODAY):
+            rid = f"{m.INCOME_SUPPORT.id_prefix}-{i:06d}{n:02d}"
+            yield m.INCOME_SUPPORT.element, rid, _corrupt_hetu(fields) if bad else fields
 
 
 @functools.cache
@@ -381,6 +386,7 @@ def export_counts(size: int, index: int) -> dict[str, int]:
         "attendance": sum(attendance_week_count(i) for i in people),
         "assessment": sum(len(assessment_dates(i)) for i in people),
         m.DISCLOSURE_PROHIBITION.element: sum(1 for i in people if has_prohibition(i)),
+        m.INCOME_SUPPORT.element: sum(income_support.count(i) for i in people),
     }
 
 

@@ -4,30 +4,49 @@ Effica/Lifecare, ProConsona and Apotti publish no API (DOMAIN.md). The case syst
 modelled as a nightly XML batch export (``schemas/export.xsd`` of this package) and an XML
 import endpoint (``schemas/import.xsd``); element and attribute names, namespaces, paths
 and code values below mirror those schemas. When a real specification appears, this module
-and the XSDs change, nothing else.
+(with :mod:`.mapping_benefits`, whose names it gives out as its own) and the XSDs change,
+nothing else. The records' shape and translations are in :mod:`.recordtypes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
-from hub.errors import RecordError
 from hub.model import (
     ActivationPlan,
     Assessment,
     Attendance,
-    BenefitDays,
-    BillingLine,
-    CanonicalEntity,
     Client,
     DisclosureProhibition,
-    Notification,
     ServiceEpisode,
 )
 from hub.resources import PackagedFile
+
+# the names of the records about benefits and obligations, this module's as well
+from hub_municipal.mapping_benefits import (  # noqa: F401 - given out as this module's own
+    BENEFIT_CODES,
+    BENEFIT_DAYS,
+    BILL_DISPUTE,
+    BILLING_LINE,
+    DISPUTE_CODES,
+    INCOME_SUPPORT,
+    KELA_MUNICIPALITY,
+    KELA_NOTICE,
+    KELA_PAYING_MUNICIPALITY,
+    NOTICE_CODES,
+    PLAN_OBLIGATION,
+    SUPPORT_BASIC,
+    SUPPORT_KIND_CODES,
+    SUPPORT_PREVENTIVE,
+    SUPPORT_SUPPLEMENTARY,
+    TRIGGER_CODES,
+)
+from hub_municipal.recordtypes import (  # noqa: F401 - the translations, given out here
+    Field,
+    RecordType,
+    describe,
+    missing_required,
+    to_canonical,
+    to_native,
+)
 
 SYSTEM = "municipal"
 TITLE = "Municipal social-welfare case system (nightly XML export, XML import)"
@@ -81,8 +100,6 @@ RESPONSE_ROOT = "importResponse"
 RESULT = "result"
 RESULT_STATUS_ATTR = "status"
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
-#: the municipality Kela's records are addressed to (billing line, notice; benefit days)
-KELA_MUNICIPALITY, KELA_PAYING_MUNICIPALITY = "municipality", "payingMunicipality"
 
 # --- code values ----------------------------------------------------------------------------
 SERVICE_CODES = {
@@ -104,55 +121,6 @@ OUTCOME_CODES = {
     "EI-MUUTOSTA": "no_change",
     "EI-TIEDOSSA": "unknown",
 }
-BENEFIT_CODES = {
-    "TMT": "labour_market_subsidy",
-    "PPR": "basic_daily_allowance",
-    "ANS": "earnings_related_allowance",
-}
-NOTICE_CODES = {
-    "SOSIAALITYO": "social_work_need",
-    "TAYD-TOTU": "supplementary_income_support",
-}
-
-
-@dataclass(frozen=True)
-class Field:
-    """One child element of a record and the canonical field it carries."""
-
-    native: str
-    canonical: str
-    required: bool = False  # the XSD requires it
-    codes: Mapping[str, str] | None = None  # native code -> canonical value
-    repeated: bool = False
-    #: an xs:decimal: written in plain notation (JSON may give ``1E+3``, which XSD refuses)
-    decimal: bool = False
-
-
-@dataclass(frozen=True)
-class RecordType:
-    """One kind of record of the interface: its element in the schemas, the canonical
-    entity it carries, and its fields."""
-
-    element: str
-    #: prefix of the case system's ids of this record type (``E-000123``)
-    id_prefix: str
-    entity: type[CanonicalEntity]
-    fields: tuple[Field, ...]  # in the XSD's order
-    #: in the nightly export (export.xsd) / accepted by the import (import.xsd)
-    exported: bool = True
-    imported: bool = True
-
-    def required(self) -> tuple[Field, ...]:
-        return _REQUIRED[self.element]
-
-    def repeated(self) -> set[str]:
-        return {f.native for f in self.fields if f.repeated}
-
-    def carries(self) -> tuple[str, ...] | None:
-        """The canonical fields the record holds, or None when it holds all of them (an
-        assessment does not name its instrument: the case system records only Kykyviisari)."""
-        fields = tuple(f.canonical for f in self.fields)
-        return None if set(fields) == set(self.entity.model_fields) else fields
 
 
 CLIENT = RecordType(
@@ -249,55 +217,6 @@ DISCLOSURE_PROHIBITION = RecordType(
     imported=False,
 )
 
-BILLING_LINE = RecordType(
-    "billingLine",
-    "L",
-    BillingLine,
-    (
-        Field("hetu", "client_hetu", required=True),
-        Field("billingMonth", "billing_month", required=True),
-        Field("municipality", "municipality_code", required=True),
-        Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
-        Field("daysFrom", "days_from", required=True),
-        Field("daysTo", "days_to", required=True),
-        Field("benefitPaid", "benefit_paid", required=True, decimal=True),
-        Field("sharePercent", "share_percent", required=True, decimal=True),
-        Field("municipalShare", "municipal_share", required=True, decimal=True),
-        Field("dueDate", "due_date", required=True),
-    ),
-    exported=False,
-)
-
-BENEFIT_DAYS = RecordType(
-    "benefitDays",
-    "B",
-    BenefitDays,
-    (
-        Field("hetu", "client_hetu", required=True),
-        Field("benefitCode", "benefit_type", required=True, codes=BENEFIT_CODES),
-        Field("asOf", "as_of", required=True),
-        Field("cumulativeDays", "cumulative_days", required=True),
-        Field("payingMunicipality", "paying_municipality"),
-    ),
-    exported=False,
-)
-
-KELA_NOTICE = RecordType(
-    "kelaNotice",
-    "N",
-    Notification,
-    (
-        Field("hetu", "client_hetu", required=True),
-        Field("noticeKind", "kind", required=True, codes=NOTICE_CODES),
-        Field("reference", "reference", required=True),
-        Field("sentAt", "sent_at", required=True),
-        Field("municipality", "municipality_code", required=True),
-        Field("reason", "reason"),
-        Field("urgent", "urgent"),
-    ),
-    exported=False,
-)
-
 #: every record type of the interface, in the schemas' order
 RECORD_TYPES: tuple[RecordType, ...] = (
     CLIENT,
@@ -306,90 +225,11 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     ATTENDANCE,
     ASSESSMENT,
     DISCLOSURE_PROHIBITION,
+    INCOME_SUPPORT,
     BILLING_LINE,
     BENEFIT_DAYS,
     KELA_NOTICE,
+    PLAN_OBLIGATION,
+    BILL_DISPUTE,
 )
 BY_ELEMENT: dict[str, RecordType] = {rt.element: rt for rt in RECORD_TYPES}
-_REQUIRED = {rt.element: tuple(f for f in rt.fields if f.required) for rt in RECORD_TYPES}
-#: (native, canonical, codes) of every field of a record type, for the per-record loop
-_READ_PLAN = {
-    rt.element: tuple((f.native, f.canonical, f.codes) for f in rt.fields) for rt in RECORD_TYPES
-}
-#: (field, canonical code -> native code) of every field of a record type, for writing
-_WRITE_PLAN = {
-    rt.element: tuple(
-        (f, {v: k for k, v in f.codes.items()} if f.codes is not None else None) for f in rt.fields
-    )
-    for rt in RECORD_TYPES
-}
-
-
-def to_canonical(rt: RecordType, data: Mapping[str, Any], where: str) -> CanonicalEntity:
-    """The canonical entity of an exported record (``data`` from ``record_fields``);
-    ``where`` names the record in errors (``municipal/service_episodes/E-000001``)."""
-    values: dict[str, Any] = {}
-    for native, canonical, codes in _READ_PLAN[rt.element]:
-        value = data.get(native)
-        if value is None or value == "" or value == []:  # absent, empty, no repeated element
-            continue
-        if codes is not None:
-            try:
-                value = [codes[v] for v in value] if type(value) is list else codes[value]
-            except (KeyError, TypeError):
-                raise RecordError(where, native, "not a code of the case system") from None
-        values[canonical] = value
-    return rt.entity.model_validate(values)
-
-
-def to_native(rt: RecordType, record: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Native fields (text, or lists of text) from a canonical record as JSON; fields the
-    record lacks are left out. ``where`` names the stream in errors (``municipal/clients``)."""
-    native: dict[str, Any] = {}
-    for f, reverse in _WRITE_PLAN[rt.element]:
-        value = record.get(f.canonical)
-        if value is None or value == []:
-            continue
-        if reverse is not None:
-            values = value if f.repeated and isinstance(value, list) else [value]
-            if not all(isinstance(v, str) and v in reverse for v in values):
-                raise RecordError(where, f.canonical, "no code in the case system")
-            value = [reverse[v] for v in values] if f.repeated else reverse[value]
-        if f.decimal:
-            value = _decimal_text(value)
-        if f.repeated:
-            native[f.native] = [_text(v) for v in value]
-        else:
-            native[f.native] = value if type(value) is str else _text(value)
-    return native
-
-
-def describe(rt: RecordType, native: str) -> str:
-    """``native (canonical)`` for a field of the record type, else the name alone."""
-    for f in rt.fields:
-        if f.native == native:
-            return f"{f.native} ({f.canonical})"
-    return native
-
-
-def missing_required(rt: RecordType, native: Mapping[str, Any]) -> list[Field]:
-    """The fields the XSD requires that ``native`` lacks."""
-    return [f for f in rt.required() if not native.get(f.native)]
-
-
-def _decimal_text(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return value  # left for the import schema to refuse, naming the field
-    return format(number, "f") if number.is_finite() else value
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -12,14 +12,17 @@ Protocol (names from :mod:`hub_municipal.mapping`):
   their key, so a rejected item may be delivered again). Accepted items get the case
   system's id (``E-100001``), or update the record whose id they carry. An item is
   rejected, its result naming the element and the field, for an invalid identity code, an
-  unknown id to update, a Kela record addressed to a municipality the system does not
-  serve, or a billing line whose days or amounts do not add up. Kela's records (billing
-  lines, benefit days, notices) are kept but not exported.
+  unknown id to update, a Kela record or a dispute of Kela's bill addressed to a
+  municipality the system does not serve, a billing line whose days or amounts do not add
+  up, a dispute whose days do not, or an activation-plan obligation due before it arose or
+  whose plan date disagrees with whether it has a plan (:mod:`.sandbox_checks`). Kela's
+  records (billing lines, benefit days, notices) and the hub's (activation-plan
+  obligations, bill disputes) are kept but not exported.
 
 Municipalities: the system serves ``municipality_codes`` (a wellbeing services county's
 case system: several), or else the one ``municipality``. Its exports name them all (the
 ``municipality`` attribute, separated by spaces); an import must be addressed to one of
-them, and each of Kela's records in it to one of them.
+them, and each of Kela's records and each bill dispute in it to one of them.
 
 Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
 
@@ -45,7 +48,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ from hub.sandbox import FaultState, control_routes
 from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError
 from hub_municipal import data
 from hub_municipal import mapping as m
+from hub_municipal.sandbox_checks import record_problem
 from hub_municipal.xmlformat import (
     DocumentError,
     ExportRecord,
@@ -70,7 +73,6 @@ from hub_municipal.xmlformat import (
 )
 
 XML = "application/xml"
-CENT = Decimal("0.01")
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
 RECORDED_CHUNK = 256 * 1024
 
@@ -164,7 +166,7 @@ class CaseSystem:
             self.next_number += 1
             rid = data.record_id(item.element, self.next_number)
         self.records[rid] = (item.element, item.fields)
-        if m.BY_ELEMENT[item.element].exported:  # Kela's records are not in the export
+        if m.BY_ELEMENT[item.element].exported:  # Kela's and the hub's records are not
             self.pending.pop(rid, None)
             self.pending[rid] = None
         self.results[item.key] = rid
@@ -188,7 +190,7 @@ class CaseSystem:
         elif self.faults.faults.reject_writes:
             problem = "the case system refused the record (reject_writes fault)"
         else:
-            problem = _kela_problem(item.element, f, self.municipalities)
+            problem = record_problem(item.element, f, self.municipalities)
         return f"<{item.element}>: {problem}" if problem else None
 
     def _known(self, element: str, rid: str) -> bool:
@@ -204,22 +206,6 @@ class CaseSystem:
             self.nightly_exports[export_id] = records
             self.pending = {}
         return export_id, len(records)
-
-
-def _kela_problem(element: str, f: dict[str, Any], served: Sequence[str]) -> str | None:
-    """The case system's own checks of Kela's records: addressed to a municipality it
-    serves, and a billing line's days and amounts consistent."""
-    for name in (m.KELA_MUNICIPALITY, m.KELA_PAYING_MUNICIPALITY):
-        if f.get(name) and f[name] not in served:
-            return f"{name}: municipality {f[name]} is not served here ({', '.join(served)})"
-    if element != m.BILLING_LINE.element:
-        return None
-    if int(f["daysTo"]) < int(f["daysFrom"]):
-        return "daysTo: before daysFrom"
-    expected = (Decimal(f["benefitPaid"]) * Decimal(f["sharePercent"]) / 100).quantize(CENT)
-    if abs(Decimal(f["municipalShare"]) - expected) > CENT:
-        return f"municipalShare: not sharePercent of benefitPaid (that is {expected})"
-    return None
 
 
 def _listing(export_id: str, counts: dict[str, int]) -> dict[str, Any]:

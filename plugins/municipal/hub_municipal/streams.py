@@ -173,6 +173,15 @@ class DisclosureProhibitions(ExportStream):
     )
 
 
+class IncomeSupportMonths(ExportStream):
+    name = "income_support_months"
+    record = m.INCOME_SUPPORT
+    description = (
+        "<incomeSupport> records: the months a client received basic, supplementary or "
+        "preventive income support"
+    )
+
+
 class BillingLines(ImportStream):
     name = "billing_lines"
     record = m.BILLING_LINE
@@ -191,6 +200,24 @@ class KelaNotifications(ImportStream):
     description = "<kelaNotice> records: Kela's notices of a need for social work or support"
 
 
+class ActivationPlanObligations(ImportStream):
+    name = "activation_plan_obligations"
+    record = m.PLAN_OBLIGATION
+    description = (
+        "<planObligation> records: the activation plans the law requires (189/2001 § 3), "
+        "who needs one by when, as the hub derives them"
+    )
+
+
+class BillDisputes(ImportStream):
+    name = "bill_disputes"
+    record = m.BILL_DISPUTE
+    description = (
+        "<billDispute> records: the lines of Kela's monthly bill the municipality should "
+        "dispute, each with its reason (the hub's reconciliation report)"
+    )
+
+
 #: the streams of the case system, in the order of the schemas
 STREAMS: tuple[type[CaseStream], ...] = (
     Clients,
@@ -199,7 +226,10 @@ STREAMS: tuple[type[CaseStream], ...] = (
     AttendanceWeeks,
     Assessments,
     DisclosureProhibitions,
+    IncomeSupportMonths,
     BillingLines,
     BenefitDayCounts,
     KelaNotifications,
+    ActivationPlanObligations,
+    BillDisputes,
 )
