@@ -8,10 +8,12 @@
 3. prepares an Airflow home on SQLite and runs each exchange's DAG with ``dag.test()``, in
    the order data flows (:data:`ORDER`): the employment authority's referrals to the
    wellbeing services county, the county case system's nightly export, the county's
-   notices back, the attendance report to Kela, Kela's notices to the county and its bills
-   to Seinäjoki and Lapua, Innokylä's practice models, the assessments, and last the
-   indicators the hub computes and publishes on Innokylä;
-4. prints per exchange what was read, delivered (or kept in the hub) and failed.
+   assessments, prohibitions and income-support months, its notices back, the attendance
+   report to Kela, Kela's notices to the county and its bills to Seinäjoki and Lapua, the
+   employment services and statements, the obligations and bill disputes the hub derives,
+   Innokylä's practice models, and last the indicators the hub publishes on Innokylä;
+4. prints per exchange what was read, delivered (or kept in the hub), held back and failed,
+   and what each rule held back and why.
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ ORDER = [
     "kela_to_seinajoki",
     "kela_to_lapua",
     "employment_authority_to_hub",
+    "employment_authority_to_kela",
     "hub_to_employment_authority",
+    "hub_to_county",
+    "hub_to_seinajoki",
+    "hub_to_lapua",
     "innokyla_to_hub",
     "hub_to_innokyla",
 ]
