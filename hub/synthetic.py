@@ -112,10 +112,11 @@ def people(seed: int, count: int) -> list[Person]:
 #: Practice models on Innokylä that the sandboxes share: OsKu's four work-activity models
 #: (DOMAIN.md) and the Etelä-Pohjanmaa social rehabilitation model. id -> name
 PRACTICE_MODELS: dict[str, str] = {
-    "osku-aloittava-tyotoiminta": "Aloittava työtoiminta (OsKu)",
-    "osku-tutkiva-tyotoiminta": "Tutkiva työtoiminta (OsKu)",
+    # the ids are older than the names, which are the seed's (OsKu, 2015-2017)
+    "osku-aloittava-tyotoiminta": "Starttityötoiminta (OsKu)",
+    "osku-tutkiva-tyotoiminta": "Kartoittava työtoiminta (OsKu)",
     "osku-osallistava-tyotoiminta": "Osallistava työtoiminta (OsKu)",
-    "osku-tyoelamasuuntautunut-tyotoiminta": "Työelämäsuuntautunut työtoiminta (OsKu)",
+    "osku-tyoelamasuuntautunut-tyotoiminta": "Työelämään suuntaava työtoiminta (OsKu)",
     "sosiaalinen-kuntoutus-etela-pohjanmaa": "Sosiaalinen kuntoutus Etelä-Pohjanmaalla",
 }
 _KTT_MODELS = [k for k in PRACTICE_MODELS if k.startswith("osku-")]
