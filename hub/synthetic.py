@@ -88,11 +88,13 @@ def make_hetu(birth: dt.date, individual: int, sign: str | None = None) -> str:
 def person(seed: int, index: int) -> Person:
     """The ``index``-th person of ``seed``; the same inputs always give the same person."""
     rng = random.Random(f"hub-synthetic/{seed}/{index}")
-    # (birth date, individual number, century sign) is unique for the first 9 million indexes;
-    # the new century signs of 2023 are used too
-    rest, number = divmod(index, 100)
-    rest, sign_index = divmod(rest, 6)
-    day = (rest * 7919 + seed * 104729) % _BIRTH_SPAN_DAYS
+    # (birth date, individual number, century sign) is unique for the first 9 million indexes:
+    # within a block of _BIRTH_SPAN_DAYS indexes every person has a birth date of their own
+    # (7919 is prime to the span), and each block has its own number and century sign (the
+    # new signs of 2023 are used too); so people of every age appear from the first index on
+    block = index // _BIRTH_SPAN_DAYS
+    number, sign_index = block % 100, (block // 100) % 6
+    day = (index * 7919 + seed * 104729) % _BIRTH_SPAN_DAYS
     birth = _FIRST_BIRTH + dt.timedelta(days=day)
     sign = _CENTURY_SIGNS[1900 if birth.year < 2000 else 2000][sign_index]
     return Person(

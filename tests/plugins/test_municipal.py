@@ -1376,10 +1376,10 @@ def test_income_support_months_are_read_end_to_end(adapter, control, running):
     assert not HETU_PATTERN.search(str(info.value))
 
 
-def test_income_support_gives_obligations_to_the_under_25s_over_http(adapter, control):
-    """The months read from the sandbox make the hub derive activation-plan obligations:
-    under seed 1 the sandbox's people are all under 25, so the four-month rule, with and without
-    a plan drawn up."""
+def test_income_support_gives_obligations_over_http(adapter, control):
+    """The months read from the sandbox make the hub derive activation-plan obligations,
+    with and without a plan drawn up: the under-25s after four months in a row, those of 25
+    or over after twelve."""
     stream = adapter.stream("income_support_months")
     months = [stream.to_canonical(r) for r in read_all(adapter, "income_support_months", None, 500)]
     plans = [
@@ -1388,22 +1388,23 @@ def test_income_support_gives_obligations_to_the_under_25s_over_http(adapter, co
     ]
     found = obligations.derive([], months, plans, rules=Rules.load(DEFAULT_RULES).activation_plan,
                                today=TODAY)  # fmt: skip
-    people_with_runs = {
-        people(SEED, SIZE)[i].hetu
-        for i in range(SIZE)
-        if i % 12 in income_support.LONG + income_support.SPELL
-    }
-    assert {str(o.client_hetu) for o in found} == people_with_runs
-    assert {o.trigger for o in found} == {"income_support_months_under_25"}
-    assert {o.has_plan for o in found} == {True, False}
-    assert {o.age_on_reached for o in found} == {23, 24}  # born 30.4.2002
+    index = {p.hetu: i for i, p in enumerate(people(SEED, SIZE))}
+    assert found and {o.has_plan for o in found} == {True, False}
+    for o in found:
+        i = index[str(o.client_hetu)]
+        assert i % 12 in income_support.LONG + income_support.SPELL  # runs long enough
+        under = o.age_on_reached < 25
+        assert o.trigger == (
+            "income_support_months_under_25" if under else "income_support_months_25_and_over"
+        )
+    # every long run of twelve months or more gives one, whatever the age
+    long_runs = {p.hetu for i, p in enumerate(people(SEED, SIZE)) if i % 12 in income_support.LONG}
+    assert long_runs <= {str(o.client_hetu) for o in found}
 
 
-def test_long_term_income_support_gives_obligations_in_both_age_groups():
-    """With more than 600 people (seed 1's people 600-1199 are in their forties), the
-    long-term clients of 25 or over have 12 months in a row, the under-25s four; the
-    broken runs and the county's own support give none."""
-    n = 1200
+def _derived(n: int):
+    """The obligations the hub derives from the first ``n`` people's months and plans, as
+    the sandbox generates them."""
     months, plans = [], []
     for i in range(n):
         p = person(SEED, i)
@@ -1412,19 +1413,25 @@ def test_long_term_income_support_gives_obligations_in_both_age_groups():
         months += [data.m.to_canonical(data.m.INCOME_SUPPORT, f, "t") for _, f in found]
         if data.has_plan(i):
             plans.append(data.m.to_canonical(data.m.PLAN, data.plan(p, i), "p"))
-    found = obligations.derive(
+    return obligations.derive(
         [], months, plans, rules=Rules.load(DEFAULT_RULES).activation_plan, today=TODAY
     )
-    triggers = {}
+
+
+def test_long_term_income_support_gives_obligations_in_both_age_groups():
+    """Over many people the long-term clients of 25 or over have 12 months in a row, the
+    under-25s four; the broken runs and the county's own support give none."""
+    n = 1200
+    found = _derived(n)
+    ages = {}
     for o in found:
-        triggers.setdefault(o.trigger, set()).add(o.age_on_reached)
-    assert triggers == {
-        "income_support_months_under_25": {23, 24},  # born 30.4.2002
-        "income_support_months_25_and_over": {43},  # born 10.12.1982
-    }
+        ages.setdefault(o.trigger, set()).add(o.age_on_reached)
+    assert set(ages) == {"income_support_months_under_25", "income_support_months_25_and_over"}
+    assert max(ages["income_support_months_under_25"]) < 25
+    assert min(ages["income_support_months_25_and_over"]) >= 25
     index = {p.hetu: i for i, p in enumerate(people(SEED, n))}
     over = [index[str(o.client_hetu)] for o in found if o.age_on_reached >= 25]
-    assert over and all(i >= 600 and i % 12 in income_support.LONG for i in over)
+    assert over and all(i % 12 in income_support.LONG for i in over)
     assert not any(index[str(o.client_hetu)] % 12 in (1, 10) for o in found)
 
 
@@ -1644,15 +1651,15 @@ def test_income_support_flows_into_the_hub_and_obligations_back_to_the_case_syst
 
     summary = run_exchange(case_hub, "hub_to_case")
     assert summary.state == "success", summary.error
-    expected = {
-        people(SEED, SIZE)[i].hetu
-        for i in range(SIZE)
-        if i % 12 in income_support.LONG + income_support.SPELL
-    }
+    expected = {str(o.client_hetu): o for o in _derived(SIZE)}  # from the generator itself
     assert summary.delivered == len(expected) and summary.failed == 0
     received = [r for r in control.received() if r["kind"] == "planObligation"]
-    assert {r["hetu"] for r in received} == expected
-    assert {r["trigger"] for r in received} == {"ALLE25-TOTU4"}
+    assert {r["hetu"] for r in received} == set(expected)
+    codes = {"income_support_months_under_25": "ALLE25-TOTU4",
+             "income_support_months_25_and_over": "TOTU12"}  # fmt: skip
+    assert {r["hetu"]: r["trigger"] for r in received} == {
+        h: codes[o.trigger] for h, o in expected.items()
+    }
     native = {f.native for f in data.m.PLAN_OBLIGATION.fields}
     envelope = {"idempotency_key", "idempotencyKey", "kind", "id"}
     assert all(set(r) - envelope <= native for r in received)
