@@ -39,14 +39,16 @@ from hub import sandbox as sb
 from hub.adapter import NativeRecord, Outcome, SystemConfig, WriteItem
 from hub.engine import Hub, run_exchange
 from hub.errors import ConfigError, PermanentError, RecordError, TransientError
-from hub.model import Attendance, LabourPolicyStatement, iso_week_of
+from hub.model import Attendance, Client, DisputeReason, LabourPolicyStatement, iso_week_of
 from hub.model.rules import Rules
 from hub.plugins import sandbox_registry
 from hub.privacy import HETU_PATTERN
+from hub.reconciliation import Reconciler
+from hub.reconciliation import share_of as hub_share_of
 from hub.settings import DEFAULT_EXCHANGES, DEFAULT_RULES, PROJECT_ROOT
 from hub.store import deadletters, runs
 from hub.store import schema as t
-from hub.synthetic import person
+from hub.synthetic import people, person
 from hub.testing.conformance import AdapterConformance
 from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
@@ -367,24 +369,39 @@ def test_the_limit_is_an_option(sandboxes):
 # --- billing list, benefit days, notices -------------------------------------------------------
 
 
+#: the municipality the sandbox's single-municipality adapter asks about (Seinäjoki)
+HOME = m.SANDBOX_MUNICIPALITY
+
+
+def payers(code: str = HOME, size: int = SANDBOX_SIZE, seed: int = SANDBOX_SEED) -> list[int]:
+    """The people (indexes) Kela bills ``code`` for."""
+    return [i for i in range(size) if data.paying_municipality(seed, i) == code]
+
+
+def lines_of(code: str = HOME) -> int:
+    """The lines of ``code``'s bills of the generated months (the fixtures' people)."""
+    return sum(data.line_count(SANDBOX_SEED, SANDBOX_SIZE, mo, code) for mo in data.MONTHS)
+
+
 def test_billing_lines_follow_the_configured_share_and_resume_mid_month(kela):
     rules = Rules.load(DEFAULT_RULES.path())
-    batches = list(kela.stream("billing_lines").read(None, 7))
+    batches = list(kela.stream("billing_lines").read(None, 2))
     records = [r for b in batches for r in b.records]
-    assert len(records) == sum(data.line_count(60, month) for month in data.MONTHS)
+    assert len(records) == lines_of(HOME)
     lines = [kela.stream("billing_lines").to_canonical(r) for r in records]
     assert all(rules.check(line) == [] for line in lines)
+    # due on the 28th, but the one bill of the rule breakers (Seinäjoki's October's)
     assert {line.due_date for line in lines} == {
         dt.date(2026, 9, 28),
         dt.date(2026, 10, 28),
-        dt.date(2026, 11, 28),
+        dt.date(2026, 11, 27),
     }
     assert {line.share_percent for line in lines} >= {Decimal(10), Decimal(50)}
     # resume inside the second month
-    mid = next(i for i, b in enumerate(batches) if b.next_cursor.startswith('["2026-09", 1'))
+    mid = next(i for i, b in enumerate(batches) if b.next_cursor.startswith('["2026-09", 2'))
     rest = [
         r.native_id
-        for b in kela.stream("billing_lines").read(batches[mid].next_cursor, 7)
+        for b in kela.stream("billing_lines").read(batches[mid].next_cursor, 2)
         for r in b.records
     ]
     done = [r.native_id for b in batches[: mid + 1] for r in b.records]
@@ -393,9 +410,9 @@ def test_billing_lines_follow_the_configured_share_and_resume_mid_month(kela):
 
 
 def test_a_resumed_month_starts_after_the_committed_lines(kela):
-    first = next(iter(kela.stream("billing_lines").read(encode_billing_cursor("2026-09", 10), 3)))
-    assert [r.native_id for r in first.records] == ["2026-09/11", "2026-09/12", "2026-09/13"]
-    assert first.next_cursor == encode_billing_cursor("2026-09", 13)
+    first = next(iter(kela.stream("billing_lines").read(encode_billing_cursor("2026-09", 2), 3)))
+    assert [r.native_id for r in first.records] == ["2026-09/3", "2026-09/4", "2026-09/5"]
+    assert first.next_cursor == encode_billing_cursor("2026-09", 5)
     # past the last line of a month: only the month's end, then the next month
     count = dict(kela.months())["2026-09"]
     batches = list(kela.stream("billing_lines").read(encode_billing_cursor("2026-09", count), 1000))
@@ -437,7 +454,7 @@ def test_the_share_steps_of_the_sandbox_are_configurable():
 
     steps = [{"from_day": 101, "percent": 25}, {"from_day": 601, "percent": 60}]
     spec = sb.Sandbox("kela", "steps", lambda **kw: create_app(share_steps=steps, **kw), 0)
-    server = sb.start(spec, size=30)
+    server = sb.start(spec, size=200)
     try:
         with make(server.url) as adapter:
             lines = [
@@ -482,6 +499,122 @@ def test_billing_segments_never_cross_a_step(first, length):
     assert covered == [d for d in range(first, first + length) if d >= 101]
 
 
+# --- who pays: the home municipality; the documented rule breakers ---------------------------
+
+
+def moved(size: int) -> set[int]:
+    """The people Kela bills to a municipality not their home (the documented breakers)."""
+    return {i for i in range(size) if i % data.MOVED_EVERY == data.MOVED_AT}
+
+
+def has_days(i: int, month: str) -> bool:
+    """Whether person ``i`` has benefit days to bill in ``month`` (beyond the 100th)."""
+    return data.days_before(i, month) + data.weekdays(month) > 100
+
+
+@pytest.mark.parametrize("code", ["743", "408", "145", "092"])
+def test_a_bill_is_for_the_municipalitys_residents_but_the_documented_breakers(code):
+    """Every line of a municipality's bill is for a person living there, but the lines of
+    the people Kela's register has elsewhere (one in a hundred); every resident with days
+    to bill is on it, and a person living in another municipality is not."""
+    size = 400
+    folk = people(SANDBOX_SEED, size)
+    index = {p.hetu: i for i, p in enumerate(folk)}
+    # Kela's register has a mover in Seinäjoki, in Lapua when they live in Seinäjoki
+    elsewhere = {
+        i
+        for i in moved(size)
+        if data.MOVED_TO[folk[i].home_municipality == data.MOVED_TO[0]] == code
+    }
+    assert moved(size) == {2, 102, 202, 302}
+    for month in data.MONTHS:
+        bill = list(data.lines(SANDBOX_SEED, size, month, NEVER, municipality=code))
+        assert [x["nro"] for x in bill] == list(range(1, len(bill) + 1))
+        billed = {index[x["hetu"]] for x in bill}
+        strangers = {i for i in billed if folk[i].home_municipality != code}
+        assert strangers == {i for i in elsewhere if has_days(i, month)}
+        residents = {
+            i for i, p in enumerate(folk) if p.home_municipality == code and has_days(i, month)
+        }
+        assert billed == (residents - moved(size)) | strangers and residents
+        assert len(bill) == data.line_count(SANDBOX_SEED, size, month, code)
+    assert bool(elsewhere) == (code == "743")  # none of the four movers lives in Seinäjoki
+
+
+def test_shares_are_rounded_half_up_to_the_cent_like_the_hubs():
+    """Half a cent goes up (37.21 € × 21 days × 50 % = 390.705 € is 390.71 €, not the
+    half-to-even 390.70 €); every share is the hub's, but the one a cent short of it on
+    purpose in each bill for September."""
+    assert data.share_of(Decimal("781.41"), Decimal(50)) == Decimal("390.71")
+    halves = 0
+    for code in ("743", "408"):
+        for month in data.MONTHS:
+            for x in data.lines(SANDBOX_SEED, 400, month, NEVER, municipality=code):
+                paid, percent = x["maksettu"], x["osuusProsentti"]
+                halves += (paid * percent / 100) % Decimal("0.01") == Decimal("0.005")
+                short = Decimal("0.01") if (month, x["nro"]) == (data.CENT_MONTH, 1) else 0
+                assert x["kunnanOsuus"] == hub_share_of(paid, percent) - short, (month, x)
+    assert halves > 10  # the rounding is put to the test
+
+
+def test_one_bill_is_due_on_the_27th():
+    due = {
+        (month, code): data.bill_due_date(month, code)
+        for month in data.MONTHS
+        for code in ("743", "408", "145")
+    }
+    early = {key for key, day in due.items() if day.day != 28}
+    assert early == {data.EARLY_DUE} == {("2026-10", "743")}
+    assert due[data.EARLY_DUE] == dt.date(2026, 11, 27)
+    assert dt.date(2026, 11, 28).weekday() == 5  # the 28th is a Saturday: named the Friday
+
+
+def test_the_reconciliation_finds_the_documented_breakers_and_nothing_else(sandboxes):
+    """Seinäjoki's and Lapua's bills as the sandbox serves them, reconciled against the
+    people's home municipalities (those every sandbox gives them), Kela's benefit-day counts
+    and the shipped rules: the lines disputed are the sandbox's documented rule breakers,
+    each bill has some, and nothing else is disputed."""
+    with county(sandboxes["kela"].base_url, ["743", "408"]) as adapter:
+        lines = [
+            adapter.stream("billing_lines").to_canonical(r)
+            for b in adapter.stream("billing_lines").read(None, 100)
+            for r in b.records
+        ]
+        counts = [
+            adapter.stream("benefit_days").to_canonical(r)
+            for b in adapter.stream("benefit_days").read(None, 100)
+            for r in b.records
+        ]
+    clients = [
+        Client(hetu=p.hetu, home_municipality=p.home_municipality)
+        for p in people(SANDBOX_SEED, SANDBOX_SIZE)
+    ]
+    reconciler = Reconciler(counts, clients, Rules.load(DEFAULT_RULES.path()))
+    bills: dict[tuple[str, str], list] = {}
+    for x in lines:
+        bills.setdefault((x.billing_month, x.municipality_code), []).append(x)
+    assert set(bills) == {(mo, code) for mo in data.MONTHS for code in ("743", "408")}
+    movers = {person(SANDBOX_SEED, i).hetu for i in moved(SANDBOX_SIZE)}
+    found, expected = set(), set()
+    for (month, code), bill in bills.items():
+        found |= {(month, code, f.line, f.dispute.reason_code) for f in reconciler.bill(bill)}
+        for n, x in enumerate(bill):
+            if str(x.client_hetu) in movers:
+                expected.add((month, code, n, DisputeReason.HOME_MUNICIPALITY))
+            if (month, code) == data.EARLY_DUE:
+                expected.add((month, code, n, DisputeReason.DUE_DATE))
+            if (month, n) == (data.CENT_MONTH, 0):
+                expected.add((month, code, n, DisputeReason.SHARE_AMOUNT))
+    assert found == expected
+    assert {reason for *_, reason in found} == {
+        DisputeReason.HOME_MUNICIPALITY,
+        DisputeReason.DUE_DATE,
+        DisputeReason.SHARE_AMOUNT,
+    }
+    assert {code for _, code, _, _ in found} == {"743", "408"}  # something in each bill
+    assert len({(month, code, n) for month, code, n, _ in found}) < len(lines) // 2
+
+
 def test_notices_and_benefit_days_page_by_sequence_number(kela):
     notices = list(kela.stream("notifications").read(None, 4))
     assert [b.next_cursor for b in notices] == ["4", "8", "12", "15"]
@@ -489,25 +622,28 @@ def test_notices_and_benefit_days_page_by_sequence_number(kela):
     first = kela.stream("notifications").to_canonical(notices[0].records[0])
     assert first.kind in ("social_work_need", "supplementary_income_support")
     assert first.municipality_code == "743"
-    counts = [
-        kela.stream("benefit_days").to_canonical(r)
-        for b in kela.stream("benefit_days").read("50", 100)
-        for r in b.records
-    ]
-    assert len(counts) == 10 and all(c.as_of == dt.date(2026, 10, 31) for c in counts)
+    records = [r for b in kela.stream("benefit_days").read("40", 100) for r in b.records]
+    counts = [kela.stream("benefit_days").to_canonical(r) for r in records]
+    # only the people Seinäjoki pays for, each under their person's number (with gaps)
+    later = [i for i in payers() if i >= 40]
+    assert [r.native_id for r in records] == [str(i + 1) for i in later] and later
+    assert all(c.as_of == dt.date(2026, 10, 31) for c in counts)
+    assert {c.paying_municipality for c in counts} == {HOME}
 
 
 def test_a_malformed_line_fails_the_model_not_the_run(kela, sandboxes):
-    sandboxes.faults("kela", malformed_every=10)
-    records = [r for b in kela.stream("billing_lines").read(None, 50) for r in b.records][:50]
-    failed = 0
+    sandboxes.faults("kela", malformed_every=3)
+    records = [r for b in kela.stream("billing_lines").read(None, 50) for r in b.records]
+    failed = []
     for r in records:
         try:
             kela.stream("billing_lines").to_canonical(r)
         except ValidationError as exc:
-            failed += 1
+            failed.append(r.native_id)
             assert "municipal_share" in str(exc)
-    assert failed == 5
+    # every third line of each month's bill (counted from 1 in each)
+    assert failed == [r.native_id for r in records if int(r.native_id.split("/")[-1]) % 3 == 0]
+    assert len(failed) >= len(data.MONTHS)
 
 
 SERVE = textwrap.dedent(
@@ -515,6 +651,8 @@ SERVE = textwrap.dedent(
     import sys, time
     from hub import sandbox as sb
     from hub.plugins import sandbox_registry
+    from hub_kela import data
+    data.home_municipality(1, int(sys.argv[2]) - 1)  # every home looked up before serving
     sb.start(sandbox_registry()["kela"], port=int(sys.argv[1]), size=int(sys.argv[2]))
     print("ready", flush=True)
     time.sleep(3600)
@@ -548,9 +686,10 @@ def _peak_reading_a_month(size: int) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_a_large_billing_list_streams_in_flat_memory():
-    small_lines, small_peak = _peak_reading_a_month(5_000)
-    big_lines, big_peak = _peak_reading_a_month(100_000)
-    assert big_lines > 100_000 and big_lines > 15 * small_lines
+    # Seinäjoki's October bill: some 12 lines per 100 people (those who live there)
+    small_lines, small_peak = _peak_reading_a_month(20_000)
+    big_lines, big_peak = _peak_reading_a_month(400_000)
+    assert big_lines > 40_000 and big_lines > 15 * small_lines
     # one batch of 1000 lines in memory at a time, whatever the size of the document
     assert big_peak < 2 * small_peak + 2_000_000, (small_peak, big_peak)
     assert big_peak < 20_000_000
@@ -574,7 +713,7 @@ def test_nothing_personal_in_the_logs(kela, sandboxes, caplog):
                 logging.getLogger("test").warning("refused: %s", exc)
     codes |= {payload["hetu"], bad["hetu"]}
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert len(codes) > 60 and caplog.records
+    assert len(codes) > 20 and caplog.records  # Seinäjoki's payers, the notices' people
     assert not [c for c in codes if c in logged]
     assert not HETU_PATTERN.search(logged)
 
@@ -909,16 +1048,17 @@ def test_a_list_that_is_not_whole_is_not_taken(recorded, fault):
 
 def test_a_page_record_that_breaks_the_contract_is_quarantined(kela, monkeypatch):
     original = data.benefit_days
+    broken_one = payers()[1]
 
     def broken(seed, i, municipality):
         record = original(seed, i, municipality)
-        return {**record, "pvm": "2026-02-30"} if i == 4 else record
+        return {**record, "pvm": "2026-02-30"} if i == broken_one else record
 
     monkeypatch.setattr(data, "benefit_days", broken)
     records = [r for b in kela.stream("benefit_days").read(None, 3) for r in b.records]
-    assert [r.native_id for r in records] == [str(n) for n in range(1, SANDBOX_SIZE + 1)]
+    assert [r.native_id for r in records] == [str(i + 1) for i in payers()]
     [bad] = [r for r in records if r.problem is not None]
-    assert bad.native_id == "5" and bad.problem.field == "pvm"
+    assert bad.native_id == str(broken_one + 1) and bad.problem.field == "pvm"
     assert "2026-02-30" not in bad.problem.message and bad.data["pvm"] == "2026-02-30"
 
 
@@ -935,15 +1075,20 @@ def _pages_edited(monkeypatch, edit) -> None:
 def test_a_page_short_of_what_it_declares_is_not_taken(kela, monkeypatch):
     """More follow, says the second page, yet it holds nothing: the list is not read to its
     end, so the run must not end as if it were; no cursor passes the page."""
+    first = str(payers()[0] + 1)  # the first page's first record (the numbers have gaps)
     _pages_edited(
         monkeypatch,
-        lambda items, attrs: (items, attrs) if items[0].get("nro") == "1" else ([], attrs),
+        lambda items, attrs: (items, attrs) if items[0].get("nro") == first else ([], attrs),
     )
     batches = []
-    with pytest.raises(TransientError, match="etuuspaivat from record 4: .*more records follow"):
-        for batch in kela.stream("benefit_days").read(None, 3):
+    last = payers()[1] + 1  # the first page's last record (two a page)
+    assert len(payers()) > 4  # so that more follow the second page
+    with pytest.raises(
+        TransientError, match=f"etuuspaivat from record {last + 1}: .*more records follow"
+    ):
+        for batch in kela.stream("benefit_days").read(None, 2):
             batches.append(batch)
-    assert [b.next_cursor for b in batches] == ["3"]
+    assert [b.next_cursor for b in batches] == [str(last)]
 
 
 def test_a_page_inconsistent_with_itself_is_not_taken(kela, monkeypatch):
@@ -963,12 +1108,16 @@ def test_stray_elements_of_pages_are_named_for_where_they_are(kela, monkeypatch)
         return [*items, extra], attrs
 
     _pages_edited(monkeypatch, stray)
-    records = [r for b in kela.stream("benefit_days").read("4", 3) for r in b.records]
+    after = payers()[0] + 1  # from after the first record on, three a page
+    numbers = [i + 1 for i in payers() if i + 1 > after]
+    assert len(numbers) >= 4
+    records = [r for b in kela.stream("benefit_days").read(str(after), 3) for r in b.records]
     strays = [r for r in records if r.problem is not None]
-    assert [r.native_id for r in strays][:2] == ["after-7", "after-10"]
+    pages = [numbers[k : k + 3] for k in range(0, len(numbers), 3)]
+    assert [r.native_id for r in strays] == [f"after-{page[-1]}" for page in pages]
     assert all(r.problem.field == "huomautus" for r in strays)
-    assert "after record 7" in strays[0].problem.message
-    assert len(records) - len(strays) == SANDBOX_SIZE - 4
+    assert f"after record {numbers[2]}" in strays[0].problem.message
+    assert len(records) - len(strays) == len(numbers)
 
 
 def test_a_cursor_that_is_not_a_sequence_number_is_refused(kela):
@@ -1026,9 +1175,9 @@ def test_an_endless_answer_is_cut_at_the_small_cap():
 def test_only_the_billing_list_may_be_large(kela, monkeypatch):
     from hub_kela import billing_lines
 
-    monkeypatch.setattr(billing_lines, "MAX_DOCUMENT_BYTES", 5_000)
+    monkeypatch.setattr(billing_lines, "MAX_DOCUMENT_BYTES", 2_000)
     assert kela.months()  # the small cap of every other answer is not the document's
-    with pytest.raises(PermanentError, match="larger than 5000 bytes"):
+    with pytest.raises(PermanentError, match="larger than 2000 bytes"):
         list(kela.stream("billing_lines").read(None, 1000))
 
 
@@ -1089,12 +1238,14 @@ def test_contract_breaks_are_dead_letters_and_every_other_record_is_stored_once(
     for n, (_, old, new) in breaks.items():
         listing.edit(n, old, new)
     other = _second_hetu(listing, 7)
-    original = data.benefit_days
+    original, broken = data.benefit_days, payers()[1]
     monkeypatch.setattr(
         data,
         "benefit_days",
         lambda seed, i, muni: (
-            {**original(seed, i, muni), "pvm": "2026-02-30"} if i == 4 else original(seed, i, muni)
+            {**original(seed, i, muni), "pvm": "2026-02-30"}
+            if i == broken
+            else original(seed, i, muni)
         ),
     )
     summary = run_exchange(hub, EXCHANGE)
@@ -1102,10 +1253,11 @@ def test_contract_breaks_are_dead_letters_and_every_other_record_is_stored_once(
     letters = _letters(hub)
     by_ref = {f.native_ref: f for f in letters}
     wanted = {f"kela_seinajoki/billing_lines/{RECORDED}/{n}" for n in (*breaks, 7) if n != 16}
-    wanted |= {f"kela_seinajoki/billing_lines/{RECORDED}/after-15", "kela_seinajoki/benefit_days/5"}
+    count_ref = f"kela_seinajoki/benefit_days/{broken + 1}"
+    wanted |= {f"kela_seinajoki/billing_lines/{RECORDED}/after-15", count_ref}
     assert set(by_ref) == wanted
     assert by_ref[f"kela_seinajoki/billing_lines/{RECORDED}/7"].field == "hetu"
-    assert by_ref["kela_seinajoki/benefit_days/5"].field == "pvm"
+    assert by_ref[count_ref].field == "pvm"
     assert {(f.stage, f.error_class) for f in letters} == {("read", "contract")}
     assert not any(HETU_PATTERN.search(f.reason) for f in letters)
     # every other line stored and delivered once, each as the person it names
@@ -1115,7 +1267,7 @@ def test_contract_breaks_are_dead_letters_and_every_other_record_is_stored_once(
     )
     assert sorted(_delivered_lines(sandboxes, RECORDED)) == expected
     counts = [r for r in sandboxes.received("seinajoki") if r.get("kind") == "benefitDays"]
-    assert len(counts) == SANDBOX_SIZE - 1
+    assert len(counts) == len(payers()) - 1  # the people Seinäjoki pays for
     assert _cursor(hub) == encode_billing_cursor(RECORDED, None)
     # the kept record replays the same way: still quarantined, never narrowed
     letter = by_ref[f"kela_seinajoki/billing_lines/{RECORDED}/7"]
@@ -1154,7 +1306,7 @@ def test_a_month_not_whole_is_not_done_and_completes_once_fixed(kela_hub, fault)
             select(func.count()).where(t.records.c.entity == "BillingLine")
         ).scalar()
         versions = conn.execute(select(func.max(t.records.c.version))).scalar()
-    generated = sum(data.line_count(SANDBOX_SIZE, month) for month in data.MONTHS)
+    generated = lines_of(HOME)
     assert lines_stored == generated + total and versions == 1
 
 
@@ -1228,22 +1380,26 @@ def test_a_county_asks_for_the_notices_and_benefit_days_of_all_of_its_municipali
             for b in adapter.stream("benefit_days").read(None, 25)
             for r in b.records
         ]
-    # one sequence for the county, each record addressed to one of its municipalities: the
-    # person's home municipality when it is one of them
-    assert len(notices) == data.notice_count(SANDBOX_SIZE) and len(counts) == SANDBOX_SIZE
+    # one sequence for the county: every notice addressed to one of its municipalities (the
+    # person's home municipality when it is one of them); the counts of the people its
+    # municipalities pay for, and of no one else
+    assert len(notices) == data.notice_count(SANDBOX_SIZE)
     assert {n.municipality_code for n in notices} <= set(COUNTY)
+    paid_for = sorted(i for code in COUNTY for i in payers(code))
+    assert [c.client_hetu for c in counts] == [person(SANDBOX_SEED, i).hetu for i in paid_for]
     assert {c.paying_municipality for c in counts} == set(COUNTY)
-    for i, c in enumerate(counts):
+    for i, c in zip(paid_for, counts, strict=True):
         home = person(SANDBOX_SEED, i).home_municipality
-        assert c.paying_municipality == home or home not in COUNTY
+        assert c.paying_municipality == home or i % data.MOVED_EVERY == data.MOVED_AT
     # the county's attendance report names its municipalities too, and is judged as ever
     with county(sandboxes["kela"].base_url) as adapter:
         item = WriteItem("county:week", "w", native(adapter, attendance(3, i=9)))
         assert [o.outcome for o in adapter.stream("attendance").write([item])] == [Outcome.OK]
-    # a municipality of its own gets everything addressed to it, as before
+    # a municipality of its own gets the counts of the people it pays for
     with make(sandboxes["kela"].base_url) as single:
         ones = [r for b in single.stream("benefit_days").read(None, 100) for r in b.records]
     assert {r.data["maksajakunta"] for r in ones} == {"743"}
+    assert [r.native_id for r in ones] == [str(i + 1) for i in payers("743")]
 
 
 def test_the_sandbox_refuses_a_municipality_asked_twice_or_a_bill_of_two(sandboxes):
@@ -1258,11 +1414,10 @@ def test_the_sandbox_refuses_a_municipality_asked_twice_or_a_bill_of_two(sandbox
 
 def test_a_county_reads_each_municipalitys_bill_in_turn_and_resumes(sandboxes):
     with county(sandboxes["kela"].base_url, ["743", "408"]) as adapter:
-        batches = list(adapter.stream("billing_lines").read(None, 50))
+        batches = list(adapter.stream("billing_lines").read(None, 4))
         records = [r for b in batches for r in b.records]
         lines = [adapter.stream("billing_lines").to_canonical(r) for r in records]
-        per_list = {month: data.line_count(SANDBOX_SIZE, month) for month in data.MONTHS}
-        assert len(records) == 2 * sum(per_list.values())
+        assert len(records) == lines_of("743") + lines_of("408")
         # month by month, and within a month each municipality's list (in code order)
         order = list(dict.fromkeys(r.native_id.rsplit("/", 1)[0] for r in records))
         assert order == [f"{mo}/{code}" for mo in data.MONTHS for code in ("408", "743")]
@@ -1277,13 +1432,13 @@ def test_a_county_reads_each_municipalitys_bill_in_turn_and_resumes(sandboxes):
         assert json.loads(batches[mid].next_cursor)[2] > 0
         rest = [
             r.native_id
-            for b in adapter.stream("billing_lines").read(batches[mid].next_cursor, 50)
+            for b in adapter.stream("billing_lines").read(batches[mid].next_cursor, 4)
             for r in b.records
         ]
         done = [r.native_id for b in batches[: mid + 1] for r in b.records]
         assert done + rest == [r.native_id for r in records]
         assert batches[-1].next_cursor == encode_billing_cursor(data.MONTHS[-1], None, "743")
-        assert list(adapter.stream("billing_lines").read(batches[-1].next_cursor, 50)) == []
+        assert list(adapter.stream("billing_lines").read(batches[-1].next_cursor, 4)) == []
         # a cursor of the single form reads its month again from every list's start
         again = list(adapter.stream("billing_lines").read(encode_billing_cursor("2026-10", 5), 999))
         assert [r.native_id for b in again for r in b.records][0] == "2026-10/408/1"

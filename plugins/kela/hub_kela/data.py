@@ -5,12 +5,20 @@ list of a million lines is never held in memory.
 Person ``i`` receives one benefit (labour-market subsidy, basic or earnings-related daily
 allowance) on every weekday; before the first billed month they had ``40 + (37 i mod 900)``
 benefit days. The municipality pays a rising share from the 101st day (steps below), so a
-month gives a person one billing line per share step it touches.
+month gives a person one billing line per share step it touches; the share is rounded to the
+cent half up (``ROUND_HALF_UP``, as Kela and the hub round money).
 
-Kela answers every client for the municipalities it asks about: a bill is the municipality's
-asked for (everyone of the sandbox is on it), and a benefit-day count or a notice asked for
-by a county is addressed to one of its municipalities (:func:`municipality_of`). A notice's
-reason is in the client's language (Swedish for ``sv``).
+The paying municipality is the person's home municipality on the payment date
+(:func:`paying_municipality`: the one :func:`hub.synthetic.person` gives, which the other
+sandboxes give the same person). A municipality's bill holds the lines of the people it pays
+for and no one else's, numbered from 1; the benefit-day counts asked for by one or more
+municipalities hold the people those pay for (numbered by person, so with gaps). A notice
+asked for by a county is addressed to one of its municipalities (:func:`municipality_of`). A
+notice's reason is in the client's language (Swedish for ``sv``).
+
+Deliberate rule breakers, so that a reconciliation of the bill has something to find (and
+nothing else): see :data:`MOVED_EVERY`, :data:`CENT_MONTH` and :data:`EARLY_DUE`, and the
+sandbox module (:mod:`hub_kela.sandbox`).
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from hub.synthetic import Person, person
@@ -40,7 +49,23 @@ SHARE_STEPS = (
 BENEFITS = ("TMT", "PPR", "ANS")
 CENT = Decimal("0.01")
 
+# --- deliberate rule breakers (the sandbox module documents them) ---------------------------
+#: one person in every ``MOVED_EVERY`` (``i % MOVED_EVERY == MOVED_AT``: people 2, 102, 202,
+#: ...) moved, and Kela's register still has them in the first of :data:`MOVED_TO` (the
+#: second when the first is their home): they are billed, and their benefit days counted, to
+#: a municipality that is not their home
+MOVED_EVERY, MOVED_AT = 100, 2
+MOVED_TO = ("743", "408")  # Seinäjoki; Lapua
+#: the month in which the first line of every municipality's bill is a cent short (short,
+#: not over: a cent under the share rounded half up is within a cent of it rounded
+#: half-even too, so no reading of the amounts refuses the line on intake)
+CENT_MONTH = MONTHS[1]
+#: (month, municipality) of the one bill named due on the 27th (the 28th, 28.11.2026, is a
+#: Saturday; Kela names the Friday before instead of the 28th): Seinäjoki's October bill
+EARLY_DUE = (MONTHS[-1], "743")
 
+
+@functools.cache
 def weekdays(month: str) -> int:
     year, mon = map(int, month.split("-"))
     days = calendar.monthrange(year, mon)[1]
@@ -48,8 +73,16 @@ def weekdays(month: str) -> int:
 
 
 def due_date(month: str) -> dt.date:
+    """The due date of every bill for ``month`` by the rule: the 28th of the month after."""
     year, mon = map(int, month.split("-"))
     return dt.date(year + mon // 12, mon % 12 + 1, 28)
+
+
+def bill_due_date(month: str, municipality: str) -> dt.date:
+    """The due date the sandbox names on ``municipality``'s bill for ``month``: the 28th of
+    the month after, but the 27th on the one bill of :data:`EARLY_DUE`."""
+    early = (month, municipality) == EARLY_DUE
+    return due_date(month) - dt.timedelta(days=1 if early else 0)
 
 
 def month_end(month: str) -> dt.date:
@@ -82,6 +115,43 @@ def parse_steps(steps: Any) -> Steps:
     if any(not 0 <= p <= 100 for _, p in parsed):
         raise ValueError("share steps: percentages must be 0-100")
     return tuple(parsed)
+
+
+def share_of(paid: Decimal, percent: Decimal) -> Decimal:
+    """``percent`` of ``paid``, rounded to the cent half up."""
+    return (paid * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+#: the home municipalities of the people of each seed, in order, as far as looked up (a list
+#: of a million costs some megabytes; it spares looking a person up again for every list)
+_HOMES: dict[int, list[str]] = {}
+_HOMES_LOCK = threading.Lock()
+
+
+def home_municipality(seed: int, i: int) -> str:
+    """Person ``i``'s home municipality (:func:`hub.synthetic.person`'s), remembered."""
+    with _HOMES_LOCK:
+        homes = _HOMES.setdefault(seed, [])
+        while len(homes) <= i:
+            homes.append(person(seed, len(homes)).home_municipality)
+        return homes[i]
+
+
+def paying_municipality(seed: int, i: int) -> str:
+    """The municipality Kela bills for person ``i``: their home municipality (on the
+    payment date: the sandbox's people do not move), except for the people of
+    :data:`MOVED_EVERY`."""
+    home = home_municipality(seed, i)
+    if i % MOVED_EVERY != MOVED_AT:
+        return home
+    return MOVED_TO[1] if home == MOVED_TO[0] else MOVED_TO[0]
+
+
+def pays(seed: int, i: int, municipalities: str | Sequence[str]) -> bool:
+    """Whether one of ``municipalities`` pays for person ``i``."""
+    if isinstance(municipalities, str):
+        municipalities = (municipalities,)
+    return paying_municipality(seed, i) in municipalities
 
 
 def benefit(i: int) -> str:
@@ -120,52 +190,78 @@ def segments(
         start = end + 1
 
 
-def lines(
-    seed: int, size: int, month: str, malformed, steps: Steps = SHARE_STEPS, start: int = 1
-) -> Iterator[dict[str, Any]]:
-    """The billing lines of ``month``, numbered from 1, from line ``start`` on;
-    ``malformed(n)`` corrupts line n (counted from 0)."""
-    n = 0
+def _billed(
+    seed: int, size: int, month: str, steps: Steps, municipality: str | None
+) -> Iterator[tuple[int, int, int, Decimal]]:
+    """(person index, from, to, percent) of every line of ``month``, of the people
+    ``municipality`` pays for (None: everyone's)."""
     for i in range(size):
         before = days_before(i, month)
-        p = None
-        for first, last, percent in segments(before + 1, before + weekdays(month), steps):
-            n += 1
-            if n < start:
-                continue
-            p = p or person(seed, i)
-            paid = daily(i) * (last - first + 1)
-            municipal = (paid * percent / 100).quantize(CENT)
-            if malformed(n - 1):  # the share does not match the amounts: the model refuses
-                municipal += Decimal("1.00")
-            yield {
-                "nro": n,
-                "hetu": p.hetu,
-                "etuus": benefit(i),
-                "paivatAlkaen": first,
-                "paivatAsti": last,
-                "maksettu": paid.quantize(CENT),
-                "osuusProsentti": percent,
-                "kunnanOsuus": municipal,
-            }
+        spans = list(segments(before + 1, before + weekdays(month), steps))
+        if not spans:
+            continue
+        if municipality is not None and paying_municipality(seed, i) != municipality:
+            continue
+        for first, last, percent in spans:
+            yield i, first, last, percent
 
 
-def line_count(size: int, month: str, steps: Steps = SHARE_STEPS) -> int:
-    return sum(
-        sum(
-            1
-            for _ in segments(
-                days_before(i, month) + 1, days_before(i, month) + weekdays(month), steps
-            )
-        )
-        for i in range(size)
-    )
+def lines(
+    seed: int,
+    size: int,
+    month: str,
+    malformed,
+    steps: Steps = SHARE_STEPS,
+    start: int = 1,
+    municipality: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The lines of ``municipality``'s bill for ``month`` (the people it pays for), numbered
+    from 1, from line ``start`` on; ``malformed(n)`` corrupts line n (counted from 0). The
+    first line of a bill for :data:`CENT_MONTH` is a cent short. ``municipality`` None:
+    every person's lines as one list, none broken on purpose (what a recorded list of a
+    given length is made of)."""
+    cent = municipality is not None and month == CENT_MONTH
+    p, looked_up = None, -1  # the person of the line before (of one or two lines a month)
+    for n, (i, first, last, percent) in enumerate(
+        _billed(seed, size, month, steps, municipality), 1
+    ):
+        if n < start:
+            continue
+        if i != looked_up:
+            p, looked_up = person(seed, i), i
+        paid = daily(i) * (last - first + 1)
+        municipal = share_of(paid, percent)
+        if cent and n == 1:  # a rule breaker: off by a cent, which the model lets pass
+            municipal -= CENT
+        if malformed(n - 1):  # the share does not match the amounts: the model refuses
+            municipal += Decimal("1.00")
+        yield {
+            "nro": n,
+            "hetu": p.hetu,
+            "etuus": benefit(i),
+            "paivatAlkaen": first,
+            "paivatAsti": last,
+            "maksettu": paid.quantize(CENT),
+            "osuusProsentti": percent,
+            "kunnanOsuus": municipal,
+        }
+
+
+def line_count(
+    seed: int,
+    size: int,
+    month: str,
+    municipality: str | None = None,
+    steps: Steps = SHARE_STEPS,
+) -> int:
+    """The lines of ``municipality``'s bill for ``month`` (None: everyone's)."""
+    return sum(1 for _ in _billed(seed, size, month, steps, municipality))
 
 
 def municipality_of(p: Person, municipalities: str | Sequence[str]) -> str:
-    """The municipality among those asked about that a record of ``p`` is addressed to:
+    """The municipality among those asked about that a notice of ``p`` is addressed to:
     their home municipality when it is one of them, else one of them chosen by the person
-    (the sandbox keeps no population register: every person belongs to whoever asks)."""
+    (notices are not about who pays: every notice goes to whoever asks)."""
     if isinstance(municipalities, str):
         return municipalities
     if p.home_municipality in municipalities:
@@ -174,8 +270,9 @@ def municipality_of(p: Person, municipalities: str | Sequence[str]) -> str:
 
 
 def benefit_days(seed: int, i: int, municipalities: str | Sequence[str]) -> dict[str, Any]:
-    """Kela's count of person ``i``'s benefit days at the end of the last billed month, the
-    paying municipality one of ``municipalities`` (:func:`municipality_of`)."""
+    """Kela's count of person ``i``'s benefit days at the end of the last billed month, for
+    ``municipalities`` (the service answers only for the people one of them pays for,
+    :func:`pays`), naming the paying municipality (:func:`paying_municipality`)."""
     last, p = MONTHS[-1], person(seed, i)
     return {
         "nro": i + 1,
@@ -183,7 +280,7 @@ def benefit_days(seed: int, i: int, municipalities: str | Sequence[str]) -> dict
         "etuus": benefit(i),
         "pvm": month_end(last).isoformat(),
         "paivia": days_before(i, last) + weekdays(last),
-        "maksajakunta": municipality_of(p, municipalities),
+        "maksajakunta": paying_municipality(seed, i),
     }
 
 

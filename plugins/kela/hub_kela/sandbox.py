@@ -16,14 +16,19 @@ Services (:mod:`.sandbox_services`): the billing months; one month's billing lis
 ``alkaen`` on, streamed as it is generated (a million lines never sit in memory; the share
 steps are configurable); benefit-day counts and eTotu notices paged by sequence number
 (``alkaen``, ``enintaan``; the answer says ``lisaa`` and ``seuraava``), for the
-municipalities asked about (Kela answers every client for the municipalities it asks about:
-each person is put in one of them, :func:`.data.municipality_of`); the attendance
-report, deduplicated by item key (an accepted key answers ``kaksoiskappale`` and stores
-nothing; a rejected key is judged afresh, so that a fixed record can be replayed), refusing
-more than five attended days in an ISO week; the employment authority's labour-policy
-statements, judged and deduplicated the same way, refusing an invalid identity code, a
-period that ends before it starts, a period without benefit without its end and a statement
-other than "no obstacle" without its ground.
+municipalities asked about. The paying municipality is the person's home municipality on the
+payment date (:func:`.data.paying_municipality`: the one :func:`hub.synthetic.person` gives
+and the other sandboxes give the same person), so a municipality's billing list and the
+benefit-day counts hold only the people it pays for: a person living in a municipality not
+asked about is on no list of the one asked (the counts keep the person's sequence number, so
+the sequence has gaps). A notice is addressed to one of the municipalities asked about (the
+person's home when it is one of them, :func:`.data.municipality_of`). Shares are rounded to
+the cent half up (``ROUND_HALF_UP``). The attendance report, deduplicated by item key (an
+accepted key answers ``kaksoiskappale`` and stores nothing; a rejected key is judged afresh,
+so that a fixed record can be replayed), refusing more than five attended days in an ISO
+week; the employment authority's labour-policy statements, judged and deduplicated the same
+way, refusing an invalid identity code, a period that ends before it starts, a period without
+benefit without its end and a statement other than "no obstacle" without its ground.
 
 Recorded billing lists: with ``billing_dir`` the sandbox also offers, after its generated
 months, every ``<YYYY-MM>.xml`` of that folder: the month's lines as written by
@@ -36,6 +41,21 @@ months list declares as many lines as the file has text lines, or the number in
 ``<YYYY-MM>.rivit`` beside it (a list recorded short of what Kela declares). A file whose
 last text line does not end with a newline was cut short: its response ends there too, in
 the middle of the document, like a transfer that broke off.
+
+Deliberate rule breakers (always there, deterministic: a reconciliation of the bill,
+:mod:`hub.reconciliation`, has these to find and nothing else):
+
+- billed elsewhere: one person in a hundred (``i % 100 == 2``: people 2, 102, 202, ...,
+  :data:`.data.MOVED_EVERY`) moved and Kela's register still has them in Seinäjoki (743),
+  or in Lapua (408) when they live in Seinäjoki: every line of theirs is on that
+  municipality's bill, not their home's, and their benefit-day count names it as the payer;
+- a cent: the first line of every municipality's bill for September 2026
+  (:data:`.data.CENT_MONTH`) has a municipal share a cent short of what its amounts give
+  (the model lets a cent pass on intake, the reconciliation does not);
+- a due date: Seinäjoki's (743) bill for October 2026 (:data:`.data.EARLY_DUE`) is due on
+  Friday 27.11.2026, not on the 28th (a Saturday); every other bill on the 28th.
+
+A recorded list is served as recorded: none of these applies to it.
 
 Faults (:class:`hub.sandbox.FaultState`): 429/503 with ``Retry-After``, slow responses;
 ``malformed_every`` breaks every n-th record served (a share that does not match the amounts,

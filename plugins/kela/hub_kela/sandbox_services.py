@@ -1,13 +1,16 @@
 """The answers of the sandbox's services, for the synthetic people of one seed.
 
 The billing months (the generated ones, then the recorded lists of ``billing_dir``); one
-month's billing list from line ``alkaen`` on, streamed as it is generated or read; benefit
-day counts and eTotu notices paged by sequence number; the attendance report and the labour-policy
-statements, deduplicated by item key (:class:`KelaState`).
+municipality's billing list of a month from line ``alkaen`` on, streamed as it is generated or
+read (the people it pays for, :func:`.data.paying_municipality`); benefit day counts (of the
+people the municipalities asked about pay for) and eTotu notices paged by sequence number;
+the attendance report and the labour-policy statements, deduplicated by item key
+(:class:`KelaState`).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -108,7 +111,8 @@ class KelaServices:
     ):
         self.state, self.faults, self.steps, self.folder = state, faults, steps, folder
         self.seed, self.size = state.seed, state.size
-        self._counts: dict[str, int] = {}  # lines per generated month, computed once
+        #: lines per (generated month, municipality), computed once
+        self._counts: dict[tuple[str, str], int] = {}
         self._recorded_counts: dict[tuple, int] = {}  # lines per recorded list, by its state
 
     # --- billing ------------------------------------------------------------------------
@@ -120,7 +124,8 @@ class KelaServices:
         found = {p.stem: p for p in sorted(self.folder.glob("*.xml"))}
         return {month: p for month, p in found.items() if month not in data.MONTHS}
 
-    def line_count(self, month: str) -> int:
+    def line_count(self, month: str, municipality: str) -> int:
+        """The lines of ``municipality``'s bill for ``month`` (a recorded list: its own)."""
         path = self.recorded().get(month)
         if path is not None:  # counted again whenever the file (or its .rivit) changes
             sidecar = path.with_suffix(".rivit")
@@ -129,14 +134,17 @@ class KelaServices:
             if key not in self._recorded_counts:
                 self._recorded_counts[key] = responses.declared_lines(path)
             return self._recorded_counts[key]
-        if month not in self._counts:
-            self._counts[month] = data.line_count(self.size, month, self.steps)
-        return self._counts[month]
+        if (month, municipality) not in self._counts:
+            self._counts[month, municipality] = data.line_count(
+                self.seed, self.size, month, municipality, self.steps
+            )
+        return self._counts[month, municipality]
 
     def months(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
-        rows = []
+        rows, municipality = [], municipalities[0]  # a bill is one municipality's
         for month in [*data.MONTHS, *self.recorded()]:
-            elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(self.line_count(month))})
+            count = self.line_count(month, municipality)
+            elem = etree.Element(k(m.MONTH), {m.ROWS_ATTR: str(count)})
             elem.text = month
             rows.append(elem)
         return rows, {}
@@ -155,13 +163,15 @@ class KelaServices:
         attrs = {
             m.MONTH: month,
             m.MUNICIPALITY: municipality,
-            m.DUE_ATTR: data.due_date(month).isoformat(),
+            m.DUE_ATTR: data.bill_due_date(month, municipality).isoformat(),
         }
         if path is not None:
             rows = responses.recorded_lines(path, start)
             cut = responses.cut_short(path)
             return responses.envelope_around(header, response, m.BILLING, attrs, rows, cut=cut)
-        lines = data.lines(self.seed, self.size, month, self.faults.is_malformed, self.steps, start)
+        lines = data.lines(
+            self.seed, self.size, month, self.faults.is_malformed, self.steps, start, municipality
+        )
         rows = (
             responses.record_element(m.LINE, x["nro"], x, m.LINE_FIELDS.values()) for x in lines
         )
@@ -176,6 +186,7 @@ class KelaServices:
             m.COUNT_FIELDS.values(),
             self.size,
             lambda n: data.benefit_days(self.seed, n - 1, municipalities),
+            lambda n: data.pays(self.seed, n - 1, municipalities),
         )
 
     def notices(self, body: etree._Element, municipalities: Sequence[str]) -> Rows:
@@ -194,20 +205,24 @@ class KelaServices:
         order: Iterable[str],
         count: int,
         make: Callable[[int], dict[str, Any]],
+        keep: Callable[[int], bool] | None = None,
     ) -> Rows:
-        """Items ``alkaen``.. (at most ``enintaan``) and the attributes saying what follows."""
+        """Items ``alkaen``.. (at most ``enintaan``) of the sequence 1..``count``, those
+        ``keep`` keeps (default: all; the others are gaps in the sequence), and the
+        attributes saying what follows."""
         first = max(1, number(body, m.FROM, 1))
         limit = min(MAX_PAGE, max(1, number(body, m.MAX, 100)))
-        numbers = range(first, min(count, first + limit - 1) + 1)
+        kept = (n for n in range(first, count + 1) if keep is None or keep(n))
+        numbers = list(itertools.islice(kept, limit))
+        after = next(kept, None)  # the next item of the sequence, if any
         items = []
         for n in numbers:
             fields = make(n)
             if self.faults.is_malformed(n - 1):
                 fields = {**fields, "hetu": _corrupt_hetu(fields["hetu"])}
             items.append(responses.record_element(name, n, fields, order))
-        more = numbers.stop <= count
-        following = {m.NEXT: str(max(first, numbers.stop))} if more else {}
-        return items, {m.MORE: "true" if more else "false", **following}
+        following = {m.NEXT: str(after)} if after is not None else {}
+        return items, {m.MORE: "false" if after is None else "true", **following}
 
     # --- the attendance report and the labour-policy statements -------------------------
 
