@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from hub.settings import PROJECT_ROOT
+from hub.exchanges import load_exchanges
+from hub.settings import DEFAULT_EXCHANGES, PROJECT_ROOT
 
 pytestmark = pytest.mark.airflow
 DAGS = PROJECT_ROOT / "dags"
@@ -40,20 +41,9 @@ def dagbag(airflow_home):
 
 def test_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {
-        f"hub_{name}"
-        for name in (
-            "employment_authority_to_county",
-            "county_to_employment_authority",
-            "county_to_kela",
-            "kela_to_county",
-            "kela_to_seinajoki",
-            "kela_to_lapua",
-            "innokyla_to_hub",
-            "county_to_hub",
-            "hub_to_innokyla",
-        )
-    } | {"hub_health"}
+    # a DAG per shipped exchange, and the health checks
+    config = load_exchanges(DEFAULT_EXCHANGES.path())
+    assert set(dagbag.dag_ids) == {f"hub_{name}" for name in config.exchanges} | {"hub_health"}
 
 
 def test_dags_follow_the_declared_exchanges(dagbag):

@@ -235,7 +235,7 @@ def test_sandbox_serve_from_a_first_port_and_on_any_free_port():
         assert served.interrupt() == 0
     with Served("kela", "--port", "0") as served:  # an adapter: every system of it
         urls = served.wait_serving()
-        assert set(urls) == {"kela_county", "kela_seinajoki", "kela_lapua"}
+        assert set(urls) == {"kela_county", "kela_seinajoki", "kela_lapua", "kela_employment_area"}
         [url] = set(urls.values())  # the same options: one sandbox serves them all
         assert control_api_answers(url)
         assert served.interrupt() == 0

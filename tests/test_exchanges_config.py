@@ -46,6 +46,7 @@ def test_shipped_file_is_valid_against_installed_adapters():
         "county_case_system": "municipal",
         "kela_county": "kela",
         "kela_seinajoki": "kela",
+        "kela_employment_area": "kela",
         "kela_lapua": "kela",
         "seinajoki": "municipal",
         "lapua": "municipal",
@@ -82,11 +83,19 @@ def test_shipped_file_gives_each_organisation_its_own_x_road_member_code():
         for name, s in config.systems.items()
         if "xroad_client" in s.options
     }
-    assert set(clients) == {"employment_authority", "kela_county", "kela_seinajoki", "kela_lapua"}
+    assert set(clients) == {
+        "employment_authority",
+        "kela_county",
+        "kela_seinajoki",
+        "kela_lapua",
+        "kela_employment_area",
+    }
     assert all(ytunnus.is_valid(member) for _, _, member, _ in clients.values())
     members = {name: member for name, (_, _, member, _) in clients.items()}
     assert members["employment_authority"] == members["kela_seinajoki"]  # the lead municipality
     assert len({members["kela_county"], members["kela_seinajoki"], members["kela_lapua"]}) == 3
+    # Kela is called by the employment area with the employment authority's own client
+    assert clients["kela_employment_area"] == clients["employment_authority"]
     assert len({"/".join(c) for c in clients.values()}) == 4  # a client subsystem each
 
 

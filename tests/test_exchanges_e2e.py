@@ -242,7 +242,11 @@ def test_two_systems_of_one_adapter_are_kept_apart(hub_env, tmp_path, monkeypatc
             origins = dict(
                 conn.execute(
                     select(t.records.c.origin_system, func.count())
-                    .where(t.records.c.entity.in_(["Assessment", "DisclosureProhibition"]))
+                    .where(
+                        t.records.c.entity.in_(
+                            ["Assessment", "DisclosureProhibition", "IncomeSupportMonth"]
+                        )
+                    )
                     .group_by(t.records.c.origin_system)
                 ).all()
             )

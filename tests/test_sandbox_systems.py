@@ -180,7 +180,7 @@ def test_the_shipped_systems_are_planned_each_as_itself():
         "county_case_system": ("county_case_system",),
         "employment_authority": ("employment_authority",),
         "innokyla": ("innokyla",),
-        "kela_county": ("kela_county", "kela_seinajoki", "kela_lapua"),
+        "kela_county": ("kela_county", "kela_seinajoki", "kela_lapua", "kela_employment_area"),
         "lapua": ("lapua",),
         "seinajoki": ("seinajoki",),
     }
