@@ -315,3 +315,33 @@ def test_a_hundred_thousand_dead_letters_page_through_indexes(app, hub):
         found = plan(**filters)
         assert "USING INDEX" in found or "USING COVERING INDEX" in found, found
         assert "TEMP B-TREE" not in found, found  # no sort of the whole table
+
+
+def test_an_operator_chooses_the_days_of_a_week_over_the_limit(app, hub, hub_env):
+    """A week with more attended days than decided waits for an operator: the failed
+    record's page offers its days, the operator ticks those to report, and they go to Kela;
+    the run's and the exchange's pages show what the rules held back."""
+    hub_env.control("county_case_system", "nightly", "POST")
+    run_exchange(hub, "county_to_employment_authority")  # the county's decisions
+    summary = run_exchange(hub, "county_to_kela")
+    with hub.store.transaction() as conn:
+        waiting = deadletters.list_letters(conn, exchange="county_to_kela", stage="disclose")
+    letter = waiting[0]
+    offer = deadletters.payload_of(hub.keys, letter)
+    viewer = sign_in(app, "viivi")  # a viewer cannot choose
+    assert 'id="choose"' not in viewer.get(f"/failures/{letter.id}").text
+    client = sign_in(app, "olli")
+    page = client.get(f"/failures/{letter.id}").text
+    assert 'id="choose"' in page and all(f'value="{d}"' in page for d in offer["choices"])
+    token = csrf_of(client, f"/failures/{letter.id}")
+    too_many = offer["choices"][: offer["choose_at_most"] + 1]
+    refused = client.post(f"/failures/{letter.id}/choose", data={"csrf": token, "chosen": too_many})
+    assert f"Choose from 1 to {offer['choose_at_most']}" in refused.text
+    before = len(hub_env.received("kela_county"))
+    chosen = offer["choices"][: offer["choose_at_most"]]
+    done = client.post(f"/failures/{letter.id}/choose", data={"csrf": token, "chosen": chosen})
+    assert "queued for delivery with the items chosen" in done.text
+    assert len(hub_env.received("kela_county")) == before + 1
+    run_page = client.get(f"/runs/{summary.run_id}").text
+    assert "Held back" in run_page and "ktt_only" in run_page
+    assert "operator_correction" in client.get("/exchanges/county_to_kela").text
