@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.resources
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,3 +202,49 @@ def codelists() -> list[CodeList]:
 def municipality_codes() -> frozenset[str]:
     """The municipality codes in force (THL 1.2.246.537.6.21)."""
     return codelist(MUNICIPALITIES).current_codes
+
+
+def municipality_option(
+    config: Any, many_option: str, one_option: str, meaning: str
+) -> tuple[str, ...]:
+    """The municipality codes of a system's options (``config``: its
+    :class:`~hub.adapter.SystemConfig`): ``many_option`` (a list) or ``one_option`` (one code),
+    exactly one of the two, each code three digits and a municipality in force on THL's code
+    list, none twice; a :class:`ConfigError` naming the option otherwise. ``meaning`` says
+    in the error what the codes are (e.g. "the municipalities whose data the system holds")."""
+    where = f"systems.{config.system}.options"
+    many = config.options.get(many_option)
+    one = config.options.get(one_option)
+    if many is not None and one is not None:
+        raise ConfigError(
+            f"{where}.{many_option}: give either {many_option} (a list) "
+            f"or {one_option} (one code), not both"
+        )
+    if many is None and one is None:
+        raise ConfigError(
+            f"{where}.{many_option}: required: the three-digit codes of {meaning} "
+            f"(or {one_option}: one code)"
+        )
+    name = many_option if many is not None else one_option
+    codes = many if many is not None else [one]
+    if not isinstance(codes, list | tuple) or not codes:
+        raise ConfigError(f"{where}.{name}: a list of three-digit municipality codes is required")
+    codes = [str(c) if type(c) is int else c for c in codes]  # 743 unquoted in YAML
+    for code in codes:
+        if not isinstance(code, str) or not re.fullmatch(r"\d{3}", code, re.ASCII):
+            raise ConfigError(
+                f"{where}.{name}: {code!r} is not a three-digit municipality code (quote it: "
+                '"005", not 005)'
+            )
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{where}.{name}: a municipality code is given twice")
+    municipalities = codelist(MUNICIPALITIES)
+    for code in codes:
+        if code not in municipalities.current_codes:
+            found = municipalities.get(code)
+            why = f"ended on {found.valid_to}" if found and found.valid_to else "not in it"
+            raise ConfigError(
+                f"{where}.{name}: {code} is not a municipality of {municipalities.label} "
+                f"({why}; the list is shipped in hub/schemas/codelists/)"
+            )
+    return tuple(codes)

@@ -34,7 +34,6 @@ list and the billing list are asked for once per municipality (:mod:`.billing_li
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -78,42 +77,12 @@ def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
     one of the two options, each code three digits and a municipality in force on THL's code
     list (:mod:`hub.codelists`), none twice; a :class:`ConfigError` naming the option
     otherwise."""
-    where = f"systems.{config.system}.options"
-    many = config.options.get(m.OPTION_MUNICIPALITIES)
-    one = config.options.get(m.OPTION_MUNICIPALITY)
-    if many is not None and one is not None:
-        raise ConfigError(
-            f"{where}.{m.OPTION_MUNICIPALITIES}: give either {m.OPTION_MUNICIPALITIES} (a list) "
-            f"or {m.OPTION_MUNICIPALITY} (one code), not both"
-        )
-    if many is None and one is None:
-        raise ConfigError(
-            f"{where}.{m.OPTION_MUNICIPALITIES}: required: the three-digit codes of the "
-            f"municipalities the client asks about (or {m.OPTION_MUNICIPALITY}: one code)"
-        )
-    name = m.OPTION_MUNICIPALITIES if many is not None else m.OPTION_MUNICIPALITY
-    codes = many if many is not None else [one]
-    if not isinstance(codes, list | tuple) or not codes:
-        raise ConfigError(f"{where}.{name}: a list of three-digit municipality codes is required")
-    codes = [str(c) if type(c) is int else c for c in codes]  # 743 unquoted in YAML
-    for code in codes:
-        if not isinstance(code, str) or not re.fullmatch(r"\d{3}", code, re.ASCII):
-            raise ConfigError(
-                f"{where}.{name}: {code!r} is not a three-digit municipality code (quote it: "
-                '"005", not 005)'
-            )
-    if len(set(codes)) != len(codes):
-        raise ConfigError(f"{where}.{name}: a municipality code is given twice")
-    municipalities = codelists.codelist(codelists.MUNICIPALITIES)
-    for code in codes:
-        if code not in municipalities.current_codes:
-            found = municipalities.get(code)
-            why = f"ended on {found.valid_to}" if found and found.valid_to else "not in it"
-            raise ConfigError(
-                f"{where}.{name}: {code} is not a municipality of {municipalities.label} "
-                f"({why}; the list is shipped in hub/schemas/codelists/)"
-            )
-    return tuple(codes)
+    return codelists.municipality_option(
+        config,
+        m.OPTION_MUNICIPALITIES,
+        m.OPTION_MUNICIPALITY,
+        "the municipalities the client asks about",
+    )
 
 
 class KelaAdapter(Adapter):

@@ -28,7 +28,7 @@ from hub.adapter import (
     RunContext,
     SystemConfig,
 )
-from hub.errors import ConfigError, DeliveryError, PermanentError, TransientError
+from hub.errors import DeliveryError, PermanentError, TransientError
 from hub.http import HttpService
 from hub.paging.listing import Entry, Listed, NotWhole
 from hub.privacy import redact
@@ -85,42 +85,12 @@ def municipality_codes(config: SystemConfig) -> tuple[str, ...]:
     one of the two options, each code three digits and a municipality in force on THL's code
     list (:mod:`hub.codelists`), none twice; a :class:`ConfigError` naming the option
     otherwise."""
-    options = config.options
-    where = f"systems.{config.system}.options"
-    many, one = options.get(m.OPTION_MUNICIPALITIES), options.get(m.OPTION_MUNICIPALITY)
-    if many is not None and one is not None:
-        raise ConfigError(
-            f"{where}.{m.OPTION_MUNICIPALITIES}: give either {m.OPTION_MUNICIPALITIES} (a list) "
-            f"or {m.OPTION_MUNICIPALITY} (one code), not both"
-        )
-    if many is None and one is None:
-        raise ConfigError(
-            f"{where}.{m.OPTION_MUNICIPALITIES}: required: the three-digit codes of the "
-            f"municipalities whose data the system holds (or {m.OPTION_MUNICIPALITY}: one code)"
-        )
-    name = m.OPTION_MUNICIPALITIES if many is not None else m.OPTION_MUNICIPALITY
-    codes = many if many is not None else [one]
-    if not isinstance(codes, list | tuple) or not codes:
-        raise ConfigError(f"{where}.{name}: a list of three-digit municipality codes is required")
-    codes = [str(c) if type(c) is int else c for c in codes]  # 743 unquoted in YAML
-    for code in codes:
-        if not isinstance(code, str) or not re.fullmatch(r"\d{3}", code, re.ASCII):
-            raise ConfigError(
-                f"{where}.{name}: {code!r} is not a three-digit municipality code (quote it: "
-                '"005", not 005)'
-            )
-    if len(set(codes)) != len(codes):
-        raise ConfigError(f"{where}.{name}: a municipality code is given twice")
-    municipalities = codelists.codelist(codelists.MUNICIPALITIES)
-    for code in codes:
-        if code not in municipalities.current_codes:
-            found = municipalities.get(code)
-            why = f"ended on {found.valid_to}" if found and found.valid_to else "not in it"
-            raise ConfigError(
-                f"{where}.{name}: {code} is not a municipality of {municipalities.label} "
-                f"({why}; the list is shipped in hub/schemas/codelists/)"
-            )
-    return tuple(codes)
+    return codelists.municipality_option(
+        config,
+        m.OPTION_MUNICIPALITIES,
+        m.OPTION_MUNICIPALITY,
+        "the municipalities whose data the system holds",
+    )
 
 
 class ExportDocument:
