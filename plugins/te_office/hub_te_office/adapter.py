@@ -166,21 +166,14 @@ class ActivationPlansStream(_Listed):
         return m.plan_to_native(record)
 
 
-class EmploymentPeriodsStream(_Listed):
+class EmploymentPeriodsStream(ServicePeriodsStream):
     """Periods of the employment services, a list apart from the KTT and social
-    rehabilitation periods (an exchange reads it by naming it: ``source_stream``)."""
+    rehabilitation periods, in the same format (an exchange reads it by naming it:
+    ``source_stream``)."""
 
     name = "employment_periods"
-    entity = ServiceEpisode
     description = "work trial, pay subsidy, coaching and labour-market training periods"
     path = m.PATH_EMPLOYMENT_PERIODS
-    id_field = m.PERIOD_ID
-
-    def to_canonical(self, record: NativeRecord) -> ServiceEpisode:
-        return m.period_to_canonical(m.ref(self.name, record.native_id), record.data)
-
-    def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        return m.period_to_native(record)
 
 
 class LabourPolicyStatementsStream(_Listed):
