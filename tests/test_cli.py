@@ -86,6 +86,11 @@ def test_run_then_inspect_and_replay_failures(hub_env, capsys):
     assert "days_per_week" in shown and not HETU_PATTERN.search(shown)
     assert main(["failures", "show", str(rule_id), "--reveal"]) == 2
     assert "--reason" in capsys.readouterr().err
+    # the same rule as the dashboard's: a reason that says something
+    assert main(["failures", "show", str(rule_id), "--reveal", "--reason", "x"]) == 2
+    assert "10 characters at least" in capsys.readouterr().err
+    assert main(["failures", "show", str(rule_id), "--reveal", "--reason", "client asked"]) == 0
+    assert HETU_PATTERN.search(capsys.readouterr().out)
 
     hub_env.faults("county_case_system")
     ids = [str(f["id"]) for f in failures]

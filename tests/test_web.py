@@ -345,3 +345,20 @@ def test_an_operator_chooses_the_days_of_a_week_over_the_limit(app, hub, hub_env
     run_page = client.get(f"/runs/{summary.run_id}").text
     assert "Held back" in run_page and "ktt_only" in run_page
     assert "operator_correction" in client.get("/exchanges/county_to_kela").text
+
+
+def test_the_dashboard_and_the_command_line_resolve_alike(app, hub, failed, capsys):
+    """One service behind both: an identity code typed into a note is redacted whichever
+    way the operator comes."""
+    from hub.cli import main
+
+    first, second = failed[0], failed[1]
+    hetu = "010190-999W"
+    client = sign_in(app, "olli")
+    token = csrf_of(client, f"/failures/{first.id}")
+    client.post(f"/failures/{first.id}/resolve", data={"note": f"phoned {hetu}", "csrf": token})
+    assert main(["failures", "resolve", str(second.id), "--note", f"phoned {hetu}"]) == 0
+    capsys.readouterr()
+    with hub.store.transaction() as conn:
+        notes = [deadletters.get(conn, x.id).note for x in (first, second)]
+    assert all(n and "phoned" in n and hetu not in n for n in notes)

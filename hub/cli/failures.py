@@ -38,25 +38,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from hub.privacy.mask import mask_payload
-    from hub.store import audit, deadletters
+    from hub.engine import letters
 
+    if args.reveal and args.reason is None:
+        raise HubError("--reveal needs --reason (it is written to the access log)")
     hub = open_hub()
-    with hub.store.transaction() as conn:
-        row = deadletters.get(conn, args.id)
-        if row is None:
-            raise HubError(f"no dead letter {args.id}")
-        payload = deadletters.payload_of(hub.keys, row)
-        if args.reveal and not args.reason:
-            raise HubError("--reveal needs --reason (it is written to the access log)")
-        audit.log_access(
-            conn,
-            actor=actor(),
-            action="reveal" if args.reveal else "read",
-            purpose=args.reason or f"inspect dead letter {row.id} (masked)",
-            items=[audit.Access(None, row.record_id)],
-            exchange=row.exchange,
-        )
+    shown = letters.show(hub, args.id, actor(), reveal=args.reason if args.reveal else None)
+    row = shown.row
     print_json(
         {
             "id": row.id,
@@ -74,7 +62,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             "note": row.note,
             "created_at": str(row.created_at),
             "reason": row.reason,
-            "payload": payload if args.reveal else mask_payload(payload),
+            "payload": shown.payload,
         }
     )
     return 0
@@ -99,21 +87,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from hub.store import deadletters
+    from hub.engine import letters
 
-    note = " ".join(args.note.split())
-    if not note:
-        raise HubError("--note is needed: say how it was resolved")
     hub = open_hub()
-    rows = []
-    with hub.store.transaction() as conn:
-        for letter_id in args.id:
-            row = deadletters.get(conn, letter_id)
-            if row is None:
-                rows.append({"letter_id": letter_id, "ok": False, "detail": "no such dead letter"})
-                continue
-            deadletters.set_status(conn, letter_id, deadletters.RESOLVED, f"{actor()}: {note}")
-            rows.append({"letter_id": letter_id, "ok": True, "detail": f"was {row.status}"})
+    rows = [r.__dict__ for r in letters.resolve(hub, args.id, actor(), args.note)]
     emit(args, rows, ["letter_id", "ok", "detail"])
     return 0 if all(r["ok"] for r in rows) else 1
 

@@ -9,18 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hub.engine import replay
+from hub.engine import letters, replay
 from hub.privacy import redact
-from hub.privacy.mask import mask_payload
-from hub.store import audit, deadletters, records
+from hub.store import deadletters
 from hub.store.deadletter_filter import DeadLetterFilter, FilterError
 from hub.web.auth import OperatorPost, Viewer
 from hub.web.rendering import View
 
 #: failed records on one page
 PAGE = 50
-#: the shortest reason an operator may give for seeing personal data unmasked
-MIN_REASON = 10
 
 #: the largest row id the stores hold (a 64-bit integer): a larger one is a bad request
 MAX_ROW_ID = 2**63 - 1
@@ -58,51 +55,38 @@ def failures(
 
 
 def _letter(view: View, letter_id: int):
-    with view.hub.store.transaction() as conn:
-        row = deadletters.get(conn, letter_id)
-    if row is None:
-        raise HTTPException(404, "no such dead letter")
-    return row
+    try:
+        return letters.letter(view.hub, letter_id)
+    except letters.LetterError:
+        raise HTTPException(404, "no such dead letter") from None
 
 
-def _show(view: View, row, *, reveal_reason: str | None):
-    """The failed record's page; what was shown, and why if unmasked, goes to the access log."""
-    hub = view.hub
-    payload = deadletters.payload_of(hub.keys, row)
-    with hub.store.transaction() as conn:
-        if payload is None and row.record_id:  # failed at delivery: the stored record
-            stored = records.load(conn, hub.keys, [row.record_id]).get(row.record_id)
-            payload = stored.data if stored else None
-        audit.log_access(
-            conn,
-            actor=view.actor,
-            action="reveal" if reveal_reason else "read",
-            purpose=reveal_reason or f"inspect dead letter {row.id} (masked)",
-            items=[audit.Access(None, row.record_id)],
-            exchange=row.exchange,
-        )
-    shown = payload if reveal_reason else mask_payload(payload)
-    # a record waiting for an operator's choice: the items to choose from (no identity)
-    offer = payload if row.stage == "disclose" and isinstance(payload, dict) else None
+def _show(view: View, letter_id: int, *, reveal_reason: str | None):
+    """The failed record's page (:func:`hub.engine.letters.show`: masking, access log)."""
+    _letter(view, letter_id)
+    shown = letters.show(view.hub, letter_id, view.actor, reveal=reveal_reason)
     return view.page(
-        "failure.html", row=row, payload=shown, revealed=bool(reveal_reason), offer=offer
+        "failure.html",
+        row=shown.row,
+        payload=shown.payload,
+        revealed=shown.revealed,
+        offer=shown.offer,
     )
 
 
 @router.get("/{letter_id}", response_class=HTMLResponse, name="failure")
 def failure(view: Viewer, letter_id: LetterId):
-    return _show(view, _letter(view, letter_id), reveal_reason=None)
+    return _show(view, letter_id, reveal_reason=None)
 
 
 @router.post("/{letter_id}/reveal", response_class=HTMLResponse, name="reveal")
 def reveal(view: OperatorPost, letter_id: LetterId, reason: Annotated[str, Form()] = ""):
-    reason = " ".join(reason.split())
-    if len(reason) < MIN_REASON:
-        view.flash(
-            f"State why you need to see the personal data ({MIN_REASON} characters at least)"
-        )
+    try:
+        letters.reveal_reason(reason)
+    except letters.LetterError as exc:
+        view.flash(str(exc)[0].upper() + str(exc)[1:])
         return view.redirect("failure", letter_id=letter_id)
-    return _show(view, _letter(view, letter_id), reveal_reason=redact(reason))
+    return _show(view, letter_id, reveal_reason=reason)
 
 
 @router.post("/replay", name="replay_selected")
@@ -153,15 +137,11 @@ def choose(
 
 @router.post("/{letter_id}/resolve", name="resolve")
 def resolve(view: OperatorPost, letter_id: LetterId, note: Annotated[str, Form()] = ""):
-    note = " ".join(note.split())
-    if not note:
+    _letter(view, letter_id)
+    try:
+        letters.resolve(view.hub, [letter_id], view.actor, note)
+    except letters.LetterError:
         view.flash("A note is needed to mark a failure resolved")
         return view.redirect("failure", letter_id=letter_id)
-    row = _letter(view, letter_id)
-    assert view.user is not None
-    with view.hub.store.transaction() as conn:
-        deadletters.set_status(
-            conn, row.id, deadletters.RESOLVED, f"{view.user.username}: {redact(note)}"
-        )
     view.flash(f"#{letter_id} marked resolved")
     return view.redirect("failure", letter_id=letter_id)
