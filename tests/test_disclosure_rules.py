@@ -287,3 +287,18 @@ def test_an_operators_choice_may_leave_days_out_but_never_add_one(store):
     added = verdict({"attended_dates": [*days[:3], "2026-02-07"]}).corrections[1]
     assert added.reason.startswith("correction refused (attended_dates: the correction lists 1")
     assert verdict({"attended_dates": list(days)}).corrections[1].limit == 4  # still five
+
+
+def test_a_reason_never_quotes_a_value_that_describes_a_person():
+    from hub.model import Client
+
+    (rule,) = parse_rules(
+        [{"rule": "locals", "values": {"last_name": ["Virtanen"], "home_municipality": ["743"]}}],
+        Client,
+        "exchanges/x/entities/0",
+    )
+    held = rule.apply("r1", {"last_name": "Korhonen", "home_municipality": "743"}, Decided(None))
+    assert "Korhonen" not in held.whole.reason and "Virtanen" not in held.whole.reason
+    assert held.whole.reason.startswith("last_name holds a value that is not covered")
+    elsewhere = rule.apply("r1", {"last_name": "Virtanen", "home_municipality": "408"}, None)
+    assert "home_municipality 408 is not covered (covered: 743)" in elsewhere.whole.reason

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, get_args, get_origin
 from pydantic import BaseModel
 
 from hub.errors import ConfigError
+from hub.privacy.mask import PERSONAL_KEY
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -142,9 +143,17 @@ def _entity(model: type[BaseModel]) -> str:
 class ValuesRule(RecordRule):
     kind = "values"
 
-    def __init__(self, name: str, why: str | None, allowed: Mapping[str, frozenset[str]]):
+    def __init__(
+        self,
+        name: str,
+        why: str | None,
+        allowed: Mapping[str, frozenset[str]],
+        personal: frozenset[str] = frozenset(),
+    ):
         super().__init__(name, why)
         self.allowed = allowed
+        #: fields whose values describe a person: a reason never quotes them
+        self.personal = personal
 
     @classmethod
     def parse(cls, name, why, params, model, where):
@@ -164,16 +173,24 @@ class ValuesRule(RecordRule):
                     f"(values: {', '.join(sorted(known or ()))})"
                 )
             allowed[field] = frozenset(str(v) for v in values)
-        return cls(name, why, allowed)
+        subject = getattr(model, "subject_field", None)
+        personal = frozenset(f for f in allowed if f == subject or PERSONAL_KEY.search(f))
+        return cls(name, why, allowed, personal)
 
     def apply(self, record_id, data, facts):
         for field, allowed in self.allowed.items():
             value = data.get(field)
             if value is None or str(value) not in allowed:
-                shown = "no value" if value is None else str(value)
-                reason = self._because(
-                    f"{field} {shown} is not covered (covered: {', '.join(sorted(allowed))})"
+                if value is None:
+                    shown = f"{field} has no value, which is"
+                elif field in self.personal:
+                    shown = f"{field} holds a value that is"
+                else:
+                    shown = f"{field} {value} is"
+                covered = (
+                    "" if field in self.personal else f" (covered: {', '.join(sorted(allowed))})"
                 )
+                reason = self._because(f"{shown} not covered{covered}")
                 return Verdict(whole=Held(self.name, reason))
         return None
 

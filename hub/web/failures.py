@@ -63,8 +63,10 @@ def _letter(view: View, letter_id: int):
 
 def _show(view: View, letter_id: int, *, reveal_reason: str | None):
     """The failed record's page (:func:`hub.engine.letters.show`: masking, access log)."""
-    _letter(view, letter_id)
-    shown = letters.show(view.hub, letter_id, view.actor, reveal=reveal_reason)
+    try:
+        shown = letters.show(view.hub, letter_id, view.actor, reveal=reveal_reason)
+    except letters.LetterError:  # the reason is checked before: only a missing letter
+        raise HTTPException(404, "no such dead letter") from None
     return view.page(
         "failure.html",
         row=shown.row,
