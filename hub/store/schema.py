@@ -280,3 +280,13 @@ users = Table(
     Column("disabled", Integer, nullable=False, default=0),
     Column("created_at", TS, nullable=False),
 )
+
+# --- one run at a time (migration 0005) -----------------------------------------------------
+
+# --- tamper-evident logs (migration 0006) ---------------------------------------------------
+
+# --- sign-in hardening (migration 0007) -----------------------------------------------------
+
+# --- key rotation (migration 0008) ----------------------------------------------------------
+
+# --- retention (migration 0009) -------------------------------------------------------------
