@@ -10,34 +10,72 @@ surrogate id (``subjects.id``), handed out in order, so that the records and log
 to people append to their indexes instead of landing on random pages of them; the access and
 disclosure logs keep who, when, why and on which legal basis once per batch (an event) and
 one short row per record.
+
+The tables are declared in three modules, all on one :data:`metadata` and all imported from
+here (``from hub.store import schema as t``): clients' data and its movement (this module),
+the logs and their chain (:mod:`hub.store.schema_logs`), and running the hub
+(:mod:`hub.store.schema_control`).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
+from hub.store.schema_base import TS, metadata
+from hub.store.schema_control import (
+    exchange_leases,
+    key_rotation,
+    purges,
+    sessions,
+    signin_failures,
+    store_keys,
+    users,
+)
+from hub.store.schema_logs import (
+    access_events,
+    access_log,
+    disclosure_log,
+    disclosures,
+    log_chain,
+    log_checkpoints,
 )
 
-TS = DateTime(timezone=True)
+__all__ = [
+    "TS",
+    "access_events",
+    "access_log",
+    "cursors",
+    "dead_letters",
+    "disclosure_log",
+    "disclosures",
+    "exchange_leases",
+    "held_back",
+    "identity_map",
+    "key_rotation",
+    "log_chain",
+    "log_checkpoints",
+    "metadata",
+    "outbox",
+    "purges",
+    "records",
+    "run_batches",
+    "runs",
+    "sessions",
+    "signin_failures",
+    "store_keys",
+    "subjects",
+    "users",
+]
 
 #: the people whose data the hub holds: the keyed pseudonym of the identity code, and the
 #: surrogate id everything else refers to them by
@@ -189,63 +227,6 @@ run_batches = Table(
     Index(None, "run_id", "seq"),
 )
 
-#: who read clients' data, when and why (Act 703/2023): one event per batch or action ...
-access_events = Table(
-    "access_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", TS, nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("action", String(32), nullable=False, comment="receive|read|reveal|aggregate"),
-    Column("exchange", String(128), nullable=True),
-    Column("purpose", Text, nullable=False),
-    Index(None, "at"),
-)
-
-#: ... and whose data it was, one row per record read
-access_log = Table(
-    "access_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", Integer, ForeignKey("access_events.id"), nullable=False),
-    Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
-    Column("record_id", String(36), nullable=True),
-    Index(None, "subject_id", "event_id"),
-    Index(None, "event_id"),
-)
-
-#: what was disclosed to whom on which legal basis (Act 703/2023), one row per batch ...
-disclosures = Table(
-    "disclosures",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", TS, nullable=False),
-    Column("exchange", String(128), nullable=False),
-    Column("target_system", String(64), nullable=False),
-    Column("legal_basis", Text, nullable=False),
-    Index(None, "at"),
-)
-
-#: ... and one row per record, written before it is sent and settled after (the outcome may
-#: also be "unconfirmed": sent, no verdict came; hub.store.audit. The column's comment, part
-#: of the migrations, predates that outcome)
-disclosure_log = Table(
-    "disclosure_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("disclosure_id", Integer, ForeignKey("disclosures.id"), nullable=False),
-    Column("record_id", String(36), nullable=False),
-    Column("subject_id", Integer, ForeignKey("subjects.id"), nullable=True),
-    Column("fields", Text, nullable=False),
-    Column("idempotency_key", String(200), nullable=False),
-    Column("outcome", String(16), nullable=False, comment="sending|ok|skipped|failed"),
-    Column("admitted_by", String(500), nullable=True, comment="the record rules that admitted it"),
-    Index(None, "subject_id", "disclosure_id"),
-    Index(None, "disclosure_id"),
-    Index(None, "record_id"),
-    Index(None, "idempotency_key"),
-)
-
 #: what an exchange's legal basis did not cover: a record held back whole, or a part of one
 #: (e.g. attended days outside the decided period), with the rule and its reason
 held_back = Table(
@@ -269,24 +250,3 @@ held_back = Table(
     Index(None, "record_id"),
     Index(None, "subject_id"),
 )
-
-#: people who sign in to the dashboard; passwords as scrypt hashes (never in plaintext)
-users = Table(
-    "users",
-    metadata,
-    Column("username", String(100), primary_key=True),
-    Column("password_hash", String(300), nullable=False),
-    Column("role", String(16), nullable=False, comment="viewer|operator"),
-    Column("disabled", Integer, nullable=False, default=0),
-    Column("created_at", TS, nullable=False),
-)
-
-# --- one run at a time (migration 0005) -----------------------------------------------------
-
-# --- tamper-evident logs (migration 0006) ---------------------------------------------------
-
-# --- sign-in hardening (migration 0007) -----------------------------------------------------
-
-# --- key rotation (migration 0008) ----------------------------------------------------------
-
-# --- retention (migration 0009) -------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""Tables of running the hub, not of clients' data: dashboard users, their sign-in failures
+and sessions, the lease each exchange's run holds, the keys the store knows and the progress
+of a rotation, and the purges made. Part of :mod:`hub.store.schema`, which every other module
+imports them from."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
+
+from hub.store.schema_base import TS, metadata
+
+#: people who sign in to the dashboard; passwords as scrypt hashes (never in plaintext)
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(100), primary_key=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(16), nullable=False, comment="viewer|operator"),
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
+)
+
+# --- one run at a time (migration 0005) -----------------------------------------------------
+
+#: one lease per exchange: whoever holds it (an Airflow task, ``hub exchanges run``, a replay)
+#: is the only one running the exchange. ``token`` grows by one at every acquisition (the
+#: fencing token): a holder's commits check it, so a holder whose lease expired and was
+#: taken over can no longer commit anything (hub.engine.lease)
+exchange_leases = Table(
+    "exchange_leases",
+    metadata,
+    Column("exchange", String(128), primary_key=True),
+    Column("token", Integer, nullable=False, default=0),
+    Column("holder", String(300), nullable=True, comment="who: run, host and process"),
+    Column("run_id", String(36), nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("acquired_at", TS, nullable=True),
+    Column("expires_at", TS, nullable=True),
+)
+
+# --- sign-in hardening (migration 0007) -----------------------------------------------------
+
+#: failed dashboard sign-ins, per user name and per client address (``key``: the keyed
+#: pseudonym of either, so a password typed into the name field is never stored), and the
+#: lock they led to; shared by every dashboard process (hub.store.signin)
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("kind", String(8), primary_key=True, comment="user|address"),
+    Column("key", LargeBinary(32), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0, comment="within the window"),
+    Column("window_start", TS, nullable=False),
+    Column("lockouts", Integer, nullable=False, default=0, comment="locks in a row"),
+    Column("locked_until", TS, nullable=True),
+)
+
+#: dashboard sessions: the cookie carries a random token, the store its SHA-256 (``id``);
+#: signing out sets ``revoked_at``; a session ends at an absolute lifetime from
+#: ``created_at`` and after an idle time from ``last_seen_at`` (hub.store.signin)
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True, comment="SHA-256 of the cookie's token"),
+    Column("username", String(100), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("revoked_at", TS, nullable=True),
+    Index(None, "username"),
+    Index(None, "last_seen_at"),
+)
+
+# --- key rotation (migration 0008) ----------------------------------------------------------
+
+#: the master keys the store knows (hub.store.keys): the current one encrypts and
+#: pseudonymises everything new; a retiring one is still needed to read some rows; a retired
+#: one by nothing (the operator may remove it from the configuration)
+store_keys = Table(
+    "store_keys",
+    metadata,
+    Column("key_id", LargeBinary(4), primary_key=True),
+    Column("state", String(16), nullable=False, comment="current|retiring|retired"),
+    Column("created_at", TS, nullable=False),
+    Column("retired_at", TS, nullable=True),
+)
+
+#: how far ``hub keys rotate`` to a key has come: one row per step (hub.privacy.rotation),
+#: with the last row done (a resumed rotation goes on after it) and what it counted
+key_rotation = Table(
+    "key_rotation",
+    metadata,
+    Column("key_id", LargeBinary(4), primary_key=True, comment="the new current key"),
+    Column("step", String(32), primary_key=True),
+    Column("position", Text, nullable=True, comment="the last row done (JSON)"),
+    Column("counts", Text, nullable=False, comment="rows per outcome (JSON)"),
+    Column("started_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=True),
+)
+
+# --- retention (migration 0009) -------------------------------------------------------------
+
+#: each purge of what the retention periods let go (hub.retention): the time its cutoffs
+#: were measured from, the cutoffs and how many rows of each kind it removed. What was
+#: removed is evidence too: these rows are kept (no client data, a row a day)
+purges = Table(
+    "purges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False, comment="the time the retention periods count back from"),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("cutoffs", Text, nullable=False, comment="JSON: what was due before which time"),
+    Column("counts", Text, nullable=True, comment="JSON: rows removed, per kind and scope"),
+    Column("error", Text, nullable=True),
+    Index(None, "finished_at"),
+)
