@@ -86,7 +86,7 @@ def _hub_phase(exchange: str, phase: str, external_id: str) -> tuple[float, Any]
     from hub.engine.run import run_phase
     from hub.store import runs
 
-    hub = Hub.open()
+    hub = Hub.open(upgrade=True)  # a fresh store at the first phase: `hub db upgrade`
     try:
         if phase == "extract":
             run_phase(hub, exchange, "check", external_id, last=False)

@@ -145,10 +145,13 @@ def main(size: int = 60, home: Path | None = None) -> int:
     for system, served in running.items():
         os.environ[f"HUB_SYSTEM_{system.upper()}_URL"] = served.base_url
         print(f"  sandbox {system:<22} {served.base_url}")
+    from hub.engine import Hub
+
+    print("  preparing the hub's store (hub db upgrade) ...", flush=True)
+    Hub.open(upgrade=True).close()  # the explicit first step, as in production
     print("  preparing Airflow (SQLite metadata database) ...", flush=True)
     _airflow_db_migrate(home)
 
-    from hub.engine import Hub
     from hub.engine.run import summarise
     from hub.exchanges import target_stream
     from hub.store import users

@@ -67,5 +67,42 @@ class ResponseTooLarge(PermanentError):
     A paged reader may ask for a smaller page."""
 
 
+class StoreNotReady(HubError):
+    """The store's schema is not the one this hub needs (none yet, older, or newer): the
+    message says what to run."""
+
+
 class DisclosureLogUnavailable(HubError):
     """The disclosure log could not be written, so nothing is disclosed (X-Road precedent)."""
+
+
+#: the longest cause :func:`describe` gives (a run's stored error, a dead letter's reason)
+CAUSE_LIMIT = 500
+
+
+def describe(exc: BaseException) -> str:
+    """A short, readable cause of ``exc`` for a run's stored error and for operators: the
+    error's kind and first line, redacted (no identity code) and cut to
+    :data:`CAUSE_LIMIT` characters. A database driver's error is named by its kind and the
+    server's one-line message, never the SQL text or its parameters (they may hold personal
+    data, and run to kilobytes)."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from hub.privacy import redact
+
+    if isinstance(exc, HubError):
+        text = str(exc)
+    elif isinstance(exc, DBAPIError) and exc.orig is not None:
+        orig = exc.orig
+        first = (str(orig).strip().splitlines() or [""])[0]
+        diag = getattr(orig, "diag", None)  # psycopg: the server's primary message
+        first = getattr(diag, "message_primary", None) or first
+        text = f"the store refused a statement: {type(orig).__name__}: {first}"
+    elif isinstance(exc, SQLAlchemyError):
+        text = f"the store: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        text = text.split(" [SQL:", 1)[0]
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = redact(text)
+    return text if len(text) <= CAUSE_LIMIT else text[: CAUSE_LIMIT - 1] + "…"

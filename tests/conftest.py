@@ -16,7 +16,7 @@ import pytest
 
 from hub.privacy.crypto import generate_master_key, load_keyring
 from hub.store import Store
-from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE, Sandboxes
+from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE, Sandboxes, upgrade_store
 
 BOTH_STORES = pytest.mark.parametrize(
     "store_url",
@@ -28,7 +28,7 @@ BOTH_STORES = pytest.mark.parametrize(
 @pytest.fixture
 def store(store_url):
     """A fresh store at ``store_url`` with a key of its own."""
-    s = Store(store_url, load_keyring(key=generate_master_key()))
+    s = Store(store_url, load_keyring(key=generate_master_key()), upgrade=True)
     yield s
     s.close()
 
@@ -61,4 +61,5 @@ def hub_env(tmp_path, monkeypatch, master_key, system_sandboxes, store_url):
     system of the shipped configuration."""
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HUB_STORE_URL", store_url)
+    upgrade_store(store_url)
     return system_sandboxes

@@ -116,7 +116,7 @@ def test_invalid_timeouts_are_config_errors_naming_the_variable(monkeypatch, nam
 
 @SQLITE
 def test_sqlite_locked_by_another_process_is_a_bounded_store_busy(store_url):
-    store = Store(store_url, keyring(), timeouts=StoreTimeouts(busy=1))
+    store = Store(store_url, keyring(), upgrade=True, timeouts=StoreTimeouts(busy=1))
     try:
         secret = "external-id-that-must-not-leak"
         with locked_by_another_process(sqlite_file(store_url)):
@@ -139,7 +139,7 @@ def test_sqlite_locked_by_another_process_is_a_bounded_store_busy(store_url):
 
 @SQLITE
 def test_sqlite_defaults_keep_every_caller_working(store_url):
-    store = Store(store_url, keyring())  # no timeouts given: the defaults
+    store = Store(store_url, keyring(), upgrade=True)  # no timeouts given: the defaults
     try:
         assert store.timeouts == StoreTimeouts()
         with store.engine.connect() as conn:
@@ -263,7 +263,7 @@ def another_session(store_url: str) -> Iterator:
 
 @POSTGRES
 def test_postgresql_table_lock_is_a_bounded_store_busy(store_url):
-    store = Store(store_url, keyring(), timeouts=StoreTimeouts(lock=1))
+    store = Store(store_url, keyring(), upgrade=True, timeouts=StoreTimeouts(lock=1))
     try:
         with another_session(store_url) as other:
             other.execute(text("LOCK TABLE runs IN ACCESS EXCLUSIVE MODE"))
@@ -284,14 +284,14 @@ def test_postgresql_table_lock_is_a_bounded_store_busy(store_url):
 
 @POSTGRES
 def test_postgresql_statement_timeout_is_set_and_bounds_a_statement(store_url):
-    default = Store(store_url, keyring())
+    default = Store(store_url, keyring(), upgrade=True)
     try:
         with default.engine.connect() as conn:
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "10min"
             assert conn.execute(text("SHOW lock_timeout")).scalar() == "30s"
     finally:
         default.close()
-    store = Store(store_url, keyring(), timeouts=StoreTimeouts(lock=1, statement=1))
+    store = Store(store_url, keyring(), upgrade=True, timeouts=StoreTimeouts(lock=1, statement=1))
     try:
         with store.engine.connect() as conn:
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "1s"
@@ -314,7 +314,7 @@ def test_postgresql_statement_timeout_is_set_and_bounds_a_statement(store_url):
 def test_postgresql_deadlock_is_a_store_busy(store_url):
     """Two sessions each hold a row the other wants: PostgreSQL rolls one back. The other
     session checks for deadlocks only after a minute, so the store's is the one."""
-    store = Store(store_url, keyring())
+    store = Store(store_url, keyring(), upgrade=True)
     try:
         first, second = open_run(store, "one", "a"), open_run(store, "two", "b")
         holding, caught = threading.Event(), []

@@ -365,6 +365,9 @@ def test_installed_wheels_run_an_exchange_away_from_the_checkout(tmp_path):
         )
     try:
         user |= _wait_for_sandboxes(server, log, time.monotonic() + 120)
+        # the first step of an installation: the store's schema
+        done = _run(["hub", "db", "upgrade"], cwd=work, env=user, check=False)
+        assert done.returncode == 0, f"hub db upgrade:\n{done.stdout}\n{done.stderr}"
         for name in (*INBOUND, *DELIVERED):
             command = ["hub", "exchanges", "run", name, "--json"]
             done = _run(command, cwd=work, env=user, check=False)

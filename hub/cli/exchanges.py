@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine_log = logging.getLogger("hub.engine")
         engine_log.addHandler(handler)
         try:
-            summary = run_exchange(hub, args.name, phases=phases)
+            summary = run_exchange(hub, args.name, phases=phases, wait=args.wait)
         finally:
             engine_log.removeHandler(handler)
     headers = ["exchange", "state", "read", "upserted", "unchanged", "delivered", "skipped"]
@@ -105,4 +105,11 @@ def register(sub) -> None:
         action="append",
         choices=PHASES,
         help="run only this phase (repeat for several; default: all, in order)",
+    )
+    r.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="when another run of the exchange is going on, wait this long for it to end "
+        "(default HUB_LEASE_WAIT, 0: end at once with exit status 75)",
     )

@@ -20,14 +20,22 @@ class Hub:
     store: Store
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, key: str | None = None) -> Hub:
+    def open(
+        cls, settings: Settings | None = None, *, key: str | None = None, upgrade: bool = False
+    ) -> Hub:
+        """The hub of ``settings`` (default: the environment's). ``upgrade``: migrate the
+        store first (``hub db upgrade``); otherwise a store whose schema is not the one this
+        hub needs is :class:`hub.errors.StoreNotReady`."""
         settings = settings or Settings.from_env()
         return cls(
             settings=settings,
             config=load_exchanges(settings.exchanges_file),
             rules=Rules.load(settings.rules_file),
             store=Store(
-                settings.store_url, settings.keyring(key), timeouts=settings.store_timeouts
+                settings.store_url,
+                settings.keyring(key),
+                upgrade=upgrade,
+                timeouts=settings.store_timeouts,
             ),
         )
 

@@ -21,6 +21,7 @@ from hub.disclosure.facts import DECISION, PROHIBITION
 from hub.disclosure.rules import Correction, Held, RecordRule
 from hub.disclosure.screen import screen
 from hub.engine.context import Hub
+from hub.engine.lease import holding
 from hub.engine.send import send
 from hub.errors import HubError, RecordError
 from hub.exchanges import EntityFlow, Exchange, record_rules, target_stream
@@ -89,6 +90,8 @@ def _prepare_batch(
     keys = hub.keys
     gone: list[outbox.OutboxItem] = []
     with hub.store.transaction() as conn:
+        claimed = outbox.claim(conn, items)  # taken by no one else, at the version read
+        items = [i for i in items if i.id in claimed]
         stored = records.load(conn, keys, [i.record_id for i in items])
         known = records.native_ids_for(conn, keys, exchange.target, flow.entity, list(stored))
         batch = []
@@ -216,7 +219,7 @@ def _settle_batch(
             deferred += 1
     stats.held_back = len(holds)
     with hub.store.transaction() as conn:
-        outbox.mark(conn, marks)
+        outbox.mark(conn, marks, claimed=True)
         heldback.add(conn, exchange.name, run_id, holds)
         deadletters.add(conn, keys, exchange.name, run_id, letters)
         records.link_native(conn, keys, exchange.target, flow.entity, links)
@@ -286,9 +289,11 @@ def _send_all(stream: Stream, batch: _Prepared, exchange: Exchange) -> dict[str,
 
 def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
     """Deliver every pending record of ``exchange``. Raises :class:`DeliveryIncomplete` at the
-    end if some records are still failing transiently (they stay pending)."""
+    end if some records are still failing transiently (they stay pending). Holds the
+    exchange's lease (:mod:`hub.engine.lease`; a run or replay calling this holds it already)."""
     total, deferred = BatchStats(), 0
     with (
+        holding(hub, exchange.name, holder="deliver"),
         hub.adapter(exchange.target, exchange) as adapter,
         ThreadPoolExecutor(1, "hub-send") as sender,
     ):
@@ -300,6 +305,7 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                 continue
             rules = record_rules(exchange, flow)
             with hub.store.transaction() as conn:  # what changed may change the verdict
+                outbox.unclaim_all(conn, exchange.name)  # left by a run that ended midway
                 context = (
                     [DECISION, PROHIBITION]
                     if any(r.needs_decisions for r in rules)

@@ -23,11 +23,12 @@ from sqlalchemy import Connection
 
 from hub.adapter import FULL, Stream
 from hub.engine.context import Hub
+from hub.engine.lease import holding
 from hub.engine.reader import Staged, prepared_batches
 from hub.engine.retry import retrying
 from hub.engine.translate import native_ref
 from hub.exchanges import EntityFlow, Exchange, source_stream
-from hub.store import Store, audit, deadletters, outbox, records, runs
+from hub.store import Store, audit, deadletters, fencing, outbox, records, runs
 from hub.store.runs import BatchStats
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ class StoreWriter:
 
     def commit(self) -> None:
         if self._tx is not None:
+            # as Store.transaction: committed only while the exchange's lease is ours
+            fencing.check(self._conn, str(self.store.engine.url))
             self._tx.commit()
             self._tx = None
 
@@ -211,8 +214,9 @@ def bulk_allocation() -> Iterator[None]:
 def extract(hub: Hub, exchange: Exchange, run_id: str | None) -> None:
     """Extract every entity of ``exchange`` from its source. A transient failure restarts the
     stream from its last committed cursor, with backoff, up to the exchange's attempts.
-    Counts accumulate in the run record, commit by commit."""
-    with bulk_allocation():
+    Counts accumulate in the run record, commit by commit. Holds the exchange's lease
+    (:mod:`hub.engine.lease`; a run calling this holds it already)."""
+    with holding(hub, exchange.name, holder="extract"), bulk_allocation():
         for flow in exchange.entities:
             source = source_stream(exchange, flow)
             for attempt in retrying(exchange.max_attempts, exchange.max_wait_seconds):

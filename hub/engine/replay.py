@@ -20,9 +20,11 @@ from hub.adapter import ContractViolation, NativeRecord
 from hub.engine.context import Hub
 from hub.engine.deliver import DeliveryIncomplete, deliver
 from hub.engine.extract import store_batch
+from hub.engine.lease import holding
 from hub.engine.reader import stage
 from hub.engine.translate import Translated, translate
 from hub.store import audit, deadletters, outbox
+from hub.store.leases import ExchangeBusy
 
 
 @dataclass(frozen=True)
@@ -57,23 +59,22 @@ def replay(
             results.append(ReplayResult(letter_id, True, f"already {row.status}; nothing to do"))
             continue
         exchange = hub.config.exchange(row.exchange)
-        if row.stage == "disclose":  # waiting for an operator's choice
-            result = _replay_choice(hub, row, actor, (corrected or {}).get(letter_id))
-            results.append(result)
-            if result.ok:
-                to_deliver.add(exchange.name)
-            continue
-        if row.stage == "deliver":
-            with hub.store.transaction() as conn:
-                outbox.requeue(conn, exchange.name, [row.record_id])
-                deadletters.set_status(
-                    conn, letter_id, deadletters.REPLAYED, f"replayed by {actor}"
-                )
+        # the exchange's lease, as a run holds it: a replay never overlaps a run
+        try:
+            with holding(
+                hub, exchange.name, holder=f"replay of dead letter {letter_id} by {actor}"
+            ):
+                with hub.store.transaction() as conn:  # as it is now that the exchange is ours
+                    row = deadletters.get(conn, letter_id)
+                if row.status != deadletters.OPEN:
+                    result = ReplayResult(letter_id, True, f"already {row.status}; nothing to do")
+                else:
+                    result = _replay_one(hub, row, actor, (corrected or {}).get(letter_id))
+        except ExchangeBusy as exc:  # left open: replay it when the run has ended
+            result = ReplayResult(letter_id, False, f"not replayed: {exc}")
+        results.append(result)
+        if result.ok:
             to_deliver.add(exchange.name)
-            results.append(ReplayResult(letter_id, True, "queued for delivery again"))
-            continue
-        results.append(_replay_extract(hub, row, actor, (corrected or {}).get(letter_id)))
-        to_deliver.add(exchange.name)
     if results and on_each:
         on_each(results[-1].letter_id)
     if deliver_now:
@@ -82,7 +83,21 @@ def replay(
                 deliver(hub, hub.config.exchange(name), None)
             except DeliveryIncomplete as exc:
                 results.append(ReplayResult(0, False, str(exc)))
+            except ExchangeBusy as exc:  # a run began meanwhile: it takes what was queued
+                results.append(ReplayResult(0, False, f"{exc}; what was replayed is queued for it"))
     return results
+
+
+def _replay_one(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | None) -> ReplayResult:
+    """Replay one open dead letter from the step where it failed."""
+    if row.stage == "disclose":  # waiting for an operator's choice
+        return _replay_choice(hub, row, actor, corrected)
+    if row.stage == "deliver":
+        with hub.store.transaction() as conn:
+            outbox.requeue(conn, row.exchange, [row.record_id])
+            deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")
+        return ReplayResult(row.id, True, "queued for delivery again")
+    return _replay_extract(hub, row, actor, corrected)
 
 
 def _replay_choice(hub: Hub, row, actor: str, chosen: Mapping[str, Any] | None) -> ReplayResult:

@@ -19,11 +19,13 @@ from sqlalchemy import select
 from hub.engine.context import Hub
 from hub.engine.deliver import deliver
 from hub.engine.extract import extract
-from hub.errors import ConfigError, HubError
+from hub.engine.lease import holding, note_run
+from hub.errors import ConfigError, HubError, describe
 from hub.exchanges import check_against_adapters
 from hub.privacy import redact
 from hub.store import deadletters, runs
 from hub.store import schema as t
+from hub.store.leases import ExchangeBusy
 
 log = logging.getLogger(__name__)
 PHASES = ("check", "extract", "deliver")
@@ -64,25 +66,29 @@ def check(hub: Hub, exchange_name: str) -> None:
 
 
 def run_phase(hub: Hub, exchange_name: str, phase: str, external_id: str, *, last: bool) -> str:
-    """Run one phase within the run of ``external_id``; ``last`` closes the run."""
+    """Run one phase within the run of ``external_id``; ``last`` closes the run. The phase
+    holds the exchange's lease (:mod:`hub.engine.lease`): when another run holds it, this
+    one ends with :class:`ExchangeBusy` before it opens a run record."""
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
     exchange = hub.config.exchange(exchange_name)
-    with hub.store.transaction() as conn:  # a busy store raises StoreBusy: no run to record
-        run_id = runs.open_run(conn, exchange.name, external_id)
-    try:
-        if phase == "check":
-            check(hub, exchange_name)
-        elif phase == "extract":
-            extract(hub, exchange, run_id)
-        else:
-            deliver(hub, exchange, run_id)
-    except Exception as exc:
-        _record_failure(hub, exchange_name, run_id, redact(f"{phase}: {exc}"))
-        raise
-    if last:
-        with hub.store.transaction() as conn:
-            runs.finish_run(conn, run_id, "success")
+    with holding(hub, exchange.name, holder=f"run {external_id}"):
+        with hub.store.transaction() as conn:  # a busy store raises StoreBusy: no run to record
+            run_id = runs.open_run(conn, exchange.name, external_id)
+        note_run(hub, run_id)
+        try:
+            if phase == "check":
+                check(hub, exchange_name)
+            elif phase == "extract":
+                extract(hub, exchange, run_id)
+            else:
+                deliver(hub, exchange, run_id)
+        except Exception as exc:
+            _record_failure(hub, exchange_name, run_id, f"{phase}: {describe(exc)}")
+            raise
+        if last:
+            with hub.store.transaction() as conn:
+                runs.finish_run(conn, run_id, "success")
     return run_id
 
 
@@ -105,8 +111,12 @@ def run_exchange(
     *,
     external_id: str | None = None,
     phases: tuple[str, ...] = PHASES,
+    wait: float | None = None,
 ) -> RunSummary:
     """Run ``phases`` of an exchange in this process and summarise the run.
+
+    Another run of the exchange holding its lease past ``wait`` seconds (default
+    ``HUB_LEASE_WAIT``) ends this one before it starts: :class:`ExchangeBusy`.
 
     A failure the run records is in the summary (state ``failed``, with the error). One the
     store could not record, because the store itself was busy (the run could not be opened,
@@ -115,8 +125,11 @@ def run_exchange(
     external_id = external_id or f"manual__{dt.datetime.now(dt.UTC).isoformat()}"
     failure: Exception | None = None
     try:
-        for i, phase in enumerate(phases):
-            run_phase(hub, exchange_name, phase, external_id, last=i == len(phases) - 1)
+        with holding(hub, exchange_name, holder=f"run {external_id}", wait=wait):
+            for i, phase in enumerate(phases):
+                run_phase(hub, exchange_name, phase, external_id, last=i == len(phases) - 1)
+    except ExchangeBusy:
+        raise  # not this run's failure: it never started
     except Exception as exc:
         failure = exc
     try:

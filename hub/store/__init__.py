@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine
 
 from hub.privacy import Keyring
 from hub.settings import StoreTimeouts
-from hub.store.db import create_store_engine, display_url, migrate
+from hub.store import fencing
+from hub.store.db import check_schema, create_store_engine, display_url, migrate
 
 
 class Store:
@@ -27,15 +28,21 @@ class Store:
         url: str,
         keys: Keyring,
         *,
-        upgrade: bool = True,
+        upgrade: bool = False,
         timeouts: StoreTimeouts | None = None,
     ):
         self.url = url
         self.keys = keys
         self.timeouts = timeouts or StoreTimeouts()
         self.engine: Engine = create_store_engine(url, self.timeouts)
-        if upgrade:
-            migrate(self.engine)
+        try:
+            if upgrade:  # `hub db upgrade`, the demo's first step, tests' fresh stores
+                migrate(self.engine)
+            else:  # everyone else finds the schema it needs, or is told what to run
+                check_schema(self.engine, self.display_url)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @property
     def display_url(self) -> str:
@@ -47,9 +54,14 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One atomic unit of work: committed on success, rolled back on any error."""
+        """One atomic unit of work: committed on success, rolled back on any error.
+
+        Under an exchange's lease (:mod:`hub.engine.lease`) the transaction checks, last
+        before it commits, that the lease is still this holder's, and renews it; a lease
+        another run has taken over rolls it back (:class:`hub.store.leases.LeaseLost`)."""
         with self.engine.begin() as conn:
             yield conn
+            fencing.check(conn, str(self.engine.url))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 
-from hub.errors import StoreBusy
+from hub.errors import StoreBusy, StoreNotReady
 from hub.settings import (
     BUSY_TIMEOUT_ENV,
     LOCK_TIMEOUT_ENV,
@@ -187,7 +189,54 @@ def _postgresql_busy(error: BaseException, store: str, timeouts: StoreTimeouts) 
     return None
 
 
+#: the PostgreSQL advisory lock migrations run under (any constant of the hub's own)
+MIGRATION_LOCK = 0x6875625F6D6967  # "hub_mig"
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
+    """Bring the schema to ``revision`` (idempotent), under a lock: of two processes
+    migrating the same store at once, one waits for the other and then finds nothing to do.
+    PostgreSQL: a transaction-level advisory lock; SQLite: the database's write lock, taken
+    at the start (``BEGIN IMMEDIATE``). Either wait is bounded by the store's timeouts. A
+    store found at ``revision`` already is left alone without taking the lock (a second
+    ``hub db upgrade`` need not wait for a run that is writing)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK:d})")
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         command.upgrade(alembic_config(conn), revision)
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's schema revision (None: no schema yet)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_schema(engine: Engine, store: str) -> None:
+    """Raise :class:`StoreNotReady` unless the store's schema is the one this hub needs."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise StoreNotReady(
+            f"the store {store} has no schema yet: run `hub db upgrade` first (once, "
+            "before any exchange runs)"
+        )
+    known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current not in known:
+        raise StoreNotReady(
+            f"the store {store} is at schema {current}, newer than this hub knows (up to "
+            f"{head}): upgrade the hub, or use the store of this version"
+        )
+    raise StoreNotReady(
+        f"the store {store} is at schema {current} and this hub needs {head}: run "
+        "`hub db upgrade` (with the exchanges paused)"
+    )

@@ -23,6 +23,9 @@ PENDING, DELIVERED, SKIPPED, DEAD = "pending", "delivered", "skipped", "dead"
 #: held back: the exchange's legal basis does not cover the record (hub.disclosure); it is
 #: screened again when the record, or a decision or prohibition about its person, changes
 HELD = "held"
+#: claimed by the run delivering the exchange: its disclosure is being logged or sent. Set
+#: back to pending by the exchange's next run (which holds the lease, so the claimer is gone)
+SENDING = "sending"
 #: the encryption context of an operator's correction
 CORRECTION_CONTEXT = b"outbox-correction"
 _IN_CHUNK = 500  # bound the size of IN (...) lists
@@ -81,7 +84,7 @@ def enqueue(
                 inserts.append(
                     (exchange, rid, entity, version, digest, key, PENDING, 0, None, stamp, stamp)
                 )
-            elif found[0] != version or found[1] != PENDING:
+            elif found[0] != version or found[1] not in (PENDING, SENDING):
                 updates.append(
                     {
                         "x": exchange,
@@ -156,16 +159,63 @@ def next_pending(
     return [OutboxItem(*row) for row in rows]
 
 
+def claim(conn: Connection, items: Sequence[OutboxItem]) -> set[int]:
+    """Claim ``items`` for sending: each row still pending at the version read becomes
+    :data:`SENDING`; the ids claimed. A row another session holds is skipped, not waited for
+    (PostgreSQL ``FOR UPDATE SKIP LOCKED``); a row whose record got a newer version since it
+    was read is left pending (the newer version goes in a later batch)."""
+    o = t.outbox
+    version_read = {i.id: i.version for i in items}
+    ids = list(version_read)
+    claimed: set[int] = set()
+    stamp = now()
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i : i + _IN_CHUNK]
+        pending = select(o.c.id).where(o.c.id.in_(chunk), o.c.status == PENDING)
+        if conn.dialect.name == "postgresql":
+            pending = pending.with_for_update(skip_locked=True)
+        rows = conn.execute(
+            update(o)
+            .where(o.c.id.in_(pending))
+            .values(status=SENDING, updated_at=stamp)
+            .returning(o.c.id, o.c.version)
+        ).all()
+        newer = [oid for oid, version in rows if version != version_read[oid]]
+        if newer:
+            conn.execute(update(o).where(o.c.id.in_(newer)).values(status=PENDING))
+        claimed.update(oid for oid, version in rows if version == version_read[oid])
+    return claimed
+
+
+def unclaim_all(conn: Connection, exchange: str) -> int:
+    """Put every row of ``exchange`` left claimed back to pending: called by the run holding
+    the exchange's lease, so whoever claimed them has ended (killed, or lost its lease)."""
+    return conn.execute(
+        update(t.outbox)
+        .where(t.outbox.c.exchange == exchange, t.outbox.c.status == SENDING)
+        .values(status=PENDING, updated_at=now())
+    ).rowcount
+
+
 def mark(
-    conn: Connection, items: Sequence[tuple[int, str, str | None]], *, bump_attempts: bool = True
+    conn: Connection,
+    items: Sequence[tuple[int, str, str | None]],
+    *,
+    bump_attempts: bool = True,
+    claimed: bool = False,
 ) -> None:
-    """Set (outbox id, status, last error) for each item; errors are stored redacted."""
+    """Set (outbox id, status, last error) for each item; errors are stored redacted.
+    ``claimed``: settle rows this run claimed (:func:`claim`) and only those still claimed;
+    a row a newer version has been queued on since is left pending for it."""
     if not items:
         return
+    where = t.outbox.c.id == bindparam("oid")
+    if claimed:
+        where = where & (t.outbox.c.status == SENDING)
     execute_many(
         conn,
         update(t.outbox)
-        .where(t.outbox.c.id == bindparam("oid"))
+        .where(where)
         .values(
             status=bindparam("status"),
             last_error=bindparam("err"),

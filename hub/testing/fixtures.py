@@ -99,9 +99,23 @@ def sandboxes(_running_sandboxes, monkeypatch) -> Sandboxes:
     return _running_sandboxes
 
 
+def upgrade_store(url: str) -> None:
+    """Bring the store at ``url`` to the latest schema, as ``hub db upgrade`` does (the
+    first step of every installation; opening a hub does not migrate)."""
+    from hub.store.db import create_store_engine, migrate
+
+    engine = create_store_engine(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def hub_env(tmp_path, monkeypatch, master_key, sandboxes, store_url):
-    """Environment in which ``Hub.open()`` gives a hub on a fresh store and the sandboxes."""
+    """Environment in which ``Hub.open()`` gives a hub on a fresh store (upgraded, as
+    ``hub db upgrade`` leaves it) and the sandboxes."""
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HUB_STORE_URL", store_url)
+    upgrade_store(store_url)
     return sandboxes

@@ -69,7 +69,7 @@ class _HubCollector:
                     records.add_metric([exchange, outcome], total)
             for exchange, n in conn.execute(
                 select(t.outbox.c.exchange, func.count())
-                .where(t.outbox.c.status == outbox.PENDING)
+                .where(t.outbox.c.status.in_([outbox.PENDING, outbox.SENDING]))
                 .group_by(t.outbox.c.exchange)
             ):
                 pending.add_metric([exchange], n)

@@ -1632,7 +1632,7 @@ def case_hub(running, control, tmp_path, monkeypatch, master_key, store_url):
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HUB_STORE_URL", store_url)
     monkeypatch.delenv("HUB_SYSTEM_CASE_E2E_URL", raising=False)
-    hub = Hub.open()
+    hub = Hub.open(upgrade=True)  # a fresh store: `hub db upgrade` first
     yield hub
     hub.close()
 
