@@ -36,6 +36,8 @@ FOLDER = ("schemas", "codelists")
 MUNICIPALITIES = "1.2.246.537.6.21"
 SERVICE_TASKS = "1.2.246.537.6.1221"
 SERVICE_PROCESSES = "1.2.246.537.6.1277"
+#: THL - Käyttölokin käyttäjätoiminto: the action codes of the access and disclosure logs
+LOG_ACTIONS = "1.2.246.537.6.3302"
 
 
 @dataclass(frozen=True)

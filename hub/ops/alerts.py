@@ -39,6 +39,8 @@ from hub.privacy import redact
 
 log = logging.getLogger(__name__)
 RUN_FAILED, DEAD_LETTERS, STALE = "run_failed", "dead_letters", "stale"
+#: the access or disclosure logs fail verification (hub.ops.auditlog); "exchange": "logs"
+LOGS_TAMPERED = "logs_tampered"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,12 @@ class Alert:
 
     @property
     def subject(self) -> str:
-        what = {RUN_FAILED: "run failed", DEAD_LETTERS: "failed records", STALE: "stale"}
+        what = {
+            RUN_FAILED: "run failed",
+            DEAD_LETTERS: "failed records",
+            STALE: "stale",
+            LOGS_TAMPERED: "TAMPERING DETECTED",
+        }
         return f"[hub] {self.exchange}: {what.get(self.kind, self.kind)}"
 
 

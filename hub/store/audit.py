@@ -2,6 +2,9 @@
 
 The disclosure log is written, and committed, *before* data is sent. If it cannot be written
 the hub refuses to send (as an X-Road security server refuses to pass messages it cannot log).
+
+Each event, disclosure and settlement is appended to the logs' hash chain in the same
+transaction (:mod:`hub.audit.chain`), and carries THL's action code (:mod:`hub.audit.actions`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.errors import DisclosureLogUnavailable
+from hub.audit import actions, chain
+from hub.errors import DisclosureLogUnavailable, HubError
 from hub.store import schema as t
 from hub.store.bulk import execute_many
 from hub.store.records import now
@@ -21,6 +25,8 @@ from hub.store.records import now
 #: unconfirmed: sent, but no verdict came (an answer that could not be read, a time-out):
 #: the record is sent again later under a disclosure of its own
 SENDING, UNCONFIRMED = "sending", "unconfirmed"
+#: what a row is settled as
+SETTLED = frozenset({"ok", "skipped", "failed", UNCONFIRMED})
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,12 @@ def log_access(
     items: Sequence[Access],
     exchange: str | None = None,
 ) -> int | None:
-    """Write one access event (who, when, why) and a row per record read; the event's id."""
+    """Write one access event (who, when, why) and a row per record read, chained; the
+    event's id. ``action`` is one the code list maps to a THL action code (a HubError
+    naming the known ones otherwise)."""
     if not items:
         return None
+    code = actions.code_for(action)
     unknown = [a.record_id for a in items if a.subject_id is None and a.record_id]
     if unknown:  # e.g. a dead letter shown on the dashboard: find whose record it is
         rows = conn.execute(
@@ -53,9 +62,15 @@ def log_access(
             Access(owner.get(a.record_id), a.record_id) if a.subject_id is None else a
             for a in items
         ]
+    at = now()
     event_id = conn.execute(
         t.access_events.insert().values(
-            at=now(), actor=actor, action=action, exchange=exchange, purpose=purpose
+            at=at,
+            actor=actor,
+            action=action,
+            action_code=code,
+            exchange=exchange,
+            purpose=purpose,
         )
     ).inserted_primary_key[0]
     execute_many(
@@ -63,6 +78,12 @@ def log_access(
         t.access_log.insert(),
         [(event_id, a.subject_id, a.record_id) for a in items],
         ("event_id", "subject_id", "record_id"),
+    )
+    chain.append_access(
+        conn,
+        event_id,
+        (at, actor, action, code, exchange, purpose),
+        [(a.subject_id, a.record_id) for a in items],
     )
     return event_id
 
@@ -81,13 +102,20 @@ def log_disclosures(
     conn: Connection, exchange: str, target: str, legal_basis: str, items: Sequence[Disclosure]
 ) -> int | None:
     """Write one disclosure (when, to whom, on which legal basis) and a 'sending' row per
-    record; its id (None: nothing to log). Raises DisclosureLogUnavailable if that fails."""
+    record, chained; its id (None: nothing to log). Raises DisclosureLogUnavailable if that
+    fails."""
     if not items:
         return None
+    code = actions.code_for(actions.DISCLOSE)
+    at = now()
     try:
         disclosure_id = conn.execute(
             t.disclosures.insert().values(
-                at=now(), exchange=exchange, target_system=target, legal_basis=legal_basis
+                at=at,
+                exchange=exchange,
+                target_system=target,
+                legal_basis=legal_basis,
+                action_code=code,
             )
         ).inserted_primary_key[0]
         execute_many(
@@ -115,6 +143,15 @@ def log_disclosures(
                 "admitted_by",
             ),
         )
+        chain.append_disclosure(
+            conn,
+            disclosure_id,
+            (at, exchange, target, legal_basis, code),
+            [
+                (d.record_id, d.subject_id, ",".join(d.fields), d.idempotency_key, d.admitted_by)
+                for d in items
+            ],
+        )
     except SQLAlchemyError as exc:
         raise DisclosureLogUnavailable(
             f"the disclosure log cannot be written ({type(exc).__name__}); nothing was sent"
@@ -127,22 +164,38 @@ def settle_disclosures(
 ) -> None:
     """Record the outcome (ok, skipped, failed, unconfirmed) of each record of disclosure
     ``disclosure_id`` by idempotency key. Only that disclosure's rows: a record sent again
-    after an unconfirmed sending has a row per sending, each with its own outcome."""
+    after an unconfirmed sending has a row per sending, each with its own outcome.
+
+    The settlement is chained: the outcome of every row of the disclosure, by row id."""
     if not outcomes:
         return
-    # the disclosure's rows still sending, found once through its index, then each updated
-    # by its primary key: an update per key filtered on both columns let SQLite walk every
+    # the chain first, as pruning takes it (hub.audit.chain.prune_logs): a prune that took it
+    # and then waited for these rows while this waited for it would deadlock
+    chain.lock(conn)
+    # the disclosure's rows, found once through its index, then those still sending updated
+    # by their primary key: an update per key filtered on both columns let SQLite walk every
     # row of the disclosure for every key (quadratic in the batch)
     log = t.disclosure_log
-    row_of = dict(
-        conn.execute(
-            select(log.c.idempotency_key, log.c.id).where(
-                log.c.disclosure_id == disclosure_id, log.c.outcome == SENDING
-            )
-        ).all()
-    )
+    state: dict[int, str] = {}
+    row_of: dict[str, int] = {}
+    for row_id, key, outcome in conn.execute(
+        select(log.c.id, log.c.idempotency_key, log.c.outcome).where(
+            log.c.disclosure_id == disclosure_id
+        )
+    ):
+        state[row_id] = outcome
+        if outcome == SENDING:
+            row_of[key] = row_id
+    changes = [{"row": row_of[k], "outcome": o} for k, o in outcomes if k in row_of]
+    if not changes:
+        return
+    for c in changes:
+        if c["outcome"] not in SETTLED:
+            raise HubError(f"not an outcome of a disclosure: {c['outcome']!r}")
+        state[c["row"]] = c["outcome"]
     execute_many(
         conn,
         update(log).where(log.c.id == bindparam("row")).values(outcome=bindparam("outcome")),
-        [{"row": row_of[k], "outcome": o} for k, o in outcomes if k in row_of],
+        changes,
     )
+    chain.append_settlement(conn, disclosure_id, now(), state)

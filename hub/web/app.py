@@ -7,7 +7,8 @@ reveal a payload (with a stated reason, written to the access log), replay and r
 
 The app is assembled from routers, one per thing it serves: :mod:`~hub.web.auth` (signing
 in and out; its dependencies guard every other page and form), :mod:`~hub.web.overview`,
-:mod:`~hub.web.runs`, :mod:`~hub.web.failures` (dead letters) and :mod:`~hub.web.metrics`
+:mod:`~hub.web.runs`, :mod:`~hub.web.failures` (dead letters), :mod:`~hub.web.audit` (a
+client's log extract, for auditors) and :mod:`~hub.web.metrics`
 (``/metrics``, ``/healthz``).
 """
 
@@ -19,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from hub.engine import Hub
-from hub.web import auth, failures, metrics, overview, runs
+from hub.web import audit, auth, failures, metrics, overview, runs
 from hub.web.dashboard import Dashboard
 
 SECURITY_HEADERS = {
@@ -30,7 +31,14 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-ROUTERS = (auth.router, overview.router, runs.router, failures.router, metrics.router)
+ROUTERS = (
+    auth.router,
+    overview.router,
+    runs.router,
+    failures.router,
+    audit.router,
+    metrics.router,
+)
 
 
 def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
