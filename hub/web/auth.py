@@ -10,40 +10,63 @@ runs:
   must carry the session's CSRF token (after the sign-in and role checks), else 403.
 
 The user and role are read from the store on every request, so a removed user or a changed
-role takes effect at once.
+role takes effect at once; sessions live in the store (:mod:`hub.web.session`).
+
+Guessing is limited (:mod:`hub.store.signin`, :class:`hub.settings.SignInPolicy`): too many
+failures for one user name, or from one client address, lock it for a while; while locked,
+even the right password is answered 429 with when to try again. An unknown name is counted
+and locked like a known one and costs the same scrypt derivation, so neither the answer
+nor its time tells which names exist. Failures and locks are logged (never a password; a
+name only when a user has it: an unknown one may be a password typed in the wrong field).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import ipaddress
+import logging
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
-from hub.store import users
+from hub.store import signin, users
 from hub.web.dashboard import Dashboard, dashboard
 from hub.web.rendering import View
-from hub.web.session import CsrfError, check_csrf
+from hub.web.session import ENDED, CsrfError, Session, check_csrf
+
+log = logging.getLogger(__name__)
 
 
 class SignInNeeded(Exception):
     """The page needs a signed-in user; answered with a redirect to the sign-in page."""
 
+    def __init__(self, view: View):
+        super().__init__("sign-in needed")
+        self.view = view
+
 
 def visitor(request: Request, board: Annotated[Dashboard, Depends(dashboard)]) -> View:
     """The request with its session, whoever sends it (``user`` is None)."""
-    return View(request, board, board.sessions.load(request), None)
+    hub = board.hub
+    return View(request, board, board.sessions.load(request, hub.store, hub.settings.signin), None)
 
 
 def viewer(view: Annotated[View, Depends(visitor)]) -> View:
-    """The request of a signed-in user (any role)."""
-    user = None
-    if view.session.username:
+    """The request of a signed-in user (any role). A user disabled or removed since signing
+    in has their sessions ended."""
+    user, name = None, view.session.username
+    if name:
         with view.hub.store.transaction() as conn:
-            user = users.get_user(conn, view.session.username)
+            user = users.get_user(conn, name)
+            if user is None:
+                signin.end_sessions(conn, name, view.board.sessions.clock())
+        if user is None:
+            view = dataclasses.replace(view, session=Session(flash=[ENDED], changed=True))
     if user is None:
-        raise SignInNeeded()
+        raise SignInNeeded(view)
     return dataclasses.replace(view, user=user)
 
 
@@ -81,11 +104,52 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInNeeded)
     async def to_login(request: Request, exc: SignInNeeded):
-        return RedirectResponse(request.url_for("login").path, status_code=303)
+        return exc.view.redirect("login")
 
     @app.exception_handler(CsrfError)
     async def csrf_failed(request: Request, exc: CsrfError):
         return PlainTextResponse(str(exc), status_code=403)
+
+
+def client_address(request: Request, trusted_proxies: tuple[str, ...] = ()) -> str:
+    """The client's address: the socket peer, or, when the peer is one of
+    ``trusted_proxies`` (addresses or networks), the nearest address in
+    ``X-Forwarded-For`` that is not a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    if not trusted_proxies:
+        return peer
+    nets = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in nets)
+
+    if not trusted(peer):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                break  # a garbled header: the proxy itself is all that is known
+    return peer
+
+
+def _locked(view: View, until: dt.datetime, now: dt.datetime):
+    """429: sign-in is locked (for a name or an address: the answer does not say which)."""
+    wait = max(1, math.ceil((until - now).total_seconds()))
+    minutes = math.ceil(wait / 60)
+    message = (
+        "Sign-in is temporarily locked after too many failed attempts. Try again after "
+        f"{until.strftime('%H:%M')} UTC (in {minutes} min)."
+    )
+    response = view.page("login.html", status_code=429, error=message)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 router = APIRouter()
@@ -98,15 +162,65 @@ def login(view: Visitor):
 
 @router.post("/login", name="login_post")
 def login_post(view: Posted, username: Annotated[str, Form()], password: Annotated[str, Form()]):
-    with view.hub.store.transaction() as conn:
+    store, policy, now = view.hub.store, view.hub.settings.signin, view.board.sessions.clock()
+    address = client_address(view.request, policy.trusted_proxies)
+    keys = [
+        (signin.USER, signin.throttle_key(store.keys, signin.USER, username)),
+        (signin.ADDRESS, signin.throttle_key(store.keys, signin.ADDRESS, address)),
+    ]
+    with store.transaction() as conn:
+        until = signin.locked_until(conn, keys, now)
+    if until is not None:
+        log.info("dashboard sign-in refused, locked until %s: from %s", until, address)
+        return _locked(view, until, now)
+    with store.transaction() as conn:
         user = users.authenticate(conn, username, password)
     if user is None:
-        return view.page("login.html", status_code=401, error="Wrong name or password")
-    return view.signed_in_as(user).redirect("overview")
+        return _failed(view, username, address, keys, now)
+    with store.transaction() as conn:
+        signin.forget(conn, *keys[0])
+        signin.forget_stale(conn, now, policy.window)
+        if view.session.token:  # signing in again: the session before ends
+            signin.revoke_session(conn, view.session.token, now)
+        session = view.board.sessions.start(conn, user.username, policy)
+    log.info("dashboard sign-in: %s from %s", user.username, address)
+    return dataclasses.replace(view, session=session, user=user).redirect("overview")
+
+
+def _failed(view: View, username: str, address: str, keys, now: dt.datetime):
+    """Count a failed sign-in for the name and the address: 401, or 429 when it locks."""
+    store, policy = view.hub.store, view.hub.settings.signin
+    limits = {signin.USER: policy.max_failures, signin.ADDRESS: policy.max_address_failures}
+    with store.transaction() as conn:
+        known = users.get_user(conn, username) is not None
+        locks = {
+            kind: signin.record_failure(
+                conn,
+                kind,
+                key,
+                now,
+                limit=limits[kind],
+                window=policy.window,
+                lockout=policy.lockout,
+            )
+            for kind, key in keys
+        }
+    who = f"user {username!r}" if known else "an unknown or disabled user name"
+    log.warning("dashboard sign-in failed: %s from %s", who, address)
+    for kind, until in locks.items():
+        if until is not None:
+            what = who if kind == signin.USER else f"address {address}"
+            log.warning("dashboard sign-in locked for %s until %s", what, until)
+    until = max((u for u in locks.values() if u is not None), default=None)
+    if until is not None:
+        return _locked(view, until, now)
+    return view.page("login.html", status_code=401, error="Wrong name or password")
 
 
 @router.post("/logout", name="logout")
 def logout(view: Posted):
     response = RedirectResponse(view.request.url_for("login").path, status_code=303)
-    view.board.sessions.clear(view.request, response)
+    view.board.sessions.end(view.request, response, view.hub.store, view.session)
+    if view.session.username:
+        log.info("dashboard sign-out: %s", view.session.username)
     return response
