@@ -26,6 +26,7 @@ from hub.adapter import Stream, SystemConfig
 from hub.disclosure.rules import RecordRule, parse_rules
 from hub.errors import ConfigError, PluginError
 from hub.resources import PackagedFile
+from hub.retention.config import Retention, parse_retention
 from hub.settings import system_url_override
 
 #: the exchanges file's JSON Schema, carried by the ``hub`` package
@@ -79,6 +80,8 @@ class HubConfig:
     path: Path
     systems: Mapping[str, SystemConfig]
     exchanges: Mapping[str, Exchange] = field(default_factory=dict)
+    #: how long the store keeps what it holds (``retention:``; :mod:`hub.retention`)
+    retention: Retention | None = None
     _readers: dict[tuple[str, str], list[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -136,11 +139,17 @@ def _where(error: jsonschema.ValidationError) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+def _explained(error: jsonschema.ValidationError) -> str:
+    """What a value that does not match a pattern should look like, from the schema."""
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    return f" ({described})" if error.validator == "pattern" and described else ""
+
+
 def parse(data: Any, path: Path) -> HubConfig:
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"  {_where(e)}: {e.message}" for e in errors[:20]]
+        lines = [f"  {_where(e)}: {e.message}{_explained(e)}" for e in errors[:20]]
         raise ConfigError(f"{path}: does not match {SCHEMA_FILE.name}:\n" + "\n".join(lines))
 
     exchange_def = _schema()["$defs"]["exchange"]
@@ -191,7 +200,8 @@ def parse(data: Any, path: Path) -> HubConfig:
             max_attempts=delivery["max_attempts"],
             max_wait_seconds=float(delivery["max_wait_seconds"]),
         )
-    return HubConfig(path=path, systems=systems, exchanges=exchanges)
+    retention = parse_retention(data.get("retention"), path, exchanges, _schema()["$defs"])
+    return HubConfig(path=path, systems=systems, exchanges=exchanges, retention=retention)
 
 
 def _adapter_of(systems: Mapping[str, SystemConfig], name: str) -> str:

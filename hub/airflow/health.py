@@ -1,8 +1,11 @@
 """The DAG ``hub_health``: every 15 minutes, alert on exchanges whose dead letters exceed
 the threshold or that have not succeeded for more than a multiple of their schedule (and on
-failed runs a notifier missed). A thin layer over :func:`hub.ops.alerts.check_and_send`,
-built by :func:`health_dag` for the DAG file ``hub_health.py`` of a DAG folder
-(:mod:`hub.airflow`)."""
+failed runs a notifier missed); once a day, verify the access and disclosure logs
+(:mod:`hub.ops.auditlog`) and purge what the retention periods let go (:mod:`hub.retention`);
+and go on with a key rotation begun (:mod:`hub.privacy.rotation`). A thin layer over the
+core, built by :func:`health_dag` for the DAG file ``hub_health.py`` of a DAG folder
+(:mod:`hub.airflow`).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +17,62 @@ from airflow.sdk import DAG, task
 @task(task_id="check_and_alert")
 def check_and_alert() -> int:
     """Evaluate the alert conditions and send what is new; the number of alerts sent."""
-    from hub.engine import Hub
+    from hub.airflow.exchanges import open_hub
     from hub.ops.alerts import check_and_send
-    from hub.privacy import install_log_redaction
-    from hub.settings import Settings
 
-    install_log_redaction()
-    hub = Hub.open(Settings.from_env())
+    hub = open_hub()
     try:
         return len(check_and_send(hub))
+    finally:
+        hub.close()
+
+
+@task(task_id="purge")
+def purge() -> dict[str, int]:
+    """Once a day (the DAG runs every 15 minutes): remove what the retention periods let go
+    (:mod:`hub.retention`); the rows removed per kind, empty when no purge was due."""
+    from hub.airflow.exchanges import open_hub
+    from hub.retention.purge import due
+    from hub.retention.purge import purge as run_purge
+
+    hub = open_hub()
+    try:
+        if not due(hub):
+            return {}
+        return run_purge(hub, actor="airflow:hub_health").totals()
+    finally:
+        hub.close()
+
+
+@task(task_id="verify_logs")
+def verify_logs() -> dict | None:
+    """Once a day (the DAG runs every 15 minutes): verify the access and disclosure logs
+    and seal a checkpoint (:mod:`hub.ops.auditlog`); fails, after alerting, when they were
+    altered. The verification's summary, None when none was due."""
+    from hub.airflow.exchanges import open_hub
+    from hub.ops.auditlog import due, verify_and_alert
+
+    hub = open_hub()
+    try:
+        if not due(hub):
+            return None
+        report = verify_and_alert(hub)
+        return {"entries": report.entries, "head_seq": report.head_seq, "sealed": report.sealed}
+    finally:
+        hub.close()
+
+
+@task(task_id="rotate_keys")
+def rotate_keys() -> str | None:
+    """Go on with a key rotation the store has begun (``hub keys rotate``), ten minutes at a
+    time: re-encrypt and re-key what the retiring key still holds, and retire it when nothing
+    needs it (:func:`hub.privacy.rotation.continue_rotation`); None when none is under way."""
+    from hub.airflow.exchanges import open_hub
+    from hub.privacy.rotation import continue_rotation
+
+    hub = open_hub()
+    try:
+        return continue_rotation(hub, batch_size=500, max_seconds=600)
     finally:
         hub.close()
 
@@ -39,4 +89,7 @@ def health_dag() -> DAG:
         tags=["hub", "alerts"],
     ) as dag:
         check_and_alert()
+        purge()
+        verify_logs()
+        rotate_keys()
     return dag

@@ -12,13 +12,24 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from hub.cli import adapters, admin, audit, exchanges, failures, runs, sandbox, users, web
+from hub.cli import (
+    adapters,
+    admin,
+    audit,
+    exchanges,
+    failures,
+    purge,
+    runs,
+    sandbox,
+    users,
+    web,
+)
 from hub.errors import HubError, TransientError
 
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure, the command may be run again later
 
 #: the command groups, in the order ``hub --help`` lists them; each adds its commands
-GROUPS = (exchanges, adapters, sandbox, failures, runs, audit, users, web, admin)
+GROUPS = (exchanges, adapters, sandbox, failures, runs, audit, purge, users, web, admin)
 
 
 def build_parser() -> argparse.ArgumentParser:
