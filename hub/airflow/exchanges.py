@@ -8,7 +8,8 @@ DAG run's id, so the three tasks of one DAG run share one run record in the hub 
 passes through the hub store, never through XCom.
 
 The master key comes from ``HUB_MASTER_KEY``/``HUB_MASTER_KEY_FILE`` or, if neither is
-set, from the password of the Airflow connection ``hub_master_key``.
+set, from the password of the Airflow connection ``hub_master_key`` (during a key rotation,
+its extra's ``previous`` lists the keys old data still needs).
 """
 
 from __future__ import annotations
@@ -27,18 +28,32 @@ PHASES = ("check", "extract", "deliver")
 
 
 def _master_key(settings: Settings) -> str | None:
+    """The keys from the connection ``hub_master_key`` (its password the current key, its
+    extra's ``previous`` the keys a rotation still needs), unless the environment or the key
+    file gives them."""
+    from hub.privacy.crypto import connection_keys
+
     if os.environ.get("HUB_MASTER_KEY") or settings.key_file.exists():
         return None  # the hub finds it itself
-    return Connection.get("hub_master_key").password
+    connection = Connection.get("hub_master_key")
+    return connection_keys(connection.password, connection.extra_dejson)
 
 
-def _run_phase(exchange: str, phase: str, run_id: str) -> None:
-    from hub.engine import Hub, run_phase
+def open_hub():
+    """The hub of a task: settings from the environment, keys as :func:`_master_key` finds
+    them (the exchange DAGs and ``hub_health`` alike)."""
+    from hub.engine import Hub
     from hub.privacy import install_log_redaction
 
     install_log_redaction()
     settings = Settings.from_env()
-    hub = Hub.open(settings, key=_master_key(settings))
+    return Hub.open(settings, key=_master_key(settings))
+
+
+def _run_phase(exchange: str, phase: str, run_id: str) -> None:
+    from hub.engine import run_phase
+
+    hub = open_hub()
     try:
         run_phase(hub, exchange, phase, run_id, last=phase == PHASES[-1])
     finally:

@@ -15,9 +15,66 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from hub.privacy.rotation import describe, rotate
+
     hub = open_hub()
-    print(f"store {hub.store.display_url} is at the latest schema")
+
+    def progress(step, counts, rows) -> None:
+        done = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+        print(f"{step}: {sum(counts.values())} rows checked ({done})", flush=True)
+
+    try:
+        done = rotate(
+            hub.store,
+            batch_size=args.batch_size,
+            progress=progress,
+            allow_unmatched=args.allow_unmatched,
+        )
+    finally:
+        hub.close()
+    print(describe(done))
+    return 0 if done.retired or not done.retiring else 3
+
+
+def cmd_keys_status(args: argparse.Namespace) -> int:
+    from hub.cli.output import emit, print_json
+    from hub.privacy.rotation import status
+
+    hub = open_hub()
+    try:
+        found = status(hub.store)
+    finally:
+        hub.close()
+    if args.json:
+        print_json(found)
+        return 0
+    rows = [
+        {
+            "key": k["key_id"],
+            "state": k["state"],
+            "configured": "yes" if k["configured"] else "NO",
+            "retired": k["retired_at"],
+            "rows needing it": ", ".join(f"{c} {n}" for c, n in k["rows"].items())
+            + "".join(f" {w}: {n} to check" for w, n in k.get("pseudonyms_to_check", {}).items())
+            or "-",
+        }
+        for k in found["keys"]
+    ]
+    emit(args, rows, ["key", "state", "configured", "retired", "rows needing it"])
+    for step, p in found["rotation"].items():
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(p["counts"].items())) or "no rows"
+        state = "done" if p["finished"] else "under way"
+        print(f"rotation to {found['current']}, {step}: {state} ({counts})")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from hub.engine import Hub
+    from hub.store.db import head_revision
+
+    hub = Hub.open(upgrade=True)
+    print(f"store {hub.store.display_url} is at the latest schema ({head_revision()})")
     return 0
 
 
@@ -36,7 +93,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    leaf(group(sub, "keys", "keys"), "generate", cmd_keys_generate, "print a new master key", False)
+    keys = group(sub, "keys", "keys")
+    leaf(keys, "generate", cmd_keys_generate, "print a new master key", False)
+    rot = leaf(
+        keys,
+        "rotate",
+        cmd_keys_rotate,
+        "move the store to the configured current key (re-key, re-encrypt, retire the old);"
+        " run again to go on after an interruption",
+        False,
+    )
+    rot.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+    rot.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="retire the old key even if some people's pseudonyms could not be re-keyed",
+    )
+    leaf(keys, "status", cmd_keys_status, "which keys the store's rows still need")
     leaf(
         group(sub, "db", "the store"),
         "upgrade",

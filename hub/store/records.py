@@ -19,6 +19,7 @@ from uuid_utils import uuid7
 
 from hub.model import CanonicalEntity, Client
 from hub.privacy import Keyring
+from hub.store import keys as keyed
 from hub.store import schema as t
 from hub.store import subjects
 from hub.store.bulk import execute_many, rows_in
@@ -71,6 +72,9 @@ class Prepared(NamedTuple):
     payload: bytes
     #: the native id encrypted (kept in the identity map when the record is new there)
     native_ct: bytes
+    #: ``native_key``, ``subject`` and ``content_hash`` under each previous key of the
+    #: keyring (a key rotation: hub.store.keys); empty without previous keys
+    previous: tuple = ((), (), ())
 
 
 #: (record id, entity, version, content hash) of a record version to deliver
@@ -161,6 +165,7 @@ def prepare(
     out = []
     pseudonym, content_hash, encrypt = keys.pseudonym_bytes, keys.content_hash, keys.encrypt
     scopes: dict[str, str] = {}
+    rotating = bool(keys.previous)
     for native_id, entity in latest.items():
         name = entity.entity_name
         scope = scopes.get(name) or scopes.setdefault(name, f"{system}/{name}")
@@ -188,6 +193,9 @@ def prepare(
                 new_id,
                 encrypt(body, context=_context(new_id, name)),
                 encrypt(native_id.encode(), context=context),
+                keyed.previous_forms(keys, native_id, scope, code, body, name)
+                if rotating
+                else ((), (), ()),
             )
         )
     return out
@@ -239,7 +247,10 @@ def apply(
     latest = {p.native_id: p for p in prepared}
     if len(latest) < len(prepared):
         prepared = list(latest.values())
-    mapped = _lookup_keys(conn, system, entity, {p.native_key: p.native_id for p in prepared})
+    by_key = {p.native_key: p.native_id for p in prepared}
+    if keys.previous:  # a key rotation: the old keys' native keys too, in the same query
+        by_key = {k: p.native_id for p in prepared for k in (p.native_key, *p.previous[0])}
+    mapped = _lookup_keys(conn, system, entity, by_key)
     record_id = [mapped.get(p.native_id, p.new_id) for p in prepared]
 
     # a record may exist already when it was mapped, or when its id is derived (a client)
@@ -255,7 +266,13 @@ def apply(
     }
 
     stamp = now()
-    subject_ids = subjects.ids_for(conn, (p.subject for p in prepared), stamp)
+    created: set[bytes] = set()
+    previous = (
+        {p.subject: p.previous[1] for p in prepared if p.previous[1]} if keys.previous else None
+    )
+    subject_ids = subjects.ids_for(conn, (p.subject for p in prepared), stamp, previous, created)
+    if entity == Client.entity_name:  # a client stored before a key rotation: by the person
+        keyed.adopt_clients(conn, entity, prepared, record_id, current, subject_ids, created)
     inserts, updates, moved, new_links = [], [], [], []
     ids = result.ids
     for p, rid in zip(prepared, record_id, strict=True):
@@ -275,7 +292,7 @@ def apply(
             )
             current[rid] = (1, p.content_hash, subject_id)
             result.inserted.append((rid, entity, 1, p.content_hash))
-        elif found[1] != p.content_hash:
+        elif found[1] != p.content_hash and found[1] not in p.previous[2]:
             version = found[0] + 1
             row = (
                 rid,
@@ -294,6 +311,8 @@ def apply(
             result.updated.append((rid, entity, version, p.content_hash))
         else:
             result.unchanged += 1
+    if inserts or updates or moved or new_links or created:
+        keyed.check_current(conn, keys)  # not with a key a rotation has replaced
     execute_many(conn, t.records.insert(), inserts, _RECORD_COLUMNS)
     execute_many(conn, _UPDATE, updates, _UPDATE_COLUMNS)
     execute_many(conn, _UPDATE_WITH_SUBJECT, moved, (*_UPDATE_COLUMNS, "subject_id"))

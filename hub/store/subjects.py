@@ -8,7 +8,7 @@ indexes would touch a random page of each for every record).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, select
 
@@ -16,6 +16,7 @@ from hub.privacy import Keyring
 from hub.privacy.identity import canonical_hetu
 from hub.store import schema as t
 from hub.store.bulk import insert_new_returning, rows_in
+from hub.store.keys import lookup_subjects
 
 
 def _lookup(conn: Connection, pseudonyms: list[bytes]) -> dict[bytes, int]:
@@ -23,12 +24,24 @@ def _lookup(conn: Connection, pseudonyms: list[bytes]) -> dict[bytes, int]:
     return dict(rows_in(conn, select(s.pseudonym, s.id), s.pseudonym, pseudonyms))
 
 
-def ids_for(conn: Connection, pseudonyms: Iterable[bytes | None], stamp) -> dict[bytes, int]:
+def ids_for(
+    conn: Connection,
+    pseudonyms: Iterable[bytes | None],
+    stamp,
+    previous: Mapping[bytes, Sequence[bytes]] | None = None,
+    created: set[bytes] | None = None,
+) -> dict[bytes, int]:
     """pseudonym -> subject id for every given pseudonym, adding the people new to the hub
-    (in the order given; a person another transaction added meanwhile is kept once)."""
+    (in the order given; a person another transaction added meanwhile is kept once).
+
+    During a key rotation ``previous`` gives a pseudonym's forms under the previous keys: a
+    person not found under the current key is looked for under those before being added.
+    The pseudonyms of the people added are put in ``created``."""
     wanted = list(dict.fromkeys(p for p in pseudonyms if p))
-    found = _lookup(conn, wanted)
+    found = lookup_subjects(conn, wanted, previous) if previous else _lookup(conn, wanted)
     new = [p for p in wanted if p not in found]
+    if created is not None:
+        created.update(new)
     if new:
         inserted = insert_new_returning(
             conn,
@@ -47,5 +60,7 @@ def ids_for(conn: Connection, pseudonyms: Iterable[bytes | None], stamp) -> dict
 def id_of(conn: Connection, keys: Keyring, hetu: str) -> int | None:
     """The subject id of the person with identity code ``hetu``, if the hub knows them.
     Raises ``ValueError`` (without the value) for a code that is not valid."""
-    pseudonym = keys.pseudonym_bytes(canonical_hetu(hetu))
-    return _lookup(conn, [pseudonym]).get(pseudonym)
+    code = canonical_hetu(hetu)
+    forms = [keys.pseudonym_bytes(code), *keys.previous_pseudonyms(code)]  # current key first
+    found = _lookup(conn, forms)
+    return next((found[p] for p in forms if p in found), None)
