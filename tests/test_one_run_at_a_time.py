@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import BOTH_STORES
 from sqlalchemy import create_engine, func, select, text, update
+from test_crash import key_of
 
 from hub.engine import Hub
 from hub.engine.lease import holding
@@ -62,13 +63,6 @@ def start_together(tmp_path: Path, *commands: str) -> list[subprocess.CompletedP
         out, err = p.communicate(timeout=300)
         done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
     return done
-
-
-def key_of(item: dict) -> str:
-    for name in ("idempotencyKey", "idempotency_key", "key"):
-        if name in item:
-            return item[name]
-    raise AssertionError(f"no idempotency key in sandbox item {sorted(item)}")
 
 
 def assert_each_disclosed_once(store_url: str, received: list[dict]) -> None:

@@ -26,9 +26,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from hub.audit import extract
-from hub.web.auth import viewer
+from hub.web.auth import needs, sent_by
 from hub.web.rendering import View
-from hub.web.session import check_csrf
 
 #: how long the download buttons of an extract shown keep working
 COPY_SECONDS = 30 * 60
@@ -37,20 +36,9 @@ MEDIA = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 router = APIRouter(prefix="/audit")
 
 
-def auditor(view: Annotated[View, Depends(viewer)]) -> View:
-    """The request of a signed-in auditor (reading the logs needs that role)."""
-    assert view.user is not None
-    if not view.user.is_auditor:
-        raise HTTPException(403, "this needs the auditor role")
-    return view
-
-
-def auditor_post(
-    view: Annotated[View, Depends(auditor)], csrf: Annotated[str, Form()] = ""
-) -> View:
-    """A form sent by a signed-in auditor with the session's CSRF token."""
-    check_csrf(view.session, csrf)
-    return view
+#: reading the logs needs the auditor role (Act 703/2023: staff whose duties require it)
+auditor = needs("auditor")
+auditor_post = sent_by(auditor)
 
 
 Auditor = Annotated[View, Depends(auditor)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import inspect
 import ipaddress
 import logging
 import math
@@ -70,26 +71,48 @@ def viewer(view: Annotated[View, Depends(visitor)]) -> View:
     return dataclasses.replace(view, user=user)
 
 
-def operator(view: Annotated[View, Depends(viewer)]) -> View:
-    """The request of a signed-in operator."""
-    assert view.user is not None
-    if not view.user.is_operator:
-        raise HTTPException(403, "this needs the operator role")
-    return view
+def _takes(func, **params):
+    """Give ``func`` the signature FastAPI reads: parameters with their annotations as
+    objects (a closure's names cannot be resolved from the annotations' text)."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    func.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, kind, annotation=a, default=d) for name, (a, d) in params.items()]
+    )
+    return func
 
 
-def posted(view: Annotated[View, Depends(visitor)], csrf: Annotated[str, Form()] = "") -> View:
-    """A form sent with the session's CSRF token, whoever sends it."""
-    check_csrf(view.session, csrf)
-    return view
+def needs(role: str):
+    """The dependency of a page for a signed-in user of ``role`` (others get 403)."""
+
+    def signed_in_as(view: View) -> View:
+        assert view.user is not None
+        if view.user.role != role:
+            raise HTTPException(403, f"this needs the {role} role")
+        return view
+
+    signed_in_as.__doc__ = f"The request of a signed-in {role}."
+    empty = inspect.Parameter.empty
+    return _takes(signed_in_as, view=(Annotated[View, Depends(viewer)], empty))
 
 
-def operator_post(
-    view: Annotated[View, Depends(operator)], csrf: Annotated[str, Form()] = ""
-) -> View:
-    """A form sent by a signed-in operator with the session's CSRF token."""
-    check_csrf(view.session, csrf)
-    return view
+def sent_by(page):
+    """The dependency of a form that ``page``'s user sends: with the session's CSRF token."""
+
+    def with_token(view: View, csrf: str = "") -> View:
+        check_csrf(view.session, csrf)
+        return view
+
+    empty = inspect.Parameter.empty
+    return _takes(
+        with_token,
+        view=(Annotated[View, Depends(page)], empty),
+        csrf=(Annotated[str, Form()], ""),
+    )
+
+
+operator = needs("operator")
+posted = sent_by(visitor)  # a form sent with the session's CSRF token, whoever sends it
+operator_post = sent_by(operator)
 
 
 Visitor = Annotated[View, Depends(visitor)]
