@@ -133,6 +133,23 @@ def _say_held_back(hub, say) -> None:
         say(f"      e.g. {h.reason}")
 
 
+def _say_logs(hub, home: Path, say) -> bool:
+    """Verify the access and disclosure logs against their hash chain, as ``hub audit
+    verify`` does, and say how to read them (True: intact)."""
+    from hub.audit.verify import verify_store
+
+    report = verify_store(hub.store, hub.settings.seal_key(), checkpoint=False)
+    state = "intact" if report.intact else f"ALTERED: {len(report.problems)} problem(s)"
+    say()
+    say(f"access and disclosure logs: {report.entries} chain entries, {state}")
+    say(f"verify them:           HUB_HOME={home} uv run hub audit verify")
+    say(
+        f"a client's log extract: HUB_HOME={home} HUB_CONTROLLER='Demo county' "
+        "uv run hub audit person --auditor auditor"
+    )
+    return report.intact
+
+
 def main(size: int = 60, home: Path | None = None) -> int:
     home = (home or DEFAULT_HOME).resolve()
     _prepare_env(home)
@@ -195,15 +212,18 @@ def main(size: int = 60, home: Path | None = None) -> int:
     say(f"inspect the failures:  HUB_HOME={home} uv run hub failures list")
     say(f"what was held back:    HUB_HOME={home} uv run hub exchanges held-back NAME")
     say("('kept': read into the hub's store for the indicators, not sent anywhere)")
-    password = secrets.token_urlsafe(12)
+    logs_intact = _say_logs(hub, home, say)
+    password, auditing = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     with hub.store.transaction() as conn:
         users.set_user(conn, "demo", password, "operator")
+        users.set_user(conn, "auditor", auditing, "auditor")
     hub.close()
     say()
     say(f"dashboard:  HUB_HOME={home} uv run hub web   → http://127.0.0.1:8780/")
     say(f"            sign in as demo / {password} (operator; a local demo user)")
+    say(f"            or as auditor / {auditing} (the log extract page)")
     say("            to replay deliveries, serve the sandboxes too: uv run hub sandbox serve")
-    ok = all(
+    ok = logs_intact and all(
         state == "success" and (s.upserted if kept else s.delivered) > 0
         for s, state, kept in summaries
     )
