@@ -63,3 +63,27 @@ def hub_env(tmp_path, monkeypatch, master_key, system_sandboxes, store_url):
     monkeypatch.setenv("HUB_STORE_URL", store_url)
     upgrade_store(store_url)
     return system_sandboxes
+
+
+@pytest.fixture
+def webhook():
+    """A webhook receiver on a free local port; what it was sent is in ``.received``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from hub import sandbox as sb
+
+    received: list[dict] = []
+
+    async def hook(request: Request):
+        received.append(await request.json())
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    spec = sb.Sandbox("webhook", "webhook", lambda **_: None, 0)
+    server = sb.RunningSandbox(spec, app, "127.0.0.1", sb.free_port()).start()
+    server.received = received
+    yield server
+    server.stop()

@@ -11,10 +11,6 @@ import socketserver
 import threading
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from hub import sandbox as sb
 from hub.engine import Hub, run_exchange
@@ -73,22 +69,6 @@ def smtp():
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def webhook():
-    received: list[dict] = []
-
-    async def hook(request: Request):
-        received.append(await request.json())
-        return JSONResponse({"ok": True})
-
-    app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    spec = sb.Sandbox("webhook", "webhook", lambda **_: None, 0)
-    server = sb.RunningSandbox(spec, app, "127.0.0.1", sb.free_port()).start()
-    server.received = received
-    yield server
-    server.stop()
 
 
 @pytest.fixture

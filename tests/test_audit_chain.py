@@ -468,29 +468,6 @@ def test_an_upgraded_store_has_its_rows_chained_by_the_migration(store_url):
         store.close()
 
 
-@pytest.fixture
-def webhook():
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    from hub import sandbox as sb
-
-    received: list[dict] = []
-
-    async def hook(request: Request):
-        received.append(await request.json())
-        return JSONResponse({"ok": True})
-
-    app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    spec = sb.Sandbox("webhook", "webhook", lambda **_: None, 0)
-    server = sb.RunningSandbox(spec, app, "127.0.0.1", sb.free_port()).start()
-    server.received = received
-    yield server
-    server.stop()
-
-
 def test_the_daily_verification_checkpoints_then_alerts_and_fails_on_tampering(
     logged, webhook, seal_key
 ):

@@ -109,13 +109,18 @@ def _dead_here(conn: Connection, exchange: str) -> int | None:
         return None
     if row.pid == os.getpid():  # this process's: stale unless a holder here still has it
         return None if (exchange, row.token) in _RENEWED else row.pid
+    return row.pid if _ended(row.pid) else None
+
+
+def _ended(pid: int) -> bool:
+    """Whether process ``pid`` of this machine has ended (someone else's is alive)."""
     try:
-        os.kill(row.pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return row.pid
-    except PermissionError:  # someone else's process: alive
-        return None
-    return row.pid if _zombie(row.pid) else None
+        return True
+    except PermissionError:
+        return False
+    return _zombie(pid)
 
 
 def _zombie(pid: int) -> bool:
@@ -175,15 +180,10 @@ def live(who: Holder) -> bool:
     machine that has ended (:func:`acquire` decides; this only spares it a write)."""
     if who.expires_at is None or who.expires_at <= now():
         return False
-    if who.host == HOST and who.pid and who.pid != os.getpid():
-        try:
-            os.kill(who.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return not _zombie(who.pid)
-    return who.host != HOST or who.pid != os.getpid()
+    if who.host != HOST or not who.pid:
+        return True
+    # this process's own lease is left to acquire(), which knows whether a holder has it
+    return who.pid != os.getpid() and not _ended(who.pid)
 
 
 def fence(conn: Connection, lease: Lease, *, run_id: str | None = None) -> None:
