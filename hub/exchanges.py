@@ -26,6 +26,7 @@ from hub.adapter import Stream, SystemConfig
 from hub.disclosure.rules import RecordRule, parse_rules
 from hub.errors import ConfigError, PluginError
 from hub.resources import PackagedFile
+from hub.indicators.periods import Policy
 from hub.retention.config import Retention, parse_retention
 from hub.settings import system_url_override
 
@@ -82,6 +83,8 @@ class HubConfig:
     exchanges: Mapping[str, Exchange] = field(default_factory=dict)
     #: how long the store keeps what it holds (``retention:``; :mod:`hub.retention`)
     retention: Retention | None = None
+    #: how the derived indicators are released (``indicators:``; :mod:`hub.indicators`)
+    indicators: Policy = field(default_factory=Policy)
     _readers: dict[tuple[str, str], list[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -201,7 +204,10 @@ def parse(data: Any, path: Path) -> HubConfig:
             max_wait_seconds=float(delivery["max_wait_seconds"]),
         )
     retention = parse_retention(data.get("retention"), path, exchanges, _schema()["$defs"])
-    return HubConfig(path=path, systems=systems, exchanges=exchanges, retention=retention)
+    policy = Policy(**(data.get("indicators") or {}))
+    return HubConfig(
+        path=path, systems=systems, exchanges=exchanges, retention=retention, indicators=policy
+    )
 
 
 def _adapter_of(systems: Mapping[str, SystemConfig], name: str) -> str:

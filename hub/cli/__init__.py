@@ -18,6 +18,7 @@ from hub.cli import (
     audit,
     exchanges,
     failures,
+    indicators,
     purge,
     runs,
     sandbox,
@@ -29,7 +30,19 @@ from hub.errors import HubError, TransientError
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure, the command may be run again later
 
 #: the command groups, in the order ``hub --help`` lists them; each adds its commands
-GROUPS = (exchanges, adapters, sandbox, failures, runs, audit, purge, users, web, admin)
+GROUPS = (
+    exchanges,
+    adapters,
+    sandbox,
+    failures,
+    runs,
+    indicators,
+    audit,
+    purge,
+    users,
+    web,
+    admin,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,10 +1,13 @@
 """Records the hub derives from its store: indicators per practice model.
 
-The indicators (:mod:`hub.indicators`) are computed from the service episodes, attendance and
-assessments the hub holds; reading those records is logged in the access log, person by
-person, with the exchange's purpose. The derived records then take the path of any read
-record — validation, versioned upsert, outbox — so an indicator whose value did not change
-is not published again. The stream is read whole on every run (``replication = "full"``).
+The indicators (:mod:`hub.indicators`) are computed from the service episodes, attendance,
+assessments, follow-ups and feedback the hub holds; reading those records is logged in the
+access log, person by person, with the exchange's purpose. People enter the computation
+only as their subject ids. Disclosure control decides which families of figures are
+released; the releases are kept in the store (:mod:`hub.store.indicator_releases`), so that
+a revision is checked against every earlier one. The released figures then take the path of
+any read record — validation, versioned upsert, outbox — so a figure whose value did not
+change is not published again. The stream is read whole on every run (``FULL``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,18 @@ from pydantic import ValidationError
 
 from hub import indicators
 from hub.adapter import FULL, Batch, NativeRecord, RunContext, Stream
-from hub.model import Assessment, Attendance, CanonicalEntity, Indicator, ServiceEpisode
+from hub.model import (
+    Assessment,
+    Attendance,
+    CanonicalEntity,
+    Feedback,
+    FollowUp,
+    Indicator,
+    ServiceEpisode,
+)
 from hub.store import audit, records
+from hub.store import indicator_releases as ledger
+from hub.store.records import now
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +39,23 @@ log = logging.getLogger(__name__)
 class IndicatorsStream(Stream):
     name = "indicators"
     entity = Indicator
-    description = "indicators per practice model and year, with small counts suppressed"
+    description = "indicators per practice model, period and municipality, under disclosure control"
     replication = FULL
 
     def read(self, cursor: str | None, batch_size: int) -> Iterator[Batch]:
-        computed = indicators.compute(
-            self._load(ServiceEpisode),
-            self._load(Attendance),
-            self._load(Assessment),
-            today=dt.date.today(),
-        )
+        run = self.adapter.run
+        hub, exchange = run.hub, run.exchange
+        publication = compute(run, today=dt.date.today())
+        with hub.store.transaction() as conn:
+            before = ledger.load(conn, hub.keys, exchange.name)
+            stored = ledger.save_new(
+                conn, hub.keys, exchange.name, before, publication.released, now()
+            )
+        if stored:
+            log.info("%s: %d indicator families released", exchange.name, stored)
         derived = [
-            NativeRecord(indicators.native_id(i), i.model_dump(mode="json")) for i in computed
+            NativeRecord(indicators.native_id(i), i.model_dump(mode="json"))
+            for i in sorted(publication.indicators, key=indicators.native_id)
         ]
         for start in range(0, len(derived), batch_size):
             yield Batch(derived[start : start + batch_size], next_cursor=None)
@@ -45,22 +63,59 @@ class IndicatorsStream(Stream):
     def to_canonical(self, record: NativeRecord) -> Indicator:
         return Indicator.model_validate(record.data)
 
-    def _load(self, entity: type[CanonicalEntity]) -> list:
-        exchange = self.adapter.run.exchange
-        return load_logged(
-            self.adapter.run,
-            entity,
-            action="aggregate",
-            purpose=f"aggregate indicators for {exchange.target} under: {exchange.legal_basis}",
+
+#: what the indicators are computed from
+SOURCES: tuple[type[CanonicalEntity], ...] = (
+    ServiceEpisode,
+    Attendance,
+    Assessment,
+    FollowUp,
+    Feedback,
+)
+
+
+def compute(
+    run: RunContext, *, today: dt.date, actor: str | None = None, purpose: str | None = None
+) -> indicators.Publication:
+    """The publication of ``run``'s exchange as of ``today``: its inputs read from the store
+    (the reading logged under ``actor`` and ``purpose``, by default the exchange's), checked
+    against the exchange's earlier releases, which are not changed here."""
+    hub, exchange = run.hub, run.exchange
+    purpose = purpose or (
+        f"aggregate indicators for {exchange.target} under: {exchange.legal_basis}"
+    )
+    tokens: dict[str, str] = {}
+    loaded = {
+        entity: load_logged(
+            run, entity, action="aggregate", purpose=purpose, actor=actor, tokens=tokens
         )
+        for entity in SOURCES
+    }
+    with hub.store.transaction() as conn:
+        released = ledger.load(conn, hub.keys, exchange.name)
+    inputs = indicators.Inputs(*(loaded[entity] for entity in SOURCES))
+    return indicators.publish(
+        inputs,
+        policy=hub.config.indicators,
+        today=today,
+        released=released,
+        person=tokens.__getitem__,  # every record about a person has their subject id
+    )
 
 
 def load_logged(
-    run: RunContext, entity: type[CanonicalEntity], *, action: str, purpose: str
+    run: RunContext,
+    entity: type[CanonicalEntity],
+    *,
+    action: str,
+    purpose: str,
+    actor: str | None = None,
+    tokens: dict[str, str] | None = None,
 ) -> list:
     """Every stored record of ``entity`` as a model, its reading written to the access log
-    (``action``, ``purpose``: the exchange's) person by person, for a stream that derives
-    records from the store."""
+    (``action``, ``purpose``: the exchange's; ``actor``, by default the exchange) person by
+    person, for a stream that derives records from the store. ``tokens`` collects each
+    person's subject id by identity code."""
     hub, exchange = run.hub, run.exchange
     out, seen = [], []
     with hub.store.transaction() as conn:
@@ -77,9 +132,11 @@ def load_logged(
                 continue
             if rec.subject_id:
                 seen.append(audit.Access(rec.subject_id, rec.id))
+                if tokens is not None and (hetu := out[-1].subject()):
+                    tokens[str(hetu)] = str(rec.subject_id)
         audit.log_access(
             conn,
-            actor=f"exchange:{exchange.name}",
+            actor=actor or f"exchange:{exchange.name}",
             action=action,
             purpose=purpose,
             items=seen,

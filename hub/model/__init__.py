@@ -6,7 +6,16 @@ the same hook (:mod:`hub.model.plugin`). Code that looks an entity up by name us
 registry of all of them, :func:`hub.plugins.entity_registry`, not ``ENTITIES``.
 """
 
-from hub.model.activity import KYKYVIISARI_SCALES, Assessment, Attendance, iso_week_of
+from hub.model.activity import (
+    FEEDBACK_SCALE,
+    FOLLOW_UP_MONTHS,
+    KYKYVIISARI_SCALES,
+    Assessment,
+    Attendance,
+    Feedback,
+    FollowUp,
+    iso_week_of,
+)
 from hub.model.benefits import (
     BenefitDays,
     BenefitType,
@@ -23,6 +32,7 @@ from hub.model.entities import (
     Client,
     EpisodeOutcome,
     EpisodeStatus,
+    InterruptionReason,
     Organisation,
     OrganisationKind,
     PlanType,
@@ -36,12 +46,16 @@ from hub.model.obligations import (
     ObligationTrigger,
 )
 from hub.model.practice import (
+    CATEGORISED,
+    CONFIDENTIAL,
+    COUNTS,
     SMALL_COUNT,
     SUPPRESSED,
     Indicator,
     IndicatorCode,
     PracticeModel,
     Section,
+    Suppression,
 )
 from hub.model.reconciliation import BillDispute, DisputeReason
 
@@ -55,6 +69,8 @@ ENTITIES: dict[str, type[CanonicalEntity]] = {
         ActivationPlan,
         Attendance,
         Assessment,
+        FollowUp,
+        Feedback,
         BenefitDays,
         BillingLine,
         Notification,
@@ -69,7 +85,12 @@ ENTITIES: dict[str, type[CanonicalEntity]] = {
 }
 
 __all__ = [
+    "CATEGORISED",
+    "CONFIDENTIAL",
+    "COUNTS",
     "ENTITIES",
+    "FEEDBACK_SCALE",
+    "FOLLOW_UP_MONTHS",
     "KYKYVIISARI_SCALES",
     "MOVED_ON",
     "SMALL_COUNT",
@@ -89,10 +110,13 @@ __all__ = [
     "Eligibility",
     "EpisodeOutcome",
     "EpisodeStatus",
+    "Feedback",
+    "FollowUp",
     "IncomeSupportKind",
     "IncomeSupportMonth",
     "Indicator",
     "IndicatorCode",
+    "InterruptionReason",
     "LabourPolicyStatement",
     "Notification",
     "NotificationKind",
@@ -104,5 +128,6 @@ __all__ = [
     "Section",
     "ServiceEpisode",
     "ServiceType",
+    "Suppression",
     "iso_week_of",
 ]

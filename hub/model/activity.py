@@ -1,4 +1,5 @@
-"""What happens during a service episode: attendance and work-ability assessments."""
+"""What happens during and after a service episode: attendance, work-ability assessments,
+the client's feedback and the follow-ups 3 and 6 months after the episode ended."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hub.model.entities import CanonicalEntity, ServiceType
+from hub.model.entities import CanonicalEntity, EpisodeOutcome, ServiceType
 from hub.model.types import BusinessId, IdentityCode, IsoWeek, Score
 
 
@@ -94,3 +95,59 @@ class Assessment(CanonicalEntity):
 
     def scores(self) -> dict[str, int]:
         return {s: v for s in KYKYVIISARI_SCALES if (v := getattr(self, s)) is not None}
+
+
+class _AboutEpisode(CanonicalEntity):
+    """A record about one client's service episode, referred to by its natural key."""
+
+    subject_field: ClassVar[str | None] = "client_hetu"
+
+    client_hetu: IdentityCode
+    service_type: ServiceType
+    episode_start_date: dt.date
+
+    def episode_key(self) -> tuple[str, str, dt.date]:
+        return (str(self.client_hetu), str(self.service_type), self.episode_start_date)
+
+
+#: the follow-ups after an episode ended, in months
+FOLLOW_UP_MONTHS = (3, 6)
+
+
+class FollowUp(_AboutEpisode):
+    """Where a client was ``months_after`` (3 or 6) months after a service episode ended:
+    in work on the open labour market, pay-subsidised work, a work trial, training, another
+    service, or none of them (``no_change``); ``unknown`` when it could not be found out."""
+
+    entity_name: ClassVar[str] = "FollowUp"
+
+    months_after: Literal[3, 6]
+    observed_on: dt.date
+    situation: EpisodeOutcome
+
+    @model_validator(mode="after")
+    def _after_start(self) -> FollowUp:
+        if self.observed_on < self.episode_start_date:
+            raise ValueError("observed_on is before the episode started")
+        return self
+
+
+#: the answers of the feedback form, from 1 (not at all) to 4 (very well) (KOPPI's client
+#: survey of rehabilitative work activity, THL working paper 7/2015)
+FEEDBACK_SCALE = {1: "ei lainkaan", 2: "ei juurikaan", 3: "melko hyvin", 4: "erittäin hyvin"}
+
+
+class Feedback(_AboutEpisode):
+    """A client's feedback on a service episode (the KTT feedback form): overall
+    satisfaction from 1 (not at all) to 4 (very well), given on ``given_on``."""
+
+    entity_name: ClassVar[str] = "Feedback"
+
+    given_on: dt.date
+    satisfaction: int = Field(ge=1, le=4, description="1 ei lainkaan … 4 erittäin hyvin")
+
+    @model_validator(mode="after")
+    def _after_start(self) -> Feedback:
+        if self.given_on < self.episode_start_date:
+            raise ValueError("given_on is before the episode started")
+        return self

@@ -69,9 +69,12 @@ class EpisodeStatus(StrEnum):
 
 
 class EpisodeOutcome(StrEnum):
-    """Where the client went when the episode ended (for the "moved on" indicator)."""
+    """Where the client went when the episode ended (the transitions the indicators count),
+    or where a client was at a follow-up."""
 
-    EMPLOYMENT = "employment"
+    EMPLOYMENT = "employment"  # work on the open labour market
+    PAY_SUBSIDY = "pay_subsidy"  # pay-subsidised work (palkkatuki)
+    WORK_TRIAL = "work_trial"  # work trial (työkokeilu)
     EDUCATION = "education"  # training or studies
     OTHER_SERVICE = "other_service"  # another employment or social service
     NO_CHANGE = "no_change"
@@ -80,8 +83,28 @@ class EpisodeOutcome(StrEnum):
 
 #: outcomes that count as moving on to work, training or another service
 MOVED_ON = frozenset(
-    {EpisodeOutcome.EMPLOYMENT, EpisodeOutcome.EDUCATION, EpisodeOutcome.OTHER_SERVICE}
+    {
+        EpisodeOutcome.EMPLOYMENT,
+        EpisodeOutcome.PAY_SUBSIDY,
+        EpisodeOutcome.WORK_TRIAL,
+        EpisodeOutcome.EDUCATION,
+        EpisodeOutcome.OTHER_SERVICE,
+    }
 )
+
+
+class InterruptionReason(StrEnum):
+    """Why an episode was interrupted: the hub's code list (no national code list exists;
+    ``hub/schemas/codelists/interruption-reasons.json`` gives the Finnish and Swedish terms
+    each source system's free text is coded from)."""
+
+    HEALTH = "health"  # terveydelliset syyt
+    LIFE_SITUATION = "life_situation"  # elämäntilanne: housing, substance use, family
+    ABSENCES = "absences"  # toistuvat poissaolot
+    OWN_DECISION = "own_decision"  # asiakkaan oma päätös
+    MOVED_AWAY = "moved_away"  # muutti pois
+    TRANSFERRED = "transferred"  # siirtyi työhön, koulutukseen tai toiseen palveluun
+    OTHER = "other"
 
 
 class OrganisationKind(StrEnum):
@@ -132,7 +155,15 @@ class ServiceEpisode(CanonicalEntity):
     days_per_week: int | None = Field(default=None, ge=0, le=7)
     hours_per_day: float | None = Field(default=None, ge=0, le=24)
     status: EpisodeStatus
+    #: the date the client was referred to the service (lähete, ohjaus): the waiting time
+    #: runs from it to ``start_date``
+    referral_date: dt.date | None = None
     interruption_reason: NonEmptyText | None = None
+    #: the coded reason of an interruption (``interruption_reason`` is the free text)
+    interruption_code: InterruptionReason | None = None
+    #: the municipality responsible for the client's service (the home municipality when
+    #: the episode started): the indicators' breakdown by municipality
+    municipality_code: MunicipalityCode | None = None
     #: the Innokylä practice model the episode follows (e.g. one of OsKu's work-activity models)
     practice_model: PracticeModelId | None = None
     outcome: EpisodeOutcome | None = None
@@ -151,6 +182,12 @@ class ServiceEpisode(CanonicalEntity):
             raise ValueError("actual_end_date is before start_date")
         if self.decision_date and self.start_date and self.start_date < self.decision_date:
             raise ValueError("start_date is before decision_date")
+        if self.referral_date and self.start_date and self.start_date < self.referral_date:
+            raise ValueError("start_date is before referral_date")
+        if self.referral_date and self.decision_date and self.decision_date < self.referral_date:
+            raise ValueError("decision_date is before referral_date")
+        if self.interruption_code and self.status != EpisodeStatus.INTERRUPTED:
+            raise ValueError("interruption_code is only given when status is interrupted")
         if self.status == EpisodeStatus.INTERRUPTED and not self.interruption_reason:
             raise ValueError("interruption_reason is required when status is interrupted")
         if self.status in (EpisodeStatus.INTERRUPTED, EpisodeStatus.ENDED) and not (

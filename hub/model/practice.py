@@ -48,11 +48,24 @@ class PracticeModel(CanonicalEntity):
 
 
 class IndicatorCode(StrEnum):
-    PARTICIPANTS = "participants"
+    """What an indicator measures. Every figure counts people, not episodes; a period's
+    figures about episodes that ended take each person's last episode that ended in it."""
+
+    PARTICIPANTS = "participants"  # people with an episode under way in the period
     SESSIONS_HELD = "sessions_held"
     MEAN_PARTICIPANTS_PER_SESSION = "mean_participants_per_session"
     ATTENDANCE_RATE = "attendance_rate"  # percent of planned days attended
-    MOVED_ON_SHARE = "moved_on_share"  # percent of ended episodes: to work, training, service
+    ENDED = "ended"  # people whose episode ended or was interrupted in the period
+    MOVED_ON_SHARE = "moved_on_share"  # percent of them: to work, training, service
+    TRANSITIONS = "transitions"  # people per category: where they went (EpisodeOutcome)
+    INTERRUPTION_RATE = "interruption_rate"  # percent of them whose episode was interrupted
+    INTERRUPTIONS = "interruptions"  # people per category: why (InterruptionReason)
+    WAITING_DAYS = "waiting_days_mean"  # days from referral to start, episodes started
+    FOLLOW_UP_3M = "follow_up_3m_moved_on_share"  # percent moved on 3 months after the end
+    FOLLOW_UP_6M = "follow_up_6m_moved_on_share"  # and 6 months after
+    FEEDBACK_MEAN = "feedback_mean"  # the KTT feedback form's satisfaction, 1–4
+    FEEDBACK_SATISFIED = "feedback_satisfied_share"  # percent answering 3 or 4
+    # Kykyviisari: the change from the first to the last assessment of the episode
     CHANGE_WORK_ABILITY = "kykyviisari_change_work_ability"
     CHANGE_KEHO = "kykyviisari_change_keho"
     CHANGE_MIELI = "kykyviisari_change_mieli"
@@ -62,24 +75,52 @@ class IndicatorCode(StrEnum):
 
 
 #: indicators whose value is a count
-COUNTS = frozenset({IndicatorCode.PARTICIPANTS, IndicatorCode.SESSIONS_HELD})
+COUNTS = frozenset(
+    {
+        IndicatorCode.PARTICIPANTS,
+        IndicatorCode.SESSIONS_HELD,
+        IndicatorCode.ENDED,
+        IndicatorCode.TRANSITIONS,
+        IndicatorCode.INTERRUPTIONS,
+    }
+)
+#: indicators given per category (``Indicator.category``)
+CATEGORISED = frozenset({IndicatorCode.TRANSITIONS, IndicatorCode.INTERRUPTIONS})
+
+
+class Suppression(StrEnum):
+    """Why an indicator is not published (statistical disclosure control, hub.indicators)."""
+
+    SMALL_COUNT = "small_count"  # a count of 1–4 people
+    FEW_PEOPLE = "few_people"  # a figure resting on fewer than 5 people
+    SMALL_PART = "small_part"  # a share or rate whose part or rest is 0–4 people
+    SECONDARY = "secondary"  # would let a suppressed figure be derived from published ones
+
+
+#: the published value of a suppressed figure: "<5" for a small count or a figure on fewer
+#: than 5 people; "x" (confidential) for the others, which may rest on any number
+CONFIDENTIAL = "x"
 
 
 class Indicator(CanonicalEntity):
-    """An aggregate published for a practice model over a period."""
+    """An aggregate published for a practice model over a period, for all its municipalities
+    or (``municipality_codes`` with one code) for one of them."""
 
     entity_name: ClassVar[str] = "Indicator"
 
     practice_model: PracticeModelId
     code: IndicatorCode
+    #: the category of a :data:`CATEGORISED` indicator (an outcome or interruption reason)
+    category: str | None = Field(default=None, pattern=r"^[a-z_]{1,40}$")
     period_start: dt.date
     period_end: dt.date
     #: None when suppressed
     value: float | None = None
-    #: True when the value rests on fewer than 5 people (or is a count below 5)
+    #: True when the value is withheld (``suppression`` says why)
     suppressed: bool = False
+    suppression: Suppression | None = None
     unit: str = Field(default="", max_length=20)
-    municipality_codes: list[MunicipalityCode] = Field(default_factory=list)
+    municipality_codes: list[MunicipalityCode] = Field(default_factory=list, max_length=1)
 
     @model_validator(mode="after")
     def _publishable(self) -> Indicator:
@@ -87,6 +128,10 @@ class Indicator(CanonicalEntity):
             raise ValueError("period_end is before period_start")
         if self.suppressed != (self.value is None):
             raise ValueError("value must be given exactly when the indicator is not suppressed")
+        if self.suppression and not self.suppressed:
+            raise ValueError("suppression is only given for a suppressed indicator")
+        if (self.code in CATEGORISED) != (self.category is not None):
+            raise ValueError(f"category is given exactly for {', '.join(sorted(CATEGORISED))}")
         if self.code in COUNTS and self.value is not None:
             if self.value != int(self.value):
                 raise ValueError(f"{self.code} is a count: a whole number")
@@ -95,7 +140,9 @@ class Indicator(CanonicalEntity):
         return self
 
     def published_value(self) -> str:
-        """The value as published: ``"<5"`` when suppressed, else the number."""
+        """The value as published: ``"<5"`` for a small count or a figure on fewer than 5
+        people, ``"x"`` for another suppressed figure, else the number."""
         if self.value is None:
-            return SUPPRESSED
+            small = self.suppression in (None, Suppression.SMALL_COUNT, Suppression.FEW_PEOPLE)
+            return SUPPRESSED if small else CONFIDENTIAL
         return f"{self.value:g}" if self.code in COUNTS else f"{self.value:.1f}"

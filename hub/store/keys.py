@@ -43,6 +43,7 @@ ENCRYPTED: tuple[Encrypted, ...] = (
     Encrypted("identity_map.native_id", t.identity_map.c.native_id),
     Encrypted("dead_letters.payload", t.dead_letters.c.payload),
     Encrypted("outbox.correction", t.outbox.c.correction),
+    Encrypted("indicator_releases.payload", t.indicator_releases.c.payload),
 )
 
 

@@ -298,6 +298,7 @@ class Ciphertexts:
 
 def steps() -> dict[str, Step]:
     """The steps of a rotation in their order: pseudonyms first (lookups), then ciphertexts."""
+    from hub.store.indicator_releases import CONTEXT as RELEASE_CONTEXT
     from hub.store.outbox import CORRECTION_CONTEXT
 
     return {
@@ -308,4 +309,10 @@ def steps() -> dict[str, Step]:
             t.dead_letters, t.dead_letters.c.id, t.dead_letters.c.payload, b"dead-letter"
         ),
         "outbox": Ciphertexts(t.outbox, t.outbox.c.id, t.outbox.c.correction, CORRECTION_CONTEXT),
+        "indicator_releases": Ciphertexts(
+            t.indicator_releases,
+            t.indicator_releases.c.id,
+            t.indicator_releases.c.payload,
+            RELEASE_CONTEXT,
+        ),
     }

@@ -61,6 +61,7 @@ __all__ = [
     "exchange_leases",
     "held_back",
     "identity_map",
+    "indicator_releases",
     "key_rotation",
     "log_chain",
     "log_checkpoints",
@@ -249,4 +250,29 @@ held_back = Table(
     Index(None, "run_id"),
     Index(None, "record_id"),
     Index(None, "subject_id"),
+)
+
+#: the releases of indicators (hub.indicators.release): per practice model, period and group
+#: of figures, each release's figures as published and, per figure, a digest of each
+#: person's contribution under their subject id — encrypted, as it derives from client data
+indicator_releases = Table(
+    "indicator_releases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("practice_model", String(200), nullable=False),
+    Column("period_start", String(10), nullable=False),
+    Column("period_end", String(10), nullable=False),
+    Column("grp", String(16), nullable=False, comment="main | follow_up"),
+    Column("seq", Integer, nullable=False, comment="1 for the first release, then revisions"),
+    Column("released_at", TS, nullable=False),
+    Column("exchange", String(128), nullable=False),
+    Column("payload", LargeBinary, nullable=False, comment="AES-GCM: the release as JSON"),
+    UniqueConstraint(
+        "practice_model",
+        "period_start",
+        "grp",
+        "exchange",
+        "seq",
+        name="uq_indicator_releases_family_seq",
+    ),
 )
