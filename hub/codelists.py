@@ -1,7 +1,8 @@
-"""THL code lists the hub ships as data: ``schemas/codelists/*.json`` of the ``hub`` package.
+"""The code lists the hub ships as data: ``schemas/codelists/*.json`` of the ``hub`` package.
 
 Each file is one code list of THL's code server (koodistopalvelu.kanta.fi, REST
-``…/csapi/v6/classifications/{OID}/conceptcodes``), reduced to what the hub uses::
+``…/csapi/v6/classifications/{OID}/conceptcodes``), reduced to what the hub uses, or one of
+the hub's own where no national list exists (``"oid": null``: interruption reasons)::
 
     {"oid": "1.2.246.537.6.21", "name": "...", "short_name": "municipalities",
      "version": "...", "retrieved": "2026-01-31" or null, "source": "<the csapi URL>",
@@ -9,6 +10,10 @@ Each file is one code list of THL's code server (koodistopalvelu.kanta.fi, REST
      "codes": [{"code": "049", "name_fi": "Espoo", "name_sv": "Esbo",
                 "valid_from": "...", "valid_to": "..."}, ...],
      "to_verify": [...entries the hub needs whose codes are not yet known...]}
+
+A code may also give the free-text ``terms_fi`` and ``terms_sv`` that mean it (what source
+systems write instead of the code; its names count too: :meth:`CodeList.code_of_text`) and
+the ``system_codes`` of source systems (``{"municipal": "TERVEYS"}``).
 
 The files are package data (the wheel carries every file under ``hub/``) found through
 :mod:`importlib.resources`. Every file of the folder is read once per process, when a list is
@@ -23,12 +28,16 @@ import datetime as dt
 import functools
 import importlib.resources
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import ConfigError
 from hub.resources import PackagedFile
+
+if TYPE_CHECKING:
+    from hub.model.entities import InterruptionReason
 
 #: where the code lists are, below the ``hub`` package
 FOLDER = ("schemas", "codelists")
@@ -38,6 +47,8 @@ SERVICE_TASKS = "1.2.246.537.6.1221"
 SERVICE_PROCESSES = "1.2.246.537.6.1277"
 #: THL - Käyttölokin käyttäjätoiminto: the action codes of the access and disclosure logs
 LOG_ACTIONS = "1.2.246.537.6.3302"
+#: the hub's own list of why a service episode was interrupted (no national list exists)
+INTERRUPTION_REASONS = "interruption_reasons"
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,11 @@ class Code:
     name_sv: str | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
+    #: free text meaning the code, besides its names, in Finnish and in Swedish
+    terms_fi: tuple[str, ...] = ()
+    terms_sv: tuple[str, ...] = ()
+    #: (system, the system's own code) of the source systems that code it their way
+    system_codes: tuple[tuple[str, str], ...] = ()
 
     @property
     def current(self) -> bool:
@@ -56,7 +72,8 @@ class Code:
 
 @dataclass(frozen=True)
 class CodeList:
-    oid: str
+    #: None for one of the hub's own lists, which no code server publishes
+    oid: str | None
     name: str
     short_name: str
     version: str | None
@@ -68,6 +85,8 @@ class CodeList:
     to_verify: tuple[Mapping[str, Any], ...] = ()
     file: str = ""
     _current: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: every name and term of the codes, normalised (:func:`normalise`) -> code
+    _texts: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, code: object) -> bool:
         return code in self.codes
@@ -93,10 +112,32 @@ class CodeList:
         """The codes in force (no end date): what a canonical record may hold."""
         return self._current
 
+    def code_of_text(self, text: str | None) -> Code | None:
+        r"""The code a free text means: the text equals one of a code's names or terms in
+        Finnish or Swedish once both are :func:`normalise`\ d (case, whitespace and
+        punctuation do not count); None for any other text."""
+        found = self._texts.get(normalise(text)) if text else None
+        return self.codes[found] if found is not None else None
+
+    def system_codes(self, system: str) -> dict[str, str]:
+        """``system``'s own codes -> the list's codes (as the file gives them)."""
+        return {native: c.code for c in self for s, native in c.system_codes if s == system}
+
     @property
     def label(self) -> str:
-        """The list named in messages: ``THL code list 1.2.246.537.6.21 (municipalities)``."""
+        """The list named in messages: ``THL code list 1.2.246.537.6.21 (municipalities)``,
+        or ``the hub's code list interruption_reasons`` for one of the hub's own."""
+        if self.oid is None:
+            return f"the hub's code list {self.short_name}"
         return f"THL code list {self.oid} ({self.short_name})"
+
+
+def normalise(text: str) -> str:
+    """``text`` as free texts are compared: Unicode-normalised (NFKC), case-folded, every
+    punctuation mark or symbol a space, runs of whitespace one space, none at the ends."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    kept = (" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text)
+    return " ".join("".join(kept).split())
 
 
 def _date(value: Any, where: str) -> dt.date | None:
@@ -129,7 +170,7 @@ def parse(data: Any, where: str) -> CodeList:
         at = f"{where}: codes[{n}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{at}: not an object")
-        unknown = set(item) - {"code", "name_fi", "name_sv", "valid_from", "valid_to"}
+        unknown = set(item) - _CODE_KEYS
         if unknown:
             raise ConfigError(f"{at}: unknown keys {sorted(unknown)}")
         code = _text(item, "code", at)
@@ -141,12 +182,16 @@ def parse(data: Any, where: str) -> CodeList:
             name_sv=_text(item, "name_sv", at, required=False),
             valid_from=_date(item.get("valid_from"), f"{at}: valid_from"),
             valid_to=_date(item.get("valid_to"), f"{at}: valid_to"),
+            terms_fi=_texts(item, "terms_fi", at),
+            terms_sv=_texts(item, "terms_sv", at),
+            system_codes=tuple(_system_codes(item, at)),
         )
     to_verify = data.get("to_verify", [])
     if not isinstance(to_verify, list) or not all(isinstance(e, dict) for e in to_verify):
         raise ConfigError(f"{where}: to_verify must be a list of objects")
+    oid = data.get("oid")
     return CodeList(
-        oid=_text(data, "oid", where),
+        oid=None if oid is None else _text(data, "oid", where),
         name=_text(data, "name", where),
         short_name=_text(data, "short_name", where),
         version=_text(data, "version", where, required=False),
@@ -157,7 +202,56 @@ def parse(data: Any, where: str) -> CodeList:
         to_verify=tuple(to_verify),
         file=where,
         _current=frozenset(c.code for c in codes.values() if c.current),
+        _texts=_text_index(codes, where),
     )
+
+
+_CODE_KEYS = {
+    "code",
+    "name_fi",
+    "name_sv",
+    "valid_from",
+    "valid_to",
+    "terms_fi",
+    "terms_sv",
+    "system_codes",
+}
+
+
+def _texts(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = item.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ConfigError(f"{where}: {key} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _system_codes(item: Mapping[str, Any], where: str) -> Iterator[tuple[str, str]]:
+    value = item.get("system_codes", {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: system_codes must map a system to its code")
+    for system, native in value.items():
+        if not isinstance(native, str) or not native.strip():
+            raise ConfigError(f"{where}: system_codes.{system} must be a non-empty string")
+        yield system, native
+
+
+def _text_index(codes: Mapping[str, Code], where: str) -> dict[str, str]:
+    """Every normalised name and term -> its code; a text meaning two codes, or a system's
+    code given to two, is a ConfigError naming both."""
+    index: dict[str, str] = {}
+    natives: dict[tuple[str, str], str] = {}
+    for c in codes.values():
+        for text in (c.name_fi, c.name_sv or c.name_fi, *c.terms_fi, *c.terms_sv):
+            key = normalise(text)
+            if index.setdefault(key, c.code) != c.code:
+                raise ConfigError(f"{where}: {text!r} means both {index[key]} and {c.code}")
+        for pair in c.system_codes:
+            if natives.setdefault(pair, c.code) != c.code:
+                raise ConfigError(
+                    f"{where}: {pair[0]}'s code {pair[1]} is given to both {natives[pair]} "
+                    f"and {c.code}"
+                )
+    return index
 
 
 def _files() -> list[PackagedFile]:
@@ -178,6 +272,8 @@ def _index() -> dict[str, CodeList]:
     for packaged in _files():
         cl = parse(packaged.read_json(), packaged.label)
         for key in (cl.oid, cl.short_name):
+            if key is None:
+                continue
             if key in found:
                 raise ConfigError(
                     f"{packaged.label}: {key} is also the key of {found[key].file}: "
@@ -191,14 +287,30 @@ def codelist(key: str) -> CodeList:
     """The code list with OID or short name ``key`` (ConfigError naming the known ones)."""
     found = _index().get(key)
     if found is None:
-        known = ", ".join(f"{c.oid} ({c.short_name})" for c in codelists())
+        known = ", ".join(
+            f"{c.oid} ({c.short_name})" if c.oid else c.short_name for c in codelists()
+        )
         raise ConfigError(f"no code list {key!r} is shipped (shipped: {known})")
     return found
 
 
 def codelists() -> list[CodeList]:
-    """Every shipped code list, by OID."""
-    return sorted({id(c): c for c in _index().values()}.values(), key=lambda c: c.oid)
+    """Every shipped code list: THL's by OID, then the hub's own by short name."""
+    return sorted(
+        {id(c): c for c in _index().values()}.values(),
+        key=lambda c: (c.oid is None, c.oid or "", c.short_name),
+    )
+
+
+def interruption_reason(text: str | None) -> InterruptionReason | None:
+    """The coded reason (:class:`~hub.model.InterruptionReason`) of a free-text reason why a
+    service episode was interrupted, in Finnish or Swedish, by the hub's code list
+    ``interruption-reasons.json``: case, whitespace and punctuation do not count. None for
+    a text the list does not know (the caller keeps the text; the reason stays uncoded)."""
+    from hub.model.entities import InterruptionReason  # the model validates with this module
+
+    found = codelist(INTERRUPTION_REASONS).code_of_text(text)
+    return InterruptionReason(found.code) if found is not None else None
 
 
 def municipality_codes() -> frozenset[str]:

@@ -133,6 +133,56 @@ def _say_held_back(hub, say) -> None:
         say(f"      e.g. {h.reason}")
 
 
+#: the figures the demo shows per practice model and quarter (all municipalities)
+SHOWN = (
+    ("participants", None, "people"),
+    ("ended", None, "ended"),
+    ("transitions", "employment", "to work"),
+    ("moved_on_share", None, "moved on %"),
+    ("interruption_rate", None, "interr. %"),
+    ("waiting_days_mean", None, "wait d"),
+    ("feedback_mean", None, "feedback"),
+    ("kykyviisari_change_work_ability", None, "work ab. +"),
+    ("follow_up_3m_moved_on_share", None, "3 mo %"),
+)
+
+
+def _say_indicators(hub, home: Path, say) -> None:
+    """What Innokylä holds now: per practice model and quarter, the main figures as
+    published ("<5": a small count or too few people; "x": withheld so that no other
+    figure can be worked out)."""
+    from hub.model import Indicator
+    from hub.store import records
+
+    with hub.store.transaction() as conn:
+        held = [
+            Indicator.model_validate(r.data)
+            for r in records.iter_entity(conn, hub.keys, Indicator.entity_name)
+        ]
+    if not held:
+        return
+    suppressed = sum(1 for i in held if i.suppressed)
+    table: dict[tuple, dict] = {}
+    for i in held:
+        if not i.municipality_codes:
+            row = table.setdefault((i.practice_model, i.period_start, i.period_end), {})
+            row[(str(i.code), i.category)] = i.published_value()
+    say()
+    say(
+        f"indicators on Innokylä: {len(held)} figures ({suppressed} withheld as <5 or x), "
+        f"{len(table)} model-periods, {sum(1 for i in held if i.municipality_codes)} "
+        "of them per municipality:"
+    )
+    say(f"  {'practice model':<38}{'period':<9}" + "".join(f"{h:>11}" for *_, h in SHOWN))
+    for (model, start, end), row in sorted(table.items()):
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        label = {3: f"Q{(start.month - 1) // 3 + 1}", 6: f"H{(start.month - 1) // 6 + 1}"}
+        period = f"{start.year}-{label[months]}" if months in label else str(start.year)
+        cells = "".join(f"{row.get((c, k), '-'):>11}" for c, k, _ in SHOWN)
+        say(f"  {model[:37]:<38}{period:<9}{cells}")
+    say(f"what the next release would publish: HUB_HOME={home} uv run hub indicators preview")
+
+
 def _say_logs(hub, home: Path, say) -> bool:
     """Verify the access and disclosure logs against their hash chain, as ``hub audit
     verify`` does, and say how to read them (True: intact)."""
@@ -206,6 +256,7 @@ def main(size: int = 60, home: Path | None = None) -> int:
         )
     hub = Hub.open()
     _say_held_back(hub, say)
+    _say_indicators(hub, home, say)
     say()
     say(f"store:        {hub.store.display_url}")
     say(f"airflow log:  {airflow_log}")

@@ -25,8 +25,8 @@ import yaml
 from hub.adapter import Stream, SystemConfig
 from hub.disclosure.rules import RecordRule, parse_rules
 from hub.errors import ConfigError, PluginError
-from hub.resources import PackagedFile
 from hub.indicators.periods import Policy
+from hub.resources import PackagedFile
 from hub.retention.config import Retention, parse_retention
 from hub.settings import system_url_override
 

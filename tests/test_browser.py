@@ -1,7 +1,8 @@
 """The dashboard in a real headless browser (Debian's chromium driven by Playwright), over
 real HTTP: sign in, see a record that failed because a sandbox fault was on, switch the fault
-off, replay it, see it delivered and the count drop. Every page is saved as a screenshot in
-tests/artifacts/screenshots/."""
+off, replay it, see it delivered and the count drop; after a run of every exchange of the
+demo, preview the indicators for Innokylä (charts and tables). Every page is saved as a
+screenshot in tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -133,3 +134,49 @@ def test_a_viewer_sees_no_actions_and_masked_payloads(dashboard, page, hub_env):
     assert page.locator("text=Show unmasked").count() == 0
     assert "***" in page.inner_text("#payload")
     shot(page, "08-viewer-masked")
+
+
+def test_an_operator_previews_the_indicators_after_a_demo_run(dashboard, page, hub_env):
+    """Every exchange of the demo, in its order (the case system's nightly export after the
+    referrals), Innokylä's release among them; then the indicator page: the charts and the
+    tables of what the next release would publish, suppressed cells marked."""
+    from hub.demo import CASE_SYSTEM, NIGHTLY_AFTER, ORDER
+
+    hub, url = dashboard
+    for name in ORDER:
+        summary = run_exchange(hub, name)
+        assert summary.state == "success", f"{name}: {summary.error}"
+        if name == NIGHTLY_AFTER:
+            hub_env.control(CASE_SYSTEM, "nightly", "POST")
+
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", "olli")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("header >> text=Indicators")
+    page.wait_for_selector("h1:has-text('Indicators for Innokylä')")
+    charts = page.locator("figure.chart svg")
+    assert charts.count() >= 3
+    first = charts.first
+    assert first.is_visible() and first.bounding_box()["height"] > 150
+    assert first.locator("> title").text_content() and first.locator("> desc").text_content()
+    assert charts.locator("circle, rect.bar").count() > 0  # points and bars drawn
+    tables = page.locator("details.family[open] table.figures")
+    assert tables.first.is_visible()
+    suppressed = page.locator("details.family[open] td.suppressed")
+    assert suppressed.count() > 0 and suppressed.first.get_attribute("title")
+    assert page.locator("details.family[open] ol.notes li").first.is_visible()
+    shot(page, "09-indicators")
+
+    drawn = {  # the model with the most published points and bars, for the screenshot
+        m: page.locator(f"section.model[data-model='{m}'] svg").locator("circle, rect.bar").count()
+        for m in page.locator("section.model").evaluate_all("s => s.map(e => e.dataset.model)")
+    }
+    model = max(drawn, key=drawn.get)
+    page.select_option("select[name=model]", model)
+    page.click("button:has-text('Show')")
+    page.wait_for_selector(f"section.model[data-model='{model}']")
+    assert page.locator("section.model").count() == 1
+    page.locator("figure.chart details summary").first.click()  # the charts' figures as a table
+    assert page.locator("figure.chart table.chart-data").first.is_visible()
+    shot(page, "10-indicators-one-model")

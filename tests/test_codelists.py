@@ -71,14 +71,19 @@ def test_lists_are_found_by_oid_and_short_name():
     assert municipalities is codelists.codelist("municipalities")
     assert codelists.codelist("service_tasks").oid == codelists.SERVICE_TASKS
     assert codelists.codelist("service_processes").oid == codelists.SERVICE_PROCESSES
-    assert [c.oid for c in codelists.codelists()] == sorted(
-        [
-            codelists.MUNICIPALITIES,
-            codelists.SERVICE_PROCESSES,
-            codelists.SERVICE_TASKS,
-            codelists.LOG_ACTIONS,
-        ]
-    )
+    assert [c.oid for c in codelists.codelists()] == [
+        *sorted(
+            [
+                codelists.MUNICIPALITIES,
+                codelists.SERVICE_PROCESSES,
+                codelists.SERVICE_TASKS,
+                codelists.LOG_ACTIONS,
+            ]
+        ),
+        None,  # the hub's own list (interruption reasons): no OID, after THL's
+    ]
+    own = codelists.codelist(codelists.INTERRUPTION_REASONS)
+    assert own.label == "the hub's code list interruption_reasons"
     with pytest.raises(ConfigError, match="no code list 'nope' is shipped.*1.2.246.537.6.21"):
         codelists.codelist("nope")
 

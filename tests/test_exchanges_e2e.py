@@ -243,8 +243,8 @@ def test_two_systems_of_one_adapter_are_kept_apart(hub_env, tmp_path, monkeypatc
                 conn.execute(
                     select(t.records.c.origin_system, func.count())
                     .where(
-                        t.records.c.entity.in_(
-                            ["Assessment", "DisclosureProhibition", "IncomeSupportMonth"]
+                        t.records.c.entity.in_(  # Assessment, FollowUp, ..., IncomeSupportMonth
+                            [f.entity for f in config.exchanges["county_to_hub"].entities]
                         )
                     )
                     .group_by(t.records.c.origin_system)

@@ -169,6 +169,8 @@ ENTITY_LABELS = {
     "BillingLine": "laskurivi",
     "Client": "asiakkaan perustiedot",
     "DisclosureProhibition": "luovutuskielto",
+    "Feedback": "asiakaspalaute",
+    "FollowUp": "seurantatieto",
     "IncomeSupportMonth": "toimeentulotukikuukausi",
     "LabourPolicyStatement": "työvoimapoliittinen lausunto",
     "Notification": "ilmoitus",

@@ -20,6 +20,8 @@ from pydantic import ValidationError
 
 from hub import indicators
 from hub.adapter import FULL, Batch, NativeRecord, RunContext, Stream
+from hub.errors import ConfigError
+from hub.indicators.periods import period_of
 from hub.model import (
     Assessment,
     Attendance,
@@ -93,6 +95,7 @@ def compute(
     }
     with hub.store.transaction() as conn:
         released = ledger.load(conn, hub.keys, exchange.name)
+    _check_periods(exchange.name, released, hub.config.indicators)
     inputs = indicators.Inputs(*(loaded[entity] for entity in SOURCES))
     return indicators.publish(
         inputs,
@@ -101,6 +104,19 @@ def compute(
         released=released,
         person=tokens.__getitem__,  # every record about a person has their subject id
     )
+
+
+def _check_periods(exchange: str, released: dict, policy: indicators.Policy) -> None:
+    """Refuse a period length other than the one the exchange released under: quarters and
+    half-years published side by side could be differenced."""
+    for model, start, end, _group in released:
+        period = period_of(dt.date.fromisoformat(start), policy)
+        if (period.start.isoformat(), period.end.isoformat()) != (start, end):
+            raise ConfigError(
+                f"indicators: period: {policy.period} does not fit the periods {exchange} "
+                f"has released (e.g. {model} {start}–{end}); overlapping periods could be "
+                "differenced to single people — keep the period the releases were made with"
+            )
 
 
 def load_logged(

@@ -174,24 +174,49 @@ def audit(cells: list[Cell], rows: list[Row]) -> list[Leak]:
         if cell.published:
             known.update(cell.quantities)
     rows = [{k: v for k, v in row.items() if k in values} for row in rows]
-    reduced = [_substitute(row, known) for row in rows]
+    zeros = _zeros(rows, known)
+    reduced = [_substitute(row, known | dict.fromkeys(zeros, 0)) for row in rows]
     echelon = _Echelon()
     for row in reduced:
         echelon.add(row)
     touching = _relations_by_quantity(rows)
+    # a zero any reader infers from a published zero total is known whoever withholds it
+    known = {k: v for k, v in known.items() if k not in zeros} | dict.fromkeys(zeros, 0)
+    stoppable = {k: v for k, v in known.items() if k not in zeros}
     leaks: list[Leak] = []
     for cell in cells:
         for form in sensitive(cell):
             rest = {k: v for k, v in _substitute(form, known).items() if k != CONST}
             if not rest or not {k: v for k, v in echelon.reduce(rest).items() if k != CONST}:
-                stop = _stoppers(form, touching, known)
+                stop = _stoppers(form, touching, stoppable)
                 leaks.append(Leak(cell, stop, f"{cell.code} can be worked out"))
     for row in [*reduced, *echelon.rows.values()]:
         if _small_group(row):
             unknown = {k for k in row if k != CONST}
-            stop = frozenset().union(*(_stoppers({k: 1}, touching, known) for k in unknown))
+            stop = frozenset().union(*(_stoppers({k: 1}, touching, stoppable) for k in unknown))
             leaks.append(Leak(None, stop, "withheld figures add up to fewer than 5 people"))
     return leaks
+
+
+def _zeros(rows: list[Row], known: dict[str, float]) -> set[str]:
+    """The counts a reader knows to be 0 without their being published: the parts of a
+    total published as 0 (counts are never negative), and so on down."""
+    zeros: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for row in rows:
+            if not all(_is_count(k) for k in row):
+                continue
+            totals = [k for k, v in row.items() if v > 0]
+            parts = [k for k, v in row.items() if v < 0]
+            if len(totals) != 1 or not (known.get(totals[0]) == 0 or totals[0] in zeros):
+                continue
+            for part in parts:
+                if part not in zeros and known.get(part) != 0:
+                    zeros.add(part)
+                    changed = True
+    return zeros
 
 
 def _relations_by_quantity(rows: list[Row]) -> dict[str, list[Row]]:

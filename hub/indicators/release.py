@@ -155,18 +155,19 @@ def _decide(history: list[Release], new: Release) -> tuple[str, str, bool]:
     latest = history[-1]
     if latest.indicators == new.indicators and latest.people == new.people:
         return RELEASED, f"released on {latest.released_on.isoformat()}", False
-    small: dict[str, int] = {}
-    for earlier in history:
-        for cid, n in _changes(earlier, new.people).items():
-            if 0 < n < SMALL_COUNT:
-                small[cid] = max(small.get(cid, 0), n)
+    small = {
+        cid
+        for earlier in history
+        for cid, n in _changes(earlier, new.people).items()
+        if 0 < n < SMALL_COUNT
+    }
     if small:
-        shown = ", ".join(f"{cid.split('/', 2)[2]} ({n})" for cid, n in sorted(small.items())[:3])
+        shown = ", ".join(cid.split("/", 2)[2] for cid in sorted(small)[:3])
         more = f" and {len(small) - 3} more" if len(small) > 3 else ""
         return (
             WITHHELD,
             f"revision withheld: it would change figures for fewer than {SMALL_COUNT} people "
-            f"— {shown}{more}; the release of {latest.released_on.isoformat()} stands",
+            f"({shown}{more}); the release of {latest.released_on.isoformat()} stands",
             False,
         )
     return REVISION, f"revision of the release of {latest.released_on.isoformat()}", True

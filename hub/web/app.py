@@ -8,7 +8,8 @@ reveal a payload (with a stated reason, written to the access log), replay and r
 The app is assembled from routers, one per thing it serves: :mod:`~hub.web.auth` (signing
 in and out; its dependencies guard every other page and form), :mod:`~hub.web.overview`,
 :mod:`~hub.web.runs`, :mod:`~hub.web.failures` (dead letters), :mod:`~hub.web.audit` (a
-client's log extract, for auditors) and :mod:`~hub.web.metrics`
+client's log extract, for auditors), :mod:`~hub.web.indicators` (what the next release to
+Innokylä would publish, with charts, for operators) and :mod:`~hub.web.metrics`
 (``/metrics``, ``/healthz``).
 """
 
@@ -20,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from hub.engine import Hub
-from hub.web import audit, auth, failures, metrics, overview, runs
+from hub.web import audit, auth, failures, indicators, metrics, overview, runs
 from hub.web.dashboard import Dashboard
 
 SECURITY_HEADERS = {
@@ -37,6 +38,7 @@ ROUTERS = (
     runs.router,
     failures.router,
     audit.router,
+    indicators.router,
     metrics.router,
 )
 

@@ -20,7 +20,9 @@ from sqlalchemy import select
 from hub.adapter import Outcome, SystemConfig, WriteItem
 from hub.engine import Hub, run_exchange
 from hub.errors import PermanentError, RecordError, TransientError
+from hub.indicators import native_id
 from hub.model import Indicator, IndicatorCode
+from hub.model.practice import COUNTS, Suppression
 from hub.plugins import adapter_registry
 from hub.resources import PackagedFile
 from hub.sandbox import free_port
@@ -275,6 +277,12 @@ def test_published_indicators_read_back_with_suppression(sandboxes):
         ({"unit": person(1, 4).hetu}, "personal data"),
         ({"clientName": "Aino"}, "unknown fields: clientName"),
         ({"value": "kolme"}, "must be a number"),
+        ({"indicator": "transitions"}, "transitions needs one of"),
+        ({"indicator": "transitions", "category": "lottery"}, "transitions needs one of"),
+        ({"indicator": "ended", "value": "2"}, "one under 5 must be published"),
+        ({"category": "employment"}, "participants has no categories"),
+        ({"municipalities": ["743", "408"]}, "of one municipality, or of all"),
+        ({"municipalities": ["Lapua"]}, "three digits"),
     ],
 )
 def test_the_platform_refuses_what_must_not_be_published(sandboxes, payload, words):
@@ -286,12 +294,79 @@ def test_the_platform_refuses_what_must_not_be_published(sandboxes, payload, wor
     assert sandboxes.received(m.SYSTEM) == []
 
 
+def test_an_indicator_id_names_its_category_and_municipality(sandboxes):
+    figures = [
+        indicator("transitions", 7.0, category="employment", municipality_codes=["743"]),
+        indicator("transitions", None, category="employment", suppression="secondary"),
+        indicator("interruptions", None, category="uncoded", municipality_codes=["408"]),
+    ]
+    with make(sandboxes) as adapter:
+        outcomes = publish(adapter, *figures, tag="ids")
+        listed = {
+            r.native_id: r.data
+            for b in adapter.stream("indicators").read(None, 50)
+            for r in b.records
+        }
+    base = "osku-tutkiva-tyotoiminta/2026-01-01"
+    want = [
+        f"{base}/transitions/employment@743",
+        f"{base}/transitions/employment",
+        f"{base}/interruptions/uncoded@408",
+    ]
+    assert [o.native_id for o in outcomes] == want
+    assert [listed[i][m.IND_VALUE] for i in want] == ["7", "x", "<5"]
+    assert all(m.native_indicator_id(listed[i]) == i for i in want)
+    assert m.IND_FIELDS["municipality_codes"] not in listed[want[1]]
+
+
+def test_the_schema_names_every_indicator_code():
+    schema = PackagedFile("hub_innokyla", "schemas", "indicator.schema.json").read_json()
+    assert schema["properties"]["indicator"]["enum"] == [c.value for c in IndicatorCode]
+
+
+def releases(sandboxes) -> list[dict]:
+    return sandboxes.control(m.SYSTEM, "releases").json()
+
+
+def test_every_version_published_is_kept_with_its_time(sandboxes):
+    ids = "osku-tutkiva-tyotoiminta/2026-01-01/participants"
+    with make(sandboxes) as adapter:
+        publish(adapter, indicator(value=12.0), tag="v1")
+        publish(adapter, indicator(value=14.0), tag="v2")
+        publish(adapter, indicator(value=14.0), tag="v3")  # the same again: no new version
+        publish(adapter, indicator(value=14.0, unit="persons"), tag="v4")  # a field changed
+        listed = [
+            r.data
+            for b in adapter.stream("indicators").read(None, 50)
+            for r in b.records
+            if r.native_id == ids
+        ]
+    versions = releases(sandboxes)
+    assert [(v[m.IND_ID], v[m.IND_VALUE], v.get("unit")) for v in versions] == [
+        (ids, "12", ""),
+        (ids, "14", ""),
+        (ids, "14", "persons"),
+    ]
+    stamps = [v[m.IND_PUBLISHED] for v in versions]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    assert listed == [versions[-1]]  # the listing shows the latest version only
+    assert len(sandboxes.received(m.SYSTEM)) == 4  # every publication was accepted
+    schema = validator("indicator.schema.json")
+    for v in versions:
+        schema.validate(v)
+    sandboxes.control(m.SYSTEM, "reset", "POST")
+    assert releases(sandboxes) == []
+
+
 def test_republishing_with_the_same_key_publishes_once(sandboxes):
     with make(sandboxes) as adapter:
         first = publish(adapter, indicator(), tag="same")
         second = publish(adapter, indicator(), tag="same")
     assert [o.outcome for o in first + second] == [Outcome.OK, Outcome.OK]
     assert len(sandboxes.received(m.SYSTEM)) == 1
+
+
+CATEGORY = {IndicatorCode.TRANSITIONS: "pay_subsidy", IndicatorCode.INTERRUPTIONS: "uncoded"}
 
 
 @given(
@@ -301,15 +376,28 @@ def test_republishing_with_the_same_key_publishes_once(sandboxes):
         st.integers(min_value=5, max_value=10_000).map(float),
         st.floats(min_value=-10, max_value=100).map(lambda v: round(v, 1)),
     ),
+    suppression=st.sampled_from([None, *Suppression]),
+    municipality=st.sampled_from([None, "743", "005"]),
 )
-def test_published_values_round_trip(code, value):
-    if code in (IndicatorCode.PARTICIPANTS, IndicatorCode.SESSIONS_HELD) and value is not None:
+def test_published_values_round_trip(code, value, suppression, municipality):
+    if code in COUNTS and value is not None:
         value = float(max(5, int(value)))
-    original = indicator(code, value)
+    original = indicator(
+        code,
+        value,
+        category=CATEGORY.get(code),
+        suppression=suppression if value is None else None,
+        municipality_codes=[municipality] if municipality else [],
+    )
     native = indicator_to_native(original.model_dump(mode="json"))
     assert native[m.IND_VALUE] == original.published_value()
+    assert (m.IND_FIELDS["municipality_codes"] in native) == bool(municipality)
     back = indicator_to_canonical("x", native)
     assert back.suppressed == original.suppressed
+    assert back.published_value() == original.published_value()
+    assert m.native_indicator_id(native) == native_id(original)  # the hub's id is Innokylä's
+    assert back.category == CATEGORY.get(code)
+    assert back.municipality_codes == original.municipality_codes
     assert back.value == (None if value is None else pytest.approx(value, abs=0.05))
 
 

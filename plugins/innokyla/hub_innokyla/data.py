@@ -239,7 +239,8 @@ def catalogue(seed: int, others: int = 40) -> list[dict[str, Any]]:
 
 
 def published(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Indicators published earlier by other organisations, for three other models."""
+    """Indicators published earlier by other organisations, for three other models (each
+    figure of all the model's municipalities)."""
     out = []
     for k, model in enumerate(models[-3:]):
         for j, (code, value, unit) in enumerate(
@@ -260,7 +261,6 @@ def published(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "periodEnd": "2025-12-31",
                     m.IND_VALUE: value,
                     "unit": unit,
-                    "municipalities": model["municipalities"],
                     m.IND_PUBLISHED: _stamp(100 + k * 4 + j),
                 }
             )

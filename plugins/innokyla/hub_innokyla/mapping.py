@@ -10,6 +10,8 @@ schemas when a real specification appears.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 SYSTEM = "innokyla"
 TITLE = "Innokylä (practice models and their indicators)"
@@ -61,9 +63,10 @@ IND_FIELDS = {  # canonical -> native
     "period_start": "periodStart",
     "period_end": "periodEnd",
     "unit": "unit",
-    "municipality_codes": "municipalities",
+    "category": "category",
+    "municipality_codes": "municipalities",  # one code, or absent: all municipalities
 }
-IND_VALUE = "value"  # a string: the number, or "<5"
+IND_VALUE = "value"  # a string: the number, "<5" (a small count) or "x" (confidential)
 IND_PUBLISHED = "published"
 IND_KEY = "idempotencyKey"
 #: what a publication may contain; anything else is refused
@@ -76,10 +79,38 @@ RESULT_PUBLISHED = "published"
 RESULT_DUPLICATE = "duplicate"
 RESULT_REJECTED = "rejected"
 
-VALUE_PATTERN = re.compile(r"^(<5|-?\d+(\.\d+)?)$")
+SMALL = "<5"
+CONFIDENTIAL = "x"
+VALUE_PATTERN = re.compile(r"^(<5|x|-?\d+(\.\d+)?)$")
 #: what the publication platform refuses as personal data
 HETU_LIKE = re.compile(r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]")
 
 
-def indicator_id(model: str, period_start: str, code: str) -> str:
-    return f"{model}/{period_start}/{code}"
+def indicator_id(
+    model: str,
+    period_start: str,
+    code: str,
+    category: str | None = None,
+    municipality: str | None = None,
+) -> str:
+    """An indicator's id, the hub's native id too: ``{practiceModel}/{periodStart}/{indicator}``,
+    then ``/{category}`` for a figure per category and ``@{municipality}`` for a figure of one
+    municipality (``osku-aloittava-tyotoiminta/2026-04-01/transitions/employment@743``)."""
+    ind_id = f"{model}/{period_start}/{code}"
+    if category:
+        ind_id += f"/{category}"
+    if municipality:
+        ind_id += f"@{municipality}"
+    return ind_id
+
+
+def native_indicator_id(item: Mapping[str, Any]) -> str:
+    """The id of an indicator as sent or listed (its native fields)."""
+    municipalities = item.get("municipalities") or [None]
+    return indicator_id(
+        str(item.get("practiceModel")),
+        str(item.get("periodStart")),
+        str(item.get("indicator")),
+        item.get("category"),
+        municipalities[0],
+    )

@@ -4,11 +4,21 @@
 - lists are ordered by ``(modified, id)`` and paged by ``modifiedAfter`` + ``afterId``;
 - publications come in batches with one idempotency key per indicator: a key seen before
   returns the earlier result and publishes nothing new. Like a real publication platform
-  it refuses what must never be published: unknown fields, an unknown practice model, a
-  count (participants, sessions held) under 5 that is not ``"<5"``, a value that is not a
-  number or ``"<5"``, and anything that looks like an identity code;
+  it refuses what must never be published: unknown fields, an unknown practice model or
+  indicator code, a category missing, unknown or given where none belongs, more than one
+  municipality, a count of 1–4 that is not ``"<5"``, a value that is not a number, ``"<5"``
+  or ``"x"``, and anything that looks like an identity code;
+- an indicator's id is computed from what is published (:func:`.mapping.indicator_id`:
+  model, period start, code, category, municipality), the id the hub gives it too; a
+  publication of an id replaces what ``GET /api/v1/indicators`` lists for it, and is a new
+  version of it when its value or another field changed (one the same as the latest is
+  accepted and changes nothing);
 - faults from :class:`hub.sandbox.FaultState`; ``/_sandbox/received`` lists the accepted
   publications, one per key;
+- ``GET /_sandbox/releases`` lists every version of every indicator the sandbox accepted
+  since the last reset, oldest first, each as listed (``id``, ``published``: when that
+  version was published, and its fields): all that Innokylä ever showed of the hub's
+  figures, which the attacker test (tests/test_disclosure_attacks.py) attacks;
 - for tests, ``/_sandbox/hostile`` serves what no well-behaved service would
   (:class:`hub.sandbox.HostilePages`: raw records, pages cut short, garbled answers to
   publications).
@@ -22,6 +32,7 @@ import copy
 import datetime as dt
 import json
 import math
+import re
 import threading
 from typing import Any
 
@@ -30,12 +41,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hub.model import IndicatorCode
+from hub.model import EpisodeOutcome, IndicatorCode, InterruptionReason
+from hub.model.practice import COUNTS
 from hub.sandbox import FaultState, HostilePages, control_routes
 from hub_innokyla import data
 from hub_innokyla import mapping as m
 
-COUNTS = {"participants", "sessions_held"}
+#: the categories of each indicator given per category: where people went (transitions),
+#: why their episode was interrupted (interruptions; ``uncoded`` when no coded reason)
+CATEGORIES = {
+    IndicatorCode.TRANSITIONS.value: {c.value for c in EpisodeOutcome},
+    IndicatorCode.INTERRUPTIONS.value: {c.value for c in InterruptionReason} | {"uncoded"},
+}
+MUNICIPALITY = re.compile(r"^\d{3}$")
 #: the adapter's stream of each list (how Hostile names them)
 STREAM_OF = {"models": "practice_models", "indicators": "indicators"}
 CODES = {c.value for c in IndicatorCode}
@@ -60,11 +78,22 @@ def refusal(item: Any, models: set[str]) -> str | None:
     code = item.get("indicator")
     if code not in CODES:
         return "indicator: unknown indicator code"
+    category = item.get("category")
+    if code in CATEGORIES and category not in CATEGORIES[code]:
+        return f"category: {code} needs one of {', '.join(sorted(CATEGORIES[code]))}"
+    if code not in CATEGORIES and category is not None:
+        return f"category: {code} has no categories"
+    places = item.get("municipalities", [])
+    if not isinstance(places, list) or len(places) > 1:
+        return "municipalities: a figure is of one municipality, or of all (absent)"
+    if not all(isinstance(p, str) and MUNICIPALITY.match(p) for p in places):
+        return "municipalities: a municipality code is three digits"
     value = item.get(m.IND_VALUE)
     if not isinstance(value, str) or not m.VALUE_PATTERN.match(value):
-        return 'value: must be a number or "<5"'
-    if code in COUNTS and value != "<5" and (float(value) < 0 or 0 < float(value) < 5):
-        return 'value: a count is never negative, and one under 5 must be published as "<5"'
+        return 'value: must be a number, "<5" or "x"'
+    if code in COUNTS and value not in (m.SMALL, m.CONFIDENTIAL):
+        if float(value) < 0 or 0 < float(value) < 5:
+            return 'value: a count is never negative, and one under 5 must be published as "<5"'
     for name in ("periodStart", "periodEnd"):
         try:
             dt.date.fromisoformat(str(item.get(name)))
@@ -89,7 +118,9 @@ class _State:
             self.indicators = {r[m.IND_ID]: r for r in data.published(models)}
             self.results: dict[str, dict[str, Any]] = {}
             self.accepted: dict[str, dict[str, Any]] = {}
-            self.clock = 0
+            #: every version accepted, oldest first (as listed: id, published and fields)
+            self.versions: list[dict[str, Any]] = []
+            self.last_stamp = ""
 
     def listing(self, stream: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
         if stream == "models":
@@ -110,23 +141,46 @@ class _State:
         if problem:
             result = {m.IND_KEY: key, m.R_RESULT: m.RESULT_REJECTED, m.R_REASON: problem}
         else:
-            self.clock += 1
-            stamp = dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.clock)
-            ind_id = m.indicator_id(item["practiceModel"], item["periodStart"], item["indicator"])
             stored = {k: v for k, v in item.items() if k != m.IND_KEY}
-            self.indicators[ind_id] = {
-                **stored,
-                m.IND_ID: ind_id,
-                m.IND_PUBLISHED: stamp.isoformat().replace("+00:00", "Z"),
-            }
+            ind_id = self.release(stored)
             self.accepted[key] = {"idempotency_key": key, **stored}
             result = {m.IND_KEY: key, m.R_RESULT: m.RESULT_PUBLISHED, m.IND_ID: ind_id}
         self.results[key] = result
         return result
 
+    def release(self, fields: dict[str, Any]) -> str:
+        """Publish ``fields`` under their id: a new version when they differ from the
+        latest one (the time it was published: now, later than every earlier version)."""
+        ind_id = m.native_indicator_id(fields)
+        latest = self.indicators.get(ind_id)
+        if latest is not None and _fields(latest) == fields:
+            return ind_id
+        version = {**fields, m.IND_ID: ind_id, m.IND_PUBLISHED: self.stamp()}
+        self.indicators[ind_id] = version
+        self.versions.append(version)
+        return ind_id
+
+    def stamp(self) -> str:
+        """Now (UTC, to the microsecond), always later than the stamp before."""
+        now = dt.datetime.now(dt.UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if stamp <= self.last_stamp:
+            last = dt.datetime.strptime(self.last_stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = (last + dt.timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.last_stamp = stamp
+        return stamp
+
     def received(self) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.accepted.values())
+
+    def releases(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(v) for v in self.versions]
+
+
+def _fields(listed: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in listed.items() if k not in (m.IND_ID, m.IND_PUBLISHED)}
 
 
 def corrupt(record: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +252,9 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             return Response(raw, media_type="application/json")
         return JSONResponse({m.BATCH_RESULTS: results})
 
+    async def releases(request: Request) -> Response:
+        return JSONResponse(state.releases())
+
     async def hostile(request: Request) -> Response:
         if request.method == "PUT":
             problem = state.hostile.set(await request.json())
@@ -211,6 +268,7 @@ def create_app(seed: int = 1, size: int = 50) -> Starlette:
             Route(m.PATH_INDICATORS, lister("indicators"), methods=["GET"]),
             Route(m.PATH_PUBLISH, publish, methods=["POST"]),
             Route("/_sandbox/hostile", hostile, methods=["GET", "PUT"]),
+            Route("/_sandbox/releases", releases, methods=["GET"]),
             control_routes(faults, state.reset, state.received),
         ]
     )

@@ -131,9 +131,9 @@ class ExportDocument:
 
 class MunicipalAdapter(Adapter):
     """Streams clients, service episodes and activation plans (read and write), attendance
-    weeks, assessments, disclosure prohibitions and income support months (read), Kela's
-    billing lines, benefit days and notices, and what the hub derives: activation-plan
-    obligations and the disputed lines of Kela's bill (write).
+    weeks, assessments, follow-ups, feedback, disclosure prohibitions and income support
+    months (read), Kela's billing lines, benefit days and notices, and what the hub
+    derives: activation-plan obligations and the disputed lines of Kela's bill (write).
 
     Options (one of the two is required): ``municipality_codes``, the three-digit codes of
     the municipalities whose data this system holds (a wellbeing services county's case

@@ -5,12 +5,15 @@ person ``i`` is client ``C-<i>`` with one service episode ``E-<i>`` (KTT mostly;
 ended or interrupted, a few planned) and, for every fourth person, an activation plan
 ``P-<i>``. An episode that has started has attendance weeks ``A-<i><ww>`` (its latest
 :data:`ATTENDANCE_WEEKS` weeks) and, for most people, a Kykyviisari self-assessment
-``K-<i>0`` near its start and a follow-up ``K-<i>1`` some months later. One client in 25 has
-forbidden the disclosure of their data (``D-<i>``, :func:`prohibition`); some received income
-support (``T-<i><nn>``, one a month and kind: :mod:`.income_support`). The records are
-spread over three past nightly exports, person ``i`` in export ``i % 3``. Records are
-generated on demand, so a sandbox of 200 000 people holds no XML (and no list of records) in
-memory. Free text is in the client's language (:mod:`.texts`: Swedish for ``sv``).
+``K-<i>0`` near its start and a follow-up ``K-<i>1`` some months later. Every episode names
+its referral date and municipality; an ended or interrupted one is followed up 3 and 6
+months later (``S-<i><1|2>``) and most ended ones have the client's feedback (``F-<i>``):
+:mod:`.measures`. One client in 25 has forbidden the disclosure of their data (``D-<i>``,
+:mod:`.prohibitions`); some received income support (``T-<i><nn>``, one a month and kind:
+:mod:`.income_support`). The records are spread over three past nightly exports, person
+``i`` in export ``i % 3`` (:mod:`.seeded`). Records are generated on demand, so a sandbox
+of 200 000 people holds no XML (and no list of records) in memory. Free text is in the
+client's language (:mod:`.texts`: Swedish for ``sv``).
 
 Attendance is true to the decision: only days inside the decided period (the start to the
 actual end, or else the planned end, both included), at most the decided days a week —
@@ -35,27 +38,31 @@ records without generating them; names, identity codes and scores depend on the 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hub.model import iso_week_of
-from hub.synthetic import Person, person, practice_model_for
-from hub_municipal import income_support
+from hub.synthetic import Person, practice_model_for
 from hub_municipal import mapping as m
+from hub_municipal import measures
+from hub_municipal.prohibitions import (  # noqa: F401 - given out as this module's own
+    PROHIBITION_EVERY,
+    has_prohibition,
+    prohibition,
+)
 from hub_municipal.texts import GOALS, INTERRUPTIONS, MEASURES, OFFICIAL, language
-from hub_municipal.xmlformat import ExportRecord
 
 #: the seeded nightly exports, oldest first
 EXPORT_IDS = ("2026-11-20", "2026-11-21", "2026-11-22")
 GENERATED_AT = "T23:30:00+02:00"
 PROVIDER = "0211675-2"
 #: the interruption reasons in Finnish (texts.INTERRUPTIONS has them in Swedish too)
-REASONS = tuple(dict.fromkeys(reason["fi"] for reason, _ in INTERRUPTIONS))
-#: where clients went when an episode ended as planned: 3 in 7 moved on to work, studies or
-#: another service; with a quarter of the interrupted ones (to studies) about 35 % overall
+REASONS = tuple(dict.fromkeys(reason["fi"] for reason, _, _ in INTERRUPTIONS))
+#: where clients went when an episode ended as planned: 5 in 12 moved on (to open work, pay
+#: subsidy, a work trial, studies or another service); with 3 in 11 of the interrupted
+#: ones, about 35 % overall
 ENDED_OUTCOMES = (
     "TYO",
     "EI-MUUTOSTA",
@@ -63,6 +70,11 @@ ENDED_OUTCOMES = (
     "EI-TIEDOSSA",
     "MUU-PALVELU",
     "EI-MUUTOSTA",
+    "PALKKATUKI",
+    "EI-MUUTOSTA",
+    "TYOKOKEILU",
+    "EI-MUUTOSTA",
+    "EI-TIEDOSSA",
     "EI-MUUTOSTA",
 )
 #: the last night of the seeded exports: no attendance or assessment after it
@@ -76,8 +88,6 @@ BREAKER_EVERY = 100
 BREAKERS = {1: SIX_DAYS, 2: AFTER_END, 4: OVER_DECIDED}
 #: how long attendance goes on after the decided end (``after_end``)
 AFTER_END_DAYS = 7
-#: one client in this many has a disclosure prohibition (:func:`prohibition`)
-PROHIBITION_EVERY = 25
 #: change of a Kykyviisari scale between the first assessment and the follow-up (mean +0.7)
 SCORE_CHANGES = (-2, -1, 0, 0, 1, 1, 1, 2, 2, 3)
 
@@ -163,19 +173,30 @@ def client(p: Person) -> dict[str, Any]:
     }
 
 
-def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dict[str, Any]:
+def episode(
+    p: Person,
+    i: int,
+    *,
+    seed: int = 1,
+    malformed: bool = False,
+    municipalities: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """The ``i``-th person's service episode: consistent with the canonical model unless
     ``malformed``; 1–4 days a week and 4–7 hours a day, inside the KTT limits. It follows one
-    of the practice models the Innokylä sandbox publishes (:data:`hub.synthetic.PRACTICE_MODELS`);
-    an ended or interrupted one records where the client went (why it was interrupted in
-    the client's language)."""
+    of the practice models the Innokylä sandbox publishes (:data:`hub.synthetic.PRACTICE_MODELS`)
+    and names its referral date and the municipality responsible, one of ``municipalities``
+    (:mod:`.measures`); an ended or interrupted one records where the client went (why it
+    was interrupted, in the client's language and coded)."""
     sched = schedule(i)
     start, status = sched.start, sched.status
+    referral, decision = measures.referral_and_decision(i, start, TODAY)
     fields: dict[str, Any] = {
         "hetu": p.hetu,
         "serviceCode": "SOSKU-RYH" if i % 7 == 6 else "KTT",
+        "municipality": measures.municipality(p, i, municipalities),
         "providerBusinessId": PROVIDER,
-        "decisionDate": (start - dt.timedelta(days=10)).isoformat(),
+        "referralDate": referral.isoformat(),
+        "decisionDate": decision.isoformat(),
         "startDate": start.isoformat(),
         "plannedEndDate": sched.planned_end.isoformat(),
         "daysPerWeek": str(sched.days_per_week),
@@ -185,8 +206,9 @@ def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dic
     if sched.end:
         fields["actualEndDate"] = sched.end.isoformat()
     if status == "INTERRUPTED":
-        reason, fields["outcome"] = INTERRUPTIONS[(i // 4) % len(INTERRUPTIONS)]
+        reason, fields["outcome"], code = INTERRUPTIONS[(i // 4) % len(INTERRUPTIONS)]
         fields["interruptionReason"] = reason[language(p.language)]
+        fields["interruptionCode"] = code
     social = fields["serviceCode"] != "KTT"
     fields["practiceModel"] = practice_model_for(seed, i, social_rehabilitation=social)
     if status == "ENDED":
@@ -195,6 +217,7 @@ def episode(p: Person, i: int, *, seed: int = 1, malformed: bool = False) -> dic
         fields["status"] = "ENDED"
         fields["actualEndDate"] = (start - dt.timedelta(days=10)).isoformat()
         fields.pop("interruptionReason", None)
+        fields.pop("interruptionCode", None)
     return fields
 
 
@@ -320,77 +343,3 @@ def assessments(p: Person, i: int) -> Iterator[tuple[int, dict[str, Any]]]:
 
 #: the Kykyviisari scales, native names (work ability first: always filled in)
 _SCALES = ("workAbility", "keho", "mieli", "taidot", "arki", "osallisuus")
-
-
-def has_prohibition(i: int) -> bool:
-    """Whether person ``i`` has forbidden disclosing their data: one client in 25 (persons
-    7, 32, 57, …)."""
-    return i % PROHIBITION_EVERY == 7
-
-
-def prohibition(p: Person, i: int, ep: dict[str, Any]) -> dict[str, Any]:
-    """The ``i``-th person's disclosure prohibition (:func:`has_prohibition`), given in
-    2025–2026; of every four in turn: one of all their data in force, one revoked some
-    months later, one limited to the data of their episode's service, one limited and
-    revoked."""
-    given = dt.date(2025, 9, 1) + dt.timedelta(days=(i * 11) % 300)
-    fields: dict[str, Any] = {"hetu": p.hetu, "voimassaAlkaen": given.isoformat()}
-    kind = (i // PROHIBITION_EVERY) % 4
-    if kind in (1, 3):
-        fields["peruttu"] = (given + dt.timedelta(days=90 + i % 30)).isoformat()
-    fields["palvelu"] = [ep["serviceCode"]] if kind in (2, 3) else []
-    return fields
-
-
-def _corrupt_hetu(fields: dict[str, Any]) -> dict[str, Any]:
-    """Still valid against the XSD, but the check character is wrong: the model refuses."""
-    code = fields["hetu"]
-    return {**fields, "hetu": code[:-1] + ("A" if code[-1] != "A" else "B")}
-
-
-def export_records(
-    seed: int, size: int, index: int, malformed: Callable[[int], bool]
-) -> Iterator[ExportRecord]:
-    """The records of seeded export ``index``, generated one by one; ``malformed(i)`` says
-    whether person ``i``'s records are to be corrupted."""
-    for i in range(index, size, len(EXPORT_IDS)):
-        p = person(seed, i)
-        bad = malformed(i)
-        ep = episode(p, i, seed=seed)
-        yield "client", record_id("client", i), _corrupt_hetu(client(p)) if bad else client(p)
-        yield "episode", record_id("episode", i), episode(p, i, seed=seed, malformed=bad)
-        if has_plan(i):
-            yield "plan", record_id("plan", i), _corrupt_hetu(plan(p, i)) if bad else plan(p, i)
-        for w, fields in attendance(p, i, ep):
-            yield "attendance", f"A-{i:06d}{w:02d}", _corrupt_hetu(fields) if bad else fields
-        for n, fields in assessments(p, i):
-            yield "assessment", f"K-{i:06d}{n}", _corrupt_hetu(fields) if bad else fields
-        if has_prohibition(i):
-            fields = prohibition(p, i, ep)
-            element = m.DISCLOSURE_PROHIBITION.element
-            yield element, record_id(element, i), _corrupt_hetu(fields) if bad else fields
-        for n, fields in income_support.records(p, i, TODAY):
-            rid = f"{m.INCOME_SUPPORT.id_prefix}-{i:06d}{n:02d}"
-            yield m.INCOME_SUPPORT.element, rid, _corrupt_hetu(fields) if bad else fields
-
-
-@functools.cache
-def export_counts(size: int, index: int) -> dict[str, int]:
-    """Records per element in seeded export ``index``, from the dates alone (no person is
-    generated: the listing of a sandbox of 200 000 people stays quick)."""
-    people = range(index, size, len(EXPORT_IDS))
-    return {
-        "client": len(people),
-        "episode": len(people),
-        "plan": sum(1 for i in people if has_plan(i)),
-        "attendance": sum(attendance_week_count(i) for i in people),
-        "assessment": sum(len(assessment_dates(i)) for i in people),
-        m.DISCLOSURE_PROHIBITION.element: sum(1 for i in people if has_prohibition(i)),
-        m.INCOME_SUPPORT.element: sum(income_support.count(i) for i in people),
-    }
-
-
-def nightly_export_id(done: int) -> str:
-    """The id of the nightly export closed after ``done`` earlier ones (the night after)."""
-    last = dt.date.fromisoformat(EXPORT_IDS[-1])
-    return (last + dt.timedelta(days=done + 1)).isoformat()

@@ -16,6 +16,8 @@ from hub.model import (
     Attendance,
     Client,
     DisclosureProhibition,
+    Feedback,
+    FollowUp,
     ServiceEpisode,
 )
 from hub.resources import PackagedFile
@@ -73,6 +75,8 @@ EXPORT_MAX_BYTES = 4 * 1024**3
 EXPORTS_PATH = "/exports"  # GET: JSON list of exports; GET /exports/{id}: one export (XML)
 IMPORT_PATH = "/import"  # POST: an <import> document; answers an <importResponse>
 NIGHTLY_PATH = "/_sandbox/nightly"  # sandbox only: close the next nightly export now
+#: sandbox only: add or replace records of the next nightly export (late ones, for tests)
+RECORDS_PATH = "/_sandbox/records"
 
 # --- the export list (JSON) -----------------------------------------------------------------
 LIST_EXPORTS = "exports"
@@ -114,12 +118,27 @@ STATUS_CODES = {
     "INTERRUPTED": "interrupted",
     "ENDED": "ended",
 }
+#: where the client went (an episode's outcome) or was (a follow-up's situation): TYO work
+#: on the open labour market, PALKKATUKI pay-subsidised work, TYOKOKEILU a work trial
 OUTCOME_CODES = {
     "TYO": "employment",
+    "PALKKATUKI": "pay_subsidy",
+    "TYOKOKEILU": "work_trial",
     "KOULUTUS": "education",
     "MUU-PALVELU": "other_service",
     "EI-MUUTOSTA": "no_change",
     "EI-TIEDOSSA": "unknown",
+}
+#: why an episode was interrupted: the case system's codes of the hub's code list
+#: (hub/schemas/codelists/interruption-reasons.json gives them too, with the free texts)
+INTERRUPTION_CODES = {
+    "TERVEYS": "health",
+    "ELAMANTILANNE": "life_situation",
+    "POISSAOLOT": "absences",
+    "OMA-PAATOS": "own_decision",
+    "MUUTTO": "moved_away",
+    "SIIRTYMA": "transferred",
+    "MUU": "other",
 }
 
 
@@ -143,7 +162,9 @@ EPISODE = RecordType(
     (
         Field("hetu", "client_hetu", required=True),
         Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
+        Field("municipality", "municipality_code"),
         Field("providerBusinessId", "provider_business_id"),
+        Field("referralDate", "referral_date"),
         Field("decisionDate", "decision_date"),
         Field("startDate", "start_date"),
         Field("plannedEndDate", "planned_end_date"),
@@ -152,6 +173,7 @@ EPISODE = RecordType(
         Field("hoursPerDay", "hours_per_day", decimal=True),
         Field("status", "status", required=True, codes=STATUS_CODES),
         Field("interruptionReason", "interruption_reason"),
+        Field("interruptionCode", "interruption_code", codes=INTERRUPTION_CODES),
         Field("practiceModel", "practice_model"),
         Field("outcome", "outcome", codes=OUTCOME_CODES),
     ),
@@ -204,6 +226,35 @@ ASSESSMENT = RecordType(
     imported=False,
 )
 
+FOLLOW_UP = RecordType(
+    "followUp",
+    "S",
+    FollowUp,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
+        Field("episodeStart", "episode_start_date", required=True),
+        Field("monthsAfter", "months_after", required=True, whole=True),
+        Field("observedOn", "observed_on", required=True),
+        Field("situation", "situation", required=True, codes=OUTCOME_CODES),
+    ),
+    imported=False,
+)
+
+FEEDBACK = RecordType(
+    "feedback",
+    "F",
+    Feedback,
+    (
+        Field("hetu", "client_hetu", required=True),
+        Field("serviceCode", "service_type", required=True, codes=SERVICE_CODES),
+        Field("episodeStart", "episode_start_date", required=True),
+        Field("givenOn", "given_on", required=True),
+        Field("satisfaction", "satisfaction", required=True),
+    ),
+    imported=False,
+)
+
 DISCLOSURE_PROHIBITION = RecordType(
     "luovutuskielto",
     "D",
@@ -224,6 +275,8 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     PLAN,
     ATTENDANCE,
     ASSESSMENT,
+    FOLLOW_UP,
+    FEEDBACK,
     DISCLOSURE_PROHIBITION,
     INCOME_SUPPORT,
     BILLING_LINE,

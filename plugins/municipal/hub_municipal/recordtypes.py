@@ -29,6 +29,9 @@ class Field:
     repeated: bool = False
     #: an xs:decimal: written in plain notation (JSON may give ``1E+3``, which XSD refuses)
     decimal: bool = False
+    #: an xs:integer read as a number: the entity allows only certain ones (``Literal[3, 6]``),
+    #: which a text does not match
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,9 @@ class RecordType:
         return None if everything and not self.names_carried else fields
 
     @functools.cached_property
-    def read_plan(self) -> tuple[tuple[str, str, Mapping[str, str] | None], ...]:
-        """(native, canonical, codes) of every field, for the per-record loop."""
-        return tuple((f.native, f.canonical, f.codes) for f in self.fields)
+    def read_plan(self) -> tuple[tuple[str, str, Mapping[str, str] | None, bool], ...]:
+        """(native, canonical, codes, whole) of every field, for the per-record loop."""
+        return tuple((f.native, f.canonical, f.codes, f.whole) for f in self.fields)
 
     @functools.cached_property
     def write_plan(self) -> tuple[tuple[Field, dict[str, str] | None], ...]:
@@ -84,7 +87,7 @@ def to_canonical(rt: RecordType, data: Mapping[str, Any], where: str) -> Canonic
     """The canonical entity of an exported record (``data`` from ``record_fields``);
     ``where`` names the record in errors (``municipal/service_episodes/E-000001``)."""
     values: dict[str, Any] = {}
-    for native, canonical, codes in rt.read_plan:
+    for native, canonical, codes, whole in rt.read_plan:
         value = data.get(native)
         if value is None or value == "" or value == []:  # absent, empty, no repeated element
             continue
@@ -93,6 +96,11 @@ def to_canonical(rt: RecordType, data: Mapping[str, Any], where: str) -> Canonic
                 value = [codes[v] for v in value] if type(value) is list else codes[value]
             except (KeyError, TypeError):
                 raise RecordError(where, native, "not a code of the case system") from None
+        if whole:
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise RecordError(where, native, "not a whole number") from None
         values[canonical] = value
     return rt.entity.model_validate(values)
 

@@ -30,7 +30,17 @@ Control (besides the common ``/_sandbox`` API of :mod:`hub.sandbox`):
   date) with every record imported or changed since the last one; answers
   ``{"exportId": ..., "records": n}``;
 - ``GET  /_sandbox/received`` the accepted import items, one per idempotency key:
-  ``{"idempotency_key", "idempotencyKey", "kind" (element name), "id", **fields}``.
+  ``{"idempotency_key", "idempotencyKey", "kind" (element name), "id", **fields}``;
+- ``POST /_sandbox/records`` add or replace records of the next nightly export, as the case
+  system records what happened late (a Kykyviisari assessment filled in after the episode's
+  figures were published, an outcome or a follow-up entered weeks later): a JSON list of
+  ``{"kind": <element name>, "id": <optional>, "fields": {<element>: text or list of text}}``,
+  each a record of the export (``episode``, ``assessment``, ``followUp``, ``feedback``, ...)
+  valid against export.xsd. A record with an ``id`` replaces that record (a seeded one too:
+  the hub reads a new version of it), one without gets a new id (``K-100001``); answers
+  ``{"records": [{"kind", "id"}]}``, or 400 naming the first record refused (nothing is
+  added then). They are exported by the next ``POST /_sandbox/nightly``, with what was
+  imported since the last one; a reset forgets them.
 
 Recorded exports: with ``export_dir`` the sandbox offers, after its seeded ones, every
 ``<id>.xml`` file in that folder (listed at each request, oldest id first) and serves it
@@ -58,8 +68,8 @@ from starlette.routing import Route
 from stdnum.fi import hetu as stdnum_hetu
 
 from hub.sandbox import FaultState, control_routes
-from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError
-from hub_municipal import data
+from hub.xmlsafe import UnsafeXmlError, XmlSyntaxError, parse_bytes
+from hub_municipal import data, seeded
 from hub_municipal import mapping as m
 from hub_municipal.sandbox_checks import record_problem
 from hub_municipal.xmlformat import (
@@ -68,6 +78,7 @@ from hub_municipal.xmlformat import (
     ImportItem,
     ImportResult,
     export_chunks,
+    export_schema,
     read_import,
     response_document,
 )
@@ -110,7 +121,7 @@ class CaseSystem:
     def exports(self) -> list[dict[str, Any]]:
         listed = []
         for index, export_id in enumerate(data.EXPORT_IDS):
-            listed.append(_listing(export_id, data.export_counts(self.size, index)))
+            listed.append(_listing(export_id, seeded.export_counts(self.size, index)))
         with self.lock:
             for export_id, records in self.nightly_exports.items():
                 counts = {rt.element: 0 for rt in m.RECORD_TYPES if rt.exported}
@@ -135,7 +146,9 @@ class CaseSystem:
         """The export's chunks, generated lazily; None if there is no such export."""
         if export_id in data.EXPORT_IDS:
             index = data.EXPORT_IDS.index(export_id)
-            records = data.export_records(self.seed, self.size, index, self.faults.is_malformed)
+            records = seeded.export_records(
+                self.seed, self.size, index, self.faults.is_malformed, self.municipalities
+            )
         else:
             with self.lock:
                 found = self.nightly_exports.get(export_id)
@@ -198,14 +211,72 @@ class CaseSystem:
             return self.records[rid][0] == element
         return data.is_seeded(element, rid, self.size)
 
+    def add_records(self, items: list[ExportRecord]) -> list[dict[str, str]]:
+        """Add (no id: a new one) or replace (the id given) records of the next export."""
+        added = []
+        with self.lock:
+            for element, rid, fields in items:
+                if not rid:
+                    self.next_number += 1
+                    rid = data.record_id(element, self.next_number)
+                self.records[rid] = (element, dict(fields))
+                self.pending.pop(rid, None)
+                self.pending[rid] = None
+                added.append({"kind": element, m.RECORD_ID_ATTR: rid})
+        return added
+
     def nightly(self) -> tuple[str, int]:
         """Close a new export of everything imported or changed since the last one."""
         with self.lock:
-            export_id = data.nightly_export_id(len(self.nightly_exports))
+            export_id = seeded.nightly_export_id(len(self.nightly_exports))
             records = [(self.records[r][0], r, self.records[r][1]) for r in self.pending]
             self.nightly_exports[export_id] = records
             self.pending = {}
         return export_id, len(records)
+
+
+def _text(value: Any, repeated: bool) -> bool:
+    if repeated:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str)
+
+
+def late_records(body: Any) -> list[ExportRecord]:
+    """The records of a ``POST /_sandbox/records`` body: (element, id or "", fields) of each
+    ``{kind, id?, fields}``; a ValueError naming the first record that is not a record of the
+    export valid against export.xsd (by its place in the list and its kind)."""
+    if not isinstance(body, list) or not body:
+        raise ValueError('a non-empty JSON list of {"kind", "id" (optional), "fields"}')
+    exported = {rt.element: rt for rt in m.RECORD_TYPES if rt.exported}
+    items: list[ExportRecord] = []
+    for n, item in enumerate(body):
+        kind = item.get("kind") if isinstance(item, dict) else None
+        where = f"record {n} ({kind})" if isinstance(kind, str) else f"record {n}"
+        if not isinstance(item, dict) or set(item) - {"kind", "id", "fields"}:
+            raise ValueError(f"{where}: an object of kind, id (optional) and fields")
+        rt = exported.get(kind) if isinstance(kind, str) else None
+        if rt is None:
+            raise ValueError(f"{where}: kind is one of the export's records: {', '.join(exported)}")
+        rid, fields = item.get("id") or "", item.get("fields")
+        if not isinstance(rid, str) or (rid and not rid.startswith(f"{rt.id_prefix}-")):
+            raise ValueError(f"{where}: the id of a {kind} begins {rt.id_prefix}-")
+        repeated = rt.repeated()
+        names = {f.native for f in rt.fields}
+        if not isinstance(fields, dict) or not all(
+            name in names and _text(v, name in repeated) for name, v in fields.items()
+        ):
+            raise ValueError(
+                f"{where}: fields map the record's elements ({', '.join(sorted(names))}) to "
+                "text, or to a list of texts for a repeated one"
+            )
+        record = (kind, rid or f"{rt.id_prefix}-000000", fields)  # a new one: any valid id
+        document = b"".join(export_chunks("2000-01-01", "000", "2000-01-01T00:00:00Z", [record]))
+        try:
+            parse_bytes(document, schema=export_schema())
+        except (XmlSyntaxError, UnsafeXmlError) as exc:
+            raise ValueError(f"{where}: not valid against {m.EXPORT_XSD.name}: {exc}") from None
+        items.append((kind, rid, fields))
+    return items
 
 
 def _listing(export_id: str, counts: dict[str, int]) -> dict[str, Any]:
@@ -269,6 +340,13 @@ def create_app(
         results = system.import_items(items)
         return Response(response_document(results), media_type=XML)
 
+    async def post_records(request: Request) -> Response:
+        try:
+            items = late_records(await request.json())
+        except ValueError as exc:  # JSON that cannot be read is a ValueError too
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"records": system.add_records(items)})
+
     async def post_nightly(request: Request) -> Response:
         export_id, count = system.nightly()
         return JSONResponse({"exportId": export_id, "records": count})
@@ -279,6 +357,7 @@ def create_app(
             Route(m.EXPORTS_PATH + "/{export_id}", get_export, methods=["GET"]),
             Route(m.IMPORT_PATH, post_import, methods=["POST"]),
             Route(m.NIGHTLY_PATH, post_nightly, methods=["POST"]),
+            Route(m.RECORDS_PATH, post_records, methods=["POST"]),
             control_routes(faults, system.reset, system.received),
         ]
     )

@@ -15,7 +15,8 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hub.adapter import NativeRecord, Stream, WriteItem, WriteOutcome
-from hub.model import CanonicalEntity
+from hub.codelists import interruption_reason
+from hub.model import CanonicalEntity, EpisodeStatus, ServiceEpisode
 from hub.paging.listing import Document, Listed, ListingStream
 from hub.privacy import redact
 from hub.writing import BatchOutcomes
@@ -145,6 +146,21 @@ class ServiceEpisodes(ExportStream, ImportStream):
     record = m.EPISODE
     description = "<episode> records: rehabilitative work activity and social rehabilitation"
 
+    def to_canonical(self, record: NativeRecord) -> CanonicalEntity:
+        """The episode; an interrupted one without the case system's ``interruptionCode``
+        (one the employment authority's period made: only its text) is coded from its text
+        by the hub's code list, as the employment authority's periods are, so that the same
+        episode reads the same from both systems (unknown text: no code)."""
+        episode = super().to_canonical(record)
+        if (
+            isinstance(episode, ServiceEpisode)
+            and episode.status == EpisodeStatus.INTERRUPTED
+            and episode.interruption_code is None
+            and (code := interruption_reason(episode.interruption_reason)) is not None
+        ):
+            episode = episode.model_copy(update={"interruption_code": code})
+        return episode
+
 
 class ActivationPlans(ExportStream, ImportStream):
     name = "activation_plans"
@@ -162,6 +178,18 @@ class Assessments(ExportStream):
     name = "assessments"
     record = m.ASSESSMENT
     description = "<assessment> records: Kykyviisari self-assessments"
+
+
+class FollowUps(ExportStream):
+    name = "follow_ups"
+    record = m.FOLLOW_UP
+    description = "<followUp> records: where a client was 3 and 6 months after an episode ended"
+
+
+class FeedbackForms(ExportStream):
+    name = "feedback"
+    record = m.FEEDBACK
+    description = "<feedback> records: clients' satisfaction with an episode (1-4)"
 
 
 class DisclosureProhibitions(ExportStream):
@@ -225,6 +253,8 @@ STREAMS: tuple[type[CaseStream], ...] = (
     ActivationPlans,
     AttendanceWeeks,
     Assessments,
+    FollowUps,
+    FeedbackForms,
     DisclosureProhibitions,
     IncomeSupportMonths,
     BillingLines,

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from hub.codelists import interruption_reason
 from hub.model import ActivationPlan, Client, ServiceEpisode
 from hub_te_office.codec import code_of, coded, copied, number_of, renamed, required_value
 
@@ -303,12 +304,16 @@ def client_to_canonical(where: str, data: Mapping[str, Any]) -> Client:
 
 
 def period_to_canonical(where: str, data: Mapping[str, Any]) -> ServiceEpisode:
-    """A service period as the canonical episode; errors name the record ``where``."""
+    """A service period as the canonical episode, an interrupted one's reason coded by the
+    hub's code list (unknown text: no code); errors name the record ``where``."""
     f = PERIOD_FIELDS
+    status = code_of(STATUS_CODES, data, f["status"], where)
+    reason = data.get(f["interruption_reason"]) if status == "interrupted" else None
     return ServiceEpisode(
         client_hetu=required_value(data, PERSON_ID, where),
         service_type=code_of(SERVICE_CODES, data, f["service_type"], where),
-        status=code_of(STATUS_CODES, data, f["status"], where),
+        status=status,
+        interruption_code=interruption_reason(reason) if isinstance(reason, str) else None,
         days_per_week=number_of(data, f["days_per_week"], where, whole=True),
         hours_per_day=number_of(data, f["hours_per_day"], where),
         **copied(
