@@ -13,6 +13,7 @@ change is not published again. The stream is read whole on every run (``FULL``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterator
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from hub import indicators
 from hub.adapter import FULL, Batch, NativeRecord, RunContext, Stream
-from hub.errors import ConfigError
+from hub.errors import ConfigError, HubError
 from hub.indicators.periods import period_of
 from hub.model import (
     Assessment,
@@ -102,8 +103,16 @@ def compute(
         policy=hub.config.indicators,
         today=today,
         released=released,
-        person=tokens.__getitem__,  # every record about a person has their subject id
+        person=functools.partial(_token, tokens),
     )
+
+
+def _token(tokens: dict[str, str], hetu: str) -> str:
+    """The person's subject id; never the identity code, not even in an error."""
+    try:
+        return tokens[hetu]
+    except KeyError:
+        raise HubError("a record about a person has no subject id in the store") from None
 
 
 def _check_periods(exchange: str, released: dict, policy: indicators.Policy) -> None:

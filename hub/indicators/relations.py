@@ -107,14 +107,7 @@ class _Echelon:
     def reduce(self, row: Row) -> Row:
         row = dict(row)
         for pivot, prow in self.rows.items():
-            factor = row.get(pivot)
-            if factor:
-                for k, v in prow.items():
-                    value = row.get(k, 0) - factor * v
-                    if value:
-                        row[k] = value
-                    else:
-                        row.pop(k, None)
+            _subtract(row, prow, row.get(pivot))
         return row
 
     def add(self, row: Row) -> None:
@@ -125,15 +118,20 @@ class _Echelon:
         scale = row[pivot]
         row = {k: v / scale for k, v in row.items()}
         for orow in self.rows.values():
-            factor = orow.get(pivot)
-            if factor:
-                for k, v in row.items():
-                    value = orow.get(k, 0) - factor * v
-                    if value:
-                        orow[k] = value
-                    else:
-                        orow.pop(k, None)
+            _subtract(orow, row, orow.get(pivot))
         self.rows[pivot] = row
+
+
+def _subtract(target: Row, row: Row, factor: Fraction | None) -> None:
+    """``target`` -= ``factor`` x ``row``, in place, dropping the terms that become 0."""
+    if not factor:
+        return
+    for k, v in row.items():
+        value = target.get(k, 0) - factor * v
+        if value:
+            target[k] = value
+        else:
+            target.pop(k, None)
 
 
 def _substitute(row: Row, known: dict[str, float]) -> Row:
