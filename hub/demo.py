@@ -149,7 +149,7 @@ SHOWN = (
 
 def _say_indicators(hub, home: Path, say) -> None:
     """What Innokylä holds now: per practice model and quarter, the main figures as
-    published ("<5": a small count or too few people; "x": withheld so that no other
+    published ("x": withheld — a small count, too few people, or so that no other
     figure can be worked out)."""
     from hub.model import Indicator
     from hub.store import records
@@ -169,7 +169,7 @@ def _say_indicators(hub, home: Path, say) -> None:
             row[(str(i.code), i.category)] = i.published_value()
     say()
     say(
-        f"indicators on Innokylä: {len(held)} figures ({suppressed} withheld as <5 or x), "
+        f"indicators on Innokylä: {len(held)} figures ({suppressed} withheld as x), "
         f"{len(table)} model-periods, {sum(1 for i in held if i.municipality_codes)} "
         "of them per municipality:"
     )

@@ -195,11 +195,6 @@ def test_every_attack_succeeds_on_a_naive_publication():
     assert knowledge.undecided == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 15): the core's audit is exact but not yet interval-based; the "
-    "attacker pins cells with the bounds '<5' = 1..4 and 'x' >= 0 (tests/support/solver.py)",
-)
 def test_no_attack_succeeds_on_the_hubs_publication_of_the_same_county():
     findings, knowledge = attack(releases_of(5, use_naive=False))
     assert findings == [], "\n".join(map(str, findings))
@@ -207,11 +202,6 @@ def test_no_attack_succeeds_on_the_hubs_publication_of_the_same_county():
 
 
 # --- a property test: generated counties and histories of late changes --------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 15): the core's audit is exact but not yet interval-based; the "
-    "attacker pins cells with the bounds '<5' = 1..4 and 'x' >= 0 (tests/support/solver.py)",
-)
 @settings(
     max_examples=50,
     deadline=None,
@@ -348,11 +338,6 @@ def late_records() -> list[list[dict]]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 15): the core's audit is exact but not yet interval-based; the "
-    "attacker pins cells with the bounds '<5' = 1..4 and 'x' >= 0 (tests/support/solver.py)",
-)
 def test_what_innokyla_received_over_every_round_gives_no_one_away(hub, hub_env):
     """Publish; then, round by round, the county enters a late record, the hub reads it with
     the next nightly export and publishes again. Every version Innokylä ever received is

@@ -5,19 +5,20 @@ rate resting on fewer than 5 people; a share or rate whose part or rest is 0–4
 neither 0 % nor 100 % of a group, nor a part one could count on one hand, is published);
 sessions or a mean per session with fewer than 5 sessions or attendees.
 
-*Secondary* (complementary) suppression: the family is audited exactly
-(:func:`hub.indicators.relations.audit`); while a withheld figure can be worked out from
-the published ones, or withheld figures add up to a small group, one more published figure
-among those that give the leak away is withheld (:func:`_cost` says which first) and the
-audit repeats.
+*Secondary* (complementary) suppression: the family is audited
+(:func:`hub.indicators.audit.audit`); while a withheld figure can be worked out from the
+published ones, or withheld figures add up to a small group, more published figures are
+withheld — for each leak, one among those that give it away (:func:`_cost` says which
+first), leaks that share those figures waiting for the next audit — and the audit repeats.
 """
 
 from __future__ import annotations
 
 import logging
 
+from hub.indicators.audit import audit
 from hub.indicators.cells import COUNT, MEAN, PER_SESSION, RATE, SESSIONS, SHARE, Cell
-from hub.indicators.relations import Row, audit
+from hub.indicators.relations import Limit, Row
 from hub.model import SMALL_COUNT, Suppression
 
 log = logging.getLogger(__name__)
@@ -65,24 +66,32 @@ def _cost(cell: Cell) -> tuple:
     return (cell.municipality is None, total, not cell.people, len(cell.people), cell.key)
 
 
-def control(cells: list[Cell], rows: list[Row], *, rounds: int = 10_000) -> list[Cell]:
+def control(
+    cells: list[Cell], rows: list[Row], bounds: list[Limit] = (), *, rounds: int = 1_000
+) -> list[Cell]:
     """Suppress what must be: ``cells`` with their ``suppression`` set."""
     for cell in cells:
         cell.suppression = primary(cell)
+    free: set = set()
     for _ in range(rounds):
-        leaks = audit(cells, rows)
+        leaks = audit(cells, rows, bounds, free)
         if not leaks:
             return cells
-        chosen = None
+        chosen: list[Cell] = []
+        touched: set[str] = set()
         for leak in leaks:
+            if leak.quantities & touched:
+                continue  # the next audit tells whether what was chosen stops it
             candidates = [c for c in cells if c.published and leak.quantities & set(c.quantities)]
             if candidates:
-                chosen = min(candidates, key=_cost)
-                break
-        if chosen is None:  # cannot happen: withhold everything rather than publish a leak
+                cell = min(candidates, key=_cost)
+                chosen.append(cell)
+                touched |= set(cell.quantities)
+        if not chosen:  # cannot happen: withhold everything rather than publish a leak
             log.error("disclosure control: %d leaks and no figure to withhold", len(leaks))
             for cell in cells:
                 cell.suppression = cell.suppression or Suppression.SECONDARY
             return cells
-        chosen.suppression = Suppression.SECONDARY
+        for cell in chosen:
+            cell.suppression = Suppression.SECONDARY
     raise RuntimeError("disclosure control did not settle")

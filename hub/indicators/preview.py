@@ -34,7 +34,7 @@ class CellView:
     code: str
     category: str | None
     municipality: str | None  # None: all municipalities
-    shown: str  # what is or would be published: the number, "<5" or "x"
+    shown: str  # what is or would be published: the number or "x"
     value: float | None  # None when suppressed
     unit: str
     suppression: str | None

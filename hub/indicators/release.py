@@ -5,8 +5,10 @@ family of their own, final six months later). A family is released whole, once i
 is final (:mod:`hub.indicators.periods`). Later records may change it; the revision is
 released only when, against *every* earlier release of the family, each figure's change
 rests on no one or on at least 5 people — people who came, went or whose contribution
-changed. Otherwise the standing release stays and the preview says why. So no difference
-between any two releases Innokylä ever received isolates fewer than 5 people.
+changed — and no count of people behind the figures, published or withheld, went up or down
+by 1–4 (five people changing may still move a count by one: +3 −2). Otherwise the standing
+release stays and the preview says why. So no difference between any two releases
+Innokylä ever received isolates fewer than 5 people.
 
 The hub keeps each family's releases (:class:`Release`: every figure as published and a
 digest of every person's contribution to it, under the person's opaque token) in its store,
@@ -35,7 +37,7 @@ from hub.indicators.preview import (
     CellView,
     FamilyView,
 )
-from hub.indicators.relations import Row, across, relations
+from hub.indicators.relations import Limit, Row, across, counts_people, limits, relations
 from hub.model import COUNTS, SMALL_COUNT, Indicator, IndicatorCode
 
 #: (practice model, period start, period end, group), dates in ISO form
@@ -45,22 +47,26 @@ FamilyKey = tuple[str, str, str, str]
 @dataclass(frozen=True)
 class Release:
     """One release of a family: its figures as published (None for those never published:
-    the people without a municipality) and each person's contribution digest per figure."""
+    the people without a municipality), each person's contribution digest per figure and
+    the counts of people behind the figures."""
 
     released_on: dt.date
     indicators: dict[str, dict | None]
     people: dict[str, dict[Token, str]]
+    counts: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
             "released_on": self.released_on.isoformat(),
             "indicators": self.indicators,
             "people": self.people,
+            "counts": self.counts,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Release:
-        return cls(dt.date.fromisoformat(data["released_on"]), data["indicators"], data["people"])
+        released_on = dt.date.fromisoformat(data["released_on"])
+        return cls(released_on, data["indicators"], data["people"], data.get("counts", {}))
 
 
 @dataclass
@@ -118,9 +124,10 @@ def scopes_of(people: dict[Token, Person]) -> list[str | None]:
     return [None, *sorted(places)] if len(places) > 1 else [None]
 
 
-def relations_of(cells: list[Cell], scopes: list[str | None]) -> list[Row]:
-    """Every linear relation between the quantities ``cells`` give away."""
-    return relations(scopes) + across({n for c in cells for n in c.quantities}, scopes)
+def relations_of(cells: list[Cell], scopes: list[str | None]) -> tuple[list[Row], list[Limit]]:
+    """Every relation between the quantities ``cells`` give away: equalities and bounds."""
+    names = {n for c in cells for n in c.quantities}
+    return relations(scopes) + across(names, scopes), limits(names)
 
 
 def family_cells(
@@ -136,7 +143,7 @@ def family_cells(
             else {t: p for t, p in people.items() if (p.municipality or UNKNOWN) == where}
         )
         cells += build(group, where)
-    return control(cells, relations_of(cells, scopes))
+    return control(cells, *relations_of(cells, scopes))
 
 
 def _changes(earlier: Release, now: dict[str, dict[Token, str]]) -> dict[str, int]:
@@ -161,6 +168,20 @@ def _decide(history: list[Release], new: Release) -> tuple[str, str, bool]:
         for cid, n in _changes(earlier, new.people).items()
         if 0 < n < SMALL_COUNT
     }
+    moved = sorted(
+        name
+        for earlier in history
+        for name, n in new.counts.items()
+        if name in earlier.counts and 0 < abs(n - earlier.counts[name]) < SMALL_COUNT
+    )
+    if moved and not small:
+        return (
+            WITHHELD,
+            f"revision withheld: it would move a count by fewer than {SMALL_COUNT} "
+            f"({', '.join(moved[:3])}{' and more' if len(moved) > 3 else ''}); "
+            f"the release of {latest.released_on.isoformat()} stands",
+            False,
+        )
     if small:
         shown = ", ".join(cid.split("/", 2)[2] for cid in sorted(small)[:3])
         more = f" and {len(small) - 3} more" if len(small) > 3 else ""
@@ -211,6 +232,12 @@ def _family(key, model, period, group, cells, ledger, policy, today) -> FamilyVi
             for c in cells
         },
         {ids[id(c)]: {t: _digest(v) for t, v in c.people.items()} for c in cells},
+        {
+            name: int(value)
+            for c in cells
+            for name, value in c.quantities.items()
+            if counts_people(name)
+        },
     )
     history = ledger.get(key, [])
     publish_on = final_on(period, group, policy)

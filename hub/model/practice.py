@@ -2,7 +2,10 @@
 
 An :class:`Indicator` carries no personal data by construction: no identity code, no name,
 no record-level value. A count below :data:`SMALL_COUNT` cannot be represented: such a value
-must be suppressed (published as ``"<5"``), and so must a figure computed from fewer people.
+must be suppressed, and so must a figure computed from fewer people. Every withheld figure
+is published under the same mark, :data:`CONFIDENTIAL` ("x", as Statistics Canada marks
+data suppressed for confidentiality), whatever the reason: a reader who could tell a small
+count from a secondary suppression would know it is 1–4.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from hub.model.types import MunicipalityCode, NonEmptyText, PracticeModelId
 
 #: counts below this are never published
 SMALL_COUNT = 5
+#: how other publishers mark a small count; the hub never publishes it (see CONFIDENTIAL)
 SUPPRESSED = "<5"
 
 
@@ -97,8 +101,8 @@ class Suppression(StrEnum):
     SECONDARY = "secondary"  # would let a suppressed figure be derived from published ones
 
 
-#: the published value of a suppressed figure: "<5" for a small count or a figure on fewer
-#: than 5 people; "x" (confidential) for the others, which may rest on any number
+#: the published value of every suppressed figure, whatever the reason (the reason stays in
+#: the hub: ``suppression``)
 CONFIDENTIAL = "x"
 
 
@@ -140,9 +144,7 @@ class Indicator(CanonicalEntity):
         return self
 
     def published_value(self) -> str:
-        """The value as published: ``"<5"`` for a small count or a figure on fewer than 5
-        people, ``"x"`` for another suppressed figure, else the number."""
+        """The value as published: ``"x"`` for a suppressed figure, else the number."""
         if self.value is None:
-            small = self.suppression in (None, Suppression.SMALL_COUNT, Suppression.FEW_PEOPLE)
-            return SUPPRESSED if small else CONFIDENTIAL
+            return CONFIDENTIAL
         return f"{self.value:g}" if self.code in COUNTS else f"{self.value:.1f}"

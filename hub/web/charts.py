@@ -6,7 +6,7 @@ No script and no chart library: the dashboard is served with a strict Content-Se
 with presentation attributes; colours come from classes in ``hub.css`` (``s0`` … ``s7``).
 
 A value of None is a figure that is not published (suppressed): a line breaks there, a
-bar leaves the category out, and a marker with the published text (``<5``, ``x``) sits on
+bar leaves the category out, and a marker with the published text (``x``) sits on
 the axis under the period, its ``<title>`` naming what is missing. Each chart carries a
 ``<title>`` and a ``<desc>`` (what it shows and which periods are missing); the page adds
 the same figures as a table (:meth:`Chart.rows`).
@@ -28,7 +28,7 @@ COLOURS = 8  # the classes s0 … s7 in hub.css
 @dataclass(frozen=True)
 class Series:
     """One line or one category of bars: a value per period (None: not published) and the
-    text published for it (a number, ``<5`` or ``x``)."""
+    text published for it (a number or ``x``)."""
 
     label: str
     values: list[float | None]
@@ -199,7 +199,7 @@ class Chart:
                     f'width="{frame.band:.1f}" height="{PLOT_HEIGHT}"/>'
                 )
             marks = {s.shown[i] for s in missing}
-            mark = marks.pop() if len(marks) == 1 else "<5/x"
+            mark = "/".join(sorted(marks))
             what = ", ".join(f"{s.label} ({s.shown[i]})" for s in missing)
             tip = f"{period}: not published (suppressed): {what}"
             out.append(
@@ -212,7 +212,7 @@ class Chart:
         out = ['<g class="legend">']
         column = (WIDTH - LEFT) / LEGEND_COLUMNS
         items = [(f"s{n % COLOURS}", s.label) for n, s in enumerate(self.series)]
-        items.append(("gap", "<5 / x: not published (suppressed)"))
+        items.append(("gap", "x: not published (suppressed)"))
         for k, (cls, label) in enumerate(items):
             x = LEFT + (k % LEGEND_COLUMNS) * column
             y = top + (k // LEGEND_COLUMNS) * LEGEND_ROW + 10

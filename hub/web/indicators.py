@@ -3,7 +3,7 @@
 Per practice model and period (newest first): the family's state (open, waiting, new,
 released, revision, withheld) with its note and publish date, and a table of its figures —
 a row per indicator (and category), a column for all municipalities and one per
-municipality; each cell the text Innokylä holds or would get (a number, ``<5`` or ``x``).
+municipality; each cell the text Innokylä holds or would get (a number or ``x``).
 A suppressed cell carries its reason as a tooltip *and* a numbered footnote under the table
 (readable without a pointer); a cell that differs from the last release is marked. Above
 the tables, charts of the published series (:mod:`hub.web.charts`): attendance rate, the

@@ -1,11 +1,14 @@
 """The attacker's algebra: linear relations over integer unknowns, solved two ways.
 
+Written apart from the hub's audit (:mod:`hub.indicators.audit`, which asks HiGHS), so that
+the attacker test checks the audit with a solver of its own.
+
 - **Exactly** (:meth:`System.exact`): the equalities are reduced to echelon form over the
   rationals (Gaussian elimination with :class:`~fractions.Fraction`); an unknown is
   determined when its row holds no other unknown.
 - **With bounds** (:meth:`System.solve`, :meth:`System.fixed`): every unknown is an
   integer in an interval, the relations may be inequalities (a rounded share or mean is an
-  interval, a suppressed cell is >= 0, a "<5" cell 1..4). Bounds are propagated to a
+  interval, a count is >= 0, a part at most its whole). Bounds are propagated to a
   fixpoint, then a depth-first search that splits domains in halves (and solves parts that
   no longer share an open unknown one by one) finds an integer solution, or proves there is
   none. An unknown is determined when no solution gives it another value than a first

@@ -5,8 +5,9 @@ class of its own. Both lists are paged by ``(modified, id)``; the cursor is that
 JSON (:class:`hub.paging.keyset.KeysetStream`: every answer parsed as strict JSON, a flawed
 record a dead letter of its own, pages capped at :data:`.mapping.MAX_PAGE_BYTES`).
 Indicators are published in batches with one idempotency key per indicator
-(:class:`hub.writing.BatchOutcomes`); the published value is a string, the number, ``"<5"``
-or ``"x"``; an indicator's id names its model, period, code, category and municipality
+(:class:`hub.writing.BatchOutcomes`); the published value is a string, the number or ``"x"``
+for a withheld figure (the hub never sends ``"<5"``, which the platform also takes); an
+indicator's id names its model, period, code, category and municipality
 (:func:`.mapping.indicator_id`). Every invented name is in :mod:`.mapping`.
 """
 
@@ -30,7 +31,7 @@ from hub.adapter import (
 from hub.errors import ConfigError, DeliveryError, RecordError
 from hub.http import HttpService
 from hub.model import Indicator, PracticeModel
-from hub.model.practice import COUNTS, Suppression
+from hub.model.practice import COUNTS
 from hub.paging.keyset import KeysetNames, KeysetStream, decode_keyset, encode_keyset
 from hub.writing import BatchOutcomes
 from hub_innokyla import mapping as m
@@ -95,28 +96,26 @@ def model_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def indicator_to_canonical(where: str, data: Mapping[str, Any]) -> Indicator:
     """A listed indicator as the canonical indicator; errors name the record ``where``.
-    ``"x"`` says only that the figure is confidential, not why: it is read back as
-    secondary suppression (small_part shows the same)."""
+    ``"x"`` (and ``"<5"``, which other publishers use) says only that the figure is
+    withheld: it is read back suppressed, without a reason."""
     value = data.get(m.IND_VALUE)
     if not isinstance(value, str) or not m.VALUE_PATTERN.match(value):
         raise RecordError(where, m.IND_VALUE, 'is neither a number, "<5" nor "x"')
     fields = {c: data[n] for c, n in m.IND_FIELDS.items() if data.get(n) is not None}
-    if value == m.CONFIDENTIAL:
-        return Indicator(**fields, suppressed=True, suppression=Suppression.SECONDARY)
-    if value == m.SMALL:
+    if value in (m.CONFIDENTIAL, m.SMALL):
         return Indicator(**fields, suppressed=True)
     return Indicator(**fields, value=float(value))
 
 
 def indicator_to_native(record: Mapping[str, Any]) -> dict[str, Any]:
     """The publication of an indicator: only the indicator's own fields (no municipality
-    list for a figure of all municipalities), the value as published (``"<5"`` for a small
-    count or a figure on fewer than 5 people, ``"x"`` for another suppressed figure)."""
+    list for a figure of all municipalities), the value as published: ``"x"`` for every
+    withheld figure, whatever the reason (a reader who could tell a small count from a
+    secondary suppression would know more than the disclosure control allows)."""
     native = {n: record[c] for c, n in m.IND_FIELDS.items() if record.get(c) not in (None, [])}
     value = record.get("value")
     if record.get("suppressed") or value is None:
-        confidential = record.get("suppression") in (Suppression.SMALL_PART, Suppression.SECONDARY)
-        native[m.IND_VALUE] = m.CONFIDENTIAL if confidential else m.SMALL
+        native[m.IND_VALUE] = m.CONFIDENTIAL
     else:
         # as Indicator.published_value(): counts whole, other figures with one decimal
         counts = record.get("code") in COUNTS
