@@ -48,9 +48,9 @@ def test_a_familys_table_marks_suppressed_and_changed_cells_with_their_reasons()
         [
             cell("transitions", "x", category="education", suppression=Suppression.SECONDARY),
             cell("participants", "12"),
-            cell("participants", "<5", town="408", suppression=Suppression.SMALL_COUNT),
+            cell("participants", "x", town="408", suppression=Suppression.SMALL_COUNT),
             cell("participants", "8", town="743", changed=True),
-            cell("transitions", "<5", category="employment", suppression=Suppression.SMALL_COUNT),
+            cell("transitions", "x", category="employment", suppression=Suppression.SMALL_COUNT),
             cell("attendance_rate", "x", suppression=Suppression.SMALL_PART),
         ]
     )
@@ -65,13 +65,13 @@ def test_a_familys_table_marks_suppressed_and_changed_cells_with_their_reasons()
         ("transitions", "education"),
     ]
     participants = got.rows[0].cells
-    assert [c.shown for c in participants] == ["12", "<5", "8"]
+    assert [c.shown for c in participants] == ["12", "x", "8"]
     assert participants[1].suppressed and participants[1].reason == REASONS["small_count"]
     assert participants[2].changed and not participants[0].changed
     assert got.rows[1].cells[1].shown == "–"  # no figure for that municipality
     # one footnote per distinct reason; each suppressed cell points at its own
     assert [(shown, why) for _, shown, why in got.notes] == [
-        ("<5", REASONS["small_count"]),
+        ("x", REASONS["small_count"]),
         ("x", REASONS["small_part"]),
         ("x", REASONS["secondary"]),
     ]
@@ -106,7 +106,7 @@ def test_a_line_chart_breaks_at_suppressed_periods_and_says_so_in_words():
         MODEL,
         "attendance rate, %",
         periods,
-        [Series("attendance rate", [80.0, None, 75.5, 90.0], ["80", "<5", "75.5", "90"])],
+        [Series("attendance rate", [80.0, None, 75.5, 90.0], ["80", "x", "75.5", "90"])],
         y_span=(0, 100),
         x_label="quarter",
     )
@@ -122,11 +122,11 @@ def test_a_line_chart_breaks_at_suppressed_periods_and_says_so_in_words():
     # the gap: a shaded band and the published mark under the axis, explained in its title
     assert svg.count('class="gap-band"') == 2  # the band and its legend swatch
     marker = re.search(r'<text class="gap-marker"[^>]*>(.*?)<title>(.*?)</title>', svg)
-    assert marker[1] == "&lt;5" and "2026 Q2: not published" in marker[2]
+    assert marker[1] == "x" and "2026 Q2: not published" in marker[2]
     for axis in ("attendance rate, %", "2026 Q1", "2026 Q4", ">100<", ">0<"):
         assert axis in svg
     assert "<script" not in svg and "style=" not in svg  # the CSP allows neither
-    assert chart.rows()[1] == ("2026 Q2", ["<5"])
+    assert chart.rows()[1] == ("2026 Q2", ["x"])
 
 
 def test_stacked_bars_leave_a_suppressed_category_out_and_mark_it():
@@ -137,7 +137,7 @@ def test_stacked_bars_leave_a_suppressed_category_out_and_mark_it():
         "people",
         ["2026 Q1", "2026 Q2", "2026 Q3"],
         [
-            Series("open labour market", [6.0, None, 0.0], ["6", "<5", "0"]),
+            Series("open labour market", [6.0, None, 0.0], ["6", "x", "0"]),
             Series("training", [9.0, 5.0, 0.0], ["9", "5", "0"]),
         ],
         stacked=True,
@@ -147,7 +147,7 @@ def test_stacked_bars_leave_a_suppressed_category_out_and_mark_it():
     assert len(bars) == 3 + 2  # three bars, two legend swatches
     q1 = [b for b in bars[:3] if b[0] in "01"][:2]
     assert float(q1[0][1]) > float(q1[1][1])  # stacked: training above open labour market
-    assert "2026 Q2: not published (suppressed): open labour market (&lt;5)" in svg
+    assert "2026 Q2: not published (suppressed): open labour market (x)" in svg
     assert svg.count('class="gap-band"') == 1  # Q2 is not empty: only the legend's swatch
     assert "2026 Q3: no one" in svg  # zero people moved: a 0, not an empty slot
     assert '<title id="c2-title">Transitions</title>' in svg
@@ -204,7 +204,7 @@ def test_the_page_shows_every_models_figures_without_anyone_in_them(app, hub):
     # suppressed cells: the mark, its reason as a tooltip and as a numbered footnote
     suppressed = re.findall(
         r'<td class="num suppressed[^"]*" title="([^"]+)" aria-describedby="([^"]+)">'
-        r'.*?<span class="mark">(&lt;5|x)</span><sup><a href="#([^"]+)">',
+        r'.*?<span class="mark">(x)</span><sup><a href="#([^"]+)">',
         page,
     )
     assert suppressed, "the sandboxes' small groups give suppressed cells"
