@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import jsonschema
+
 from hub.errors import PermanentError
 from hub.model import CanonicalEntity
 
@@ -226,6 +228,9 @@ class Stream:
     #: False for a target that keeps what it receives in the hub's own store as it is read
     #: (:mod:`hub.ends`): nothing is queued for it and nothing delivered
     delivers: ClassVar[bool] = True
+    #: the canonical fields a writable stream needs in every record (the keys by which the
+    #: target knows it): ``hub exchanges validate`` refuses an exchange that does not send them
+    requires: ClassVar[tuple[str, ...]] = ()
     #: set for each subclass: whether it implements reading, writing
     readable: ClassVar[bool] = False
     writable: ClassVar[bool] = False
@@ -281,12 +286,13 @@ class Stream:
             found.append(f"{where} ({name}): writable, but has no to_native")
         if cls.replication not in (INCREMENTAL, FULL):
             found.append(f"{where} ({name}): replication must be {INCREMENTAL} or {FULL}")
-        unknown = [f for f in cls.carries or () if f not in entity.model_fields]
-        if unknown:
-            found.append(
-                f"{where} ({name}): carries {', '.join(unknown)}, not fields of "
-                f"{entity.entity_name}"
-            )
+        for what, names in (("carries", cls.carries or ()), ("requires", cls.requires)):
+            unknown = [f for f in names if f not in entity.model_fields]
+            if unknown:
+                found.append(
+                    f"{where} ({name}): {what} {', '.join(unknown)}, not fields of "
+                    f"{entity.entity_name}"
+                )
         return found
 
 
@@ -303,6 +309,10 @@ class Adapter(abc.ABC):
     #: False for an end inside the hub: it needs no entry under ``systems`` in the
     #: exchanges file (it has no address), and such an entry is refused
     connects: ClassVar[bool] = True
+    #: a JSON Schema (draft 2020-12) of the system's ``options`` in the exchanges file,
+    #: against which ``hub exchanges validate`` checks them (an unknown option is refused
+    #: with ``additionalProperties: false``); None: the options are not checked
+    options_schema: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         self.config = config
@@ -357,6 +367,11 @@ class Adapter(abc.ABC):
                 f"{cls.__qualname__}: __init__ must take (config, context=None), as "
                 "hub.adapter.Adapter's does"
             )
+        if cls.options_schema is not None:
+            try:
+                jsonschema.Draft202012Validator.check_schema(cls.options_schema)
+            except jsonschema.SchemaError as exc:
+                found.append(f"{cls.__qualname__}: options_schema: {exc.message}")
         streams = list(cls.streams) or list(cls.stream_classes().values())
         names = [getattr(s, "name", None) for s in streams]
         for s in streams:

@@ -23,6 +23,7 @@ import jsonschema
 import yaml
 
 from hub.adapter import Stream, SystemConfig
+from hub.config_validation import load_yaml, schedule_problem
 from hub.disclosure.rules import RecordRule, parse_rules
 from hub.errors import ConfigError, PluginError
 from hub.indicators.periods import Policy
@@ -85,11 +86,15 @@ class HubConfig:
     retention: Retention | None = None
     #: how the derived indicators are released (``indicators:``; :mod:`hub.indicators`)
     indicators: Policy = field(default_factory=Policy)
+    #: exchanges left out, by name, and why (only when loaded ``partial``: :func:`parse`)
+    invalid: Mapping[str, str] = field(default_factory=dict)
     _readers: dict[tuple[str, str], list[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     def exchange(self, name: str) -> Exchange:
+        if name in self.invalid:
+            raise ConfigError(self.invalid[name])
         if name not in self.exchanges:
             known = ", ".join(sorted(self.exchanges)) or "none"
             raise ConfigError(f"{self.path}: no exchange named {name!r} (declared: {known})")
@@ -148,14 +153,22 @@ def _explained(error: jsonschema.ValidationError) -> str:
     return f" ({described})" if error.validator == "pattern" and described else ""
 
 
-def parse(data: Any, path: Path) -> HubConfig:
+def parse(data: Any, path: Path, *, partial: bool = False) -> HubConfig:
+    """The configuration of ``data`` (the file at ``path``). A mistake in the file as a
+    whole is a :class:`ConfigError`; so is a mistake inside one exchange, unless
+    ``partial``: then the exchange is left out and its message kept in
+    :attr:`HubConfig.invalid` (the Airflow DAG file builds the others)."""
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"  {_where(e)}: {e.message}{_explained(e)}" for e in errors[:20]]
-        raise ConfigError(f"{path}: does not match {SCHEMA_FILE.name}:\n" + "\n".join(lines))
+    inside: dict[str, list[jsonschema.ValidationError]] = {}
+    for e in errors:
+        where = list(e.absolute_path)
+        if len(where) >= 2 and where[0] == "exchanges" and isinstance(data["exchanges"], dict):
+            inside.setdefault(str(where[1]), []).append(e)
+    if len(errors) > sum(map(len, inside.values())) or (inside and not partial):
+        raise ConfigError(_mismatch(path, errors))
+    invalid = {name: _mismatch(path, errs) for name, errs in inside.items()}
 
-    exchange_def = _schema()["$defs"]["exchange"]
     system_def = _schema()["$defs"]["system"]
     systems = {}
     for name, s in data["systems"].items():
@@ -170,43 +183,72 @@ def parse(data: Any, path: Path) -> HubConfig:
         )
     exchanges = {}
     for name, x in data["exchanges"].items():
-        if x["source"] == x["target"]:
-            raise ConfigError(f"{path}: exchanges/{name}: source and target are the same")
-        flows = [
-            EntityFlow(
-                entity=e["entity"],
-                fields=tuple(e["fields"]),
-                source_stream=e.get("source_stream"),
-                target_stream=e.get("target_stream"),
-                records=tuple(e.get("records", ())),
-            )
-            for e in x["entities"]
-        ]
-        x = _with_defaults(x, exchange_def)
-        delivery = _with_defaults(x.get("delivery", {}), exchange_def["properties"]["delivery"])
-        exchanges[name] = Exchange(
-            name=name,
-            source=x["source"],
-            target=x["target"],
-            source_adapter=_adapter_of(systems, x["source"]),
-            target_adapter=_adapter_of(systems, x["target"]),
-            schedule=x["schedule"],
-            legal_basis=" ".join(x["legal_basis"].split()),
-            entities=tuple(flows),
-            description=x["description"],
-            batch_size=x["batch_size"],
-            commit_every=x["commit_every"],
-            commit_seconds=float(x["commit_seconds"]),
-            parallel=x["parallel"],
-            retries=x["retries"],
-            retry_delay_seconds=x["retry_delay_seconds"],
-            max_attempts=delivery["max_attempts"],
-            max_wait_seconds=float(delivery["max_wait_seconds"]),
-        )
-    retention = parse_retention(data.get("retention"), path, exchanges, _schema()["$defs"])
+        if name in invalid:
+            continue
+        try:
+            exchanges[name] = _exchange(name, x, systems, path)
+        except ConfigError as exc:
+            invalid[name] = str(exc)
+    if invalid and not partial:
+        raise ConfigError("\n".join(invalid.values()))
+    declared = list(data["exchanges"])  # retention may name an exchange left out
+    retention = parse_retention(data.get("retention"), path, declared, _schema()["$defs"])
     policy = Policy(**(data.get("indicators") or {}))
     return HubConfig(
-        path=path, systems=systems, exchanges=exchanges, retention=retention, indicators=policy
+        path=path,
+        systems=systems,
+        exchanges=exchanges,
+        retention=retention,
+        indicators=policy,
+        invalid=invalid,
+    )
+
+
+def _mismatch(path: Path, errors: list[jsonschema.ValidationError]) -> str:
+    lines = [f"  {_where(e)}: {e.message}{_explained(e)}" for e in errors[:20]]
+    return f"{path}: does not match {SCHEMA_FILE.name}:\n" + "\n".join(lines)
+
+
+def _exchange(
+    name: str, x: Mapping[str, Any], systems: Mapping[str, SystemConfig], path: Path
+) -> Exchange:
+    """One exchange of the file (valid against the schema), with the schema's defaults."""
+    if x["source"] == x["target"]:
+        raise ConfigError(f"{path}: exchanges/{name}: source and target are the same")
+    problem = schedule_problem(x["schedule"])
+    if problem:
+        raise ConfigError(f"{path}: exchanges/{name}/schedule: {problem}")
+    exchange_def = _schema()["$defs"]["exchange"]
+    flows = [
+        EntityFlow(
+            entity=e["entity"],
+            fields=tuple(e["fields"]),
+            source_stream=e.get("source_stream"),
+            target_stream=e.get("target_stream"),
+            records=tuple(e.get("records", ())),
+        )
+        for e in x["entities"]
+    ]
+    x = _with_defaults(x, exchange_def)
+    delivery = _with_defaults(x.get("delivery", {}), exchange_def["properties"]["delivery"])
+    return Exchange(
+        name=name,
+        source=x["source"],
+        target=x["target"],
+        source_adapter=_adapter_of(systems, x["source"]),
+        target_adapter=_adapter_of(systems, x["target"]),
+        schedule=x["schedule"],
+        legal_basis=" ".join(x["legal_basis"].split()),
+        entities=tuple(flows),
+        description=x["description"],
+        batch_size=x["batch_size"],
+        commit_every=x["commit_every"],
+        commit_seconds=float(x["commit_seconds"]),
+        parallel=x["parallel"],
+        retries=x["retries"],
+        retry_delay_seconds=x["retry_delay_seconds"],
+        max_attempts=delivery["max_attempts"],
+        max_wait_seconds=float(delivery["max_wait_seconds"]),
     )
 
 
@@ -226,87 +268,23 @@ def _with_defaults(values: Mapping[str, Any], definition: Mapping[str, Any]) -> 
     return {**defaults, **values}
 
 
-def load_exchanges(path: Path) -> HubConfig:
+def load_exchanges(path: Path, *, partial: bool = False) -> HubConfig:
+    """The exchanges file at ``path``; ``partial``: see :func:`parse`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path, path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse(data, path)
+    return parse(data, path, partial=partial)
 
 
 def check_against_adapters(config: HubConfig) -> list[str]:
-    """Problems that need the installed plugins: ends that are neither declared nor inside
-    the hub, unknown entities or fields, streams that cannot be read or written, fields a
-    target cannot hold. Returns messages (empty when all is well)."""
-    from hub.plugins import adapter_registry
+    """Problems that need the installed plugins (:func:`hub.exchange_checks.problems`):
+    messages naming the key, empty when all is well."""
+    from hub.exchange_checks import problems
 
-    registry = adapter_registry()
-    problems = [
-        f"systems/{name}: the name is taken by an end inside the hub, which needs no "
-        "connection settings"
-        for name in config.systems
-        if name in registry and not registry[name].connects
-    ]
-    for name, system in config.systems.items():
-        adapter = system.adapter_id
-        if adapter in registry and not registry[adapter].connects:
-            problems.append(f"systems/{name}/adapter: {adapter!r} is an end inside the hub")
-    for x in config.exchanges.values():
-        ends_ok = True
-        for end, adapter in ((x.source, x.source_adapter), (x.target, x.target_adapter)):
-            if adapter not in registry:
-                shown = f"{end!r}" if end == adapter else f"{end!r} (adapter {adapter!r})"
-                problems.append(f"exchanges/{x.name}: no adapter installed for system {shown}")
-                ends_ok = False
-            elif end not in config.systems and registry[adapter].connects:
-                problems.append(f"exchanges/{x.name}: system {end!r} is not declared under systems")
-        for i, f in enumerate(x.entities):
-            flow_problems = _flow_problems(f"exchanges/{x.name}/entities/{i}", f)
-            if not flow_problems:
-                flow_problems = _decision_problems(config, x, i)
-            problems.extend(flow_problems)
-            if ends_ok and not flow_problems:
-                problems.extend(_stream_problems(x, f))
-    return problems
-
-
-def _flow_problems(where: str, flow: EntityFlow) -> list[str]:
-    from hub.plugins import entity_registry
-
-    entities = entity_registry()
-    model = entities.get(flow.entity)
-    if model is None:
-        known = ", ".join(sorted(entities))
-        return [f"{where}/entity: unknown entity {flow.entity!r} (known: {known})"]
-    unknown = [f for f in flow.fields if f not in model.model_fields]
-    if unknown:
-        return [
-            f"{where}/fields: {', '.join(unknown)} not fields of {flow.entity} "
-            f"(fields: {', '.join(model.model_fields)})"
-        ]
-    try:
-        parse_rules(flow.records, model, where)
-    except ConfigError as exc:
-        return [str(exc)]
-    return []
-
-
-def _decision_problems(config: HubConfig, x: Exchange, i: int) -> list[str]:
-    """A rule that judges records by their source's decisions needs an exchange that reads
-    those decisions (service episodes) from the same source into the hub."""
-    rules = record_rules(x, x.entities[i])
-    reads = any(
-        other.source == x.source and any(f.entity == "ServiceEpisode" for f in other.entities)
-        for other in config.exchanges.values()
-    )
-    return [
-        f"exchanges/{x.name}/entities/{i}/records: rule {r.name} judges by the decisions "
-        f"(ServiceEpisode) of {x.source}, which no exchange reads from it"
-        for r in rules
-        if r.needs_decisions and not reads
-    ]
+    return problems(config)
 
 
 def record_rules(exchange: Exchange, flow: EntityFlow) -> tuple[RecordRule, ...]:
@@ -316,26 +294,6 @@ def record_rules(exchange: Exchange, flow: EntityFlow) -> tuple[RecordRule, ...]
     model = entity_registry()[flow.entity]
     where = f"exchanges/{exchange.name}/entities/{exchange.entities.index(flow)}"
     return parse_rules(flow.records, model, where)
-
-
-def _stream_problems(x: Exchange, f: EntityFlow) -> list[str]:
-    problems = []
-    try:
-        source_stream(x, f)
-    except ConfigError as exc:
-        problems.append(str(exc))
-    try:
-        target = target_stream(x, f)
-    except ConfigError as exc:
-        return [*problems, str(exc)]
-    if target.carries is not None:
-        extra = [name for name in f.fields if name not in target.carries]
-        if extra:
-            problems.append(
-                f"exchanges/{x.name}: {x.target}/{target.name} cannot hold "
-                f"{', '.join(extra)} of {f.entity}; remove them from the allowed fields"
-            )
-    return problems
 
 
 def source_stream(exchange: Exchange, flow: EntityFlow) -> type[Stream]:

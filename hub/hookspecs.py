@@ -95,7 +95,11 @@ def hub_register_adapters() -> Sequence[type[Adapter]]:
     ``system_id`` that is an identifier unique across all plugins (it names the system in the
     exchanges file and in ``HUB_SYSTEM_<ID>_URL``) and list its ``streams``: at least one
     :class:`hub.adapter.Stream` subclass, each passing :meth:`hub.adapter.Stream.problems`
-    and carrying a registered canonical entity (``hub_register_entities``).
+    and carrying a registered canonical entity (``hub_register_entities``). An adapter
+    declares the ``options`` its systems take as a JSON Schema, ``options_schema`` (with
+    ``additionalProperties: false`` an unknown option is refused), and a writable stream
+    the fields it needs in every record, ``requires``: ``hub exchanges validate`` checks
+    the exchanges file against both.
 
     Called once, when the plugins are first loaded. The classes are instantiated later, once
     per run, with the system's :class:`hub.adapter.SystemConfig`. Import the adapter module

@@ -121,3 +121,69 @@ def test_key_from_airflow_connection_and_clean_task_logs(
     assert "employment_authority_to_county: employment_authority/service_periods batch" in text
     assert "failed" in text
     assert not HETU_PATTERN.search(text)
+
+
+def test_an_invalid_exchange_is_an_import_error_and_the_others_stay_scheduled(
+    airflow_home, tmp_path
+):
+    """One unknown setting in one exchange and a schedule Airflow refuses in another: the
+    DAG folder builds every other exchange, and the two are one import error of
+    ``hub_exchange_errors.py`` naming each and the exchanges file. Parsed as the
+    dag-processor stores it (``airflow dags reserialize``): no valid DAG is stale."""
+    import json
+    import shutil
+
+    import yaml
+
+    from hub.airflow import write_dag_folder
+
+    data = yaml.safe_load(DEFAULT_EXCHANGES.path().read_text())
+    data["exchanges"]["county_to_kela"]["shedule"] = "0 6 * * *"
+    data["exchanges"]["kela_to_county"]["schedule"] = "15 6 * * 1-8"
+    exchanges = tmp_path / "exchanges.yaml"
+    exchanges.write_text(yaml.safe_dump(data), encoding="utf-8")
+    home = tmp_path / "airflow"
+    home.mkdir()
+    shutil.copy(airflow_home / "airflow.db", home / "airflow.db")  # migrated once
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(write_dag_folder(tmp_path / "dags")),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "HUB_EXCHANGES": str(exchanges),
+    }
+
+    def airflow(*args: str, status: int = 0) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == status, done.stdout[-2000:] + done.stderr[-2000:]
+        return done.stdout
+
+    airflow("dags", "reserialize")
+    # the command lists the stored import errors, and exits 1 when there are some
+    out = airflow("dags", "list-import-errors", "-o", "json", status=1)
+    [listed] = [line for line in out.splitlines() if line.startswith("[")]
+    errors = json.loads(listed)
+    assert [e["filepath"] for e in errors] == ["hub_exchange_errors.py"]
+    error = errors[0]["error"]
+    assert f"- county_to_kela: {exchanges}: does not match" in error
+    assert "'shedule' was unexpected" in error
+    assert f"- kela_to_county: {exchanges}: exchanges/kela_to_county/schedule" in error
+    assert "day of week 8 is out of range 0-7" in error
+
+    query = (
+        "import json\n"
+        "from sqlalchemy import select\n"
+        "from airflow.models.dag import DagModel\n"
+        "from airflow.utils.session import create_session\n"
+        "with create_session() as s:\n"
+        "    rows = s.execute(select(DagModel.dag_id, DagModel.is_stale)).all()\n"
+        "print('DAGS', json.dumps({d: stale for d, stale in rows}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", query], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("DAGS ")]
+    dags = json.loads(line.removeprefix("DAGS "))
+    valid = {f"hub_{n}" for n in data["exchanges"]} - {"hub_county_to_kela", "hub_kela_to_county"}
+    assert {d for d, stale in dags.items() if not stale} == valid | {"hub_health"}

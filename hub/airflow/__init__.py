@@ -19,6 +19,13 @@ from hub.airflow.exchanges import exchange_dags
 
 globals().update(exchange_dags())
 ''',
+    "hub_exchange_errors.py": '''"""Exchanges that cannot become Airflow DAGs, as this
+DAG file's import error (hub.airflow.exchanges); hub_exchanges.py builds the others."""
+
+from hub.airflow.exchanges import report_invalid_exchanges
+
+report_invalid_exchanges()
+''',
     "hub_health.py": '''"""The hub's alerting DAG, hub_health (hub.airflow.health)."""
 
 from hub.airflow.health import health_dag

@@ -7,50 +7,42 @@ DAG has three tasks, ``check`` → ``extract`` → ``deliver``, that call the hu
 DAG run's id, so the three tasks of one DAG run share one run record in the hub store. Data
 passes through the hub store, never through XCom.
 
-The master key comes from ``HUB_MASTER_KEY``/``HUB_MASTER_KEY_FILE`` or, if neither is
-set, from the password of the Airflow connection ``hub_master_key`` (during a key rotation,
-its extra's ``previous`` lists the keys old data still needs).
+An exchange that is not valid (an unknown setting, a schedule Airflow refuses) does not take
+the others with it. Airflow 3 marks every DAG of a file that has an import error stale (not
+scheduled), so the invalid ones are reported from a DAG file of their own,
+``hub_exchange_errors.py`` (:func:`report_invalid_exchanges`), as one import error naming
+each invalid exchange and the exchanges file, while ``hub_exchanges.py`` builds the valid
+ones. A mistake in the file as a whole (YAML, duplicate keys, ``systems``) leaves nothing to
+build: ``hub_exchanges.py`` itself then fails to import, with the message.
+
+Secrets and the store come from the environment or Airflow's connections
+(:mod:`hub.airflow.secrets`), the same way for every task, the dashboard and the CLI.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import logging
 
-from airflow.sdk import DAG, Connection, task
+from airflow.sdk import DAG, task
 
-from hub.exchanges import Exchange, load_exchanges
+from hub.errors import ConfigError
+from hub.exchanges import Exchange, HubConfig, load_exchanges
 from hub.ops.notifiers import failure_notifiers
 from hub.settings import Settings
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PHASES = ("check", "extract", "deliver")
+log = logging.getLogger(__name__)
 
 
-def _master_key(settings: Settings) -> str | None:
-    """The keys from the connection ``hub_master_key`` (its password the current key, its
-    extra's ``previous`` the keys a rotation still needs), unless the environment or the key
-    file gives them."""
-    from hub.privacy.crypto import connection_keys
-
-    if os.environ.get("HUB_MASTER_KEY") or settings.key_file.exists():
-        return None  # the hub finds it itself
-    connection = Connection.get("hub_master_key")
-    return connection_keys(connection.password, connection.extra_dejson)
-
-
-def open_hub():
-    """The hub of a task: settings from the environment, keys as :func:`_master_key` finds
-    them (the exchange DAGs and ``hub_health`` alike)."""
-    from hub.engine import Hub
-    from hub.privacy import install_log_redaction
-
-    install_log_redaction()
-    settings = Settings.from_env()
-    return Hub.open(settings, key=_master_key(settings))
+class InvalidExchanges(ConfigError):
+    """Exchanges of the exchanges file that cannot become DAGs: the import error of
+    ``hub_exchange_errors.py``, one line per exchange."""
 
 
 def _run_phase(exchange: str, phase: str, run_id: str) -> None:
+    from hub.airflow.secrets import open_hub
     from hub.engine import run_phase
 
     hub = open_hub()
@@ -77,6 +69,8 @@ def build_dag(exchange: Exchange) -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=1,  # two runs of one exchange must not interleave batches
+        # only the DAGs a DAG file hands over count: one refused below is not bagged
+        auto_register=False,
         on_failure_callback=failure_notifiers(),  # e-mail / webhook, as configured
         tags=["hub", exchange.source, exchange.target],
         default_args={
@@ -95,9 +89,47 @@ def build_dag(exchange: Exchange) -> DAG:
     return dag
 
 
+def built_dags(config: HubConfig) -> tuple[dict[str, DAG], dict[str, str]]:
+    """The DAG of each exchange of ``config`` that Airflow takes, by DAG id, and why each
+    other exchange cannot be one, by name: its problem in the file (``config.invalid``) or
+    what Airflow's own checks of a DAG (its timetable, as the DagBag validates it) refuse."""
+    dags, invalid = {}, dict(config.invalid)
+    for exchange in config.exchanges.values():
+        try:
+            dag = build_dag(exchange)
+            dag.validate()
+            dag.check_cycle()
+        except Exception as exc:  # whatever Airflow refuses, it refuses this DAG only
+            where = f"{config.path}: exchanges/{exchange.name}"
+            invalid[exchange.name] = f"{where}: Airflow refuses its DAG: {exc}"
+            continue
+        dags[f"hub_{exchange.name}"] = dag
+    return dags, invalid
+
+
 def exchange_dags() -> dict[str, DAG]:
-    """A new DAG per exchange of the configured exchanges file, by its DAG id
+    """A new DAG per valid exchange of the configured exchanges file, by its DAG id
     (``hub_<exchange>``), for a DAG file's globals. Built afresh at every call, so every
-    parse of the DAG file reads the exchanges file as it is now."""
-    exchanges = load_exchanges(Settings.from_env().exchanges_file).exchanges.values()
-    return {f"hub_{exchange.name}": build_dag(exchange) for exchange in exchanges}
+    parse of the DAG file reads the exchanges file as it is now. The invalid ones are
+    logged here and reported by :func:`report_invalid_exchanges`."""
+    config = load_exchanges(Settings.from_env().exchanges_file, partial=True)
+    dags, invalid = built_dags(config)
+    for message in invalid.values():
+        log.error("left out: %s", message)
+    return dags
+
+
+def report_invalid_exchanges() -> None:
+    """Raise :class:`InvalidExchanges` naming each exchange of the configured file that
+    cannot become a DAG (nothing when all can, or when the file as a whole is wrong: the
+    import error of ``hub_exchanges.py`` says so)."""
+    try:
+        config = load_exchanges(Settings.from_env().exchanges_file, partial=True)
+    except ConfigError:
+        return
+    _, invalid = built_dags(config)
+    if invalid:
+        raise InvalidExchanges(
+            f"{len(invalid)} exchange(s) of {config.path} left out, the others are "
+            "scheduled:\n" + "\n".join(f"- {name}: {invalid[name]}" for name in sorted(invalid))
+        )

@@ -5,6 +5,10 @@ failed runs a notifier missed); once a day, verify the access and disclosure log
 and go on with a key rotation begun (:mod:`hub.privacy.rotation`). A thin layer over the
 core, built by :func:`health_dag` for the DAG file ``hub_health.py`` of a DAG folder
 (:mod:`hub.airflow`).
+
+The job that alerts must not fail unseen: its tasks retry with exponential backoff (a store
+or an alert channel down for a few minutes), and a run that still fails is reported through
+the same notifiers as a failed exchange (:func:`hub.ops.notifiers.failure_notifiers`).
 """
 
 from __future__ import annotations
@@ -13,11 +17,19 @@ import datetime as dt
 
 from airflow.sdk import DAG, task
 
+from hub.ops.notifiers import failure_notifiers
+
+#: task retries of ``hub_health`` and the first wait (doubling up to MAX_RETRY_DELAY): three
+#: tries within about ten minutes, before the next run is due
+RETRIES = 3
+RETRY_DELAY = dt.timedelta(minutes=1)
+MAX_RETRY_DELAY = dt.timedelta(minutes=5)
+
 
 @task(task_id="check_and_alert")
 def check_and_alert() -> int:
     """Evaluate the alert conditions and send what is new; the number of alerts sent."""
-    from hub.airflow.exchanges import open_hub
+    from hub.airflow.secrets import open_hub
     from hub.ops.alerts import check_and_send
 
     hub = open_hub()
@@ -31,7 +43,7 @@ def check_and_alert() -> int:
 def purge() -> dict[str, int]:
     """Once a day (the DAG runs every 15 minutes): remove what the retention periods let go
     (:mod:`hub.retention`); the rows removed per kind, empty when no purge was due."""
-    from hub.airflow.exchanges import open_hub
+    from hub.airflow.secrets import open_hub
     from hub.retention.purge import due
     from hub.retention.purge import purge as run_purge
 
@@ -48,15 +60,21 @@ def purge() -> dict[str, int]:
 def verify_logs() -> dict | None:
     """Once a day (the DAG runs every 15 minutes): verify the access and disclosure logs
     and seal a checkpoint (:mod:`hub.ops.auditlog`); fails, after alerting, when they were
-    altered. The verification's summary, None when none was due."""
-    from hub.airflow.exchanges import open_hub
-    from hub.ops.auditlog import due, verify_and_alert
+    altered, without retries (tampering is no passing fault). The verification's summary,
+    None when none was due."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from hub.airflow.secrets import open_hub
+    from hub.ops.auditlog import LogsTampered, due, verify_and_alert
 
     hub = open_hub()
     try:
         if not due(hub):
             return None
-        report = verify_and_alert(hub)
+        try:
+            report = verify_and_alert(hub)
+        except LogsTampered as exc:  # found, recorded and alerted: a retry would not undo it
+            raise AirflowFailException(str(exc)) from exc
         return {"entries": report.entries, "head_seq": report.head_seq, "sealed": report.sealed}
     finally:
         hub.close()
@@ -67,7 +85,7 @@ def rotate_keys() -> str | None:
     """Go on with a key rotation the store has begun (``hub keys rotate``), ten minutes at a
     time: re-encrypt and re-key what the retiring key still holds, and retire it when nothing
     needs it (:func:`hub.privacy.rotation.continue_rotation`); None when none is under way."""
-    from hub.airflow.exchanges import open_hub
+    from hub.airflow.secrets import open_hub
     from hub.privacy.rotation import continue_rotation
 
     hub = open_hub()
@@ -87,6 +105,13 @@ def health_dag() -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["hub", "alerts"],
+        on_failure_callback=failure_notifiers(),  # e-mail / webhook, as configured
+        default_args={
+            "retries": RETRIES,
+            "retry_delay": RETRY_DELAY,
+            "retry_exponential_backoff": True,
+            "max_retry_delay": MAX_RETRY_DELAY,
+        },
     ) as dag:
         check_and_alert()
         purge()

@@ -21,6 +21,14 @@ def group(sub, name: str, help: str):
 
 
 def open_hub():
+    """The hub; with ``HUB_SECRETS=airflow``, its key and store from Airflow's connections
+    as the DAGs find them (:mod:`hub.airflow.secrets`)."""
+    import os
+
+    if os.environ.get("HUB_SECRETS", "").strip().lower() == "airflow":
+        from hub.airflow.secrets import open_hub as from_airflow
+
+        return from_airflow()
     from hub.engine import Hub
 
     return Hub.open()

@@ -37,13 +37,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from hub.settings import Settings
 
     path = Path(args.file) if args.file else Settings.from_env().exchanges_file
-    config = load_exchanges(path)
-    problems = check_against_adapters(config)
+    config = load_exchanges(path)  # the file itself: a ConfigError naming every mistake
+    problems = check_against_adapters(config) + _airflow_problems(config)
     for p in problems:
         print(f"{path}: {p}", file=sys.stderr)
     if not problems:
         print(f"{path}: {len(config.exchanges)} exchanges, {len(config.systems)} systems: valid")
     return 1 if problems else 0
+
+
+def _airflow_problems(config) -> list[str]:
+    """What Airflow itself refuses of the exchanges' DAGs (the checks the DAG file makes),
+    when Airflow is installed."""
+    try:
+        from hub.airflow.exchanges import built_dags
+    except ImportError:
+        return []
+    _, invalid = built_dags(config)
+    return [message.removeprefix(f"{config.path}: ") for message in invalid.values()]
 
 
 def cmd_run(args: argparse.Namespace) -> int:

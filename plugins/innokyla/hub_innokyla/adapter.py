@@ -161,6 +161,8 @@ class IndicatorsStream(_Listed):
     name = "indicators"
     entity = Indicator
     description = "aggregate indicators published for a practice model"
+    #: what names a figure: its practice model, indicator and period
+    requires = ("practice_model", "code", "period_start", "period_end")
     path = m.PATH_INDICATORS
     id_field = m.IND_ID
     modified_field = m.IND_PUBLISHED
@@ -196,6 +198,12 @@ class InnokylaAdapter(Adapter):
     system_id = m.SYSTEM
     title = m.TITLE
     streams = (PracticeModelsStream, IndicatorsStream)
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [m.OPTION_KEY],
+        "properties": {m.OPTION_KEY: {"type": "string", "minLength": 1}},
+    }
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         super().__init__(config, context)

@@ -104,6 +104,31 @@ class KelaAdapter(Adapter):
         NotificationsStream,
         LabourPolicyStatementsStream,
     )
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [m.OPTION_CLIENT],
+        "properties": {
+            m.OPTION_CLIENT: {
+                "type": "string",
+                "pattern": m.CLIENT_ID_PATTERN.pattern,
+                "description": "the hub's X-Road client as INSTANCE/CLASS/MEMBER/SUBSYSTEM",
+            },
+            m.OPTION_MUNICIPALITIES: {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9]{3}$"},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
+            m.OPTION_MUNICIPALITY: {"type": "string", "pattern": "^[0-9]{3}$"},
+            m.OPTION_USER: {"type": "string", "minLength": 1},
+            m.OPTION_ISSUE: {"type": "string"},
+            m.OPTION_MAX_DAYS: {"type": "integer", "minimum": 1, "maximum": 7},
+        },
+        "oneOf": [{"required": [m.OPTION_MUNICIPALITIES]}, {"required": [m.OPTION_MUNICIPALITY]}],
+        "description": f"give exactly one of {m.OPTION_MUNICIPALITIES} (three-digit codes) "
+        f"and {m.OPTION_MUNICIPALITY} (one)",
+    }
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         super().__init__(config, context)

@@ -38,6 +38,8 @@ class AttendanceStream(Stream):
     entity = Attendance
     description = "attendance days reported for the expense allowance"
     carries = m.REPORT_CARRIES
+    #: what the report's XSD requires of an item (the provider is optional)
+    requires = ("client_hetu", "service_type", "episode_start_date", "week", "attended_dates")
     adapter: KelaAdapter
 
     def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class LabourPolicyStatementsStream(Stream):
         "benefit (työvoimapoliittinen lausunto)"
     )
     carries = m.STATEMENT_CARRIES
+    #: what the statement's XSD requires (an end date and a ground are optional)
+    requires = ("client_hetu", "issued_on", "valid_from", "statement", "benefit_type")
     adapter: KelaAdapter
 
     def to_native(self, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -147,6 +147,22 @@ class MunicipalAdapter(Adapter):
     system_id = m.SYSTEM
     title = m.TITLE
     streams = STREAMS
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            m.OPTION_MUNICIPALITIES: {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9]{3}$"},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
+            m.OPTION_MUNICIPALITY: {"type": "string", "pattern": "^[0-9]{3}$"},
+        },
+        "oneOf": [{"required": [m.OPTION_MUNICIPALITIES]}, {"required": [m.OPTION_MUNICIPALITY]}],
+        "description": f"give exactly one of {m.OPTION_MUNICIPALITIES} (three-digit codes) "
+        f"and {m.OPTION_MUNICIPALITY} (one)",
+    }
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         super().__init__(config, context)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 class CaseStream(Stream):
     """A stream of one record type of the case system. A subclass sets :attr:`record`;
-    its entity and the fields it carries follow from it."""
+    its entity, the fields it carries and those it requires (the XSD's) follow from it."""
 
     adapter: MunicipalAdapter
     #: the record type: its element in the schemas, its entity, its fields
@@ -42,6 +42,7 @@ class CaseStream(Stream):
         if record is not None:
             cls.entity = record.entity
             cls.carries = record.carries()
+            cls.requires = tuple(dict.fromkeys(f.canonical for f in record.required_fields))
 
     def to_canonical(self, record: NativeRecord) -> CanonicalEntity:
         where = f"{self.system}/{self.name}/{record.native_id}"

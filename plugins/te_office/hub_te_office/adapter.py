@@ -198,6 +198,8 @@ class PeriodNotificationsStream(PostedStream):
     entity = ServiceEpisode
     description = "the municipality's notice that a KTT period started, was interrupted or ended"
     carries = m.NOTIFICATION_CARRIES
+    #: whose period, of which service, its start and the event (from the status)
+    requires = ("client_hetu", "service_type", "status", "start_date")
     path = m.PATH_NOTIFICATIONS
     batch_key = m.BATCH_NOTIFICATIONS
 
@@ -233,6 +235,18 @@ class TeOfficeAdapter(Adapter):
         LabourPolicyStatementsStream,
         ActivationPlanObligationsStream,
     )
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [m.OPTION_CLIENT],
+        "properties": {
+            m.OPTION_CLIENT: {
+                "type": "string",
+                "pattern": m.CLIENT_ID_PATTERN.pattern,
+                "description": "the hub's X-Road client as INSTANCE/CLASS/MEMBER/SUBSYSTEM",
+            },
+        },
+    }
 
     def __init__(self, config: SystemConfig, context: RunContext | None = None):
         super().__init__(config, context)

@@ -82,6 +82,7 @@ class ActivationPlanObligationsStream(PostedStream):
     entity = ActivationPlanObligation
     description = "activation plans the law requires (189/2001 § 3): who, by when, drawn up or not"
     carries = tuple(F)
+    requires = REQUIRED
     path = m.PATH_OBLIGATIONS
     batch_key = m.BATCH_OBLIGATIONS
     result_id = m.O_ID

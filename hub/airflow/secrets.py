@@ -1,0 +1,106 @@
+"""Where the hub finds its secrets when it runs with Airflow: one path for the exchange DAGs,
+``hub_health``, the dashboard in Airflow's API server and the command line
+(``HUB_SECRETS=airflow``) alike.
+
+The environment comes first (``HUB_MASTER_KEY``, ``HUB_MASTER_KEY_FILE``, ``HUB_STORE_URL``:
+:mod:`hub.settings`); what it does not give is read from Airflow's connections — kept in
+Airflow's metadata database, encrypted with its Fernet key, or in the secrets backend it is
+configured with (Vault, AWS, GCP …):
+
+- ``hub_master_key``: the password is the current master key; the extra's ``previous`` lists
+  the keys a key rotation still needs (:func:`hub.privacy.crypto.connection_keys`);
+- ``hub_store``: the store, a PostgreSQL connection (``postgres://user:pass@host/db``, read
+  with psycopg 3) or the extra's ``url`` (any SQLAlchemy URL).
+
+A connection that is not there is no error (the environment, or the default, holds); one
+that cannot be read is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+
+from hub.errors import ConfigError
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_CONNECTION = "hub_master_key"
+STORE_CONNECTION = "hub_store"
+#: ``HUB_SECRETS=airflow``: the command line reads Airflow's connections too
+SECRETS_ENV = "HUB_SECRETS"
+
+
+def connection(conn_id: str):
+    """Airflow's connection ``conn_id``, or None when Airflow has none of that name. In a
+    task, through the Task SDK (the worker reaches no database); elsewhere (API server,
+    command line on a scheduler machine) from the metadata database or secrets backend."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        pass
+    except Exception:  # no task context: ask Airflow's own models
+        log.debug("connection %s: not through the Task SDK", conn_id, exc_info=True)
+    from airflow.models.connection import Connection as Stored
+
+    try:
+        return Stored.get_connection_from_secrets(conn_id)
+    except AirflowNotFoundException:
+        return None
+    except Exception as exc:
+        if type(exc).__name__ == "AirflowNotFoundException":
+            return None
+        raise
+
+
+def master_key(settings: Settings) -> str | None:
+    """The keys from ``hub_master_key`` (current first), unless the environment or the key
+    file gives them (then None: the hub finds them itself)."""
+    from hub.privacy.crypto import KEY_ENV, connection_keys
+
+    if os.environ.get(KEY_ENV) or settings.key_file.exists():
+        return None
+    found = connection(KEY_CONNECTION)
+    if found is None:
+        return None
+    return connection_keys(found.password, found.extra_dejson)
+
+
+def store_url(settings: Settings) -> str:
+    """``HUB_STORE_URL``, else the connection ``hub_store``, else the default."""
+    if os.environ.get("HUB_STORE_URL"):
+        return settings.store_url
+    found = connection(STORE_CONNECTION)
+    if found is None:
+        return settings.store_url
+    url = (found.extra_dejson or {}).get("url")
+    if url:
+        return url
+    if found.conn_type not in ("postgres", "postgresql"):
+        raise ConfigError(
+            f"Airflow connection {STORE_CONNECTION}: type {found.conn_type!r}: a postgres "
+            "connection, or the extra 'url' with a SQLAlchemy URL"
+        )
+    uri = found.get_uri()
+    return "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+def settings() -> Settings:
+    """The environment's settings with the store Airflow's connections name."""
+    base = Settings.from_env()
+    return replace(base, store_url=store_url(base))
+
+
+def open_hub():
+    """The hub, with its secrets from the environment or Airflow's connections."""
+    from hub.engine import Hub
+    from hub.privacy import install_log_redaction
+
+    install_log_redaction()
+    found = settings()
+    return Hub.open(found, key=master_key(found))
