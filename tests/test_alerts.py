@@ -1,6 +1,7 @@
 """Alerts by e-mail (to a real local SMTP server) and webhook (a real local HTTP receiver):
-a failed run, dead letters above the threshold, a stale exchange; once per occurrence; the
-Airflow notifiers; and nothing personal in any alert."""
+a failed run, dead letters above the threshold, a stale exchange; once per occurrence, also
+with several workers checking at once (real processes on SQLite and PostgreSQL); the Airflow
+notifiers and ``hub_health``'s retries; and nothing personal in any alert."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socketserver
 import threading
 
 import pytest
+from conftest import BOTH_STORES
 
 from hub import sandbox as sb
 from hub.engine import Hub, run_exchange
@@ -188,3 +190,124 @@ def test_notifiers_follow_the_configured_channels(monkeypatch):
     monkeypatch.setenv("HUB_SMTP_HOST", "smtp.example.fi")
     assert [type(n) for n in failure_notifiers()] == [HubEmailNotifier, HubWebhookNotifier]
     assert AlertSettings.from_env().email_to == ("a@example.fi", "b@example.fi")
+
+
+# --- once, whatever the number of workers ---------------------------------------------------
+
+
+def _worker_check(barrier, results) -> None:
+    """One ``hub_health`` worker: its own process and hub, as a Celery worker has; checks at
+    the same moment as the others (the barrier) and reports the alerts it sent."""
+    from hub.engine import Hub
+    from hub.ops.alerts import check_and_send
+
+    hub = Hub.open()
+    try:
+        barrier.wait(timeout=60)
+        results.put(sorted((a.kind, a.exchange) for a in check_and_send(hub)))
+    finally:
+        hub.close()
+
+
+def _check_in_processes(n: int) -> list[list[tuple[str, str]]]:
+    """``check_and_send`` in ``n`` processes at once; what each sent."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter, as a worker is
+    barrier, results = ctx.Barrier(n), ctx.Queue()
+    workers = [ctx.Process(target=_worker_check, args=(barrier, results)) for _ in range(n)]
+    for w in workers:
+        w.start()
+    sent = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    return sent
+
+
+def _delivered(webhook) -> list[tuple[str, str]]:
+    return sorted((a["kind"], a["exchange"]) for post in webhook.received for a in post["alerts"])
+
+
+@BOTH_STORES
+def test_workers_checking_at_once_send_each_alert_once(hub, hub_env, webhook, monkeypatch):
+    for name in ("HUB_ALERT_EMAIL_TO", "HUB_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HUB_ALERT_WEBHOOK_URL", f"{webhook.url}/hook")
+    monkeypatch.setenv("HUB_ALERT_DEAD_LETTERS", "5")
+    name = "employment_authority_to_county"
+    hub_env.faults("county_case_system", reject_writes=True)
+    assert run_exchange(hub, name).failed > 5
+    hub_env.faults("employment_authority", unavailable=True)
+    assert run_exchange(hub, name).state == "failed"
+
+    sent = _check_in_processes(2)
+    both = [(DEAD_LETTERS, name), (RUN_FAILED, name)]
+    assert sorted(a for each in sent for a in each) == both  # claimed by one process each
+    assert _delivered(webhook) == both  # one delivery per alert
+
+    # another failed run: a new occurrence of a condition already held, claimed by one
+    assert run_exchange(hub, name).state == "failed"
+    sent = _check_in_processes(2)
+    assert sorted(a for each in sent for a in each) == [(RUN_FAILED, name)]
+    assert _delivered(webhook) == sorted([*both, (RUN_FAILED, name)])
+    assert _check_in_processes(2) == [[], []]  # nothing new: nothing sent
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_an_alert_no_channel_could_send_is_tried_again(hub, hub_env, webhook):
+    from hub.store import alert_state
+
+    name = "employment_authority_to_county"
+    hub_env.faults("employment_authority", unavailable=True)
+    assert run_exchange(hub, name).state == "failed"
+    down = AlertSettings(webhook_url=f"http://127.0.0.1:{sb.free_port()}/nowhere")
+    assert check_and_send(hub, down) == []
+    with hub.store.transaction() as conn:
+        assert alert_state.sent(conn) == {}  # given back
+    up = AlertSettings(webhook_url=f"{webhook.url}/hook")
+    assert [(a.kind, a.exchange) for a in check_and_send(hub, up)] == [(RUN_FAILED, name)]
+    assert _delivered(webhook) == [(RUN_FAILED, name)]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_cleared_condition_alerts_again_when_it_comes_back(hub, hub_env, webhook):
+    name = "employment_authority_to_county"
+    settings = AlertSettings(webhook_url=f"{webhook.url}/hook", dead_letter_threshold=5)
+    hub_env.faults("county_case_system", reject_writes=True)
+    assert run_exchange(hub, name).failed > 5
+    assert [a.kind for a in check_and_send(hub, settings)] == [DEAD_LETTERS]
+    lenient = AlertSettings(webhook_url=settings.webhook_url, dead_letter_threshold=10_000)
+    assert check_and_send(hub, lenient) == []  # below the threshold: cleared, forgotten
+    assert [a.kind for a in check_and_send(hub, settings)] == [DEAD_LETTERS]
+    assert len(webhook.received) == 2
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_the_sent_alerts_of_an_earlier_release_are_taken_over_once(hub, hub_env, webhook):
+    from hub.ops.alerts import LEGACY_STATE_FILE
+
+    name = "employment_authority_to_county"
+    hub_env.faults("employment_authority", unavailable=True)
+    failed = run_exchange(hub, name)
+    legacy = hub.settings.home / LEGACY_STATE_FILE
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text(json.dumps({f"{RUN_FAILED}:{name}": failed.run_id}), encoding="utf-8")
+
+    settings = AlertSettings(webhook_url=f"{webhook.url}/hook")
+    assert check_and_send(hub, settings) == []  # sent by the earlier release already
+    assert not legacy.exists() and legacy.with_name(LEGACY_STATE_FILE + ".imported").exists()
+    assert webhook.received == []
+    assert run_exchange(hub, name).state == "failed"  # the outage goes on: another run
+    assert [a.kind for a in check_and_send(hub, settings)] == [RUN_FAILED]
+
+
+def test_hub_health_retries_and_alerts_when_it_fails(monkeypatch):
+    from hub.airflow.health import RETRIES, health_dag
+    from hub.ops.notifiers import HubWebhookNotifier
+
+    monkeypatch.setenv("HUB_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    dag = health_dag()
+    for task in dag.tasks:
+        assert task.retries == RETRIES and task.retry_exponential_backoff, task.task_id
+    assert [type(n) for n in dag.on_failure_callback] == [HubWebhookNotifier]

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from alembic import command
 from conftest import BOTH_STORES
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from hub.store.db import alembic_config, migrate
 
@@ -132,4 +132,49 @@ def test_0003_moves_people_and_log_purposes_out_of_every_row_and_back(engine):
             conn, "SELECT legal_basis, subject, outcome FROM disclosure_log ORDER BY id"
         ) == [(BASIS, PSEUDONYMS[0], "ok"), (BASIS, PSEUDONYMS[1], "sending")]
         assert _rows(conn, "SELECT native_key FROM identity_map") == [(NATIVE_KEY,)]
+    migrate(engine)  # and up again
+
+
+def _letter(conn, ref: str, status: str, note: str | None) -> int:
+    conn.execute(
+        text(
+            "INSERT INTO dead_letters (exchange, stage, system, stream, native_ref,"
+            " error_class, reason, status, note, created_at, updated_at) VALUES ('x',"
+            " 'validate', 'te_office', 'service_periods', :ref, 'rule', 'days_per_week',"
+            " :status, :note, :at, :at)"
+        ),
+        {"ref": ref, "status": status, "note": note, "at": STAMP},
+    )
+    return conn.execute(text("SELECT max(id) FROM dead_letters")).scalar_one()
+
+
+def test_0011_makes_letters_that_failed_again_superseded_by_the_next_and_back(engine):
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0010")
+        # release 0010 closed a letter whose record failed again as resolved, with no link
+        first = _letter(conn, "te_office/SP-1", "resolved", "superseded by a later failure")
+        second = _letter(conn, "te_office/SP-1", "resolved", "superseded by a later failure")
+        third = _letter(conn, "te_office/SP-1", "open", None)
+        closed = _letter(conn, "te_office/SP-2", "resolved", "cli:olli: agreed with Kela")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0011")
+    with engine.connect() as conn:
+        assert _rows(conn, "SELECT id, status, successor_id FROM dead_letters ORDER BY id") == [
+            (first, "superseded", second),
+            (second, "superseded", third),
+            (third, "open", None),
+            (closed, "resolved", None),
+        ]
+
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0010")
+    with engine.connect() as conn:
+        assert _rows(conn, "SELECT id, status, note FROM dead_letters ORDER BY id") == [
+            (first, "resolved", "superseded by a later failure"),
+            (second, "resolved", "superseded by a later failure"),
+            (third, "open", None),
+            (closed, "resolved", "cli:olli: agreed with Kela"),
+        ]
+        columns = {c["name"] for c in inspect(conn).get_columns("dead_letters")}
+        assert "successor_id" not in columns
     migrate(engine)  # and up again

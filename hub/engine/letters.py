@@ -1,15 +1,17 @@
 """What an operator does with a dead letter — show it, reveal its personal data, resolve it —
 in one place, for the command line and the dashboard alike: the same masking, the same
-rules for a reason or a note, the same entries in the access log. (Replaying is
-:mod:`hub.engine.replay`.)"""
+rules for a reason or a note, the same entries in the access log; and export its payload
+for correction. (Replaying is :mod:`hub.engine.replay`.)"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hub.engine.context import Hub
+from hub.engine.replay import NotCorrectable, correctable
 from hub.errors import HubError
 from hub.privacy import redact
 from hub.privacy.mask import mask_payload
@@ -79,6 +81,59 @@ def show(hub: Hub, letter_id: int, actor: str, reveal: str | None = None) -> Sho
     offer = payload if row.stage == "disclose" and isinstance(payload, dict) else None
     shown = payload if reason else mask_payload(payload)
     return Shown(row, shown, bool(reason), offer)
+
+
+def export(hub: Hub, letter_id: int, actor: str, reason: str) -> Any:
+    """The letter's payload in the form a replay takes corrected
+    (:func:`hub.engine.replay.correctable`), unmasked for an operator to edit: a reveal,
+    so it needs a reason (:func:`reveal_reason`) and goes to the access log as one."""
+    why = reveal_reason(reason)
+    row = letter(hub, letter_id)
+    try:
+        payload = correctable(hub, row)
+    except NotCorrectable as exc:
+        raise LetterError(str(exc)) from None
+    with hub.store.transaction() as conn:
+        audit.log_access(
+            conn,
+            actor=actor,
+            action="reveal",
+            purpose=f"export of dead letter {row.id} for correction: {why}",
+            items=[audit.Access(None, row.record_id)],
+            exchange=row.exchange,
+        )
+    return payload
+
+
+def correct(hub: Hub, letter_id: int, actor: str, text: str):
+    """Replay a letter with the payload an operator corrected on the dashboard (JSON text in
+    the form :func:`export` gives). The correction goes to the access log — which fields
+    were changed, never their values — and then the replay's own entry."""
+    from hub.engine.replay import replay
+
+    row = letter(hub, letter_id)
+    try:
+        kept = correctable(hub, row)
+    except NotCorrectable as exc:
+        raise LetterError(str(exc)) from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LetterError(f"the corrected payload is not JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(kept, dict):
+        raise LetterError("the corrected payload is an object, as the one shown")
+    changed = sorted(k for k in kept.keys() | payload.keys() if kept.get(k) != payload.get(k))
+    what = redact(", ".join(changed))[:500] or "nothing"
+    with hub.store.transaction() as conn:
+        audit.log_access(
+            conn,
+            actor=actor,
+            action="reveal",
+            purpose=f"correction of dead letter {row.id}: changed {what}",
+            items=[audit.Access(None, row.record_id)],
+            exchange=row.exchange,
+        )
+    return replay(hub, [row.id], actor=actor, corrected={row.id: payload})
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from hub.engine.extract import store_batch
 from hub.engine.lease import holding
 from hub.engine.reader import stage
 from hub.engine.translate import Translated, translate
+from hub.errors import HubError
 from hub.store import audit, deadletters, outbox
 from hub.store.leases import ExchangeBusy
 
@@ -56,7 +57,7 @@ def replay(
             results.append(ReplayResult(letter_id, False, "no such dead letter"))
             continue
         if row.status != deadletters.OPEN:
-            results.append(ReplayResult(letter_id, True, f"already {row.status}; nothing to do"))
+            results.append(_not_open(hub, row))
             continue
         exchange = hub.config.exchange(row.exchange)
         # the exchange's lease, as a run holds it: a replay never overlaps a run
@@ -67,7 +68,7 @@ def replay(
                 with hub.store.transaction() as conn:  # as it is now that the exchange is ours
                     row = deadletters.get(conn, letter_id)
                 if row.status != deadletters.OPEN:
-                    result = ReplayResult(letter_id, True, f"already {row.status}; nothing to do")
+                    result = _not_open(hub, row)
                 else:
                     result = _replay_one(hub, row, actor, (corrected or {}).get(letter_id))
         except ExchangeBusy as exc:  # left open: replay it when the run has ended
@@ -77,7 +78,9 @@ def replay(
             to_deliver.add(exchange.name)
     if results and on_each:
         on_each(results[-1].letter_id)
-    if deliver_now:
+    if deliver_now and to_deliver:
+        with hub.store.transaction() as conn:
+            before = deadletters.last_id(conn)
         for name in sorted(to_deliver):
             try:
                 deliver(hub, hub.config.exchange(name), None)
@@ -85,7 +88,28 @@ def replay(
                 results.append(ReplayResult(0, False, str(exc)))
             except ExchangeBusy as exc:  # a run began meanwhile: it takes what was queued
                 results.append(ReplayResult(0, False, f"{exc}; what was replayed is queued for it"))
+        # a record sent again that failed again: its letter is superseded by the new one
+        replayed = [r.letter_id for r in results if r.ok and r.letter_id]
+        with hub.store.transaction() as conn:
+            deadletters.supersede_replayed(conn, replayed, after_id=before)
+            for r in list(results):
+                row = deadletters.get(conn, r.letter_id) if r.ok and r.letter_id else None
+                if row is not None and row.status == deadletters.SUPERSEDED:
+                    results[results.index(r)] = _superseded(conn, row)
     return results
+
+
+def _not_open(hub: Hub, row) -> ReplayResult:
+    """A letter no longer open is left alone; a superseded one names the letter to replay."""
+    if row.status == deadletters.SUPERSEDED:
+        with hub.store.transaction() as conn:
+            return _superseded(conn, row)
+    return ReplayResult(row.id, True, f"already {row.status}; nothing to do")
+
+
+def _superseded(conn, row) -> ReplayResult:
+    latest = deadletters.latest_successor(conn, row.id) or row.successor_id
+    return ReplayResult(row.id, False, f"superseded by #{latest}; replay that one")
 
 
 def _replay_one(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | None) -> ReplayResult:
@@ -93,6 +117,13 @@ def _replay_one(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | None) 
     if row.stage == "disclose":  # waiting for an operator's choice
         return _replay_choice(hub, row, actor, corrected)
     if row.stage == "deliver":
+        if corrected is not None:
+            return ReplayResult(
+                row.id,
+                False,
+                "failed at delivery: it is sent again as the hub holds it, without a payload"
+                " (correct the record at its source)",
+            )
         with hub.store.transaction() as conn:
             outbox.requeue(conn, row.exchange, [row.record_id])
             deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")
@@ -159,7 +190,34 @@ def _replay_extract(hub: Hub, row, actor: str, corrected: Mapping[str, Any] | No
         with hub.store.transaction() as conn:
             deadletters.set_status(conn, row.id, deadletters.REPLAYED, f"replayed by {actor}")
         return ReplayResult(row.id, True, "stored and queued for delivery")
-    return ReplayResult(row.id, False, f"failed again: {outcome.reason}")
+    with hub.store.transaction() as conn:
+        successor = deadletters.latest_successor(conn, row.id)
+    again = f"failed again as #{successor}" if successor else "failed again"
+    return ReplayResult(row.id, False, f"{again}: {outcome.reason}")
 
 
-__all__ = ["ReplayResult", "replay"]
+class NotCorrectable(HubError):
+    """A dead letter that has no payload a replay could take corrected."""
+
+
+def correctable(hub: Hub, row) -> Any:
+    """What :func:`replay` takes as this letter's corrected payload (``hub failures replay
+    ID --payload FILE``), filled with what the letter holds, for an operator to edit: the
+    source record's own fields as the source sent them (a record that failed at ``read``,
+    ``translate`` or ``validate``), or ``{field: [items]}`` with every item offered (a
+    record waiting for a choice at ``disclose``: keep at most the number allowed). A record
+    that failed at delivery is sent again as the hub holds it and takes no payload."""
+    if row.stage == "deliver":
+        raise NotCorrectable(
+            f"dead letter {row.id} failed at delivery: it is sent again as the hub holds it"
+            " and takes no payload (correct the record at its source, then replay it)"
+        )
+    kept = deadletters.payload_of(hub.keys, row)
+    if row.stage == "disclose" and isinstance(kept, dict):
+        return {row.field: list(kept.get("choices", ()))}
+    if not isinstance(kept, dict) or "data" not in kept:
+        raise NotCorrectable(f"dead letter {row.id}: no payload was kept for this record")
+    return kept["data"]
+
+
+__all__ = ["NotCorrectable", "ReplayResult", "correctable", "replay"]

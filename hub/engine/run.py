@@ -86,9 +86,9 @@ def run_phase(hub: Hub, exchange_name: str, phase: str, external_id: str, *, las
         except Exception as exc:
             _record_failure(hub, exchange_name, run_id, f"{phase}: {describe(exc)}")
             raise
-        if last:
+        if last:  # success, or success_with_failures when records failed (dead letters)
             with hub.store.transaction() as conn:
-                runs.finish_run(conn, run_id, "success")
+                runs.complete_run(conn, run_id)
     return run_id
 
 
@@ -118,9 +118,11 @@ def run_exchange(
     Another run of the exchange holding its lease past ``wait`` seconds (default
     ``HUB_LEASE_WAIT``) ends this one before it starts: :class:`ExchangeBusy`.
 
-    A failure the run records is in the summary (state ``failed``, with the error). One the
-    store could not record, because the store itself was busy (the run could not be opened,
-    or its failure not written, or the run not read back), is raised as it is."""
+    A run whose phases all ran ends ``success``, or ``success_with_failures`` when records
+    failed (they wait as dead letters). A failure the run records is in the summary (state
+    ``failed``, with the error). One the store could not record, because the store itself
+    was busy (the run could not be opened, or its failure not written, or the run not read
+    back), is raised as it is."""
     hub.config.exchange(exchange_name)  # an unknown name is a ConfigError, not a failed run
     external_id = external_id or f"manual__{dt.datetime.now(dt.UTC).isoformat()}"
     failure: Exception | None = None

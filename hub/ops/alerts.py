@@ -7,8 +7,10 @@ DAG run alerts at once), and the ``hub_health`` DAG calls :func:`check_and_send`
 
 Alerts carry exchange names, counts and times, never client data. To avoid a storm, a
 condition alerts once when it begins (a new failed run, the threshold crossed, the exchange
-going stale) and again only after it has cleared; what was sent is remembered in
-``$HUB_HOME/alerts-sent.json``.
+going stale) and again only after it has cleared. What was sent is remembered in the store
+(``alert_state``), where each occurrence is claimed atomically by one process: with any
+number of Airflow workers running ``hub_health``, every alert is sent once
+(:mod:`hub.store.alert_state`).
 
 Settings (environment): ``HUB_ALERT_EMAIL_TO`` (comma-separated), ``HUB_ALERT_EMAIL_FROM``,
 ``HUB_SMTP_HOST``, ``HUB_SMTP_PORT`` (25), ``HUB_SMTP_STARTTLS`` (1/0), ``HUB_SMTP_USER``,
@@ -27,7 +29,6 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 from sqlalchemy import Connection
@@ -219,39 +220,83 @@ def dispatch(alerts: Sequence[Alert], settings: AlertSettings) -> list[str]:
     return sent
 
 
-# --- once per occurrence --------------------------------------------------------------------
+# --- once per occurrence, whatever the number of workers ----------------------------------
+
+#: where releases before the store kept what was sent (one file per worker's HUB_HOME)
+LEGACY_STATE_FILE = "alerts-sent.json"
 
 
-def _load_state(path: Path) -> dict[str, str]:
+def import_legacy_state(hub) -> int:
+    """Carry ``$HUB_HOME/alerts-sent.json`` of an earlier release into the store once, so an
+    upgrade does not repeat what was sent; the file is then renamed ``.imported`` (kept to
+    look at, never read again). The conditions taken over."""
+    path = hub.settings.home / LEGACY_STATE_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        sent = json.loads(path.read_text(encoding="utf-8"))
+        at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError) as exc:
+        log.warning("alerts: %s is not readable and is not taken over: %s", path, exc)
+        return 0
+    if not isinstance(sent, dict):
+        log.warning("alerts: %s holds no object of sent alerts; not taken over", path)
+        return 0
+    from hub.store import alert_state  # the store: not at DAG parse time
+
+    with hub.store.transaction() as conn:
+        added = alert_state.import_sent(conn, {str(k): str(v) for k, v in sent.items()}, at)
+    try:
+        path.rename(path.with_name(path.name + ".imported"))
+    except FileNotFoundError:
+        pass  # another process of this HUB_HOME took it over at the same time
+    log.info("alerts: took over %d sent alert(s) from %s", added, path)
+    return added
 
 
-def new_alerts(current: Sequence[Alert], state_file: Path) -> list[Alert]:
-    """The alerts not sent before for the same occurrence; the state is updated (cleared
-    conditions are forgotten, so they alert again when they come back)."""
-    sent = _load_state(state_file)
-    fresh = [a for a in current if sent.get(a.key) != a.occurrence]
-    state = {a.key: a.occurrence for a in current}
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    return fresh
+def claim_new(conn: Connection, current: Sequence[Alert], evaluated_at: dt.datetime):
+    """Claim, in the store, the alerts not sent before for the same occurrence, and forget
+    the conditions that cleared (so they alert again when they come back). Each alert is
+    claimed by one caller only, whatever the number of processes (:mod:`hub.store.alert_state`):
+    the alerts and their claims, to send after the commit."""
+    from hub.store import alert_state
+
+    claimed = []
+    for a in current:
+        c = alert_state.claim(conn, a.key, a.occurrence)
+        if c is not None:
+            claimed.append((a, c))
+    alert_state.forget_cleared(conn, {a.key for a in current}, evaluated_at)
+    return claimed
 
 
 def check_and_send(hub, settings: AlertSettings | None = None) -> list[Alert]:
-    """Evaluate every condition and send what is new. Returns the alerts sent."""
+    """Evaluate every condition and send what is new: once, by whichever of the processes
+    calling this at the same time claims it. Returns the alerts this call sent. When every
+    configured channel failed, the claims are given back, so the next check tries again."""
     settings = settings or AlertSettings.from_env()
+    import_legacy_state(hub)
+    evaluated_at = dt.datetime.now(dt.UTC)
     with hub.store.transaction() as conn:
         current = evaluate(
             conn,
             hub.config,
             dead_letter_threshold=settings.dead_letter_threshold,
             stale_factor=settings.stale_factor,
+            at=evaluated_at,
         )
-    fresh = new_alerts(current, hub.settings.home / "alerts-sent.json")
+    with hub.store.transaction() as conn:
+        claimed = claim_new(conn, current, evaluated_at)
+    fresh = [a for a, _ in claimed]
     channels = dispatch(fresh, settings)
+    if fresh and not channels and (settings.email_on or settings.webhook_on):
+        from hub.store import alert_state
+
+        with hub.store.transaction() as conn:
+            for _, c in claimed:
+                alert_state.unclaim(conn, c)
+        log.error("alerts: no channel could send %d alert(s); the next check retries", len(fresh))
+        return []
     for a in fresh:
         log.warning(
             "alert %s%s: %s",

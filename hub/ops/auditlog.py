@@ -4,17 +4,16 @@ intact and a seal key is configured); when the logs fail, it alerts through ever
 channel (:mod:`hub.ops.alerts`) and raises :class:`LogsTampered`, so that the Airflow task
 fails.
 
-When the last verification was is kept in ``$HUB_HOME/audit-verified.json`` (the DAG runs
-every 15 minutes; the verification reads every log row, so once a day is enough). Alerts name
-tables, row ids and chain entries, never client data.
+Each verification is recorded in the store (``log_verifications``), which every worker
+shares: the DAG runs every 15 minutes, on whichever worker, and the verification reads every
+log row, so once a day is enough. Alerts name tables, row ids and chain entries, never client
+data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from pathlib import Path
 
 from hub.errors import HubError
 from hub.ops.alerts import LOGS_TAMPERED, Alert, AlertSettings, dispatch
@@ -22,7 +21,6 @@ from hub.ops.alerts import LOGS_TAMPERED, Alert, AlertSettings, dispatch
 log = logging.getLogger(__name__)
 #: how often the logs are verified
 EVERY = dt.timedelta(days=1)
-STATE_FILE = "audit-verified.json"
 #: problems an alert lists (the rest: ``hub audit verify``)
 ALERT_PROBLEMS = 10
 
@@ -31,18 +29,34 @@ class LogsTampered(HubError):
     """The access or disclosure logs do not verify: something was altered unseen."""
 
 
-def _state(hub) -> Path:
-    return hub.settings.home / STATE_FILE
-
-
 def due(hub, at: dt.datetime | None = None) -> bool:
     """Whether a day has passed since the last verification (or there was none)."""
+    from sqlalchemy import func, select
+
+    from hub.store import schema as t
+
     at = at or dt.datetime.now(dt.UTC)
-    try:
-        last = dt.datetime.fromisoformat(json.loads(_state(hub).read_text())["at"])
-    except (OSError, ValueError, KeyError, TypeError):
+    with hub.store.transaction() as conn:
+        last = conn.execute(select(func.max(t.log_verifications.c.at))).scalar()
+    if last is None:
         return True
+    if last.tzinfo is None:  # SQLite gives naive UTC back
+        last = last.replace(tzinfo=dt.UTC)
     return at - last >= EVERY
+
+
+def _record(hub, report, at: dt.datetime) -> None:
+    from hub.store import schema as t
+
+    with hub.store.transaction() as conn:
+        conn.execute(
+            t.log_verifications.insert().values(
+                at=at,
+                intact=int(report.intact),
+                head_seq=report.head_seq,
+                problems=len(report.problems),
+            )
+        )
 
 
 def verify_and_alert(hub, settings: AlertSettings | None = None, at: dt.datetime | None = None):
@@ -50,18 +64,7 @@ def verify_and_alert(hub, settings: AlertSettings | None = None, at: dt.datetime
     from hub.audit.verify import verify_store
 
     report = verify_store(hub.store, hub.settings.seal_key())
-    path = _state(hub)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "at": (at or dt.datetime.now(dt.UTC)).isoformat(),
-                "intact": report.intact,
-                "head_seq": report.head_seq,
-            }
-        ),
-        encoding="utf-8",
-    )
+    _record(hub, report, at or dt.datetime.now(dt.UTC))
     if report.intact:
         log.info("audit: %s", report.summary().replace("\n", "; "))
         return report

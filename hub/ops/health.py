@@ -1,9 +1,13 @@
 """The health of every declared exchange, computed from the store: one place for the
 dashboard, the metrics endpoint, the alerts and ``hub runs``.
 
-An exchange is **stale** when its last successful run is older than ``stale_factor`` times
-its schedule's interval (a daily exchange with factor 2: no success for two days). Nothing
-here reads client data: only run records and dead-letter counts.
+An exchange is **stale** when its last completed run (``success`` or
+``success_with_failures``) is older than ``stale_factor`` times its schedule's interval (a
+daily exchange with factor 2: no success for two days). Its **status** otherwise follows the
+failed records still waiting for an operator: ``ok`` when no dead letter of it is open (an
+earlier run's failures replayed or resolved), ``degraded`` while some are, ``failing`` while
+some are and its last run failed at least :data:`FAILING_RATIO` of the records it handled.
+Nothing here reads client data: only run records and dead-letter counts.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from hub.exchanges import Exchange, HubConfig
 from hub.ops import DEFAULT_STALE_FACTOR
 from hub.store import schema as t
 from hub.store.deadletters import OPEN
+from hub.store.runs import COMPLETED
+
+#: the share of the records a run handled that failed, from which an exchange with open
+#: dead letters shows ``failing`` (something systematic) rather than ``degraded``
+FAILING_RATIO = 0.5
 
 #: presets Airflow accepts besides cron expressions
 PRESETS = {
@@ -66,6 +75,7 @@ class ExchangeHealth:
     last_finished: dt.datetime | None
     read: int
     delivered: int
+    skipped: int
     failed: int
     last_success: dt.datetime | None
     open_dead_letters: int
@@ -77,9 +87,17 @@ class ExchangeHealth:
         return now() - self.last_success if self.last_success else None
 
     @property
+    def failure_ratio(self) -> float:
+        """The share of the records the last run handled (read, or delivered and skipped,
+        whichever is more) that failed; 0 with none."""
+        handled = max(self.read, self.delivered + self.skipped + self.failed, self.failed)
+        return self.failed / handled if handled else 0.0
+
+    @property
     def status(self) -> str:
-        """ok | degraded (the last run left failed records) | failed | stale | running |
-        never-run."""
+        """never-run | failed (the last run) | stale | running | failing (open dead letters,
+        and the last run failed at least FAILING_RATIO of its records) | degraded (open dead
+        letters) | ok."""
         if self.last_state is None:
             return "never-run"
         if self.last_state == "failed":
@@ -88,7 +106,9 @@ class ExchangeHealth:
             return "stale"
         if self.last_state == "running":
             return "running"
-        return "degraded" if self.failed else "ok"
+        if self.open_dead_letters:
+            return "failing" if self.failure_ratio >= FAILING_RATIO else "degraded"
+        return "ok"
 
 
 def exchange_health(
@@ -108,7 +128,7 @@ def exchange_health(
     last_success = aware(
         conn.execute(
             select(func.max(t.runs.c.finished_at)).where(
-                t.runs.c.exchange == exchange.name, t.runs.c.state == "success"
+                t.runs.c.exchange == exchange.name, t.runs.c.state.in_(COMPLETED)
             )
         ).scalar()
     )
@@ -133,6 +153,7 @@ def exchange_health(
         last_finished=aware(last.finished_at) if last else None,
         read=last.read if last else 0,
         delivered=last.delivered if last else 0,
+        skipped=last.skipped if last else 0,
         failed=last.failed if last else 0,
         last_success=last_success,
         open_dead_letters=open_letters,

@@ -18,8 +18,10 @@ from hub.privacy import redact
 from hub.store import schema as t
 
 OPEN, REPLAYED, RESOLVED = "open", "replayed", "resolved"
+#: a letter whose record failed again: the later letter (``successor_id``) is the one to act on
+SUPERSEDED = "superseded"
 #: the states of a dead letter, and the word that means any of them
-STATUSES = (OPEN, REPLAYED, RESOLVED)
+STATUSES = (OPEN, REPLAYED, RESOLVED, SUPERSEDED)
 ANY_STATUS = "all"
 #: the steps a record can fail at
 STAGES = ("read", "translate", "validate", "disclose", "deliver")
@@ -157,6 +159,7 @@ __all__ = [
     "RESOLVED",
     "STAGES",
     "STATUSES",
+    "SUPERSEDED",
     "DeadLetterFilter",
     "FilterError",
 ]

@@ -9,28 +9,38 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from hub.privacy import Keyring, redact
 from hub.store import schema as t
-from hub.store.deadletter_filter import OPEN, REPLAYED, RESOLVED, DeadLetterFilter
+from hub.store.deadletter_filter import (
+    OPEN,
+    REPLAYED,
+    RESOLVED,
+    SUPERSEDED,
+    DeadLetterFilter,
+)
 from hub.store.records import now
 
 __all__ = [
     "OPEN",
     "REPLAYED",
     "RESOLVED",
+    "SUPERSEDED",
     "DeadLetterFilter",
     "Failure",
     "add",
     "count_letters",
     "facets",
     "get",
+    "last_id",
+    "latest_successor",
     "list_letters",
     "open_count",
     "payload_of",
     "resolve_for",
     "set_status",
+    "supersede_replayed",
 ]
 
 
@@ -86,19 +96,88 @@ def add(
                 "updated_at": stamp,
             }
         )
-    # a record that failed again replaces its earlier open letter, so counts stay honest
-    refs = [r["native_ref"] for r in rows if r["native_ref"]]
-    if refs:
-        conn.execute(
-            update(t.dead_letters)
-            .where(
-                t.dead_letters.c.exchange == exchange,
-                t.dead_letters.c.native_ref.in_(refs),
-                t.dead_letters.c.status == OPEN,
-            )
-            .values(status=RESOLVED, note="superseded by a later failure", updated_at=stamp)
-        )
+    # a record that failed again replaces its earlier open letter, so counts stay honest;
+    # the earlier one is superseded, not resolved, and names the letter to act on now
+    refs = sorted({r["native_ref"] for r in rows if r["native_ref"]})
+    earlier = _letters_of(conn, exchange, refs, OPEN)
     conn.execute(t.dead_letters.insert(), rows)
+    if earlier:
+        newest = {ref: i for i, ref in sorted(_letters_of(conn, exchange, refs, OPEN).items())}
+        _supersede(conn, {old: newest[ref] for old, ref in earlier.items()}, stamp)
+
+
+def _letters_of(conn: Connection, exchange: str, refs: Sequence[str], status: str):
+    """The letters (id: native ref) of these records in ``status``, read in chunks (bind
+    parameters have limits)."""
+    c, found = t.dead_letters.c, {}
+    for i in range(0, len(refs), 500):
+        q = select(c.id, c.native_ref).where(
+            c.exchange == exchange, c.native_ref.in_(refs[i : i + 500]), c.status == status
+        )
+        found.update((i, ref) for i, ref in conn.execute(q))
+    return found
+
+
+def _supersede(conn: Connection, successors: dict[int, int], stamp) -> None:
+    """Mark letters (old id: new id) superseded by the later letters of their records."""
+    if not successors:
+        return
+    c = t.dead_letters.c
+    conn.execute(
+        update(t.dead_letters)
+        .where(c.id == bindparam("old"))
+        .values(
+            status=SUPERSEDED,
+            successor_id=bindparam("new"),
+            note="superseded by a later failure",
+            updated_at=stamp,
+        ),
+        [{"old": old, "new": new} for old, new in successors.items()],
+    )
+
+
+def last_id(conn: Connection) -> int:
+    """The newest letter's id (0 when there is none): letters after it are newer."""
+    return conn.execute(select(func.max(t.dead_letters.c.id))).scalar() or 0
+
+
+def supersede_replayed(conn: Connection, letter_ids: Sequence[int], after_id: int) -> None:
+    """Letters replayed (``letter_ids``) whose records failed again in letters newer than
+    ``after_id`` (a replay's own delivery, say) are superseded by those letters: the replay
+    did not work, and the later letter is the one to act on."""
+    c = t.dead_letters.c
+    replayed = conn.execute(
+        select(c.id, c.exchange, c.native_ref).where(
+            c.id.in_(list(letter_ids)), c.status == REPLAYED, c.native_ref.isnot(None)
+        )
+    ).all()
+    found: dict[int, int] = {}
+    for exchange in {r.exchange for r in replayed}:
+        mine = [r for r in replayed if r.exchange == exchange]
+        newer: dict[str, int] = {}
+        for i, ref in sorted(
+            _letters_of(conn, exchange, sorted({r.native_ref for r in mine}), OPEN).items()
+        ):
+            if i > after_id:
+                newer.setdefault(ref, i)
+        found.update({r.id: newer[r.native_ref] for r in mine if r.native_ref in newer})
+    _supersede(conn, found, now())
+
+
+def latest_successor(conn: Connection, letter_id: int) -> int | None:
+    """The letter at the end of this letter's chain of successors (the one to act on), or
+    ``None`` if it was not superseded."""
+    seen: list[int] = []
+    current = letter_id
+    while len(seen) < 10_000:  # a chain is short; the bound only guards against a loop
+        nxt = conn.execute(
+            select(t.dead_letters.c.successor_id).where(t.dead_letters.c.id == current)
+        ).scalar()
+        if nxt is None or nxt in seen:
+            break
+        seen.append(nxt)
+        current = nxt
+    return seen[-1] if seen else None
 
 
 def resolve_for(

@@ -13,6 +13,18 @@ from hub.store.records import now
 
 COUNTERS = ("read", "upserted", "unchanged", "delivered", "skipped", "failed", "held_back")
 
+#: the states a run ends in. A run that went through all its phases but left records that
+#: failed (dead letters awaiting an operator) is not a plain success: it ends
+#: ``success_with_failures``, so that no list of runs shows it green
+RUNNING, SUCCESS, SUCCESS_WITH_FAILURES, FAILED = (
+    "running",
+    "success",
+    "success_with_failures",
+    "failed",
+)
+#: the states of a run that went through all its phases (the exchange is not stale)
+COMPLETED = (SUCCESS, SUCCESS_WITH_FAILURES)
+
 
 @dataclass
 class BatchStats:
@@ -105,6 +117,15 @@ def record_batch(
         .where(t.runs.c.id == run_id)
         .values({getattr(t.runs.c, c): getattr(t.runs.c, c) + getattr(stats, c) for c in COUNTERS})
     )
+
+
+def complete_run(conn: Connection, run_id: str) -> str:
+    """End a run that went through all its phases: ``success``, or ``success_with_failures``
+    when any of its records failed. The state it ended in."""
+    failed = conn.execute(select(t.runs.c.failed).where(t.runs.c.id == run_id)).scalar()
+    state = SUCCESS_WITH_FAILURES if failed else SUCCESS
+    finish_run(conn, run_id, state)
+    return state
 
 
 def finish_run(conn: Connection, run_id: str, state: str, error: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """Tables of running the hub, not of clients' data: dashboard users, their sign-in failures
 and sessions, the lease each exchange's run holds, the keys the store knows and the progress
-of a rotation, and the purges made. Part of :mod:`hub.store.schema`, which every other module
-imports them from."""
+of a rotation, the purges made, the alerts sent and the verifications of the logs. Part of
+:mod:`hub.store.schema`, which every other module imports them from."""
 
 from __future__ import annotations
 
@@ -124,4 +124,33 @@ purges = Table(
     Column("counts", Text, nullable=True, comment="JSON: rows removed, per kind and scope"),
     Column("error", Text, nullable=True),
     Index(None, "finished_at"),
+)
+
+# --- many workers (migration 0012) ----------------------------------------------------------
+
+#: the alerts sent, one row per alert condition (``key``: its kind and exchange) while the
+#: condition holds: the occurrence last sent (``fingerprint``: a run id, a threshold crossed)
+#: and when. Every worker's ``hub_health`` shares it, so each occurrence is claimed, and
+#: sent, by one of them only (hub.store.alert_state); a cleared condition's row is removed
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("key", String(200), primary_key=True, comment="kind:exchange"),
+    Column("fingerprint", String(300), nullable=False, comment="the occurrence last sent"),
+    Column("first_sent_at", TS, nullable=False),
+    Column("last_sent_at", TS, nullable=False),
+)
+
+#: each daily verification of the access and disclosure logs by ``hub_health``
+#: (hub.ops.auditlog): when, whether the logs were intact and how far the chain reached, so
+#: every worker knows when the last one was (a row a day; no client data)
+log_verifications = Table(
+    "log_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("intact", Integer, nullable=False, comment="1: intact, 0: problems found"),
+    Column("head_seq", Integer, nullable=True, comment="the last chain entry verified"),
+    Column("problems", Integer, nullable=False, default=0),
+    Index(None, "at"),
 )

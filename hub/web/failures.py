@@ -1,6 +1,7 @@
 """Dead letters on the dashboard: the filtered, paged list; one failed record with its
 payload (masked, or unmasked for an operator who states why: the access log keeps both);
-replaying a selection or one record; resolving one with a note."""
+replaying a selection or one record, or one with its payload corrected; resolving one with a
+note."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse
 
 from hub.engine import letters, replay
+from hub.engine.replay import NotCorrectable, correctable
 from hub.privacy import redact
 from hub.store import deadletters
 from hub.store.deadletter_filter import DeadLetterFilter, FilterError
@@ -73,7 +75,22 @@ def _show(view: View, letter_id: int, *, reveal_reason: str | None):
         payload=shown.payload,
         revealed=shown.revealed,
         offer=shown.offer,
+        correction=_correction(view, shown),
     )
+
+
+def _correction(view: View, shown: letters.Shown):
+    """The payload an operator may correct and replay, once revealed (an open letter of a
+    source record: the form of ``hub failures export``); None otherwise."""
+    row = shown.row
+    if not (shown.revealed and view.user.is_operator and row.status == deadletters.OPEN):
+        return None
+    if row.stage not in ("read", "translate", "validate"):
+        return None
+    try:
+        return correctable(view.hub, row)
+    except NotCorrectable:
+        return None
 
 
 @router.get("/{letter_id}", response_class=HTMLResponse, name="failure")
@@ -132,6 +149,20 @@ def choose(
     results = replay(
         view.hub, [letter_id], actor=view.actor, corrected={letter_id: {row.field: chosen}}
     )
+    for r in results:
+        view.flash(redact(r.detail) if r.ok else f"Not replayed: {redact(r.detail)}")
+    return view.redirect("failure", letter_id=letter_id)
+
+
+@router.post("/{letter_id}/correct", name="correct")
+def correct(view: OperatorPost, letter_id: LetterId, payload: Annotated[str, Form()] = ""):
+    """Replay with the payload the operator corrected (logged: who, which fields)."""
+    _letter(view, letter_id)
+    try:
+        results = letters.correct(view.hub, letter_id, view.actor, payload)
+    except letters.LetterError as exc:
+        view.flash(f"Not replayed: {redact(str(exc))}")
+        return view.redirect("failure", letter_id=letter_id)
     for r in results:
         view.flash(redact(r.detail) if r.ok else f"Not replayed: {redact(r.detail)}")
     return view.redirect("failure", letter_id=letter_id)
