@@ -56,6 +56,8 @@ class Exchange:
     target_adapter: str
     schedule: str | None
     legal_basis: str
+    #: run when these exchanges have all delivered since this one last ran (Airflow assets)
+    after: tuple[str, ...]
     entities: tuple[EntityFlow, ...]
     # the settings below: their meaning and defaults are in the JSON Schema, nowhere else
     description: str
@@ -189,6 +191,7 @@ def parse(data: Any, path: Path, *, partial: bool = False) -> HubConfig:
             exchanges[name] = _exchange(name, x, systems, path)
         except ConfigError as exc:
             invalid[name] = str(exc)
+    _check_order(exchanges, invalid, path)
     if invalid and not partial:
         raise ConfigError("\n".join(invalid.values()))
     declared = list(data["exchanges"])  # retention may name an exchange left out
@@ -218,6 +221,11 @@ def _exchange(
     problem = schedule_problem(x["schedule"])
     if problem:
         raise ConfigError(f"{path}: exchanges/{name}/schedule: {problem}")
+    if x.get("after") and x["schedule"] is not None:
+        raise ConfigError(
+            f"{path}: exchanges/{name}/schedule: an exchange run 'after' others runs when "
+            "they have delivered; its schedule must be null"
+        )
     exchange_def = _schema()["$defs"]["exchange"]
     flows = [
         EntityFlow(
@@ -238,6 +246,7 @@ def _exchange(
         source_adapter=_adapter_of(systems, x["source"]),
         target_adapter=_adapter_of(systems, x["target"]),
         schedule=x["schedule"],
+        after=tuple(x.get("after", ())),
         legal_basis=" ".join(x["legal_basis"].split()),
         entities=tuple(flows),
         description=x["description"],
@@ -250,6 +259,41 @@ def _exchange(
         max_attempts=delivery["max_attempts"],
         max_wait_seconds=float(delivery["max_wait_seconds"]),
     )
+
+
+def _check_order(exchanges: dict[str, Exchange], invalid: dict[str, str], path: Path) -> None:
+    """Move to ``invalid`` each exchange whose ``after`` names an unknown or invalid
+    exchange, itself, or closes a cycle (it would never run)."""
+    changed = True
+    while changed:
+        changed = False
+        for name, x in list(exchanges.items()):
+            for i, other in enumerate(x.after):
+                why = None
+                if other == name:
+                    why = "is the exchange itself"
+                elif other in invalid:
+                    why = "is not a valid exchange"
+                elif other not in exchanges:
+                    why = "is not a declared exchange"
+                elif name in _upstream(exchanges, other):
+                    why = f"runs after {name} itself: a cycle, neither would ever run"
+                if why:
+                    invalid[name] = f"{path}: exchanges/{name}/after/{i}: {other!r} {why}"
+                    del exchanges[name]
+                    changed = True
+                    break
+
+
+def _upstream(exchanges: dict[str, Exchange], name: str) -> set[str]:
+    """Every exchange ``name`` runs after, directly or not."""
+    seen, todo = set(), list(exchanges[name].after) if name in exchanges else []
+    while todo:
+        other = todo.pop()
+        if other not in seen:
+            seen.add(other)
+            todo.extend(exchanges[other].after if other in exchanges else ())
+    return seen
 
 
 def _adapter_of(systems: Mapping[str, SystemConfig], name: str) -> str:

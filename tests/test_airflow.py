@@ -53,11 +53,26 @@ def test_dags_follow_the_declared_exchanges(dagbag):
     config = load_exchanges(Settings.from_env().exchanges_file)
     for name, exchange in config.exchanges.items():
         dag = dagbag.dags[f"hub_{name}"]
-        assert dag.timetable.expression == exchange.schedule
-        assert [t.task_id for t in dag.topological_sort()] == ["check", "extract", "deliver"]
+        order = [t.task_id for t in dag.topological_sort()]
+        assert order == ["check", "extract", "deliver", "report"]
         for t in dag.tasks:
-            assert t.retries == exchange.retries
+            assert t.retries == (0 if t.task_id == "report" else exchange.retries)
         assert dag.max_active_runs == 1 and not dag.catchup
+        # deliver updates the exchange's asset; the others wait on the assets they name
+        assert [a.uri for a in dag.get_task("deliver").outlets] == [f"hub://exchanges/{name}"]
+        if exchange.after:
+            assert exchange.schedule is None
+            wanted = {f"hub://exchanges/{other}" for other in exchange.after}
+            condition = dag.timetable.asset_condition  # AssetAll: every one of them
+            assert type(condition).__name__ == "AssetAll"
+            assert {a.uri for a in condition.objects} == wanted
+        else:
+            assert dag.timetable.expression == exchange.schedule
+    # the shipped configuration runs in data order: the derived exchanges wait for their data
+    assert config.exchanges["hub_to_seinajoki"].after == (
+        "employment_authority_to_county",
+        "kela_to_seinajoki",
+    )
 
 
 def test_parse_time_does_no_heavy_work():
@@ -83,11 +98,18 @@ def test_dag_run_end_to_end(airflow_home, dagbag, hub_env):
     dag_run = dagbag.dags["hub_employment_authority_to_county"].test()
     assert str(dag_run.state) == "success"
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert states == {"check": "success", "extract": "success", "deliver": "success"}
     hub = Hub.open()
     summary = summarise(hub, "employment_authority_to_county", dag_run.run_id)
     hub.close()
-    assert summary.state == "success"
+    # the sandbox's rule breakers fail: the run completed with failures, which Airflow
+    # shows as the report task skipped (the DAG run itself is a success)
+    assert summary.state == "success_with_failures" and summary.failed > 0
+    assert states == {
+        "check": "success",
+        "extract": "success",
+        "deliver": "success",
+        "report": "skipped",
+    }
     assert summary.read > 0 and summary.delivered > 0
     received = hub_env.received("county_case_system")
     assert len(received) == summary.delivered

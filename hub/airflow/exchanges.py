@@ -52,8 +52,26 @@ def _run_phase(exchange: str, phase: str, run_id: str) -> None:
         hub.close()
 
 
+def asset_of(exchange: str):
+    """The Airflow asset an exchange's ``deliver`` task updates when it has stored and
+    delivered its records: what exchanges run ``after`` it are scheduled on."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"hub_{exchange}", uri=f"hub://exchanges/{exchange}", group="hub")
+
+
+def schedule_of(exchange: Exchange):
+    """The exchange's cron schedule, or — run ``after`` others — their assets: the DAG
+    runs when every one of them has been updated since its last run."""
+    if exchange.after:
+        return [asset_of(name) for name in exchange.after]
+    return exchange.schedule
+
+
 def _phase_task(exchange: Exchange, phase: str):
-    @task(task_id=phase)
+    outlets = [asset_of(exchange.name)] if phase == PHASES[-1] else []
+
+    @task(task_id=phase, outlets=outlets)
     def run(run_id: str | None = None) -> None:
         """Run this phase of the exchange through the hub engine."""
         _run_phase(exchange.name, phase, run_id)
@@ -61,11 +79,39 @@ def _phase_task(exchange: Exchange, phase: str):
     return run()
 
 
+def _report_task(exchange: Exchange):
+    @task(task_id="report", retries=0)
+    def report(run_id: str | None = None) -> dict:
+        """What the run did. A run with failed records is shown as this task *skipped*, its
+        message the count and where to look: the DAG run stays a success (the failures are
+        dead letters an operator fixes and replays, not a reason to run again)."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from hub.airflow.secrets import open_hub
+        from hub.engine.run import summarise
+        from hub.store.runs import SUCCESS_WITH_FAILURES
+
+        hub = open_hub()
+        try:
+            summary = summarise(hub, exchange.name, run_id)
+        finally:
+            hub.close()
+        if summary.state == SUCCESS_WITH_FAILURES:
+            raise AirflowSkipException(
+                f"success with failures: {summary.failed} record(s) failed and wait as dead "
+                f"letters ({summary.open_dead_letters} open): hub failures list "
+                f"--exchange {exchange.name}"
+            )
+        return {"state": summary.state, "read": summary.read, "delivered": summary.delivered}
+
+    return report()
+
+
 def build_dag(exchange: Exchange) -> DAG:
     with DAG(
         dag_id=f"hub_{exchange.name}",
         description=exchange.description.strip()[:200] or None,
-        schedule=exchange.schedule,
+        schedule=schedule_of(exchange),
         start_date=START,
         catchup=False,
         max_active_runs=1,  # two runs of one exchange must not interleave batches
@@ -85,7 +131,7 @@ def build_dag(exchange: Exchange) -> DAG:
         ),
     ) as dag:
         tasks = [_phase_task(exchange, phase) for phase in PHASES]
-        tasks[0] >> tasks[1] >> tasks[2]
+        tasks[0] >> tasks[1] >> tasks[2] >> _report_task(exchange)
     return dag
 
 

@@ -43,10 +43,11 @@ ROUTERS = (
 )
 
 
-def create_app(open_hub: Callable[[], Hub] = Hub.open) -> FastAPI:
-    """The dashboard over the hub ``open_hub()`` gives (called on the first request)."""
+def create_app(open_hub: Callable[[], Hub] = Hub.open, *, airflow_signin: bool = False) -> FastAPI:
+    """The dashboard over the hub ``open_hub()`` gives (called on the first request);
+    ``airflow_signin``: its users are Airflow's (:mod:`hub.web.airflow_auth`), not the hub's."""
     app = FastAPI(title="Integration hub", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.dashboard = Dashboard(open_hub)
+    app.state.dashboard = Dashboard(open_hub, airflow_signin=airflow_signin)
     app.mount("/static", StaticFiles(packages=[("hub.web", "static")]), name="static")
 
     @app.middleware("http")

@@ -10,7 +10,9 @@ runs:
   must carry the session's CSRF token (after the sign-in and role checks), else 403.
 
 The user and role are read from the store on every request, so a removed user or a changed
-role takes effect at once; sessions live in the store (:mod:`hub.web.session`).
+role takes effect at once; sessions live in the store (:mod:`hub.web.session`). Inside
+Airflow's API server the user and role come from Airflow instead
+(:mod:`hub.web.airflow_auth`): no second sign-in.
 
 Guessing is limited (:mod:`hub.store.signin`, :class:`hub.settings.SignInPolicy`): too many
 failures for one user name, or from one client address, lock it for a while; while locked,
@@ -31,9 +33,11 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from hub.store import signin, users
+from hub.web import airflow_auth
 from hub.web.dashboard import Dashboard, dashboard
 from hub.web.rendering import View
 from hub.web.session import ENDED, CsrfError, Session, check_csrf
@@ -55,9 +59,16 @@ def visitor(request: Request, board: Annotated[Dashboard, Depends(dashboard)]) -
     return View(request, board, board.sessions.load(request, hub.store, hub.settings.signin), None)
 
 
-def viewer(view: Annotated[View, Depends(visitor)]) -> View:
-    """The request of a signed-in user (any role). A user disabled or removed since signing
-    in has their sessions ended."""
+async def viewer(view: Annotated[View, Depends(visitor)]) -> View:
+    """The request of a signed-in user (any role): inside Airflow, Airflow's user."""
+    if view.board.airflow_signin:
+        return dataclasses.replace(view, user=await airflow_auth.airflow_user(view.request))
+    return await run_in_threadpool(_hub_user, view)
+
+
+def _hub_user(view: View) -> View:
+    """The hub's own signed-in user. A user disabled or removed since signing in has their
+    sessions ended."""
     user, name = None, view.session.username
     if name:
         with view.hub.store.transaction() as conn:
@@ -133,6 +144,10 @@ def install(app: FastAPI) -> None:
     async def csrf_failed(request: Request, exc: CsrfError):
         return PlainTextResponse(str(exc), status_code=403)
 
+    @app.exception_handler(airflow_auth.AirflowSignInNeeded)
+    async def to_airflow_login(request: Request, exc: airflow_auth.AirflowSignInNeeded):
+        return RedirectResponse(exc.login_url, status_code=303)
+
 
 def client_address(request: Request, trusted_proxies: tuple[str, ...] = ()) -> str:
     """The client's address: the socket peer, or, when the peer is one of
@@ -180,11 +195,15 @@ router = APIRouter()
 
 @router.get("/login", response_class=HTMLResponse, name="login")
 def login(view: Visitor):
+    if view.board.airflow_signin:  # Airflow signs people in
+        return view.redirect("overview")
     return view.page("login.html", error=None)
 
 
 @router.post("/login", name="login_post")
 def login_post(view: Posted, username: Annotated[str, Form()], password: Annotated[str, Form()]):
+    if view.board.airflow_signin:
+        raise HTTPException(404, "inside Airflow, sign in to Airflow")
     store, policy, now = view.hub.store, view.hub.settings.signin, view.board.sessions.clock()
     address = client_address(view.request, policy.trusted_proxies)
     keys = [
@@ -242,7 +261,10 @@ def _failed(view: View, username: str, address: str, keys, now: dt.datetime):
 
 @router.post("/logout", name="logout")
 def logout(view: Posted):
-    response = RedirectResponse(view.request.url_for("login").path, status_code=303)
+    target = view.request.url_for("login").path
+    if view.board.airflow_signin:
+        target = airflow_auth.logout_url()
+    response = RedirectResponse(target, status_code=303)
     view.board.sessions.end(view.request, response, view.hub.store, view.session)
     if view.session.username:
         log.info("dashboard sign-out: %s", view.session.username)

@@ -16,8 +16,10 @@ class Dashboard:
     """The hub and the session store (its key derives from the hub's master key), opened on
     the first request."""
 
-    def __init__(self, open_hub: Callable[[], Hub]):
+    def __init__(self, open_hub: Callable[[], Hub], *, airflow_signin: bool = False):
         self._open, self._hub, self._lock = open_hub, None, threading.Lock()
+        #: inside Airflow: users and roles come from Airflow (:mod:`hub.web.airflow_auth`)
+        self.airflow_signin = airflow_signin
         self._sessions: SessionStore | None = None
 
     @property

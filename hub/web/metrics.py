@@ -2,7 +2,8 @@
 Prometheus text format (prometheus_client), computed from the store on each scrape: runs,
 records, failures, open dead letters and lag per exchange. No metric carries client data.
 
-If ``HUB_METRICS_TOKEN`` is set, a scrape must send ``Authorization: Bearer <token>``.
+``/metrics`` is protected by default: a scrape sends ``Authorization: Bearer <token>`` with
+the token of ``HUB_METRICS_TOKEN``, or comes from a signed-in user.
 """
 
 from __future__ import annotations
@@ -24,14 +25,25 @@ from hub.store.runs import COUNTERS
 from hub.web.dashboard import Dashboard, dashboard
 
 
-def authorise(request: Request) -> None:
-    """A dependency: 401 unless the scrape carries the token (when one is set)."""
+async def authorise(request: Request, board: Annotated[Dashboard, Depends(dashboard)]) -> None:
+    """A dependency: 401 unless the scrape carries ``HUB_METRICS_TOKEN`` as a bearer token
+    or comes from a signed-in user of the dashboard (inside Airflow: an Airflow user with
+    the hub's view). With no token set, only signed-in users read the metrics."""
+    from hub.web.airflow_auth import AirflowSignInNeeded
+    from hub.web.auth import SignInNeeded, viewer, visitor
+
     token = os.environ.get("HUB_METRICS_TOKEN")
-    if not token:
-        return
     sent = request.headers.get("authorization", "")
-    if not hmac.compare_digest(sent, f"Bearer {token}"):
-        raise HTTPException(401, "a bearer token is needed", {"WWW-Authenticate": "Bearer"})
+    if token and hmac.compare_digest(sent, f"Bearer {token}"):
+        return
+    try:
+        await viewer(visitor(request, board))
+    except (SignInNeeded, AirflowSignInNeeded):
+        raise HTTPException(
+            401,
+            "a bearer token (HUB_METRICS_TOKEN) or a signed-in user is needed",
+            {"WWW-Authenticate": "Bearer"},
+        ) from None
 
 
 class _HubCollector:

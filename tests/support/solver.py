@@ -14,7 +14,8 @@ the attacker test checks the audit with a solver of its own.
   none. An unknown is determined when no solution gives it another value than a first
   solution does.
 
-A search that exceeds its node budget is *undecided*: :attr:`System.undecided` counts them,
+A search that exceeds its node budget, twice (the second time with twenty times the
+nodes), is *undecided*: :attr:`System.undecided` counts them,
 so a test can insist that the attacker never gave up.
 """
 
@@ -27,6 +28,8 @@ from fractions import Fraction
 #: an unknown no relation bounds lies within this
 BIG = 10**9
 NODES = 20_000
+#: a search out of nodes is tried once more with this many times the budget
+ESCALATE = 20
 PROPAGATIONS = 50_000
 
 Domains = dict[str, tuple[int, int]]
@@ -148,12 +151,16 @@ class System:
         return True
 
     def _search(self, part: _Part, narrowed: Domains) -> dict[str, int] | None:
+        """A solution of ``part`` within ``narrowed``; a search that runs out of nodes is
+        tried again with :data:`ESCALATE` times as many before it counts as undecided."""
         domains = {n: self._base[n] for n in part.names} | narrowed
-        try:
-            return _search(part, domains, list(narrowed), [NODES])
-        except _Budget:
-            self.undecided += 1
-            return None
+        for budget in (NODES, NODES * ESCALATE):
+            try:
+                return _search(part, domains, list(narrowed), [budget])
+            except _Budget:
+                continue
+        self.undecided += 1
+        return None
 
 
 @dataclass
