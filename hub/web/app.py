@@ -16,13 +16,17 @@ Innokylä would publish, with charts, for operators) and :mod:`~hub.web.metrics`
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from hub.engine import Hub
 from hub.web import audit, auth, failures, indicators, metrics, overview, runs
 from hub.web.dashboard import Dashboard
+from hub.web.rendering import templates
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self'; form-action 'self'",
@@ -56,6 +60,23 @@ def create_app(open_hub: Callable[[], Hub] = Hub.open, *, airflow_signin: bool =
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    @app.exception_handler(HTTPException)
+    async def error_page(request: Request, exc: HTTPException):
+        """A browser gets a page with the way back; a script (``/metrics``, JSON) the
+        status and detail as JSON."""
+        if "text/html" not in request.headers.get("accept", ""):
+            return await http_exception_handler(request, exc)
+        context = {
+            "user": None,
+            "flash": [],
+            "status": exc.status_code,
+            "title": HTTPStatus(exc.status_code).phrase,
+            "detail": exc.detail,
+        }
+        return templates.TemplateResponse(
+            request, "error.html", context, status_code=exc.status_code, headers=exc.headers
+        )
 
     auth.install(app)
     for router in ROUTERS:
