@@ -209,3 +209,44 @@ def test_an_invalid_exchange_is_an_import_error_and_the_others_stay_scheduled(
     dags = json.loads(line.removeprefix("DAGS "))
     valid = {f"hub_{n}" for n in data["exchanges"]} - {"hub_county_to_kela", "hub_kela_to_county"}
     assert {d for d, stale in dags.items() if not stale} == valid | {"hub_health"}
+
+
+def test_systems_take_their_url_and_credentials_from_airflow_connections(
+    airflow_home, monkeypatch
+):
+    """A connection per system: the URL and options (credentials in the extra, masked by
+    Airflow) over the exchanges file's; HUB_SYSTEM_<NAME>_URL still wins for the URL."""
+    import json
+
+    from hub.airflow.secrets import with_connections
+    from hub.exchanges import load_exchanges
+    from hub.settings import Settings
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUB_SYSTEM_INNOKYLA",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "api.innokyla.example",
+                "schema": "https",
+                "port": 8443,
+                "extra": {"api_key": "from-airflow"},
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUB_SYSTEM_LAPUA",
+        json.dumps({"conn_type": "http", "extra": {"base_url": "https://lapua.example/api/"}}),
+    )
+    monkeypatch.delenv("HUB_SYSTEM_INNOKYLA_URL", raising=False)
+    monkeypatch.delenv("HUB_SYSTEM_LAPUA_URL", raising=False)
+    config = with_connections(load_exchanges(Settings.from_env().exchanges_file))
+    innokyla = config.systems["innokyla"]
+    assert innokyla.base_url == "https://api.innokyla.example:8443"
+    assert innokyla.options["api_key"] == "from-airflow"
+    assert config.systems["lapua"].base_url == "https://lapua.example/api"
+    assert config.exchanges  # the rest of the file as it was
+    monkeypatch.setenv("HUB_SYSTEM_INNOKYLA_URL", "http://127.0.0.1:1")
+    config = with_connections(load_exchanges(Settings.from_env().exchanges_file))
+    assert config.systems["innokyla"].base_url == "http://127.0.0.1:1"
+    assert config.systems["innokyla"].options["api_key"] == "from-airflow"

@@ -10,7 +10,12 @@ configured with (Vault, AWS, GCP …):
 - ``hub_master_key``: the password is the current master key; the extra's ``previous`` lists
   the keys a key rotation still needs (:func:`hub.privacy.crypto.connection_keys`);
 - ``hub_store``: the store, a PostgreSQL connection (``postgres://user:pass@host/db``, read
-  with psycopg 3) or the extra's ``url`` (any SQLAlchemy URL).
+  with psycopg 3) or the extra's ``url`` (any SQLAlchemy URL);
+- ``hub_system_<name>``, one per system of the exchanges file that has one: its URL (the
+  extra's ``base_url``, else the host when it has a scheme, else built from scheme, host and
+  port) and, from the extra's other keys, options over the file's (credentials such as
+  ``api_key``: Airflow masks them in its UI and logs). ``HUB_SYSTEM_<NAME>_URL`` still wins
+  for the URL. The options are checked against the adapter's schema before every run.
 
 A connection that is not there is no error (the environment, or the default, holds); one
 that cannot be read is.
@@ -22,8 +27,10 @@ import logging
 import os
 from dataclasses import replace
 
+from hub.adapter import SystemConfig
 from hub.errors import ConfigError
-from hub.settings import Settings
+from hub.exchanges import HubConfig
+from hub.settings import Settings, system_url_override
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +97,31 @@ def store_url(settings: Settings) -> str:
     return "postgresql+psycopg://" + uri.split("://", 1)[1]
 
 
+def system_from(system: SystemConfig, found) -> SystemConfig:
+    """``system`` with the URL and options of its Airflow connection ``found``."""
+    extra = dict(found.extra_dejson or {})
+    url = extra.pop("base_url", None)
+    if url is None and found.host:
+        if "://" in found.host:
+            url = found.host
+        else:
+            scheme = found.schema or ("https" if found.conn_type == "https" else "http")
+            url = f"{scheme}://{found.host}" + (f":{found.port}" if found.port else "")
+    if url and not system_url_override(system.system):
+        system = replace(system, base_url=url.rstrip("/"))
+    return replace(system, options={**system.options, **extra}) if extra else system
+
+
+def with_connections(config: HubConfig) -> HubConfig:
+    """``config`` with each system's connection ``hub_system_<name>`` applied."""
+    systems = dict(config.systems)
+    for name, system in config.systems.items():
+        found = connection(f"hub_system_{name}")
+        if found is not None:
+            systems[name] = system_from(system, found)
+    return replace(config, systems=systems) if systems != dict(config.systems) else config
+
+
 def settings() -> Settings:
     """The environment's settings with the store Airflow's connections name."""
     base = Settings.from_env()
@@ -103,4 +135,6 @@ def open_hub():
 
     install_log_redaction()
     found = settings()
-    return Hub.open(found, key=master_key(found))
+    hub = Hub.open(found, key=master_key(found))
+    hub.config = with_connections(hub.config)
+    return hub
