@@ -178,18 +178,57 @@ def test_the_airflow_notifiers_report_a_failed_dag_run(settings, smtp, webhook):
     assert webhook.received[0]["alerts"][0]["exchange"] == "kela_to_seinajoki"
 
 
-def test_notifiers_follow_the_configured_channels(monkeypatch):
+def test_notifiers_take_their_channels_from_the_environment_or_airflow(monkeypatch, webhook):
+    """A notifier per channel is attached at parse time (no connection read then); when a run
+    fails, each sends if its channel is set: in the environment or, where it is not, in the
+    Airflow connections hub_alert_smtp / hub_alert_webhook."""
+    import json
+
+    from hub.airflow.secrets import alert_settings
     from hub.ops.notifiers import HubEmailNotifier, HubWebhookNotifier, failure_notifiers
 
     for name in ("HUB_ALERT_EMAIL_TO", "HUB_SMTP_HOST", "HUB_ALERT_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
-    assert failure_notifiers() == []
-    monkeypatch.setenv("HUB_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    assert [type(n) for n in failure_notifiers()] == [HubWebhookNotifier]
-    monkeypatch.setenv("HUB_ALERT_EMAIL_TO", "a@example.fi, b@example.fi")
-    monkeypatch.setenv("HUB_SMTP_HOST", "smtp.example.fi")
     assert [type(n) for n in failure_notifiers()] == [HubEmailNotifier, HubWebhookNotifier]
-    assert AlertSettings.from_env().email_to == ("a@example.fi", "b@example.fi")
+    assert not alert_settings().webhook_on and not alert_settings().email_on
+    context = {
+        "dag": type("D", (), {"dag_id": "hub_kela_to_seinajoki"})(),
+        "run_id": "manual__1",
+        "exception": RuntimeError("boom"),
+    }
+    HubWebhookNotifier().notify(context)  # no channel: nothing sent, no error
+    assert webhook.received == []
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUB_ALERT_WEBHOOK",
+        json.dumps({"conn_type": "http", "extra": {"url": f"{webhook.url}/hook"}}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUB_ALERT_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "smtp.example.fi",
+                "port": 587,
+                "login": "hub",
+                "password": "from-airflow",
+                "extra": {
+                    "to": "a@example.fi, b@example.fi",
+                    "from": "hub@example.fi",
+                    "starttls": True,
+                },
+            }
+        ),
+    )
+    found = alert_settings()
+    assert found.webhook_url == f"{webhook.url}/hook" and found.email_on
+    assert found.email_to == ("a@example.fi", "b@example.fi") and found.smtp_port == 587
+    assert found.smtp_password == "from-airflow" and found.smtp_starttls
+    assert "from-airflow" not in repr(found)
+    HubWebhookNotifier().notify(context)  # a run fails: the channel Airflow names is used
+    assert webhook.received[0]["alerts"][0]["exchange"] == "kela_to_seinajoki"
+    monkeypatch.setenv("HUB_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # the environment wins
+    assert alert_settings().webhook_url == "http://127.0.0.1:9/hook"
+    assert AlertSettings.from_env().email_to == ()
 
 
 # --- once, whatever the number of workers ---------------------------------------------------

@@ -29,12 +29,12 @@ MAX_RETRY_DELAY = dt.timedelta(minutes=5)
 @task(task_id="check_and_alert")
 def check_and_alert() -> int:
     """Evaluate the alert conditions and send what is new; the number of alerts sent."""
-    from hub.airflow.secrets import open_hub
+    from hub.airflow.secrets import alert_settings, open_hub
     from hub.ops.alerts import check_and_send
 
     hub = open_hub()
     try:
-        return len(check_and_send(hub))
+        return len(check_and_send(hub, alert_settings()))
     finally:
         hub.close()
 
@@ -64,7 +64,7 @@ def verify_logs() -> dict | None:
     None when none was due."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from hub.airflow.secrets import open_hub
+    from hub.airflow.secrets import alert_settings, open_hub
     from hub.ops.auditlog import LogsTampered, due, verify_and_alert
 
     hub = open_hub()
@@ -72,7 +72,7 @@ def verify_logs() -> dict | None:
         if not due(hub):
             return None
         try:
-            report = verify_and_alert(hub)
+            report = verify_and_alert(hub, alert_settings())
         except LogsTampered as exc:  # found, recorded and alerted: a retry would not undo it
             raise AirflowFailException(str(exc)) from exc
         return {"entries": report.entries, "head_seq": report.head_seq, "sealed": report.sealed}

@@ -15,7 +15,10 @@ configured with (Vault, AWS, GCP …):
   extra's ``base_url``, else the host when it has a scheme, else built from scheme, host and
   port) and, from the extra's other keys, options over the file's (credentials such as
   ``api_key``: Airflow masks them in its UI and logs). ``HUB_SYSTEM_<NAME>_URL`` still wins
-  for the URL. The options are checked against the adapter's schema before every run.
+  for the URL. The options are checked against the adapter's schema before every run;
+- ``hub_alert_smtp`` (host, port, login, password; extra ``to`` — comma separated —,
+  ``from``, ``starttls``) and ``hub_alert_webhook`` (the extra's ``url``, or the host): the
+  alert channels, where the ``HUB_SMTP_*`` / ``HUB_ALERT_*`` variables leave them unset.
 
 A connection that is not there is no error (the environment, or the default, holds); one
 that cannot be read is.
@@ -120,6 +123,34 @@ def with_connections(config: HubConfig) -> HubConfig:
         if found is not None:
             systems[name] = system_from(system, found)
     return replace(config, systems=systems) if systems != dict(config.systems) else config
+
+
+def alert_settings():
+    """The alert channels: the environment's, completed from ``hub_alert_smtp`` and
+    ``hub_alert_webhook``."""
+    from hub.ops.alerts import AlertSettings
+
+    base = AlertSettings.from_env()
+    changes: dict = {}
+    smtp = connection("hub_alert_smtp") if not base.smtp_host else None
+    if smtp is not None and smtp.host:
+        extra = smtp.extra_dejson or {}
+        to = tuple(a.strip() for a in str(extra.get("to", "")).split(",") if a.strip())
+        changes |= {
+            "smtp_host": smtp.host,
+            "smtp_port": int(smtp.port or base.smtp_port),
+            "smtp_user": smtp.login or base.smtp_user,
+            "smtp_password": smtp.password or base.smtp_password,
+            "smtp_starttls": bool(extra.get("starttls", base.smtp_starttls)),
+            "email_to": base.email_to or to,
+            "email_from": extra.get("from") or base.email_from,
+        }
+    hook = connection("hub_alert_webhook") if not base.webhook_url else None
+    if hook is not None:
+        url = (hook.extra_dejson or {}).get("url") or hook.host
+        if url:
+            changes["webhook_url"] = url
+    return replace(base, **changes) if changes else base
 
 
 def settings() -> Settings:

@@ -40,7 +40,9 @@ class _HubNotifier(BaseNotifier):
         self.settings = settings
 
     def notify(self, context: dict[str, Any]) -> None:
-        settings = self.settings or AlertSettings.from_env()
+        from hub.airflow.secrets import alert_settings
+
+        settings = self.settings or alert_settings()
         if self.configured(settings):
             self.send(alert_from_context(context), settings)
 
@@ -81,7 +83,7 @@ NOTIFIERS = (HubEmailNotifier, HubWebhookNotifier)
 
 
 def failure_notifiers() -> list[BaseNotifier]:
-    """The notifiers of the configured channels (none when no channel is configured).
-    Cheap: reads environment variables only, so DAG parsing stays light."""
-    settings = AlertSettings.from_env()
-    return [cls() for cls in NOTIFIERS if cls.configured(settings)]
+    """A notifier per channel; each sends only if its channel is configured when a run
+    fails (the environment or Airflow's connections: :func:`hub.airflow.secrets.alert_settings`),
+    so DAG parsing reads no connection and stays light."""
+    return [cls() for cls in NOTIFIERS]
