@@ -72,6 +72,13 @@ class Exchange:
     max_attempts: int
     max_wait_seconds: float
 
+    @property
+    def timing(self) -> str:
+        """When it runs, in words: its schedule, ``after …`` or ``manual``."""
+        if self.after:
+            return "after " + ", ".join(self.after)
+        return self.schedule or "manual"
+
     def flow(self, entity: str) -> EntityFlow:
         for f in self.entities:
             if f.entity == entity:

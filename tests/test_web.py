@@ -201,7 +201,9 @@ def test_run_history_and_detail(app, failed):
 def test_metrics_in_prometheus_text_format(app, failed, monkeypatch):
     from prometheus_client.parser import text_string_to_metric_families
 
-    client = TestClient(app)
+    # protected by default: no token set, no one signed in
+    assert TestClient(app).get("/metrics").status_code == 401
+    client = sign_in(app, "olli")  # a signed-in user reads them
     text = client.get("/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
     open_letters = {
@@ -213,28 +215,31 @@ def test_metrics_in_prometheus_text_format(app, failed, monkeypatch):
         for s in families["hub_runs"].samples
         if s.name == "hub_runs_total"
     }
-    assert runs[("employment_authority_to_county", "success")] == 1
+    assert runs[("employment_authority_to_county", "success_with_failures")] == 1
     assert "hub_outbox_pending" in families and "hub_exchange_stale" in families
     assert not HETU_PATTERN.search(text)
-    monkeypatch.setenv("HUB_METRICS_TOKEN", "s3cret")
-    assert client.get("/metrics").status_code == 401
-    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    monkeypatch.setenv("HUB_METRICS_TOKEN", "s3cret")  # a scraper sends the token
+    scraper = TestClient(app)
+    assert scraper.get("/metrics").status_code == 401
+    assert scraper.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = scraper.get("/metrics", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
 
 
 @pytest.mark.airflow
 def test_mounted_into_airflows_api_server_with_a_navigation_link(hub, airflow_home):
     from airflow.api_fastapi.app import create_app as airflow_app
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
-    client = TestClient(airflow_app())
-    page = client.get("/hub/login")
-    assert page.status_code == 200 and "Sign in" in page.text
+    client = TestClient(airflow_app(), follow_redirects=False)
+    # no hub sign-in inside Airflow: Airflow's (tests/test_web_airflow.py has the roles)
+    assert client.get("/hub/login").headers["location"].endswith("/hub/")
+    admin = SimpleAuthManagerUser(username="admin", role="admin")
+    client.cookies.set("_token", get_auth_manager().generate_jwt(admin))
+    page = client.get("/hub/")
+    assert page.status_code == 200 and "Exchanges" in page.text
     assert 'href="/hub/static/hub.css"' in page.text  # links follow the mount point
-    token = CSRF.search(page.text)[1]
-    signed = client.post(
-        "/hub/login", data={"username": "olli", "password": PASSWORD, "csrf": token}
-    )
-    assert signed.status_code == 200 and "Exchanges" in signed.text
     from airflow import plugins_manager
 
     views = (

@@ -146,7 +146,7 @@ def exchange_health(
         name=exchange.name,
         source=exchange.source,
         target=exchange.target,
-        schedule=exchange.schedule,
+        schedule=exchange.timing,
         last_run_id=last.id if last else None,
         last_state=last.state if last else None,
         last_started=aware(last.started_at) if last else None,

@@ -96,6 +96,11 @@ def role_of(manager, user) -> str | None:
     return "viewer"
 
 
+#: Airflow's own sign-out: revokes the token, clears the cookie, goes on to the auth
+#: manager's sign-out page or Airflow's sign-in
+AIRFLOW_LOGOUT = "/api/v2/auth/logout"
+
+
 def logout_url() -> str:
     """Where signing out goes: Airflow's own sign-out."""
-    return _manager().get_url_logout() or "/"
+    return AIRFLOW_LOGOUT

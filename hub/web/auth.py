@@ -59,10 +59,23 @@ def visitor(request: Request, board: Annotated[Dashboard, Depends(dashboard)]) -
     return View(request, board, board.sessions.load(request, hub.store, hub.settings.signin), None)
 
 
-async def viewer(view: Annotated[View, Depends(visitor)]) -> View:
+async def airflow_gate(
+    request: Request, board: Annotated[Dashboard, Depends(dashboard)]
+) -> users.User | None:
+    """Inside Airflow, Airflow's user — asked before anything else, so that a request
+    without an Airflow sign-in opens nothing of the hub; None outside Airflow."""
+    if not board.airflow_signin:
+        return None
+    return await airflow_auth.airflow_user(request)
+
+
+async def viewer(
+    airflow_user: Annotated[users.User | None, Depends(airflow_gate)],
+    view: Annotated[View, Depends(visitor)],
+) -> View:
     """The request of a signed-in user (any role): inside Airflow, Airflow's user."""
-    if view.board.airflow_signin:
-        return dataclasses.replace(view, user=await airflow_auth.airflow_user(view.request))
+    if airflow_user is not None:
+        return dataclasses.replace(view, user=airflow_user)
     return await run_in_threadpool(_hub_user, view)
 
 

@@ -30,14 +30,15 @@ async def authorise(request: Request, board: Annotated[Dashboard, Depends(dashbo
     or comes from a signed-in user of the dashboard (inside Airflow: an Airflow user with
     the hub's view). With no token set, only signed-in users read the metrics."""
     from hub.web.airflow_auth import AirflowSignInNeeded
-    from hub.web.auth import SignInNeeded, viewer, visitor
+    from hub.web.auth import SignInNeeded, airflow_gate, viewer, visitor
 
     token = os.environ.get("HUB_METRICS_TOKEN")
     sent = request.headers.get("authorization", "")
     if token and hmac.compare_digest(sent, f"Bearer {token}"):
         return
     try:
-        await viewer(visitor(request, board))
+        user = await airflow_gate(request, board)
+        await viewer(user, visitor(request, board))
     except (SignInNeeded, AirflowSignInNeeded):
         raise HTTPException(
             401,
