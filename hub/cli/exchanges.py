@@ -66,16 +66,49 @@ def cmd_run(args: argparse.Namespace) -> int:
         task = bar.add_task(f"{args.name}: starting")
         handler = ProgressHandler(lambda text: bar.update(task, description=text))
         engine_log = logging.getLogger("hub.engine")
+        # the batches' counts reach the progress display; the log lines reach stderr only
+        # with --verbose
+        level, propagate = engine_log.level, engine_log.propagate
+        engine_log.setLevel(logging.INFO)
+        engine_log.propagate = bool(getattr(args, "verbose", False))
         engine_log.addHandler(handler)
         try:
             summary = run_exchange(hub, args.name, phases=phases, wait=args.wait)
         finally:
             engine_log.removeHandler(handler)
+            engine_log.setLevel(level)
+            engine_log.propagate = propagate
     headers = ["exchange", "state", "read", "upserted", "unchanged", "delivered", "skipped"]
     emit(args, [summary.__dict__], [*headers, "failed", "held_back", "open_dead_letters"])
     if summary.error and not args.json:
         print(f"error: {summary.error}", file=sys.stderr)
-    return 0 if summary.state == "success" else 1
+    return _exit_status(args, summary)
+
+
+RUN_EPILOG = (
+    "exit status: 0 the run succeeded; 2 it went through all its phases but some records "
+    "failed (state success_with_failures: they wait as dead letters, see hub failures list "
+    "--exchange NAME); 1 the run failed; 75 another run of the exchange held it past --wait. "
+    "A mistake in the command or the configuration also exits 2, with an error: line."
+)
+
+
+def _exit_status(args: argparse.Namespace, summary) -> int:
+    """0, 2 or 1: a script or scheduler tells a run that completed with failed records (they
+    wait for an operator, the rest went through) from a clean run and from a failed one."""
+    from hub.store import runs
+
+    if summary.state == runs.SUCCESS:
+        return 0
+    if summary.state != runs.SUCCESS_WITH_FAILURES:
+        return 1
+    if not args.json:
+        print(
+            f"{summary.exchange}: {summary.failed} record(s) failed; see them with "
+            f"hub failures list --exchange {summary.exchange}",
+            file=sys.stderr,
+        )
+    return 2
 
 
 def cmd_held_back(args: argparse.Namespace) -> int:
@@ -110,6 +143,7 @@ def register(sub) -> None:
     )
     h.add_argument("name", help="the exchange's name (see hub exchanges list)")
     r = leaf(ex, "run", cmd_run, "run an exchange now, in this process")
+    r.epilog = RUN_EPILOG
     r.add_argument("name", help="the exchange's name (see hub exchanges list)")
     r.add_argument(
         "--phase",

@@ -330,6 +330,7 @@ def deliver(hub: Hub, exchange: Exchange, run_id: str | None) -> BatchStats:
                     stats.skipped,
                     stats.failed,
                     late,
+                    extra={"progress": ("deliver", stats)},
                 )
 
             try:

@@ -188,6 +188,7 @@ def _read_stream(
                     stats.upserted,
                     stats.unchanged,
                     stats.failed,
+                    extra={"progress": ("extract", stats)},
                 )
         writer.commit()
     finally:
