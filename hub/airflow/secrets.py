@@ -44,28 +44,41 @@ SECRETS_ENV = "HUB_SECRETS"
 
 
 def connection(conn_id: str):
-    """Airflow's connection ``conn_id``, or None when Airflow has none of that name. In a
-    task, through the Task SDK (the worker reaches no database); elsewhere (API server,
-    command line on a scheduler machine) from the metadata database or secrets backend."""
+    """Airflow's connection ``conn_id``, or None when Airflow has none of that name. Through
+    the Task SDK, which asks the backends of the process it runs in (in a task, the
+    supervisor: a worker reaches no database; in the API server, the metadata database);
+    elsewhere — the command line on a scheduler machine — Airflow's models read the
+    metadata database too."""
     from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return Connection.get(conn_id)
-    except AirflowNotFoundException:
-        pass
-    except Exception:  # no task context: ask Airflow's own models
+    except Exception as exc:
+        if _in_task():
+            if _not_found(exc):
+                return None
+            raise
         log.debug("connection %s: not through the Task SDK", conn_id, exc_info=True)
     from airflow.models.connection import Connection as Stored
 
     try:
         return Stored.get_connection_from_secrets(conn_id)
-    except AirflowNotFoundException:
-        return None
     except Exception as exc:
-        if type(exc).__name__ == "AirflowNotFoundException":
+        if _not_found(exc):
             return None
         raise
+
+
+def _not_found(exc: BaseException) -> bool:
+    """Airflow's "no such connection" (the SDK's and the core's are different classes)."""
+    return type(exc).__name__ == "AirflowNotFoundException"
+
+
+def _in_task() -> bool:
+    """Whether this process runs a task (the Task SDK's supervisor talks to it)."""
+    from airflow.sdk.execution_time import task_runner
+
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
 
 
 def master_key(settings: Settings) -> str | None:
