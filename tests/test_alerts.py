@@ -343,10 +343,10 @@ def test_the_sent_alerts_of_an_earlier_release_are_taken_over_once(hub, hub_env,
 
 def test_hub_health_retries_and_alerts_when_it_fails(monkeypatch):
     from hub.airflow.health import RETRIES, health_dag
-    from hub.ops.notifiers import HubWebhookNotifier
+    from hub.ops.notifiers import HubEmailNotifier, HubWebhookNotifier
 
-    monkeypatch.setenv("HUB_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
     dag = health_dag()
     for task in dag.tasks:
         assert task.retries == RETRIES and task.retry_exponential_backoff, task.task_id
-    assert [type(n) for n in dag.on_failure_callback] == [HubWebhookNotifier]
+    # a notifier per channel; each sends if its channel is configured when the run fails
+    assert [type(n) for n in dag.on_failure_callback] == [HubEmailNotifier, HubWebhookNotifier]

@@ -62,13 +62,42 @@ def test_unknown_exchange_is_a_clear_error(hub_env, capsys):
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_exchanges_run_exits_0_clean_2_with_failed_records_1_failed(hub_env, capsys):
+    """A script tells the three ends of ``hub exchanges run`` apart by its exit status; a
+    run that completed with failed records says how many and how to see them."""
+    hub_env.control("county_case_system", "nightly", "POST")
+    assert main(["exchanges", "run", "county_to_employment_authority"]) == 0
+    assert "success" in capsys.readouterr().out
+
+    name = "employment_authority_to_county"  # the sandbox's rule breakers: dead letters
+    assert main(["exchanges", "run", name]) == 2
+    out, err = capsys.readouterr()
+    assert "success_with_failures" in out
+    assert main(["failures", "list", "--exchange", name, "--json"]) == 0
+    failed = len(json.loads(capsys.readouterr().out))
+    assert failed > 0
+    assert f"{name}: {failed} record(s) failed; see them with" in err
+    assert f"hub failures list --exchange {name}" in err
+
+    hub_env.faults("employment_authority", unavailable=True)
+    assert main(["exchanges", "run", name]) == 1
+    assert "error: " in capsys.readouterr().err
+
+    with pytest.raises(SystemExit):
+        main(["exchanges", "run", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "2 it went through all its phases but some records failed" in usage
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_run_then_inspect_and_replay_failures(hub_env, capsys):
     assert main(["adapters", "check", "--json"]) == 0
     assert all(row["ok"] for row in json.loads(capsys.readouterr().out))
     hub_env.faults("county_case_system", reject_writes=True)
-    assert main(["exchanges", "run", "employment_authority_to_county", "--json"]) == 0
+    # completed with failed records (rejected deliveries, the sandbox's rule breakers): 2
+    assert main(["exchanges", "run", "employment_authority_to_county", "--json"]) == 2
     run = json.loads(capsys.readouterr().out)[0]
-    assert run["failed"] > 0
+    assert run["state"] == "success_with_failures" and run["failed"] > 0
 
     assert main(["failures", "list", "--json", "--stage", "deliver", "--limit", "1000"]) == 0
     failures = json.loads(capsys.readouterr().out)
@@ -105,7 +134,7 @@ def test_runs_resolve_and_users(hub_env, capsys, monkeypatch):
     import io
 
     hub_env.faults("county_case_system", reject_writes=True)
-    assert main(["exchanges", "run", "employment_authority_to_county", "--json"]) == 0
+    assert main(["exchanges", "run", "employment_authority_to_county", "--json"]) == 2
     run = json.loads(capsys.readouterr().out)[0]
     assert main(["runs", "list", "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)

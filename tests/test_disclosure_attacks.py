@@ -36,6 +36,7 @@ from support.attacker import (
 )
 from support.population import KINDS, world
 from support.releases import GAP, Recorder
+from support.states import first_run_state
 
 from hub.engine import Hub, run_exchange
 from hub.exchanges import load_exchanges
@@ -51,6 +52,7 @@ from hub.model import (
 )
 from hub.settings import DEFAULT_EXCHANGES
 from hub.store import records
+from hub.store.runs import SUCCESS
 from hub.synthetic import person
 from hub.testing.fixtures import SANDBOX_SEED, SANDBOX_SIZE
 
@@ -255,11 +257,14 @@ def hub(hub_env):
     h.close()
 
 
-def run_round(hub) -> None:
+def run_round(hub, *, first: bool = False) -> None:
+    """The exchanges of a round; the first reads the sandboxes' data (its attendance above
+    the decided days waits for a choice: dead letters), the later ones only late records."""
     time.sleep(GAP.total_seconds() * 1.5)  # Innokylä tells the releases apart by time
     for name in ROUND:
         summary = run_exchange(hub, name)
-        assert summary.state == "success", f"{name}: {summary.error}"
+        state = first_run_state(name) if first else SUCCESS
+        assert summary.state == state, f"{name}: {summary.error}"
 
 
 def held(hub) -> Inputs:
@@ -345,7 +350,7 @@ def test_what_innokyla_received_over_every_round_gives_no_one_away(hub, hub_env)
     (what the hub held then) is attacked the same way, and leaks."""
     assert run_exchange(hub, "innokyla_to_hub").state == "success"
     baseline, today = Recorder(), dt.date.today()
-    run_round(hub)
+    run_round(hub, first=True)
     baseline.publish(naive.publication(held(hub), today), T0)
     for n, late in enumerate(late_records(), start=1):
         hub_env.control(COUNTY, "records", "POST", json=late)

@@ -31,6 +31,8 @@ from hub.store import schema as t
 from hub.synthetic import person
 
 EXCHANGES = ("county_to_hub", "employment_authority_to_county")
+#: the exchanges whose source holds rule breakers (failed again on every read from the start)
+WITH_FAILURES = {"employment_authority_to_county"}
 #: reads what the county's case system's nightly work added
 MORE = "county_to_employment_authority"
 
@@ -42,7 +44,8 @@ def run_all(hub, *more: str, again: bool = True) -> list:
         with hub.store.transaction() as conn:
             conn.execute(t.cursors.delete())
     done = [run_exchange(hub, name) for name in (*EXCHANGES, *more)]
-    assert all(s.state == "success" for s in done), [s.error for s in done]
+    want = ["success_with_failures" if s.exchange in WITH_FAILURES else "success" for s in done]
+    assert [s.state for s in done] == want, [s.error for s in done]
     return done
 
 

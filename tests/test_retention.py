@@ -17,6 +17,7 @@ import yaml
 from conftest import BOTH_STORES
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
+from support.states import first_run_state
 
 from hub.cli import main as cli
 from hub.engine import Hub, run_exchange
@@ -27,6 +28,7 @@ from hub.settings import DEFAULT_EXCHANGES
 from hub.store import deadletters, outbox
 from hub.store import schema as t
 from hub.store.outbox import DELIVERED, HELD, PENDING, SKIPPED
+from hub.store.runs import SUCCESS, SUCCESS_WITH_FAILURES
 
 DAY = relativedelta(days=1)
 
@@ -38,9 +40,10 @@ def hub(hub_env):
     h.close()
 
 
-def run(hub, name, **kwargs):
+def run(hub, name, state: str | None = None, **kwargs):
+    """Run ``name``; it ends ``state`` (default: as a first run on the sandboxes' data)."""
     summary = run_exchange(hub, name, **kwargs)
-    assert summary.state == "success", f"{name}: {summary.error}"
+    assert summary.state == (state or first_run_state(name)), f"{name}: {summary.error}"
     return summary
 
 
@@ -75,11 +78,12 @@ def scenario(hub, hub_env) -> None:
     """Records delivered, held back, waiting for delivery and failed, from several legal
     bases; dead letters open and resolved; an exchange run twice."""
     run(hub, "employment_authority_to_county")
-    run(hub, "employment_authority_to_county")  # nothing new: the first run is history
+    run(hub, "employment_authority_to_county", SUCCESS)  # nothing new: the first is history
     hub_env.control("county_case_system", "nightly", "POST")
     run(hub, "county_to_hub")
     hub_env.faults("employment_authority", reject_writes=True)
-    run(hub, "county_to_employment_authority")  # every delivery an open dead letter
+    # every delivery an open dead letter
+    run(hub, "county_to_employment_authority", SUCCESS_WITH_FAILURES)
     hub_env.faults("employment_authority")
     run(hub, "county_to_kela")  # KTT attendance sent, the rest held back
     run(hub, "kela_to_seinajoki")  # the bill: records kept 7 years
@@ -321,7 +325,7 @@ def test_the_shipped_periods():
 @BOTH_STORES
 def test_a_purge_while_an_exchange_runs_takes_nothing_the_run_needs(hub, hub_env):
     """Purges eleven years on (every record due, the logs not yet), one after the other
-    while a run extracts and delivers: the run succeeds, every record it read reaches the
+    while a run extracts and delivers: the run completes, every record it read reaches the
     target, nothing points nowhere. (Log entries are never those being written: twelve
     years old.)"""
     import threading
@@ -343,8 +347,29 @@ def test_a_purge_while_an_exchange_runs_takes_nothing_the_run_needs(hub, hub_env
         removed_meanwhile += purge(hub, at=far, batch_size=5).totals()["records"]
     runner.join()
     summary = outcome["summary"]
-    assert summary.state == "success", summary.error
+    assert summary.state == first_run_state("employment_authority_to_county"), summary.error
     assert summary.delivered == len(hub_env.received("county_case_system")) > 0
     # what the run left behind goes cleanly after it: every record it stored, once
     after = purged(hub, far)["records"]
     assert removed_meanwhile + after == summary.upserted and count(hub, t.records) == 0
+
+
+@BOTH_STORES
+def test_the_latest_run_that_completed_with_failed_records_stays(hub, hub_env):
+    """A run that completed with failed records is the exchange's latest completed run: it
+    stays past the runs' period when a failed run came after it, so the exchange shows as
+    stale, not as never having completed."""
+    from hub.ops.health import exchange_health
+
+    name = "employment_authority_to_county"
+    start = dt.datetime.now(dt.UTC)
+    completed = run(hub, name, SUCCESS_WITH_FAILURES)  # the sandbox's rule breakers
+    hub_env.faults("employment_authority", unavailable=True)
+    run(hub, name, "failed")
+    totals = purged(hub, start + relativedelta(years=2) + DAY)
+    assert totals["runs"] == 0
+    kept = rows(hub, select(t.runs.c.id, t.runs.c.state).where(t.runs.c.exchange == name))
+    assert (completed.run_id, SUCCESS_WITH_FAILURES) in kept and len(kept) == 2
+    with hub.store.transaction() as conn:
+        health = exchange_health(conn, hub.config.exchange(name))
+    assert health.last_success is not None

@@ -46,6 +46,7 @@ from hub.store import Store
 from hub.store import schema as t
 from hub.store.deadletters import OPEN
 from hub.store.outbox import DEAD, DELIVERED, HELD, SKIPPED
+from hub.store.runs import COMPLETED
 
 log = logging.getLogger(__name__)
 
@@ -169,17 +170,18 @@ def records_due(c: Cutoffs) -> ColumnElement[bool]:
 
 
 def runs_due(c: Cutoffs) -> ColumnElement[bool]:
-    """Runs ended before the cutoff, but each exchange's latest run and latest success (an
-    exchange long silent must still show as stale, not as never run)."""
+    """Runs ended before the cutoff, but each exchange's latest run and latest completed run
+    (``success`` or ``success_with_failures``: an exchange long silent must still show as
+    stale, not as never run)."""
     run, newer = t.runs.c, t.runs.alias("newer").c
     return and_(
         func.coalesce(run.finished_at, run.started_at) < _at(c.runs),
         exists().where(newer.exchange == run.exchange, newer.started_at > run.started_at),
         or_(
-            run.state != "success",
+            run.state.not_in(COMPLETED),
             exists().where(
                 newer.exchange == run.exchange,
-                newer.state == "success",
+                newer.state.in_(COMPLETED),
                 newer.finished_at > run.finished_at,
             ),
         ),

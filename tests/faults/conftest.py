@@ -3,8 +3,9 @@ source system into its store (tests/faults/exchanges.yaml), and the ledger.
 
 The ledger is the suite's one promise, checked after every scenario: every record the
 source holds is in the store exactly once or in the dead letters with its reason, nothing
-else is there, and the run's state says the truth (a run that ends in success has lost
-nothing; a run that could not take a document whole ends failed, naming it).
+else is there, and the run's state says the truth (a run that completes has lost nothing,
+and ends ``success_with_failures`` exactly when records of it failed; a run that could not
+take a document whole ends failed, naming it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hub.exchanges import streams_of
 from hub.plugins import get_adapter_class
 from hub.store import deadletters
 from hub.store import schema as t
+from hub.store.runs import COMPLETED, SUCCESS_WITH_FAILURES
 
 from .hostile import HostileServer
 
@@ -142,8 +144,9 @@ class FaultHub:
         those a scenario broke, which must be dead letters; ``extra``: dead letters for
         things that are not records of the source (an element of no known kind).
 
-        A run that ended in success has lost nothing: every source record is stored exactly
-        once or a dead letter with a reason, the broken ones dead letters, nothing else. A
+        A run that completed (``success``, or ``success_with_failures`` exactly when records of
+        it failed) has lost nothing: every source record is stored exactly once or a dead
+        letter with a reason, the broken ones dead letters, nothing else. A
         run that failed has an error, and what it stored is still exactly what the source
         holds: nothing twice, nothing invented, nothing both stored and failed."""
         ledger = self.ledger(system)
@@ -157,14 +160,15 @@ class FaultHub:
             assert set(dead) <= set(ids) | others, f"{stream}: dead letters of nothing"
             assert all(reason.strip() for reason in dead.values()), f"{stream}: no reason"
             assert broken <= set(dead) | (set(ids) - set(stored) - set(dead)), stream
-            if summary.state == "success":
+            if summary.state in COMPLETED:
                 assert set(stored) | set(dead) == set(ids) | others, (
-                    f"{stream}: a successful run lost "
+                    f"{stream}: a completed run lost "
                     f"{sorted(set(ids) - set(stored) - set(dead))[:5]}"
                 )
                 assert broken <= set(dead), f"{stream}: a broken record was not failed"
-        if summary.state == "success":
+        if summary.state in COMPLETED:
             assert summary.error is None
+            assert (summary.state == SUCCESS_WITH_FAILURES) == (summary.failed > 0), summary
         else:
             assert summary.state == "failed" and summary.error, summary
         return ledger

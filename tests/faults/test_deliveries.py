@@ -16,6 +16,7 @@ from sqlalchemy import select
 from hub.engine import run_exchange
 from hub.store import outbox
 from hub.store import schema as t
+from hub.store.runs import COMPLETED, SUCCESS, SUCCESS_WITH_FAILURES
 
 from . import hostile as h
 
@@ -84,6 +85,10 @@ ANSWERS: dict[str, tuple[Callable[[], h.Behaviour], tuple[str, ...]]] = {
 #: faults of the answer to the first sending only: the target stored the records, so the
 #: retry (same keys) is answered "duplicate", which the hub takes as delivered
 HEALED_BY_A_RETRY = {"answer-result-of-no-status", "answer-state-unknown"}
+#: exchanges whose delivery holds a record the target cannot take (Kela: a week of six
+#: attended days, more than it pays for; refused as it is translated, before any sending):
+#: the first deliver run completes ``success_with_failures``, that record a dead letter
+REFUSED_BY_THE_TARGET = {"municipal_to_kela"}
 
 CASES = [
     (exchange, name)
@@ -134,18 +139,20 @@ def test_a_hostile_answer_loses_nothing_and_delivers_nothing_twice(faults, excha
     assert server.used() > 0
     counts = ledger(faults, exchange, target)
     if once or name in HEALED_BY_A_RETRY:
-        assert first.state == "success", first.error
+        want = SUCCESS_WITH_FAILURES if exchange in REFUSED_BY_THE_TARGET else SUCCESS
+        assert first.state == want, first.error
     else:
         assert first.state == "failed", first
         assert "Traceback" not in first.error
-    if first.state == "success":  # the state tells the truth: nothing left behind
+    if first.state in COMPLETED:  # the state tells the truth: nothing left behind
         assert counts.get(outbox.PENDING, 0) == 0, counts
     else:
         assert counts.get(outbox.PENDING, 0) > 0, counts  # kept to send again, not lost
 
     server.clear()
     healed = run_exchange(faults.hub, exchange, phases=("deliver",))
-    assert healed.state == "success", healed.error
+    # a record the target cannot take failed in the first run already: none fails now
+    assert healed.state == SUCCESS, healed.error
     counts = ledger(faults, exchange, target)
     assert counts.get(outbox.PENDING, 0) == 0, counts
     assert counts.get(outbox.DELIVERED, 0) > 0

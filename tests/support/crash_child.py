@@ -11,6 +11,7 @@ import signal
 import sys
 
 from hub.engine import Hub, run_exchange
+from hub.store.runs import COMPLETED
 
 passes = {"n": 0}
 
@@ -72,4 +73,5 @@ if __name__ == "__main__":
     install(point, nth)
     summary = run_exchange(Hub.open(), exchange)
     print(f"STATE {summary.state} delivered={summary.delivered} failed={summary.failed}")
-    sys.exit(0 if summary.state == "success" else 1)
+    # completed (with or without the sandbox's rule breakers as dead letters): 0
+    sys.exit(0 if summary.state in COMPLETED else 1)
