@@ -154,3 +154,26 @@ log_verifications = Table(
     Column("problems", Integer, nullable=False, default=0),
     Index(None, "at"),
 )
+
+# --- replays in the background (migration 0013) ---------------------------------------------
+
+#: a replay of many dead letters started on the dashboard and run in the background
+#: (hub.engine.replay_jobs): how far it got, so any process of the dashboard shows its
+#: progress; ``updated_at`` moves with every letter, so a job whose process stopped is seen
+#: as stalled (its letters stay open: replaying them again is safe)
+replay_jobs = Table(
+    "replay_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(200), nullable=False),
+    Column("selection", Text, nullable=False, comment="the filter the letters matched, as shown"),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+    Column("replayed", Integer, nullable=False, default=0),
+    Column("not_replayed", Integer, nullable=False, default=0),
+    Column("state", String(16), nullable=False, comment="running|finished|failed"),
+    Column("error", Text, nullable=True),
+    Column("started_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=True),
+)

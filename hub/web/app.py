@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from hub.engine import Hub
-from hub.web import audit, auth, failures, indicators, metrics, overview, runs
+from hub.web import audit, auth, failures, indicators, metrics, overview, replays, runs
 from hub.web.dashboard import Dashboard
 from hub.web.rendering import templates
 
@@ -41,6 +41,7 @@ ROUTERS = (
     overview.router,
     runs.router,
     failures.router,
+    replays.router,
     audit.router,
     indicators.router,
     metrics.router,

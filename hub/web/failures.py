@@ -45,11 +45,13 @@ def failures(
     with view.hub.store.transaction() as conn:
         rows = deadletters.list_letters(conn, where, before_id=before, limit=PAGE)
         total = deadletters.count_letters(conn, where)
+        open_total = deadletters.count_letters(conn, where, status=deadletters.OPEN)
         choices = deadletters.facets(conn)
     return view.page(
         "failures.html",
         rows=rows,
         total=total,
+        open_total=open_total,
         choices=choices,
         query=where.query(),
         next_before=rows[-1].id if len(rows) == PAGE else None,
