@@ -6,65 +6,43 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.parsing import COLUMNS, PARSERS, pages
+from bench.floor import floor
+from bench.parsing import COLUMNS, pages
 
 #: the exchange the hub runs on each data set (bench/exchanges.yaml)
 EXCHANGES = {"episodes": "county_to_employment_authority", "billing": "kela_to_seinajoki"}
 
 
-def floor(args: dict[str, Any]) -> dict[str, Any]:
-    """Streaming parse + a plain SQLite upsert of the same fields, nothing else (WAL and
-    synchronous=NORMAL, as the hub's store; one transaction per 5 000 rows)."""
-    dataset = args["dataset"]
-    key, fields = COLUMNS[dataset]
-    columns = (key, *fields)
-    db = sqlite3.connect(Path(args["work"]) / "floor.db")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    cols = ", ".join(f'"{c}" TEXT' for c in fields)
-    db.execute(f'CREATE TABLE IF NOT EXISTS {dataset} ("{key}" TEXT PRIMARY KEY, {cols})')
-    names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in fields)
-    sql = (
-        f"INSERT INTO {dataset} ({names}) VALUES ({marks}) "
-        f'ON CONFLICT("{key}") DO UPDATE SET {sets}'
-    )
-    start, n, batch = time.perf_counter(), 0, []
-    for row in PARSERS[dataset](Path(args["full"])):
-        batch.append(tuple(row[c] for c in columns))
-        if len(batch) >= 5000:
-            with db:
-                db.executemany(sql, batch)
-            n, batch = n + len(batch), []
-    with db:
-        db.executemany(sql, batch)
-    n += len(batch)
-    seconds = time.perf_counter() - start
-    (stored,) = db.execute(f"SELECT count(*) FROM {dataset}").fetchone()
-    db.close()
-    return {"records": n, "seconds": seconds, "stored": stored}
+def _dlt_destination(args: dict[str, Any]) -> tuple[Any, str]:
+    """(destination, dataset name): SQLite through dlt's sqlalchemy destination; PostgreSQL
+    through dlt's own postgres destination, its dataset a schema beside the run's (dropped
+    with it, :mod:`bench.stores`)."""
+    from dlt.destinations import postgres
+    from dlt.destinations import sqlalchemy as dlt_sqlalchemy
+
+    if args["store"] == "postgresql":
+        return postgres(credentials=args["pg_url"]), f"{args['schema']}_dlt"
+    return dlt_sqlalchemy(credentials=f"sqlite:///{Path(args['work']) / 'dlt.db'}"), "source"
 
 
 def dlt_merge(args: dict[str, Any]) -> dict[str, Any]:
-    """The same parsing generator into a dlt pipeline: merge on the primary key into SQLite
-    (dlt's sqlalchemy destination), pages of 10 000 rows, dlt's defaults otherwise."""
+    """The same parsing generator into a dlt pipeline: merge on the primary key into the
+    same store (SQLite or PostgreSQL), pages of 10 000 rows, dlt's defaults otherwise."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
     import dlt
-    from dlt.destinations import sqlalchemy as dlt_sqlalchemy
 
     work, dataset = Path(args["work"]), args["dataset"]
+    destination, dataset_name = _dlt_destination(args)
     pipeline = dlt.pipeline(
         pipeline_name=f"bench_{dataset}",
-        destination=dlt_sqlalchemy(credentials=f"sqlite:///{work / 'dlt.db'}"),
-        dataset_name="source",
+        destination=destination,
+        dataset_name=dataset_name,
         pipelines_dir=str(work / "dlt-pipelines"),
     )
 
@@ -77,7 +55,8 @@ def dlt_merge(args: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     info.raise_on_failed_jobs()
     with pipeline.sql_client() as client:
-        stored = client.execute_sql(f"SELECT count(*) FROM {dataset}")[0][0]
+        table = client.make_qualified_table_name(dataset)
+        stored = client.execute_sql(f"SELECT count(*) FROM {table}")[0][0]
     return {"records": stored, "seconds": seconds, "stored": stored, "dlt": dlt.__version__}
 
 
@@ -139,7 +118,7 @@ SCENARIOS = {
 
 def main() -> None:
     """Run one scenario. With ``BENCH_PROFILE=DIR`` it runs under pyinstrument and writes
-    ``DIR/<scenario>-<N>.txt`` (rates measured so are not comparable)."""
+    ``DIR/<store>-<data set>-<scenario>-<N>.txt`` (rates measured so are not comparable)."""
     name, args = sys.argv[1], json.loads(sys.argv[2])
     folder = os.environ.get("BENCH_PROFILE")
     if not folder:
@@ -149,7 +128,7 @@ def main() -> None:
 
         with Profiler() as profiler:
             result = SCENARIOS[name](args)
-        out = Path(folder) / f"{args['dataset']}-{name}-{args['n']}.txt"
+        out = Path(folder) / f"{args['store']}-{args['dataset']}-{name}-{args['n']}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(profiler.output_text(show_all=False))
     print(json.dumps(result), flush=True)

@@ -82,9 +82,10 @@ def create_store_engine(url: str, timeouts: StoreTimeouts | None = None) -> Engi
 
 
 def _bound_postgresql_waits(engine: Engine, timeouts: StoreTimeouts) -> None:
-    """``lock_timeout`` and ``statement_timeout`` on every new connection. A ``SET`` rather
-    than libpq ``options``, so a URL's own ``options`` (e.g. a ``search_path``) stay as they
-    are; committed, so no later rollback of the connection undoes it."""
+    """``lock_timeout``, ``statement_timeout`` and ``plan_cache_mode`` on every new
+    connection. A ``SET`` rather than libpq ``options``, so a URL's own ``options`` (e.g. a
+    ``search_path``) stay as they are; committed, so no later rollback of the connection
+    undoes it."""
     lock_ms = round(timeouts.lock * 1000)
     statement_ms = round(timeouts.statement * 1000)
 
@@ -94,6 +95,10 @@ def _bound_postgresql_waits(engine: Engine, timeouts: StoreTimeouts) -> None:
             # integers (milliseconds) from validated settings: nothing to quote
             cur.execute(f"SET lock_timeout = {lock_ms:d}")
             cur.execute(f"SET statement_timeout = {statement_ms:d}")
+            # psycopg prepares a statement run five times; PostgreSQL may then keep a generic
+            # plan made while a table was still small (an identity map at the start of a
+            # run): 35 x slower lookups once it has grown. Prepared, but planned each time
+            cur.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_conn.commit()
 
 
