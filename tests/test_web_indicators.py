@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from support.states import first_run_state
+from test_web import PASSWORD, sign_in
 
 from hub.engine import Hub, run_exchange
 from hub.indicators.preview import REASONS, CellView, FamilyView
@@ -28,8 +29,6 @@ from hub.web.app import create_app
 from hub.web.charts import Chart, Series, nice_ticks
 from hub.web.indicators import STATES, period_label, table
 
-PASSWORD = "correct horse battery staple"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 MODEL = "osku-tutkiva-tyotoiminta"
 
 
@@ -175,14 +174,6 @@ def hub(hub_env):
 @pytest.fixture
 def app(hub):
     return create_app(lambda: hub)
-
-
-def sign_in(app, name: str) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text)[1]
-    response = client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token})
-    assert response.status_code == 200 and name in response.text
-    return client
 
 
 def test_the_page_shows_every_models_figures_without_anyone_in_them(app, hub):
