@@ -124,6 +124,27 @@ KILLS = [
 ]
 
 
+#: inside PostgreSQL's bulk path (hub.store.pgcopy), counted on this exchange's run: a COPY
+#: half sent — of the people of a batch (1), records (2), identity links (3), outbox (4) and
+#: access log (5) in extract; of the disclosure log, the settlement of the outbox and of
+#: disclosures in delivery (126-131) — and a merge from a staging table run and not
+#: committed: the people of a batch (2) in extract, settlements (10, 11) in delivery
+KILLS_COPY = [
+    ("copy-mid-stream", 1),
+    ("copy-mid-stream", 2),
+    ("copy-mid-stream", 3),
+    ("copy-mid-stream", 4),
+    ("copy-mid-stream", 5),
+    ("copy-mid-stream", 126),
+    ("copy-mid-stream", 128),
+    ("copy-mid-stream", 130),
+    ("copy-mid-stream", 131),
+    ("merge-after-statement", 2),
+    ("merge-after-statement", 10),
+    ("merge-after-statement", 11),
+]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("point", "nth"), KILLS, ids=[f"{p}-{n}" for p, n in KILLS])
 @pytest.mark.parametrize(
@@ -159,3 +180,13 @@ def test_kill_and_rerun_delivers_exactly_once(
     ):
         assert state[orphan] == 0, orphan
     assert state == baseline
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize(("point", "nth"), KILLS_COPY, ids=[f"{p}-{n}" for p, n in KILLS_COPY])
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_kill_inside_postgresql_bulk_path(point, nth, baseline, hub_env, store_url, small_batches):
+    test_kill_and_rerun_delivers_exactly_once(
+        point, nth, baseline, hub_env, store_url, small_batches
+    )

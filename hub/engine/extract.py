@@ -28,7 +28,7 @@ from hub.engine.reader import Staged, prepared_batches
 from hub.engine.retry import retrying
 from hub.engine.translate import native_ref
 from hub.exchanges import EntityFlow, Exchange, source_stream
-from hub.store import Store, audit, deadletters, fencing, outbox, records, runs
+from hub.store import Store, audit, deadletters, fencing, outbox, records, runs, statistics
 from hub.store.runs import BatchStats
 
 log = logging.getLogger(__name__)
@@ -128,13 +128,16 @@ class StoreWriter:
         if self._tx is not None:
             # as Store.transaction: committed only while the exchange's lease is ours
             fencing.check(self._conn, str(self.store.engine.url))
+            written = statistics.take(self._conn)
             self._tx.commit()
             self._tx = None
+            self.store.freshness.committed(written)
 
     def close(self) -> None:
         """Roll back what is not committed (after an error) and release the connection."""
         try:
             if self._tx is not None:
+                statistics.discard(self._conn)
                 self._tx.rollback()
                 self._tx = None
         finally:

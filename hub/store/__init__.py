@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from hub.privacy import Keyring
 from hub.settings import StoreTimeouts
-from hub.store import fencing
+from hub.store import fencing, statistics
 from hub.store.db import check_schema, create_store_engine, display_url, migrate
 
 
@@ -43,6 +43,8 @@ class Store:
         except BaseException:
             self.engine.dispose()
             raise
+        #: PostgreSQL's planner statistics kept current as runs grow the tables
+        self.freshness = statistics.Freshness(self.engine)
 
     @property
     def display_url(self) -> str:
@@ -60,8 +62,14 @@ class Store:
         before it commits, that the lease is still this holder's, and renews it; a lease
         another run has taken over rolls it back (:class:`hub.store.leases.LeaseLost`)."""
         with self.engine.begin() as conn:
-            yield conn
-            fencing.check(conn, str(self.engine.url))
+            try:
+                yield conn
+                fencing.check(conn, str(self.engine.url))
+            except BaseException:
+                statistics.discard(conn)
+                raise
+            written = statistics.take(conn)
+        self.freshness.committed(written)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.audit import actions, chain
 from hub.errors import DisclosureLogUnavailable, HubError
 from hub.store import schema as t
-from hub.store.bulk import execute_many
+from hub.store.bulk import RowUpdate, insert_rows, update_rows
 from hub.store.records import now
 
 #: a disclosure logged and about to be sent; settled as ok, skipped or failed, or as
@@ -73,9 +73,9 @@ def log_access(
             purpose=purpose,
         )
     ).inserted_primary_key[0]
-    execute_many(
+    insert_rows(
         conn,
-        t.access_log.insert(),
+        t.access_log,
         [(event_id, a.subject_id, a.record_id) for a in items],
         ("event_id", "subject_id", "record_id"),
     )
@@ -118,9 +118,9 @@ def log_disclosures(
                 action_code=code,
             )
         ).inserted_primary_key[0]
-        execute_many(
+        insert_rows(
             conn,
-            t.disclosure_log.insert(),
+            t.disclosure_log,
             [
                 (
                     disclosure_id,
@@ -159,6 +159,10 @@ def log_disclosures(
     return disclosure_id
 
 
+#: a disclosure's row settled (rows: id, outcome)
+_SETTLE = RowUpdate(t.disclosure_log, ("id",), ("outcome",))
+
+
 def settle_disclosures(
     conn: Connection, disclosure_id: int, outcomes: Sequence[tuple[str, str]]
 ) -> None:
@@ -186,16 +190,12 @@ def settle_disclosures(
         state[row_id] = outcome
         if outcome == SENDING:
             row_of[key] = row_id
-    changes = [{"row": row_of[k], "outcome": o} for k, o in outcomes if k in row_of]
+    changes = [(row_of[k], o) for k, o in outcomes if k in row_of]
     if not changes:
         return
-    for c in changes:
-        if c["outcome"] not in SETTLED:
-            raise HubError(f"not an outcome of a disclosure: {c['outcome']!r}")
-        state[c["row"]] = c["outcome"]
-    execute_many(
-        conn,
-        update(log).where(log.c.id == bindparam("row")).values(outcome=bindparam("outcome")),
-        changes,
-    )
+    for row, outcome in changes:
+        if outcome not in SETTLED:
+            raise HubError(f"not an outcome of a disclosure: {outcome!r}")
+        state[row] = outcome
+    update_rows(conn, _SETTLE, changes)
     chain.append_settlement(conn, disclosure_id, now(), state)

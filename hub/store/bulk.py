@@ -1,22 +1,30 @@
-"""Executing one statement for many rows at the speed of the database driver.
+"""Writing and reading many rows at once, at the speed of the database.
 
-SQLAlchemy's executemany processes every parameter of every row in Python (compiling the
-parameter dict, converting each timestamp); for the hundreds of thousands of rows of one
-extract that cost more than the database itself (profile in the README's benchmark notes).
-:func:`execute_many` compiles the statement once for the connection's dialect, converts
-each distinct value of a typed column once per call (a batch shares one timestamp), and
-hands the driver plain tuples or dicts. The statement, the transaction and the
-dialect-specific SQL stay SQLAlchemy's.
+- :func:`insert_rows` and :func:`update_rows` (a :class:`RowUpdate`): the store's bulk
+  writes. On PostgreSQL a binary ``COPY`` and, for updates, one ``UPDATE … FROM`` a staging
+  table (:mod:`hub.store.pgcopy`); on SQLite, where a statement costs no round trip, one
+  statement run for every row (:func:`execute_many`). Both count what they add for the
+  planner's statistics (:mod:`hub.store.statistics`).
+- :func:`execute_many`: SQLAlchemy's executemany processes every parameter of every row in
+  Python (compiling the parameter dict, converting each timestamp); for the hundreds of
+  thousands of rows of one extract that cost more than the database itself. This compiles
+  the statement once for the connection's dialect, converts each distinct value of a typed
+  column once per call (a batch shares one timestamp), and hands the driver plain tuples.
+- :func:`rows_in`: the rows whose key is one of many, 500 keys to a statement.
+- :func:`insert_new_returning`: rows new by a key added, in order, their ids returned.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, LargeBinary, Select, Table, bindparam
+from sqlalchemy import ColumnElement, Connection, LargeBinary, Select, Table, bindparam, update
 from sqlalchemy.sql import Executable
+
+from hub.store import pgcopy, statistics
 
 
 def _processor(bind_type, dialect) -> Callable[[Any], Any] | None:
@@ -87,6 +95,84 @@ def execute_many(
     conn.exec_driver_sql(str(compiled), params)
 
 
+def insert_rows(
+    conn: Connection, table: Table, rows: Sequence[Sequence[Any]], columns: Sequence[str]
+) -> None:
+    """Insert new ``rows`` (tuples of ``columns``) into ``table``: one binary ``COPY`` on
+    PostgreSQL (:mod:`hub.store.pgcopy`), one statement run for every row on SQLite. A row
+    whose key exists fails the whole batch on both."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        pgcopy.insert(conn, table, columns, rows)
+    else:
+        execute_many(conn, table.insert(), rows, columns)
+    statistics.wrote(conn, table.name, len(rows))
+
+
+#: a :class:`RowUpdate`'s fixed value: the column's own value plus one
+PLUS_ONE = ("+", 1)
+
+
+@dataclass(frozen=True)
+class RowUpdate:
+    """An update applied to many rows, each found by ``key`` and given its own values of
+    ``columns``; ``fixed`` sets further columns the same way for every row (a value, or
+    :data:`PLUS_ONE`) and only rows with the values of ``only`` are changed. Of rows with the
+    same key the last is applied. Run by :func:`update_rows`: on PostgreSQL a staging table and one
+    ``UPDATE … FROM``, on SQLite a statement per row."""
+
+    table: Table
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    fixed: tuple[tuple[str, Any], ...] = ()
+    only: tuple[tuple[str, Any], ...] = ()
+
+    def statement(self):
+        """The statement run for each row (bind parameters ``b_<column>``)."""
+        c = self.table.c
+        where = [c[k] == bindparam(f"b_{k}") for k in self.key]
+        where += [c[name] == value for name, value in self.only]
+        values = {name: bindparam(f"b_{name}") for name in self.columns}
+        for name, value in self.fixed:
+            values[name] = c[name] + 1 if value is PLUS_ONE else value
+        return update(self.table).where(*where).values(values)
+
+
+def update_rows(conn: Connection, spec: RowUpdate, rows: Sequence[Sequence[Any]]) -> None:
+    """Apply :class:`RowUpdate` ``spec`` to ``rows``: tuples of its key's and then its
+    columns' values."""
+    if not rows:
+        return
+    width = len(spec.key)
+    latest = {tuple(row[:width]): row for row in rows}  # the last row of a key wins
+    if len(latest) < len(rows):
+        rows = list(latest.values())
+    if conn.dialect.name != "postgresql":
+        names = [f"b_{n}" for n in (*spec.key, *spec.columns)]
+        execute_many(conn, spec.statement(), rows, names)
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    params: dict[str, Any] = {}
+    fixed = []
+    for i, (name, value) in enumerate(spec.fixed):
+        if value is PLUS_ONE:
+            fixed.append(f"{quote(name)} = t.{quote(name)} + 1")
+        else:
+            params[f"f{i}"] = value
+            fixed.append(f"{quote(name)} = :f{i}")
+    pgcopy.update(
+        conn,
+        spec.table,
+        spec.key,
+        spec.columns,
+        rows,
+        fixed=", ".join(fixed),
+        only=spec.only,
+        params=params,
+    )
+
+
 def rows_in(
     conn: Connection,
     query: Select,
@@ -132,6 +218,9 @@ def insert_new_returning(
     transaction inserted first is skipped and not returned."""
     if not rows:
         return []
+    statistics.wrote(conn, table.name, len(rows))
+    if conn.dialect.name == "postgresql":
+        return pgcopy.insert_new_returning(conn, table, columns, rows, returning, key)
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"

@@ -9,6 +9,7 @@ error is turned, in this one place (:func:`_translate_contention`), into
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -108,6 +109,7 @@ def _translate_contention(engine: Engine, store: str, timeouts: StoreTimeouts) -
     begin and commit, connecting) and raises what a handler raises instead, chained to the
     driver's error. The message is built here from settings only: never the SQL text or its
     parameters, which may hold personal data."""
+    _STORES[engine] = (store, timeouts)
 
     @event.listens_for(engine, "handle_error")
     def _contention(context: ExceptionContext) -> None:
@@ -122,6 +124,21 @@ def _translate_contention(engine: Engine, store: str, timeouts: StoreTimeouts) -
             busy = None
         if busy is not None:
             raise busy
+
+
+#: engine -> (store as shown, timeouts), for errors raised outside a statement (COPY)
+_STORES: weakref.WeakKeyDictionary[Engine, tuple[str, StoreTimeouts]] = weakref.WeakKeyDictionary()
+
+
+def translate(engine: Engine, error: BaseException) -> StoreBusy | None:
+    """The :class:`StoreBusy` a driver ``error`` means on ``engine`` (None: not contention),
+    for driver calls SQLAlchemy does not see (psycopg's ``COPY``: :mod:`hub.store.pgcopy`)."""
+    store, timeouts = _STORES.get(engine, (display_url(str(engine.url)), StoreTimeouts()))
+    if engine.dialect.name == "postgresql":
+        return _postgresql_busy(error, store, timeouts)
+    if engine.dialect.name == "sqlite":
+        return _sqlite_busy(error, store, timeouts)
+    return None
 
 
 def _limit(seconds: float, setting: str, server_name: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, case, func, select
 
 from hub.privacy import redact
 from hub.store import schema as t
-from hub.store.bulk import execute_many
+from hub.store.bulk import insert_rows
 from hub.store.records import now
 
 
@@ -42,9 +42,9 @@ class RuleSummary:
 
 def add(conn: Connection, exchange: str, run_id: str | None, holds: Sequence[Hold]) -> None:
     stamp = now()
-    execute_many(
+    insert_rows(
         conn,
-        t.held_back.insert(),
+        t.held_back,
         [
             (
                 stamp,

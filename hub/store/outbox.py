@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import ARRAY, Connection, Integer, any_, bindparam, func, select, update
 
 from hub.privacy import redact
 from hub.store import schema as t
-from hub.store.bulk import execute_many
+from hub.store.bulk import PLUS_ONE, RowUpdate, insert_rows, update_rows
 from hub.store.records import now
 
 PENDING, DELIVERED, SKIPPED, DEAD = "pending", "delivered", "skipped", "dead"
@@ -47,6 +47,24 @@ _COLUMNS = (
     "last_error",
     "enqueued_at",
     "updated_at",
+)
+
+
+#: a row queued again for a newer version (rows: exchange, record id, then the columns)
+_REQUEUE = RowUpdate(
+    t.outbox,
+    ("exchange", "record_id"),
+    (
+        "version",
+        "content_hash",
+        "idempotency_key",
+        "status",
+        "attempts",
+        "last_error",
+        "updated_at",
+        "enqueued_at",
+    ),
+    fixed=(("correction", None),),
 )
 
 
@@ -85,39 +103,12 @@ def enqueue(
                     (exchange, rid, entity, version, digest, key, PENDING, 0, None, stamp, stamp)
                 )
             elif found[0] != version or found[1] not in (PENDING, SENDING):
+                # a new version: an operator's choice for the old one is void (_REQUEUE)
                 updates.append(
-                    {
-                        "x": exchange,
-                        "rid": rid,
-                        "version": version,
-                        "content_hash": digest,
-                        "idempotency_key": key,
-                        "status": PENDING,
-                        "attempts": 0,
-                        "last_error": None,
-                        "updated_at": stamp,
-                    }  # a new version: an operator's choice for the old one is void
+                    (exchange, rid, version, digest, key, PENDING, 0, None, stamp, stamp)
                 )
-        execute_many(conn, t.outbox.insert(), inserts, _COLUMNS)
-        if updates:
-            execute_many(
-                conn,
-                update(t.outbox)
-                .where(t.outbox.c.exchange == bindparam("x"))
-                .where(t.outbox.c.record_id == bindparam("rid"))
-                .values(
-                    version=bindparam("version"),
-                    content_hash=bindparam("content_hash"),
-                    idempotency_key=bindparam("idempotency_key"),
-                    status=bindparam("status"),
-                    attempts=bindparam("attempts"),
-                    last_error=bindparam("last_error"),
-                    updated_at=bindparam("updated_at"),
-                    enqueued_at=bindparam("updated_at"),
-                    correction=None,
-                ),
-                updates,
-            )
+        insert_rows(conn, t.outbox, inserts, _COLUMNS)
+        update_rows(conn, _REQUEUE, updates)
         count += len(inserts) + len(updates)
     return count
 
@@ -169,10 +160,17 @@ def claim(conn: Connection, items: Sequence[OutboxItem]) -> set[int]:
     ids = list(version_read)
     claimed: set[int] = set()
     stamp = now()
-    for i in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[i : i + _IN_CHUNK]
-        pending = select(o.c.id).where(o.c.id.in_(chunk), o.c.status == PENDING)
-        if conn.dialect.name == "postgresql":
+    postgresql = conn.dialect.name == "postgresql"
+    # PostgreSQL: the whole batch in one statement, its ids as one array
+    size = max(len(ids), 1) if postgresql else _IN_CHUNK
+    for i in range(0, len(ids), size):
+        chunk = ids[i : i + size]
+        if postgresql:
+            wanted = o.c.id == any_(bindparam("ids", chunk, type_=ARRAY(Integer)))
+        else:
+            wanted = o.c.id.in_(chunk)
+        pending = select(o.c.id).where(wanted, o.c.status == PENDING)
+        if postgresql:
             pending = pending.with_for_update(skip_locked=True)
         rows = conn.execute(
             update(o)
@@ -209,23 +207,17 @@ def mark(
     a row a newer version has been queued on since is left pending for it."""
     if not items:
         return
-    where = t.outbox.c.id == bindparam("oid")
-    if claimed:
-        where = where & (t.outbox.c.status == SENDING)
-    execute_many(
+    spec = RowUpdate(
+        t.outbox,
+        ("id",),
+        ("status", "last_error"),
+        fixed=((("attempts", PLUS_ONE),) if bump_attempts else ()) + (("updated_at", now()),),
+        only=(("status", SENDING),) if claimed else (),
+    )
+    update_rows(
         conn,
-        update(t.outbox)
-        .where(where)
-        .values(
-            status=bindparam("status"),
-            last_error=bindparam("err"),
-            attempts=t.outbox.c.attempts + (1 if bump_attempts else 0),
-            updated_at=now(),
-        ),
-        [
-            {"oid": oid, "status": status, "err": redact(err)[:4000] if err else None}
-            for oid, status, err in items
-        ],
+        spec,
+        [(oid, status, redact(err)[:4000] if err else None) for oid, status, err in items],
     )
 
 

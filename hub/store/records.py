@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pydantic_core import PydanticSerializationError, from_json
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 from uuid_utils import uuid7
 
 from hub.model import CanonicalEntity, Client
@@ -22,7 +22,7 @@ from hub.privacy import Keyring
 from hub.store import keys as keyed
 from hub.store import schema as t
 from hub.store import subjects
-from hub.store.bulk import execute_many, rows_in
+from hub.store.bulk import RowUpdate, insert_rows, rows_in, update_rows
 
 _CLIENT_NS = uuid.UUID("6f1c2b0e-8a43-4b1e-9a8f-2f4f0c6c9d11")
 
@@ -128,7 +128,7 @@ def link_native(
         for key, (native_id, rid) in keyed.items()
         if key not in existing
     ]
-    execute_many(conn, t.identity_map.insert(), rows, _LINK_COLUMNS)
+    insert_rows(conn, t.identity_map, rows, _LINK_COLUMNS)
 
 
 _LINK_COLUMNS = ("system", "entity", "native_key", "native_id", "record_id", "created_at")
@@ -214,19 +214,11 @@ _RECORD_COLUMNS = (
 )
 
 
-_UPDATE_COLUMNS = ("rid", "version", "content_hash", "payload", "origin_system", "updated_at")
-_UPDATE = (
-    update(t.records)
-    .where(t.records.c.id == bindparam("rid"))
-    .values(
-        version=bindparam("version"),
-        content_hash=bindparam("content_hash"),
-        payload=bindparam("payload"),
-        origin_system=bindparam("origin_system"),
-        updated_at=bindparam("updated_at"),
-    )
-)
-_UPDATE_WITH_SUBJECT = _UPDATE.values(subject_id=bindparam("subject_id"))
+_UPDATE_COLUMNS = ("version", "content_hash", "payload", "origin_system", "updated_at")
+#: a new version of a record (rows: id, then the columns)
+_UPDATE = RowUpdate(t.records, ("id",), _UPDATE_COLUMNS)
+#: ... whose person changed too
+_UPDATE_WITH_SUBJECT = RowUpdate(t.records, ("id",), (*_UPDATE_COLUMNS, "subject_id"))
 
 
 def upsert(conn: Connection, keys: Keyring, system: str, items: Sequence[Incoming]) -> UpsertResult:
@@ -313,10 +305,10 @@ def apply(
             result.unchanged += 1
     if inserts or updates or moved or new_links or created:
         keyed.check_current(conn, keys)  # not with a key a rotation has replaced
-    execute_many(conn, t.records.insert(), inserts, _RECORD_COLUMNS)
-    execute_many(conn, _UPDATE, updates, _UPDATE_COLUMNS)
-    execute_many(conn, _UPDATE_WITH_SUBJECT, moved, (*_UPDATE_COLUMNS, "subject_id"))
-    execute_many(conn, t.identity_map.insert(), new_links, _LINK_COLUMNS)
+    insert_rows(conn, t.records, inserts, _RECORD_COLUMNS)
+    update_rows(conn, _UPDATE, updates)
+    update_rows(conn, _UPDATE_WITH_SUBJECT, moved)
+    insert_rows(conn, t.identity_map, new_links, _LINK_COLUMNS)
     return result
 
 

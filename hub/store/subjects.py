@@ -14,9 +14,12 @@ from sqlalchemy import Connection, select
 
 from hub.privacy import Keyring
 from hub.privacy.identity import canonical_hetu
+from hub.store import pgcopy, statistics
 from hub.store import schema as t
 from hub.store.bulk import insert_new_returning, rows_in
 from hub.store.keys import lookup_subjects
+
+_COLUMNS = ("pseudonym", "created_at")
 
 
 def _lookup(conn: Connection, pseudonyms: list[bytes]) -> dict[bytes, int]:
@@ -32,12 +35,21 @@ def ids_for(
     created: set[bytes] | None = None,
 ) -> dict[bytes, int]:
     """pseudonym -> subject id for every given pseudonym, adding the people new to the hub
-    (in the order given; a person another transaction added meanwhile is kept once).
+    (in the order given; a person another transaction added meanwhile is kept once). On
+    PostgreSQL one staged merge for the batch (:func:`hub.store.pgcopy.ensure`).
 
     During a key rotation ``previous`` gives a pseudonym's forms under the previous keys: a
     person not found under the current key is looked for under those before being added.
     The pseudonyms of the people added are put in ``created``."""
     wanted = list(dict.fromkeys(p for p in pseudonyms if p))
+    if conn.dialect.name == "postgresql" and not previous and wanted:
+        found, new = pgcopy.ensure(
+            conn, t.subjects, "pseudonym", [(p, stamp) for p in wanted], _COLUMNS, "id"
+        )
+        statistics.wrote(conn, t.subjects.name, len(new))
+        if created is not None:
+            created.update(new)
+        return found
     found = lookup_subjects(conn, wanted, previous) if previous else _lookup(conn, wanted)
     new = [p for p in wanted if p not in found]
     if created is not None:
@@ -46,7 +58,7 @@ def ids_for(
         inserted = insert_new_returning(
             conn,
             t.subjects,
-            ("pseudonym", "created_at"),
+            _COLUMNS,
             [(p, stamp) for p in new],
             ("pseudonym", "id"),
             "pseudonym",

@@ -36,10 +36,46 @@ def around(module, name: str, nth: int, *, before: bool):
     setattr(module, name, wrapper)
 
 
+def copy_dies_midway(pgcopy, nth: int) -> None:
+    """The N-th binary COPY dies after sending half its rows (at least one)."""
+    original = pgcopy.copy_rows
+
+    def wrapper(conn, table, columns, types, rows):
+        passes["n"] += 1
+        if passes["n"] != nth:
+            return original(conn, table, columns, types, rows)
+        half = max(1, len(rows) // 2)
+
+        def rows_then_die():
+            for i, row in enumerate(rows):
+                if i == half:
+                    die()
+                yield row
+            die()
+
+        return original(conn, table, columns, types, _Sized(rows_then_die(), len(rows)))
+
+    pgcopy.copy_rows = wrapper
+
+
+class _Sized:
+    """An iterator that answers len() and truth as the rows it stands for."""
+
+    def __init__(self, it, n):
+        self.it, self.n = it, n
+
+    def __iter__(self):
+        return self.it
+
+    def __len__(self):
+        return self.n
+
+
 def install(point: str, nth: int) -> None:
     import hub.engine.deliver as deliver
     import hub.engine.extract as extract
     import hub.store.outbox as outbox
+    import hub.store.pgcopy as pgcopy
     import hub.store.records as records
     import hub.store.runs as runs
 
@@ -55,6 +91,10 @@ def install(point: str, nth: int) -> None:
         around(deliver, "send", nth, before=False)
     elif point == "deliver-mid-mark":  # outcomes being written, not committed
         around(outbox, "mark", nth, before=False)
+    elif point == "copy-mid-stream":  # PostgreSQL: inside a COPY, half its rows sent
+        copy_dies_midway(pgcopy, nth)
+    elif point == "merge-after-statement":  # PostgreSQL: staged rows merged, not committed
+        around(pgcopy, "clear", nth, before=True)
     elif point != "none":
         raise SystemExit(f"unknown kill point {point}")
 
@@ -66,6 +106,8 @@ KILL_POINTS = [
     "deliver-before-send",
     "deliver-after-send",
     "deliver-mid-mark",
+    "copy-mid-stream",
+    "merge-after-statement",
 ]
 
 if __name__ == "__main__":
