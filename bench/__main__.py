@@ -16,7 +16,8 @@ COPY into PostgreSQL, :mod:`bench.floor`), dlt (the same parser, merge on the ke
 same store), the hub's full extract, its incremental re-sync after 1 % changed (episodes
 only: a billing list is never changed once published, next month's is a new list) and its
 delivery over HTTP. ``BENCH_PYSPY=DIR`` runs each scenario under py-spy and writes its
-profile per record (:mod:`bench.profile`); ``BENCH_PROFILE=DIR`` under pyinstrument.
+profile per record (:mod:`bench.profile`); ``BENCH_PROFILE=DIR`` under pyinstrument;
+``BENCH_SQL=DIR`` times each kind of SQL statement (:mod:`bench.sqltime`).
 """
 
 from __future__ import annotations

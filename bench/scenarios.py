@@ -120,6 +120,12 @@ def main() -> None:
     """Run one scenario. With ``BENCH_PROFILE=DIR`` it runs under pyinstrument and writes
     ``DIR/<store>-<data set>-<scenario>-<N>.txt`` (rates measured so are not comparable)."""
     name, args = sys.argv[1], json.loads(sys.argv[2])
+    timer, sql_folder = None, os.environ.get("BENCH_SQL")
+    if sql_folder:
+        from bench.sqltime import StatementTimer
+
+        timer = StatementTimer()
+        timer.install()
     folder = os.environ.get("BENCH_PROFILE")
     if not folder:
         result = SCENARIOS[name](args)
@@ -131,6 +137,9 @@ def main() -> None:
         out = Path(folder) / f"{args['store']}-{args['dataset']}-{name}-{args['n']}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(profiler.output_text(show_all=False))
+    if timer is not None:
+        tag = f"{args['store']}-{args['dataset']}-{name}-{args['n']}"
+        timer.write(Path(sql_folder) / f"{tag}.sql.txt", result.get("records", 0))
     print(json.dumps(result), flush=True)
 
 

@@ -75,3 +75,32 @@ def test_profile_summary_counts_the_measured_phase_of_each_main_thread(tmp_path)
     assert "2000.00  apply (hub/store/records.py)" in text  # own time: the lines merged
     assert "3000.00  apply (hub/store/records.py)" in text  # with rows_in under it
     assert "__init__" not in text and "Event.wait" not in text
+
+
+def test_statement_times_are_grouped_by_kind_with_value_lists_folded(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from bench.sqltime import StatementTimer, shape
+
+    assert shape("SELECT a FROM t WHERE k IN (%s, %s,\n %s)") == "SELECT a FROM t WHERE k IN (…)"
+    assert shape("INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)") == (
+        "INSERT INTO t (a, b) VALUES (…)…"
+    )
+    timer = StatementTimer()
+    timer.install()
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"))
+            for i in range(3):  # one kind, three calls, whatever the number of values
+                keys = ", ".join(f":k{j}" for j in range(i + 1))
+                conn.execute(
+                    text(f"SELECT v FROM t WHERE k IN ({keys})"), {f"k{j}": j for j in range(i + 1)}
+                )
+    finally:
+        timer.uninstall()
+        engine.dispose()
+    calls = {kind: n for kind, (n, _) in timer.totals.items()}
+    assert calls["SELECT v FROM t WHERE k IN (…)"] == 3
+    summary = timer.summary(records=3)
+    assert "µs a record (3 records)" in summary and "SELECT v FROM t WHERE k IN (…)" in summary
