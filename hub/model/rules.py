@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -95,6 +96,12 @@ class ActivationPlanRules(BaseModel):
     due_days: int = Field(default=28, ge=0, le=3650)
     #: a plan drawn up this many days before the condition was met still fulfils it
     plan_lookback_days: int = Field(default=90, ge=0, le=3650)
+
+
+@functools.lru_cache(maxsize=256)
+def _months(n: int) -> relativedelta:
+    """A span of ``n`` calendar months (the configured limits: a few values, made once)."""
+    return relativedelta(months=n)
 
 
 class RulesFile(BaseModel):
@@ -205,9 +212,9 @@ class Rules:
         period's last day: 1.2.–30.4. is three months, as is 31.1.–29.4. (a month after 31.1.
         is the last day of February); one day less is not."""
         after = last_day + dt.timedelta(days=1)
-        if limit.min is not None and after < start + relativedelta(months=limit.min):
+        if limit.min is not None and after < start + _months(limit.min):
             bound, word = limit.min, "below the minimum"
-        elif limit.max is not None and after > start + relativedelta(months=limit.max):
+        elif limit.max is not None and after > start + _months(limit.max):
             bound, word = limit.max, "above the maximum"
         else:
             return []

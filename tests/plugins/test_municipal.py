@@ -1674,3 +1674,16 @@ def test_income_support_flows_into_the_hub_and_obligations_back_to_the_case_syst
     again = run_exchange(case_hub, "hub_to_case")  # nothing changed: nothing sent again
     assert again.state == "success" and again.delivered == 0
     assert len(control.received()) == len(received)
+
+
+def test_tag_names_are_remembered_only_when_a_schema_could_have_them():
+    from hub_municipal import xmlformat
+
+    xmlformat._localname.cache_clear()
+    ns = "{urn:example:vienti}"
+    for _ in range(3):
+        assert xmlformat.localname(f"{ns}palvelujakso") == "palvelujakso"
+    assert xmlformat._localname.cache_info().hits == 2
+    hostile = f"{ns}{'a' * 100_000}"
+    assert xmlformat.localname(hostile) == "a" * 100_000
+    assert xmlformat._localname.cache_info().currsize == 1  # the long name was not kept

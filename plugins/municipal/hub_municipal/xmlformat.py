@@ -61,9 +61,21 @@ def _repeated(tag: str) -> frozenset[str]:
     return frozenset(m.BY_ELEMENT[etree.QName(tag).localname].repeated())
 
 
-@functools.cache
 def localname(tag: str) -> str:
-    """The name of a qualified tag without its namespace."""
+    """The name of a qualified tag without its namespace. A record's few tags repeat in
+    every record: remembered (an ``etree.QName`` costs ~0.7 µs, a record has ~20 children),
+    up to a bound, and a tag longer than any of the schema's is worked out each time, so
+    that hostile input (any tag of a record that is not valid) cannot fill the memory."""
+    if len(tag) > _CACHED_TAG:
+        return etree.QName(tag).localname
+    return _localname(tag)
+
+
+_CACHED_TAG = 200
+
+
+@functools.lru_cache(maxsize=1024)
+def _localname(tag: str) -> str:
     return etree.QName(tag).localname
 
 
