@@ -9,14 +9,14 @@ import pytest
 from conftest import BOTH_STORES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import StoreBusy
 from hub.privacy.crypto import generate_master_key, load_keyring
-from hub.store import Store, StoreTimeouts, statistics
+from hub.store import Store, StoreTimeouts, statistics, subjects
 from hub.store import schema as t
-from hub.store.bulk import PLUS_ONE, RowUpdate, insert_new_returning, insert_rows, update_rows
+from hub.store.bulk import PLUS_ONE, RowUpdate, insert_rows, update_rows
 
 STAMP = dt.datetime(2026, 12, 3, 9, 15, 30, 123456, tzinfo=dt.UTC)
 OUTBOX = (
@@ -149,29 +149,18 @@ def test_an_update_ends_as_the_rows_applied_one_by_one(store, updates):
 
 
 @BOTH_STORES
-def test_new_people_are_added_in_the_order_given_and_the_known_skipped(store):
+def test_the_people_of_a_batch_new_ones_added_in_the_order_given(store):
     p = [bytes([i]) * 32 for i in range(6)]
     with store.transaction() as conn:
-        first = insert_new_returning(
-            conn,
-            t.subjects,
-            ("pseudonym", "created_at"),
-            [(p[2], STAMP)],
-            ("pseudonym", "id"),
-            "pseudonym",
-        )
-        more = insert_new_returning(
-            conn,
-            t.subjects,
-            ("pseudonym", "created_at"),
-            [(x, STAMP) for x in (p[5], p[2], p[0], p[3])],
-            ("pseudonym", "id"),
-            "pseudonym",
-        )
-    assert [bytes(k) for k, _ in first] == [p[2]]
-    assert [bytes(k) for k, _ in more] == [p[5], p[0], p[3]]
-    ids = [i for _, i in more]
-    assert ids == sorted(ids) and ids[0] > first[0][1]
+        first = subjects.ids_for(conn, [p[2]], STAMP)
+    created: set[bytes] = set()
+    with store.transaction() as conn:
+        ids = subjects.ids_for(conn, [p[5], None, p[2], p[0], p[5], p[3]], STAMP, created=created)
+    assert ids[p[2]] == first[p[2]]  # known: kept
+    assert created == {p[5], p[0], p[3]}
+    assert ids[p[2]] < ids[p[5]] < ids[p[0]] < ids[p[3]]  # ids in the order people came
+    with store.transaction() as conn:
+        assert conn.execute(select(func.count()).select_from(t.subjects)).scalar_one() == 4
 
 
 @pytest.mark.postgres

@@ -219,8 +219,6 @@ def insert_new_returning(
     if not rows:
         return []
     statistics.wrote(conn, table.name, len(rows))
-    if conn.dialect.name == "postgresql":
-        return pgcopy.insert_new_returning(conn, table, columns, rows, returning, key)
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"

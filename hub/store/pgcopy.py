@@ -13,9 +13,9 @@ Here a batch is one ``COPY … FROM STDIN (FORMAT BINARY)``:
   skipped silently;
 - **changes to existing rows** are copied into a temporary staging table of the session
   (its rows gone at commit) and applied by one ``UPDATE … FROM``;
-- **rows that may exist already** (the people of a batch) are copied into a staging table
-  and merged by one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING``, in the order
-  given.
+- **rows that may exist already** (the people of a batch) are copied into a staging table,
+  the missing ones added by one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` in the order
+  given and the ids of all read by one join (:func:`ensure`).
 
 Everything runs in the caller's transaction: a process killed during a copy or a merge
 leaves nothing of the batch behind (the crash tests kill inside this path). A driver error
@@ -209,33 +209,6 @@ def update(
     )
     clear(conn, staging)
     return result.rowcount
-
-
-def insert_new_returning(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    returning: Sequence[str],
-    key: str,
-) -> list[tuple]:
-    """Insert ``rows`` that are new by ``key``, in the order given, and return ``returning``
-    of those inserted; a row another transaction inserted first is skipped."""
-    if not rows:
-        return []
-    staging = stage(conn, table, columns, extra=(("hub_ord", "integer"),))
-    types = [*(binary_type(table.c[c]) for c in columns), "int4"]
-    copy_rows(conn, staging, [*columns, "hub_ord"], types, [(*r, i) for i, r in enumerate(rows)])
-    _analyze(conn, staging)
-    cols = _quoted(conn, columns)
-    target = conn.dialect.identifier_preparer.format_table(table)
-    out = conn.exec_driver_sql(
-        f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging} ORDER BY hub_ord "
-        f"ON CONFLICT ({conn.dialect.identifier_preparer.quote(key)}) DO NOTHING "
-        f"RETURNING {_quoted(conn, returning)}"
-    ).fetchall()
-    clear(conn, staging)
-    return [tuple(r) for r in out]
 
 
 def ensure(

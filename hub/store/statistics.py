@@ -13,15 +13,16 @@ connection (:func:`wrote`); the store takes the count when a transaction commits
 (:func:`take`) and :class:`Freshness` analyzes a table once the rows written since it was
 last analyzed reach half the rows it had then (and at least :data:`MIN_ROWS`): a load of a
 million rows analyzes each table it grows about a dozen times. ``ANALYZE`` runs in a
-transaction of its own after the commit, with the store's lock timeout; if another session
-holds the table (autovacuum, another worker's ``ANALYZE``) it is skipped, as that session is
-refreshing the same statistics. SQLite plans these lookups by its indexes without statistics:
-nothing is counted there.
+transaction of its own after the commit and never waits: a table another session holds
+(autovacuum, another worker's ``ANALYZE``) is skipped (``SKIP_LOCKED``, PostgreSQL 12 and
+later), as that session is refreshing the same statistics. SQLite plans these lookups by
+its indexes without statistics: nothing is counted there.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 
 from sqlalchemy import Connection, Engine, text
@@ -64,26 +65,29 @@ class Freshness:
         self.enabled = engine.dialect.name == "postgresql"
         self.written: dict[str, int] = {}
         self.size: dict[str, float] = {}
+        # the store's transactions may commit in several threads (delivery settles in one)
+        self._lock = threading.Lock()
 
     def committed(self, counts: Mapping[str, int]) -> None:
         """Add what a committed transaction wrote; analyze the tables that grew enough."""
         if not self.enabled or not counts:
             return
-        for table, rows in counts.items():
-            self.written[table] = self.written.get(table, 0) + rows
-        due = [
-            table
-            for table, rows in self.written.items()
-            if rows >= max(MIN_ROWS, GROWTH * self.size.get(table, 0))
-        ]
-        if due:
-            self.analyze(sorted(due))
+        with self._lock:
+            for table, rows in counts.items():
+                self.written[table] = self.written.get(table, 0) + rows
+            due = [
+                table
+                for table, rows in self.written.items()
+                if rows >= max(MIN_ROWS, GROWTH * self.size.get(table, 0))
+            ]
+            if due:
+                self.analyze(sorted(due))
 
     def analyze(self, tables: list[str]) -> None:
         """``ANALYZE`` ``tables`` (names of the hub's own schema, never input) now."""
         try:
             with self.engine.begin() as conn:
-                conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+                conn.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {', '.join(tables)}")
                 sizes = dict(
                     conn.execute(
                         text(
