@@ -59,7 +59,7 @@ test: install browser
 
 # throughput and memory against the floor and dlt (not part of `make test`), on SQLite and on
 # PostgreSQL at HUB_TEST_PG_URL (a schema of its own per run, dropped after), N = 100 000 and
-# 1 000 000 (README, "Benchmarks": 10 min for N = 100 000, the million far longer);
+# 1 000 000 (README, "Benchmarks": 5 min for N = 100 000, about 35 for the million);
 # `make bench BENCH_ARGS="--sizes 100000"` for a quick run, "--store sqlite" for one store
 bench: install
 	$(UV) sync --locked --inexact --group bench
