@@ -50,20 +50,12 @@ _COLUMNS = (
 )
 
 
-#: a row queued again for a newer version (rows: exchange, record id, then the columns)
+#: a row queued again for a newer version: the insert's columns but the key and the entity
+#: (rows: exchange, record id, then those columns)
 _REQUEUE = RowUpdate(
     t.outbox,
     ("exchange", "record_id"),
-    (
-        "version",
-        "content_hash",
-        "idempotency_key",
-        "status",
-        "attempts",
-        "last_error",
-        "updated_at",
-        "enqueued_at",
-    ),
+    tuple(c for c in _COLUMNS if c not in ("exchange", "record_id", "entity")),
     fixed=(("correction", None),),
 )
 
